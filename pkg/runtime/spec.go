@@ -1,0 +1,61 @@
+// Package runtime is the gateway server compiled into every built gateway:
+// configuration, listeners, routing, proxying, JWT authentication, the
+// revoked-set check and the faults.
+package runtime
+
+// Spec is everything `micro-gw build` compiles into a gateway: the APIs of the
+// project, as Go values, so that nothing is parsed from YAML when the gateway
+// starts. pkg/codegen writes a Spec literal into the generated main package.
+type Spec struct {
+	// Name is the project's name (the last element of its path).
+	Name string
+	// Version is the micro-gw version that built the gateway.
+	Version string
+	APIs    []API
+}
+
+// API is one OpenAPI definition of the project.
+type API struct {
+	Title   string
+	Version string
+	// Source is the definition's file name inside api_definitions/, for logs.
+	Source string
+	// BasePath is x-wso2-basePath, else the servers/basePath path; it starts
+	// with "/" and has no trailing slash ("" is not allowed: "/" is).
+	BasePath string
+	// Production and Sandbox are the API-level endpoints; a Resource may
+	// override them. Sandbox may be nil.
+	Production *Endpoint
+	Sandbox    *Endpoint
+	Resources  []Resource
+}
+
+// Resource is one operation: a method on a path template.
+type Resource struct {
+	// Method is upper case: GET, POST, ...
+	Method string
+	// Path is the OpenAPI path template relative to BasePath, e.g. "/pet/{petId}".
+	Path        string
+	OperationID string
+	// Secured is false when x-wso2-disable-security is true (API or
+	// operation level) or the operation says security: [].
+	Secured bool
+	// Scopes are the OAuth2 scopes of the operation's security requirement;
+	// a token must carry every one of them in its scope claim.
+	Scopes []string
+	// Production and Sandbox override the API's endpoints when set.
+	Production *Endpoint
+	Sandbox    *Endpoint
+	// ThrottlingTier is x-wso2-throttling-tier, kept for later use.
+	ThrottlingTier string
+}
+
+// Endpoint is a backend of x-wso2-production-endpoints or
+// x-wso2-sandbox-endpoints.
+type Endpoint struct {
+	URLs []string
+	// Type is "load_balance" (the default: round robin, moving on to the next
+	// URL when one fails to connect) or "failover" (always the first URL that
+	// answers, in order).
+	Type string
+}
