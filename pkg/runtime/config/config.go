@@ -1,0 +1,98 @@
+// Package config reads micro-gw.conf, the gateway's TOML configuration
+// (design.md section 5), into typed structs.
+package config
+
+import "time"
+
+// Config is a loaded micro-gw.conf. Relative paths have been resolved against
+// Root, durations converted, ${ENV} values substituted and -e overrides applied.
+type Config struct {
+	// File is the absolute path of the conf file that was read.
+	File string
+	// Root is the project root: the parent of the folder holding File.
+	Root string
+
+	Listener   Listener    // [listenerConfig]
+	JWT        []JWTIssuer // [[jwtTokenConfig]]
+	Auth       Auth        // [authConfig]
+	Caching    Caching     // [caching]
+	Revocation Revocation  // [tokenRevocationConfig]
+	Log        Log         // [log]
+}
+
+// Listener is [listenerConfig].
+type Listener struct {
+	Host      string // host
+	HTTPPort  int    // httpPort; 0 switches the HTTP listener off
+	HTTPSPort int    // httpsPort; 0 switches the HTTPS listener off
+	AdminPort int    // adminPort; 0 switches the admin listener off
+	CertFile  string // certFile, absolute
+	KeyFile   string // keyFile, absolute
+	// TrustStorePath is a folder of <alias>.pem files or a PKCS#12 file, absolute.
+	TrustStorePath     string
+	TrustStorePassword string
+}
+
+// JWTIssuer is one [[jwtTokenConfig]] table.
+type JWTIssuer struct {
+	Issuer               string // issuer
+	Audience             string // audience
+	CertificateAlias     string // certificateAlias
+	JWKSURL              string // jwksUrl
+	ValidateSubscription bool   // validateSubscription
+}
+
+// Auth is [authConfig].
+type Auth struct {
+	AuthorizationHeader            string // authorizationHeader
+	RemoveAuthHeaderFromOutMessage bool   // removeAuthHeaderFromOutMessage
+}
+
+// Caching is [caching].
+type Caching struct {
+	Enabled bool // enabled
+	// TokenCacheExpiryTime is tokenCacheExpiryTime (milliseconds in the file).
+	TokenCacheExpiryTime time.Duration
+	TokenCacheCapacity   int // tokenCacheCapacity
+}
+
+// Revocation is [tokenRevocationConfig].
+type Revocation struct {
+	Realtime   Realtime   // [tokenRevocationConfig.realtime]
+	Persistent Persistent // [tokenRevocationConfig.persistent]
+}
+
+// Realtime is [tokenRevocationConfig.realtime].
+type Realtime struct {
+	Enabled               bool   // enableRealtimeMessageRetrieval
+	Topic                 string // jmsConnectionTopic
+	InitialContextFactory string // jmsConnectioninitialContextFactory (accepted, unused)
+	ProviderURL           string // jmsConnectionProviderUrl
+	Username              string // jmsConnectionUsername
+	Password              string // jmsConnectionPassword
+}
+
+// Persistent is [tokenRevocationConfig.persistent].
+type Persistent struct {
+	Enabled    bool     // enablePersistentStorageRetrieval
+	UseDefault bool     // useDefault: etcd when true, a custom store when false
+	Hostname   string   // hostname: etcd endpoint and key prefix
+	Endpoints  []string // endpoints: etcd cluster members (hostname then only gives the prefix)
+	Username   string   // username
+	Password   string   // password
+	// ServeBeforeLoaded is serveBeforeLoaded: when false (the default) secured
+	// requests are refused with 503 until the first load has succeeded, so a
+	// gateway that starts while the store is down cannot let a revoked token in.
+	ServeBeforeLoaded bool
+	// Store is store: the name of the custom store to use when several are
+	// compiled in (useDefault = false).
+	Store string
+	// Settings holds the section's other keys, for a custom store
+	// (useDefault = false). With useDefault = true an unknown key is an error.
+	Settings map[string]any
+}
+
+// Log is [log].
+type Log struct {
+	Level string // level: TRACE, DEBUG, INFO, WARN, ERROR
+}
