@@ -1,0 +1,141 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/micro-gw/micro-gw/pkg/revocation"
+)
+
+// drainTimeout bounds how long a SIGTERM waits for in-flight requests.
+const drainTimeout = 30 * time.Second
+
+// Main is the whole life of a built gateway: it parses args (--config FILE,
+// -e KEY=VALUE..., --version), loads the configuration, starts the server and
+// runs it until SIGINT or SIGTERM, then drains in-flight requests. It returns
+// the process's exit status. The generated main package calls
+// os.Exit(runtime.Main(spec, os.Args[1:])).
+func Main(spec Spec, args []string) int {
+	return run(spec, args, os.Stdout, os.Stderr)
+}
+
+// mainFlags are the parsed command-line flags of a gateway.
+type mainFlags struct {
+	config    string
+	overrides []string
+	version   bool
+}
+
+func parseFlags(args []string, stderr io.Writer) (mainFlags, error) {
+	var f mainFlags
+	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.config, "config", "", "the micro-gw.conf to read (default: ../conf/micro-gw.conf next to the executable)")
+	fs.Func("e", "override one configuration key, `KEY=VALUE` (repeatable; b7a.log.level=TRACE sets the log level)", func(s string) error {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return fmt.Errorf("want KEY=VALUE, got %q", s)
+		}
+		// The original's way of setting the log level is kept as an alias.
+		if strings.EqualFold(strings.TrimSpace(k), "b7a.log.level") {
+			s = "log.level=" + v
+		}
+		f.overrides = append(f.overrides, s)
+		return nil
+	})
+	fs.BoolVar(&f.version, "version", false, "print the gateway's version and exit")
+	if err := fs.Parse(args); err != nil {
+		return f, err
+	}
+	if fs.NArg() > 0 {
+		return f, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return f, nil
+}
+
+// defaultConfigFile is ../conf/micro-gw.conf relative to the executable's
+// folder: NAME/target/NAME -> NAME/conf/micro-gw.conf.
+func defaultConfigFile() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("locate the executable: %w", err)
+	}
+	if resolved, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = resolved
+	}
+	return filepath.Join(filepath.Dir(exe), "..", "conf", "micro-gw.conf"), nil
+}
+
+func run(spec Spec, args []string, stdout, stderr io.Writer) int {
+	f, err := parseFlags(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(stderr, "error:", err)
+		return 2
+	}
+	if f.version {
+		fmt.Fprintf(stdout, "%s (micro-gw %s)\n", spec.Name, spec.Version)
+		return 0
+	}
+	if f.config == "" {
+		if f.config, err = defaultConfigFile(); err != nil {
+			fmt.Fprintln(stderr, "error:", err)
+			return 1
+		}
+	}
+	cfg, err := loadConfig(f.config, f.overrides)
+	if err != nil {
+		fmt.Fprintln(stderr, "error:", err)
+		return 1
+	}
+	logger := NewLogger(stderr, cfg.Log.Level)
+
+	srv, err := New(spec, cfg, Options{Logger: logger, Registry: revocation.DefaultRegistry})
+	if err != nil {
+		logger.Error("the gateway cannot start", "err", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := srv.Start(ctx); err != nil {
+		logger.Error("the gateway cannot start", "err", err)
+		shutdown(srv, logger)
+		return 1
+	}
+	select {
+	case <-ctx.Done():
+		logger.Info("signal received, draining in-flight requests", "timeout", drainTimeout)
+	case err := <-srv.Done():
+		logger.Error("a listener failed", "err", err)
+		shutdown(srv, logger)
+		return 1
+	}
+	stop()
+	if err := shutdown(srv, logger); err != nil {
+		return 1
+	}
+	return 0
+}
+
+func shutdown(srv *Server, logger *slog.Logger) error {
+	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		logger.Error("shutdown did not complete", "err", err)
+		return err
+	}
+	logger.Info("the gateway has stopped")
+	return nil
+}
