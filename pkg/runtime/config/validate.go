@@ -1,0 +1,159 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+var logLevels = []string{"TRACE", "DEBUG", "INFO", "WARN", "ERROR"}
+
+// validate checks what the types alone cannot. It reports the first fault
+// by line, like the decoder.
+func (d *decoder) validate() error {
+	c := d.c
+	l := &c.Listener
+	ports := []struct {
+		key string
+		n   int
+	}{{"listenerConfig.httpPort", l.HTTPPort}, {"listenerConfig.httpsPort", l.HTTPSPort}, {"listenerConfig.adminPort", l.AdminPort}}
+	for i, p := range ports {
+		if p.n < 0 || p.n > 65535 {
+			d.fail(p.key, fmt.Errorf("port %d is out of range 0..65535", p.n))
+			continue
+		}
+		for _, q := range ports[:i] {
+			if p.n != 0 && p.n == q.n {
+				d.fail(p.key, fmt.Errorf("port %d is also %s", p.n, q.key))
+			}
+		}
+	}
+	if l.HTTPSPort != 0 && (l.CertFile == "" || l.KeyFile == "") {
+		d.fail("listenerConfig.certFile", errors.New("the HTTPS listener needs certFile and keyFile (set httpsPort = 0 to switch it off)"))
+	}
+
+	if len(c.JWT) == 0 {
+		d.fail("jwtTokenConfig", errors.New("at least one [[jwtTokenConfig]] table (a trusted issuer) is required"))
+	}
+	seen := map[string]int{}
+	for i, j := range c.JWT {
+		key := fmt.Sprintf("jwtTokenConfig[%d]", i)
+		switch {
+		case j.Issuer == "":
+			d.fail(key+".issuer", errors.New("is required"))
+		case seen[j.Issuer] > 0:
+			d.fail(key+".issuer", fmt.Errorf("issuer %q is already trusted by jwtTokenConfig[%d]", j.Issuer, seen[j.Issuer]-1))
+		default:
+			seen[j.Issuer] = i + 1
+		}
+		// An issuer without an audience would accept tokens minted for any
+		// other service of the same issuer.
+		if j.Audience == "" {
+			d.fail(key+".audience", errors.New("is required"))
+		}
+		switch {
+		case j.CertificateAlias == "" && j.JWKSURL == "":
+			d.fail(key, errors.New("needs certificateAlias or jwksUrl"))
+		case j.CertificateAlias != "" && j.JWKSURL != "":
+			d.fail(key+".jwksUrl", errors.New("certificateAlias and jwksUrl are both set: choose one key source"))
+		case j.JWKSURL != "":
+			if err := httpURL(j.JWKSURL); err != nil {
+				d.fail(key+".jwksUrl", err)
+			}
+		}
+	}
+
+	if h := c.Auth.AuthorizationHeader; !validHeaderName(h) {
+		d.fail("authConfig.authorizationHeader", fmt.Errorf("%q is not a valid HTTP header name", h))
+	}
+
+	if c.Caching.TokenCacheCapacity < 0 || (c.Caching.Enabled && c.Caching.TokenCacheCapacity == 0) {
+		d.fail("caching.tokenCacheCapacity", errors.New("must be positive when caching is enabled"))
+	}
+	if c.Caching.Enabled && c.Caching.TokenCacheExpiryTime <= 0 {
+		d.fail("caching.tokenCacheExpiryTime", errors.New("must be positive when caching is enabled"))
+	}
+
+	rt := &c.Revocation.Realtime
+	if rt.Enabled {
+		if rt.ProviderURL == "" {
+			d.fail("tokenRevocationConfig.realtime.jmsConnectionProviderUrl", errors.New("is required when enableRealtimeMessageRetrieval is true"))
+		}
+		if rt.Topic == "" {
+			d.fail("tokenRevocationConfig.realtime.jmsConnectionTopic", errors.New("is required when enableRealtimeMessageRetrieval is true"))
+		}
+	}
+	ps := &c.Revocation.Persistent
+	if ps.UseDefault {
+		if ps.Enabled && ps.Hostname == "" {
+			d.fail("tokenRevocationConfig.persistent.hostname", errors.New("is required when enablePersistentStorageRetrieval is true"))
+		}
+		if ps.Hostname != "" && len(ps.Endpoints) == 0 {
+			if err := httpURL(ps.Hostname); err != nil {
+				d.fail("tokenRevocationConfig.persistent.hostname", err)
+			}
+		}
+		for i, e := range ps.Endpoints {
+			if err := httpURL(e); err != nil {
+				d.fail(fmt.Sprintf("tokenRevocationConfig.persistent.endpoints[%d]", i), err)
+			}
+		}
+		if ps.Store != "" {
+			d.fail("tokenRevocationConfig.persistent.store", errors.New("names a custom store: set useDefault = false"))
+		}
+	}
+
+	if !validLevel(c.Log.Level) {
+		d.fail(d.levelKey(), fmt.Errorf("level %q is not one of %s", c.Log.Level, strings.Join(logLevels, ", ")))
+	}
+	if d.err != nil {
+		return d.err
+	}
+	return nil
+}
+
+// levelKey names the key that set the level: the file may use either name.
+func (d *decoder) levelKey() string {
+	if _, ok := d.lines["b7a.log.level"]; ok {
+		return "b7a.log.level"
+	}
+	return "log.level"
+}
+
+func validLevel(s string) bool {
+	for _, l := range logLevels {
+		if strings.EqualFold(s, l) {
+			return true
+		}
+	}
+	return false
+}
+
+// httpURL checks an absolute http(s) URL with a host. The URL is not
+// echoed: it may carry credentials.
+func httpURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return errors.New("is not a valid URL")
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("must be an http:// or https:// URL with a host")
+	}
+	return nil
+}
+
+// validHeaderName reports whether s is an RFC 9110 token.
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
+			continue
+		}
+		return false
+	}
+	return true
+}
