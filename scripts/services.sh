@@ -1,0 +1,329 @@
+#!/usr/bin/env bash
+# scripts/services.sh — Debian's etcd and RabbitMQ (with its STOMP plugin) on loopback, for the
+# end-to-end suites (e2e/, build tag e2e_services) and for trying a gateway against real services.
+#
+#   scripts/services.sh install [etcd|rabbitmq|all]   apt-get install what is missing
+#   scripts/services.sh start   [etcd|rabbitmq|all]   start (no-op when already up), wait until healthy
+#   scripts/services.sh stop    [etcd|rabbitmq|all]   stop cleanly (RabbitMQ's epmd too)
+#   scripts/services.sh restart [etcd|rabbitmq|all]   stop, then start (data is kept)
+#   scripts/services.sh status  [etcd|rabbitmq|all]   exit 0 when every named service is up
+#   scripts/services.sh logs    [etcd|rabbitmq|all]   the tail of each service's logs
+#   scripts/services.sh env                           the MICROGW_E2E_* variables, for eval
+#   scripts/services.sh clean                         stop everything and remove the data folder
+#
+# What runs where (every listener on 127.0.0.1):
+#   etcd 3.4      client $MICROGW_ETCD_PORT (2379), peer $MICROGW_ETCD_PEER_PORT (2380)
+#   RabbitMQ 3.10 AMQP $MICROGW_AMQP_PORT (5672), STOMP $MICROGW_STOMP_PORT (61613),
+#                 node $MICROGW_RABBITMQ_NODE (microgw@localhost); vhosts "/" and "carbon"
+#                 (the vhost of the original's Qpid URL), both open to guest/guest
+# Data and logs live under $MICROGW_SERVICES_DIR (default: $TMPDIR/micro-gw-services); they
+# survive stop and restart, so a restarted etcd keeps its keys, and `clean` removes them.
+# Waits are bounded by $MICROGW_SERVICES_WAIT seconds (default 90).
+set -euo pipefail
+
+DIR=${MICROGW_SERVICES_DIR:-${TMPDIR:-/tmp}/micro-gw-services}
+ETCD_PORT=${MICROGW_ETCD_PORT:-2379}
+ETCD_PEER_PORT=${MICROGW_ETCD_PEER_PORT:-2380}
+AMQP_PORT=${MICROGW_AMQP_PORT:-5672}
+STOMP_PORT=${MICROGW_STOMP_PORT:-61613}
+RABBIT_NODE=${MICROGW_RABBITMQ_NODE:-microgw@localhost}
+WAIT=${MICROGW_SERVICES_WAIT:-90}
+RABBIT_BIN=/usr/lib/rabbitmq/bin   # the real scripts: /usr/sbin's wrapper would su to the rabbitmq user
+
+say() { printf 'services: %s\n' "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+# port_open PORT: something accepts TCP connections on 127.0.0.1:PORT.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# who_listens PORT: a line naming the process on the port, for error messages.
+who_listens() { ss -Hltnp "sport = :$1" 2>/dev/null | sed -n 's/.*users:((\(.*\))).*/\1/p' | head -1; }
+
+# alive PIDFILE NAME: the pid in PIDFILE is a running process whose command line mentions NAME.
+alive() {
+	local pid
+	[[ -s $1 ]] || return 1
+	pid=$(<"$1")
+	[[ -r /proc/$pid/cmdline ]] || return 1
+	tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$2"
+}
+
+# stop_pid PIDFILE NAME SECONDS: SIGTERM, wait, then SIGKILL; removes PIDFILE.
+stop_pid() {
+	local pid i
+	if alive "$1" "$2"; then
+		pid=$(<"$1")
+		kill -TERM "$pid" 2>/dev/null || true
+		for ((i = 0; i < $3 * 10; i++)); do
+			[[ -d /proc/$pid ]] || break
+			sleep 0.1
+		done
+		if [[ -d /proc/$pid ]]; then
+			say "$2 (pid $pid) did not stop in $3 s; killing it"
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+	fi
+	rm -f "$1"
+}
+
+# ---------------------------------------------------------------------------------------- install
+
+APT_UPDATED=
+apt_install() {
+	command -v apt-get >/dev/null || die "apt-get not found: install $* by hand"
+	if [[ -z $APT_UPDATED ]]; then
+		say "apt-get update"
+		apt-get update -qq >/dev/null
+		APT_UPDATED=1
+	fi
+	say "apt-get install $*"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+install_etcd() {
+	if command -v etcd >/dev/null && command -v etcdctl >/dev/null; then return; fi
+	apt_install etcd-server etcd-client
+}
+
+install_rabbitmq() {
+	if [[ -x $RABBIT_BIN/rabbitmq-server ]]; then return; fi
+	apt_install rabbitmq-server
+}
+
+# ------------------------------------------------------------------------------------------- etcd
+
+ETCD_PID=$DIR/etcd.pid
+ETCD_LOG=$DIR/etcd.log
+
+etcd_healthy() {
+	ETCDCTL_API=3 etcdctl --endpoints="127.0.0.1:$ETCD_PORT" --dial-timeout=1s --command-timeout=2s \
+		endpoint health >/dev/null 2>&1
+}
+
+start_etcd() {
+	install_etcd
+	mkdir -p "$DIR"
+	if alive "$ETCD_PID" etcd && etcd_healthy; then
+		say "etcd already running (pid $(<"$ETCD_PID")) on 127.0.0.1:$ETCD_PORT"
+		return
+	fi
+	stop_pid "$ETCD_PID" etcd 10
+	local p
+	for p in "$ETCD_PORT" "$ETCD_PEER_PORT"; do
+		port_open "$p" && die "127.0.0.1:$p is taken by another process ($(who_listens "$p")); stop it, or set MICROGW_ETCD_PORT/MICROGW_ETCD_PEER_PORT"
+	done
+	say "starting etcd on 127.0.0.1:$ETCD_PORT (data $DIR/etcd, log $ETCD_LOG)"
+	setsid etcd --name microgw --data-dir "$DIR/etcd" \
+		--listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+		--listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+		--initial-cluster "microgw=http://127.0.0.1:$ETCD_PEER_PORT" \
+		>>"$ETCD_LOG" 2>&1 </dev/null &
+	echo $! >"$ETCD_PID"
+	local deadline=$((SECONDS + WAIT))
+	until etcd_healthy; do
+		if ! alive "$ETCD_PID" etcd; then
+			tail -n 30 "$ETCD_LOG" >&2 || true
+			die "etcd exited while starting (log above: $ETCD_LOG)"
+		fi
+		if ((SECONDS >= deadline)); then
+			tail -n 30 "$ETCD_LOG" >&2 || true
+			die "etcd not healthy after $WAIT s (log above: $ETCD_LOG)"
+		fi
+		sleep 0.2
+	done
+	say "etcd is up (pid $(<"$ETCD_PID"))"
+}
+
+stop_etcd() {
+	if alive "$ETCD_PID" etcd; then
+		say "stopping etcd (pid $(<"$ETCD_PID"))"
+	fi
+	stop_pid "$ETCD_PID" etcd 15
+}
+
+status_etcd() {
+	if alive "$ETCD_PID" etcd && etcd_healthy; then
+		say "etcd: running (pid $(<"$ETCD_PID")), client 127.0.0.1:$ETCD_PORT"
+	else
+		say "etcd: stopped"
+		return 1
+	fi
+}
+
+logs_etcd() {
+	[[ -f $ETCD_LOG ]] || return 0
+	echo "----- $ETCD_LOG (last 40 lines)"
+	tail -n 40 "$ETCD_LOG"
+}
+
+# --------------------------------------------------------------------------------------- rabbitmq
+
+RMQ=$DIR/rabbitmq
+RMQ_PID=$DIR/rabbitmq.pid
+RMQ_OUT=$DIR/rabbitmq.out
+
+# The broker and rabbitmqctl both read these; nothing of /etc/rabbitmq is used, so the folder
+# is self-contained and a system-wide RabbitMQ (if any) is left alone.
+rabbit_env() {
+	export RABBITMQ_NODENAME=$RABBIT_NODE
+	export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+	export RABBITMQ_NODE_PORT=$AMQP_PORT
+	export RABBITMQ_CONF_ENV_FILE=$RMQ/rabbitmq-env.conf
+	export RABBITMQ_CONFIG_FILE=$RMQ/rabbitmq.conf
+	export RABBITMQ_ADVANCED_CONFIG_FILE=$RMQ/advanced.config
+	export RABBITMQ_ENABLED_PLUGINS_FILE=$RMQ/enabled_plugins
+	export RABBITMQ_MNESIA_BASE=$RMQ/mnesia
+	export RABBITMQ_LOG_BASE=$RMQ/log
+	export RABBITMQ_PID_FILE=$RMQ/beam.pid
+	export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+	export ERL_EPMD_ADDRESS=127.0.0.1
+}
+
+ctl() { "$RABBIT_BIN/rabbitmqctl" -q -n "$RABBIT_NODE" "$@"; }
+
+rabbit_healthy() {
+	ctl await_startup --timeout 2 >/dev/null 2>&1 && port_open "$AMQP_PORT" && port_open "$STOMP_PORT"
+}
+
+start_rabbitmq() {
+	install_rabbitmq
+	rabbit_env
+	mkdir -p "$RMQ/mnesia" "$RMQ/log"
+	if alive "$RMQ_PID" rabbitmq && rabbit_healthy; then
+		say "rabbitmq already running (pid $(<"$RMQ_PID")) on 127.0.0.1:$AMQP_PORT (AMQP), :$STOMP_PORT (STOMP)"
+		ensure_vhosts
+		return
+	fi
+	stop_rabbitmq quiet
+	local p
+	for p in "$AMQP_PORT" "$STOMP_PORT"; do
+		port_open "$p" && die "127.0.0.1:$p is taken by another process ($(who_listens "$p")); stop it, or set MICROGW_AMQP_PORT/MICROGW_STOMP_PORT"
+	done
+	: >"$RABBITMQ_CONF_ENV_FILE"
+	echo '[].' >"$RABBITMQ_ADVANCED_CONFIG_FILE"
+	echo '[rabbitmq_stomp].' >"$RABBITMQ_ENABLED_PLUGINS_FILE"
+	cat >"$RABBITMQ_CONFIG_FILE" <<-EOF
+		listeners.tcp.1 = 127.0.0.1:$AMQP_PORT
+		stomp.listeners.tcp.1 = 127.0.0.1:$STOMP_PORT
+		stomp.default_vhost = /
+		log.file.level = info
+		log.console = false
+	EOF
+	say "starting rabbitmq $RABBIT_NODE on 127.0.0.1:$AMQP_PORT (AMQP), :$STOMP_PORT (STOMP) (data $RMQ, log $RMQ/log)"
+	setsid "$RABBIT_BIN/rabbitmq-server" >>"$RMQ_OUT" 2>&1 </dev/null &
+	echo $! >"$RMQ_PID"
+	local deadline=$((SECONDS + WAIT))
+	until rabbit_healthy; do
+		if ! alive "$RMQ_PID" rabbitmq; then
+			logs_rabbitmq >&2
+			die "rabbitmq exited while starting (logs above)"
+		fi
+		if ((SECONDS >= deadline)); then
+			logs_rabbitmq >&2
+			die "rabbitmq not up after $WAIT s (logs above)"
+		fi
+		sleep 0.5
+	done
+	ensure_vhosts
+	say "rabbitmq is up (pid $(<"$RMQ_PID"))"
+}
+
+ensure_vhosts() {
+	if ! ctl list_vhosts name 2>/dev/null | grep -qx carbon; then
+		ctl add_vhost carbon >/dev/null
+	fi
+	ctl set_permissions -p / guest '.*' '.*' '.*' >/dev/null
+	ctl set_permissions -p carbon guest '.*' '.*' '.*' >/dev/null
+}
+
+stop_rabbitmq() {
+	rabbit_env
+	local pid=
+	if alive "$RMQ_PID" rabbitmq; then
+		pid=$(<"$RMQ_PID")
+		[[ ${1:-} == quiet ]] || say "stopping rabbitmq (pid $pid)"
+		# `rabbitmqctl stop PIDFILE` returns when the Erlang VM has exited.
+		if [[ -s $RABBITMQ_PID_FILE ]]; then
+			timeout 60 "$RABBIT_BIN/rabbitmqctl" -q -n "$RABBIT_NODE" stop "$RABBITMQ_PID_FILE" >/dev/null 2>&1 || true
+		else
+			timeout 60 "$RABBIT_BIN/rabbitmqctl" -q -n "$RABBIT_NODE" stop >/dev/null 2>&1 || true
+		fi
+	fi
+	stop_pid "$RMQ_PID" rabbitmq 15
+	rm -f "$RABBITMQ_PID_FILE"
+	# epmd, started by the broker's Erlang VM, outlives it. End it when no Erlang node is left
+	# registered with it (`epmd -kill` is refused while one is).
+	if command -v epmd >/dev/null && epmd -names >/dev/null 2>&1; then
+		if ! epmd -names 2>/dev/null | grep -q '^name '; then
+			epmd -kill >/dev/null 2>&1 || true
+		elif [[ -n $pid ]]; then
+			say "epmd left running: other Erlang nodes are registered ($(epmd -names | grep '^name ' | tr '\n' ' '))"
+		fi
+	fi
+}
+
+status_rabbitmq() {
+	rabbit_env
+	if alive "$RMQ_PID" rabbitmq && rabbit_healthy; then
+		say "rabbitmq: running (pid $(<"$RMQ_PID")), AMQP 127.0.0.1:$AMQP_PORT, STOMP 127.0.0.1:$STOMP_PORT"
+	else
+		say "rabbitmq: stopped"
+		return 1
+	fi
+}
+
+logs_rabbitmq() {
+	local f
+	for f in "$RMQ_OUT" "$RMQ"/log/*.log; do
+		[[ -f $f ]] || continue
+		echo "----- $f (last 40 lines)"
+		tail -n 40 "$f"
+	done
+}
+
+# ------------------------------------------------------------------------------------------- main
+
+usage() {
+	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0" >&2
+	exit 2
+}
+
+cmd=${1:-}
+what=${2:-all}
+case $what in
+etcd) services=(etcd) ;;
+rabbitmq | rabbit) services=(rabbitmq) ;;
+all) services=(etcd rabbitmq) ;;
+*) usage ;;
+esac
+
+case $cmd in
+install | start | status | logs)
+	rc=0
+	for s in "${services[@]}"; do "${cmd}_$s" || rc=1; done
+	exit $rc
+	;;
+stop)
+	# Stop in reverse order, and try both even if one fails.
+	rc=0
+	for ((i = ${#services[@]} - 1; i >= 0; i--)); do "stop_${services[i]}" || rc=1; done
+	exit $rc
+	;;
+restart)
+	for s in "${services[@]}"; do "stop_$s"; done
+	for s in "${services[@]}"; do "start_$s"; done
+	;;
+env)
+	echo "export MICROGW_E2E_ETCD=127.0.0.1:$ETCD_PORT"
+	echo "export MICROGW_E2E_AMQP=amqp://guest:guest@127.0.0.1:$AMQP_PORT/"
+	echo "export MICROGW_E2E_STOMP=127.0.0.1:$STOMP_PORT"
+	echo "export MICROGW_E2E_SERVICES=$(cd "$(dirname "$0")" && pwd)/services.sh"
+	;;
+clean)
+	stop_rabbitmq
+	stop_etcd
+	rm -rf "$DIR"
+	say "removed $DIR"
+	;;
+*) usage ;;
+esac
