@@ -1,0 +1,286 @@
+package revocation
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits on a revocation message. A notice is small; anything near these
+// bounds is garbage or an attack, and is dropped.
+const (
+	// MaxJTILength is the longest jti accepted, in bytes.
+	MaxJTILength = 1024
+	// MaxNoticeSize bounds the body and the revokedToken header of a
+	// message (a whole JWT with many claims fits easily).
+	MaxNoticeSize = 64 << 10
+	// MaxNoticeTTL is the longest ttl kept as a time. A longer ttl (the
+	// publisher's way of saying "for good") is kept as no expiry.
+	MaxNoticeTTL = 10 * 365 * 24 * time.Hour
+)
+
+// ErrInvalidNotice is wrapped by every error of DecodeNotice. Its messages
+// say what is wrong with the message, never what the token was.
+var ErrInvalidNotice = errors.New("invalid revocation message")
+
+// Notice is one revocation as it travels over a broker.
+type Notice struct {
+	// JTI is the jti claim of the revoked token.
+	JTI string
+	// TTL is how long the revocation must hold, counted from when it is
+	// received. Zero means no expiry: the message carried no ttl and no
+	// token expiry to derive one from.
+	TTL time.Duration
+}
+
+// noticeFields is the flat form {"revokedToken": "...", "ttl": "3600"}, and
+// also the payloadData of the WSO2 event form.
+type noticeFields struct {
+	RevokedToken json.RawMessage `json:"revokedToken"`
+	TTL          json.RawMessage `json:"ttl"`
+}
+
+type noticeJSON struct {
+	noticeFields
+	Event *struct {
+		PayloadData *noticeFields `json:"payloadData"`
+	} `json:"event"`
+}
+
+// DecodeNotice reads a revocation message in any form the token service may
+// publish (see docs/revocation.md):
+//
+//	{"revokedToken": "<jti or JWT>", "ttl": "3600"}            ttl a string or a number
+//	{"event": {"payloadData": {"revokedToken": "...", "ttl": "..."}}}
+//	an empty body, with revokedToken and ttl as message headers
+//
+// header looks up a message header (STOMP header, AMQP header table entry);
+// it may be nil. A revokedToken that is a whole JWT is keyed by the jti claim
+// of its payload, which is read without verifying the signature: the
+// message's authority comes from the broker, and a forged JWT could only
+// revoke the jti it names. When such a message has no ttl, the TTL is the
+// time left until the token's exp.
+//
+// A missing ttl otherwise means no expiry: the revocation holds until the
+// gateway restarts. A revocation that lapses while its token may still be
+// valid would let a revoked token through, so the safe reading of "no ttl"
+// is "for as long as we run". The set holds such an entry in about 40 bytes.
+func DecodeNotice(body []byte, header func(string) (string, bool)) (Notice, error) {
+	return decodeNoticeAt(body, header, time.Now())
+}
+
+func decodeNoticeAt(body []byte, header func(string) (string, bool), now time.Time) (Notice, error) {
+	if len(body) > MaxNoticeSize {
+		return Notice{}, fmt.Errorf("%w: body of %d bytes is larger than %d", ErrInvalidNotice, len(body), MaxNoticeSize)
+	}
+	var token, ttl string
+	var tokenSet, ttlSet bool
+	if len(bytes.TrimSpace(body)) == 0 {
+		if header == nil {
+			return Notice{}, fmt.Errorf("%w: empty body and no headers", ErrInvalidNotice)
+		}
+		token, tokenSet = header("revokedToken")
+		ttl, ttlSet = header("ttl")
+		if !tokenSet {
+			return Notice{}, fmt.Errorf("%w: empty body and no revokedToken header", ErrInvalidNotice)
+		}
+		if len(token) > MaxNoticeSize {
+			return Notice{}, fmt.Errorf("%w: revokedToken header of %d bytes is larger than %d", ErrInvalidNotice, len(token), MaxNoticeSize)
+		}
+	} else {
+		var m noticeJSON
+		if err := json.Unmarshal(body, &m); err != nil {
+			// The decoder's message can quote the input; keep only its kind.
+			return Notice{}, fmt.Errorf("%w: body is not a JSON object (%s)", ErrInvalidNotice, noticeJSONErrorKind(err))
+		}
+		f := m.noticeFields
+		if f.RevokedToken == nil && m.Event != nil && m.Event.PayloadData != nil {
+			f = *m.Event.PayloadData
+		}
+		if f.RevokedToken == nil {
+			return Notice{}, fmt.Errorf("%w: no revokedToken field (flat or event.payloadData)", ErrInvalidNotice)
+		}
+		if err := json.Unmarshal(f.RevokedToken, &token); err != nil {
+			return Notice{}, fmt.Errorf("%w: revokedToken is not a JSON string", ErrInvalidNotice)
+		}
+		tokenSet = true
+		if f.TTL != nil && string(f.TTL) != "null" {
+			ttlSet = true
+			if f.TTL[0] == '"' {
+				if err := json.Unmarshal(f.TTL, &ttl); err != nil {
+					return Notice{}, fmt.Errorf("%w: ttl is not a valid JSON string", ErrInvalidNotice)
+				}
+			} else {
+				ttl = string(f.TTL) // a number (or garbage that parseNoticeTTL refuses)
+			}
+		}
+	}
+
+	jti, exp, err := noticeJTI(token)
+	if err != nil {
+		return Notice{}, err
+	}
+	n := Notice{JTI: jti}
+	if ttlSet {
+		if n.TTL, err = parseNoticeTTL(ttl); err != nil {
+			return Notice{}, err
+		}
+	} else if exp != 0 {
+		left := time.Unix(exp, 0).Sub(now)
+		switch {
+		case left > MaxNoticeTTL:
+			n.TTL = 0
+		case left < time.Second:
+			// Expired already: nothing can use the token, but keep it
+			// refused for a moment in case our clock is behind.
+			n.TTL = time.Second
+		default:
+			n.TTL = left.Round(time.Second)
+		}
+	}
+	return n, nil
+}
+
+// noticeJSONErrorKind names the kind of a JSON decoding error without any of
+// the input (a SyntaxError's message quotes a character; a type error names
+// the value).
+func noticeJSONErrorKind(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return "syntax error at offset " + strconv.FormatInt(syn.Offset, 10)
+	case errors.As(err, &typ):
+		return "wrong type at offset " + strconv.FormatInt(typ.Offset, 10)
+	default:
+		return "malformed"
+	}
+}
+
+// noticeJTI returns the key of a revokedToken: the token itself when it is a
+// jti, or the jti claim (and exp, 0 if none) of its payload when it is a
+// whole JWT.
+func noticeJTI(token string) (jti string, exp int64, err error) {
+	if payload, ok := noticeJWTPayload(token); ok {
+		var claims struct {
+			JTI *string         `json:"jti"`
+			Exp json.RawMessage `json:"exp"`
+		}
+		if err := json.Unmarshal(payload, &claims); err != nil {
+			return "", 0, fmt.Errorf("%w: revokedToken is a JWT whose payload is not a JSON object with a string jti", ErrInvalidNotice)
+		}
+		if claims.JTI == nil {
+			return "", 0, fmt.Errorf("%w: revokedToken is a JWT without a jti claim", ErrInvalidNotice)
+		}
+		if claims.Exp != nil {
+			// exp is a NumericDate; an unreadable one is ignored (the
+			// revocation then holds without expiry unless a ttl is given).
+			if f, err := strconv.ParseFloat(string(claims.Exp), 64); err == nil && f > 0 && f < 1<<40 {
+				exp = int64(f)
+			}
+		}
+		jti = *claims.JTI
+	} else {
+		jti = token
+	}
+	if err := validateJTI(jti); err != nil {
+		return "", 0, err
+	}
+	return jti, exp, nil
+}
+
+// noticeJWTPayload returns the decoded payload when token is a whole JWT in
+// compact form: three dot-separated base64url parts whose first decodes to a
+// JSON object (the JOSE header). Anything else is taken as a plain jti.
+func noticeJWTPayload(token string) ([]byte, bool) {
+	head, rest, ok := strings.Cut(token, ".")
+	if !ok {
+		return nil, false
+	}
+	payload, sig, ok := strings.Cut(rest, ".")
+	if !ok || strings.Contains(sig, ".") || head == "" || payload == "" {
+		return nil, false
+	}
+	h, err := noticeB64(head)
+	if err != nil || len(bytes.TrimSpace(h)) == 0 || bytes.TrimSpace(h)[0] != '{' || !json.Valid(h) {
+		return nil, false
+	}
+	p, err := noticeB64(payload)
+	if err != nil {
+		// A JOSE header followed by garbage: a broken JWT, not a jti.
+		return []byte("!"), true
+	}
+	return p, true
+}
+
+func noticeB64(s string) ([]byte, error) {
+	return base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
+}
+
+// validateJTI checks that jti can be a key: not empty, at most MaxJTILength
+// bytes, valid UTF-8 without control characters.
+func validateJTI(jti string) error {
+	switch {
+	case jti == "":
+		return fmt.Errorf("%w: empty jti", ErrInvalidNotice)
+	case len(jti) > MaxJTILength:
+		return fmt.Errorf("%w: jti of %d bytes is longer than %d", ErrInvalidNotice, len(jti), MaxJTILength)
+	case !utf8.ValidString(jti):
+		return fmt.Errorf("%w: jti is not valid UTF-8", ErrInvalidNotice)
+	}
+	for _, r := range jti {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("%w: jti contains a control character", ErrInvalidNotice)
+		}
+	}
+	return nil
+}
+
+// parseNoticeTTL reads a ttl: a positive integer of seconds, written as
+// decimal digits (a JSON number or a string holding one, spaces around
+// allowed). Above MaxNoticeTTL it means no expiry.
+func parseNoticeTTL(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, fmt.Errorf("%w: empty ttl", ErrInvalidNotice)
+	}
+	if len(s) > 32 {
+		return 0, fmt.Errorf("%w: ttl is not a positive integer of seconds", ErrInvalidNotice)
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, fmt.Errorf("%w: ttl %q is not a positive integer of seconds", ErrInvalidNotice, s)
+		}
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || n > uint64(MaxNoticeTTL/time.Second) {
+		return 0, nil // digits beyond the bound: for good
+	}
+	if n == 0 {
+		return 0, fmt.Errorf("%w: ttl must be at least 1 second", ErrInvalidNotice)
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
+// EncodeNotice writes n in the flat form, ttl as a string of whole seconds
+// (rounded up) as the original token service did; a zero TTL is left out,
+// which DecodeNotice reads as no expiry.
+func EncodeNotice(n Notice) []byte {
+	m := map[string]string{"revokedToken": n.JTI}
+	if n.TTL > 0 {
+		secs := int64((n.TTL + time.Second - 1) / time.Second)
+		m["ttl"] = strconv.FormatInt(secs, 10)
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic("revocation: cannot encode a map of strings: " + err.Error())
+	}
+	return b
+}

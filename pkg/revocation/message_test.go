@@ -1,0 +1,213 @@
+package revocation
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// messageTestJWT builds a compact JWT with the given claims and a fake
+// signature; DecodeNotice does not verify it.
+func messageTestJWT(t testing.TB, claims map[string]any) string {
+	t.Helper()
+	enc := func(v any) string {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	return enc(map[string]string{"alg": "RS256", "typ": "JWT", "kid": "wso2apim"}) + "." +
+		enc(claims) + "." + base64.RawURLEncoding.EncodeToString([]byte("not-really-a-signature-SECRETSIG"))
+}
+
+func messageHeaders(h map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := h[k]; return v, ok }
+}
+
+func TestMessageDecodeForms(t *testing.T) {
+	now := time.Unix(1_900_000_000, 0)
+	jwtWithExp := messageTestJWT(t, map[string]any{"jti": "jwt-jti-1", "sub": "alice", "exp": now.Unix() + 600})
+	jwtNoExp := messageTestJWT(t, map[string]any{"jti": "jwt-jti-2", "sub": "alice"})
+	jwtExpired := messageTestJWT(t, map[string]any{"jti": "jwt-jti-3", "exp": now.Unix() - 600})
+	for _, tc := range []struct {
+		name    string
+		body    string
+		headers map[string]string
+		want    Notice
+	}{
+		{"flat, ttl string", `{"revokedToken": "abc-123", "ttl": "3600"}`, nil, Notice{"abc-123", time.Hour}},
+		{"flat, ttl number", `{"revokedToken":"abc-123","ttl":60}`, nil, Notice{"abc-123", time.Minute}},
+		{"flat, ttl with spaces", `{"revokedToken":"abc-123","ttl":" 60 "}`, nil, Notice{"abc-123", time.Minute}},
+		{"flat, no ttl", `{"revokedToken":"abc-123"}`, nil, Notice{"abc-123", 0}},
+		{"flat, ttl null", `{"revokedToken":"abc-123","ttl":null}`, nil, Notice{"abc-123", 0}},
+		{"flat, huge ttl is for good", `{"revokedToken":"abc-123","ttl":"99999999999999999999999"}`, nil, Notice{"abc-123", 0}},
+		{"flat, extra fields", `{"revokedToken":"abc-123","ttl":"5","tenant":"carbon.super"}`, nil, Notice{"abc-123", 5 * time.Second}},
+		{"event form", `{"event":{"metaData":{},"payloadData":{"revokedToken":"ev-1","ttl":"120"}}}`, nil, Notice{"ev-1", 2 * time.Minute}},
+		{"event form, ttl number", `{"event":{"payloadData":{"revokedToken":"ev-1","ttl":7}}}`, nil, Notice{"ev-1", 7 * time.Second}},
+		{"headers only", ``, map[string]string{"revokedToken": "hdr-1", "ttl": "30"}, Notice{"hdr-1", 30 * time.Second}},
+		{"headers only, whitespace body", " \n", map[string]string{"revokedToken": "hdr-1"}, Notice{"hdr-1", 0}},
+		{"whole JWT, ttl given", `{"revokedToken":"` + jwtWithExp + `","ttl":"3600"}`, nil, Notice{"jwt-jti-1", time.Hour}},
+		{"whole JWT, ttl from exp", `{"revokedToken":"` + jwtWithExp + `"}`, nil, Notice{"jwt-jti-1", 10 * time.Minute}},
+		{"whole JWT, no exp no ttl", `{"revokedToken":"` + jwtNoExp + `"}`, nil, Notice{"jwt-jti-2", 0}},
+		{"whole JWT, expired", `{"revokedToken":"` + jwtExpired + `"}`, nil, Notice{"jwt-jti-3", time.Second}},
+		{"whole JWT in header", ``, map[string]string{"revokedToken": jwtWithExp, "ttl": "10"}, Notice{"jwt-jti-1", 10 * time.Second}},
+		{"dotted jti that is no JWT", `{"revokedToken":"a.b.c","ttl":"1"}`, nil, Notice{"a.b.c", time.Second}},
+		{"unicode jti", `{"revokedToken":"jti-é-漢","ttl":"1"}`, nil, Notice{"jti-é-漢", time.Second}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var h func(string) (string, bool)
+			if tc.headers != nil {
+				h = messageHeaders(tc.headers)
+			}
+			got, err := decodeNoticeAt([]byte(tc.body), h, now)
+			if err != nil {
+				t.Fatalf("DecodeNotice: %v", err)
+			}
+			if got != tc.want {
+				t.Fatalf("got %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestMessageDecodeRejects(t *testing.T) {
+	const secret = "s3cr3t-token-value"
+	jwtNoJTI := messageTestJWT(t, map[string]any{"sub": secret, "exp": 2_000_000_000})
+	jwtNumJTI := messageTestJWT(t, map[string]any{"jti": 42})
+	head := strings.Split(messageTestJWT(t, map[string]any{"jti": "x"}), ".")[0]
+	for _, tc := range []struct {
+		name    string
+		body    string
+		headers map[string]string
+	}{
+		{"not JSON", `revokedToken=` + secret, nil},
+		{"JSON array", `["` + secret + `"]`, nil},
+		{"JSON string", `"` + secret + `"`, nil},
+		{"no revokedToken", `{"ttl":"3600"}`, nil},
+		{"empty event", `{"event":{}}`, nil},
+		{"revokedToken number", `{"revokedToken":12345}`, nil},
+		{"revokedToken object", `{"revokedToken":{"jti":"` + secret + `"}}`, nil},
+		{"empty jti", `{"revokedToken":"","ttl":"1"}`, nil},
+		{"null jti", `{"revokedToken":null}`, nil},
+		{"control char", `{"revokedToken":"` + secret + `\u0000"}`, nil},
+		{"newline", `{"revokedToken":"` + secret + `\n"}`, nil},
+		{"too long jti", `{"revokedToken":"` + strings.Repeat("x", MaxJTILength+1) + `"}`, nil},
+		{"ttl zero", `{"revokedToken":"` + secret + `","ttl":"0"}`, nil},
+		{"ttl negative", `{"revokedToken":"` + secret + `","ttl":-5}`, nil},
+		{"ttl fraction", `{"revokedToken":"` + secret + `","ttl":1.5}`, nil},
+		{"ttl exponent", `{"revokedToken":"` + secret + `","ttl":1e3}`, nil},
+		{"ttl words", `{"revokedToken":"` + secret + `","ttl":"one hour"}`, nil},
+		{"ttl empty", `{"revokedToken":"` + secret + `","ttl":""}`, nil},
+		{"ttl bool", `{"revokedToken":"` + secret + `","ttl":true}`, nil},
+		{"JWT without jti", `{"revokedToken":"` + jwtNoJTI + `"}`, nil},
+		{"JWT with numeric jti", `{"revokedToken":"` + jwtNumJTI + `"}`, nil},
+		{"JWT with broken payload", `{"revokedToken":"` + head + `.` + secret + `!!.sig"}`, nil},
+		{"empty body, no headers", ``, nil},
+		{"empty body, no revokedToken header", ``, map[string]string{"ttl": "5"}},
+		{"header jti with control char", ``, map[string]string{"revokedToken": secret + "\x7f"}},
+		{"header ttl bad", ``, map[string]string{"revokedToken": secret, "ttl": "-1"}},
+		{"too large", `{"revokedToken":"` + secret + `","pad":"` + strings.Repeat("p", MaxNoticeSize) + `"}`, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := func(string) (string, bool) { return "", false }
+			if tc.headers != nil {
+				h = messageHeaders(tc.headers)
+			} else if tc.body == "" {
+				h = nil
+			}
+			n, err := DecodeNotice([]byte(tc.body), h)
+			if err == nil {
+				t.Fatalf("accepted: %+v", n)
+			}
+			if !errors.Is(err, ErrInvalidNotice) {
+				t.Errorf("error does not wrap ErrInvalidNotice: %v", err)
+			}
+			if strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), "SECRETSIG") {
+				t.Errorf("error leaks the token: %v", err)
+			}
+		})
+	}
+}
+
+func TestMessageEncodeRoundTrip(t *testing.T) {
+	for _, n := range []Notice{
+		{"abc", time.Hour},
+		{"abc", 0},
+		{`quote"back\slash`, time.Second},
+		{"jti-é", 1500 * time.Millisecond},
+	} {
+		b := EncodeNotice(n)
+		got, err := DecodeNotice(b, nil)
+		if err != nil {
+			t.Fatalf("DecodeNotice(%s): %v", b, err)
+		}
+		want := n
+		want.TTL = (n.TTL + time.Second - 1) / time.Second * time.Second
+		if got != want {
+			t.Errorf("round trip of %+v gave %+v (%s)", n, got, b)
+		}
+	}
+	if got := string(EncodeNotice(Notice{"abc", time.Hour})); got != `{"revokedToken":"abc","ttl":"3600"}` {
+		t.Errorf("EncodeNotice = %s, want the original's flat form with a string ttl", got)
+	}
+}
+
+func FuzzDecodeNotice(f *testing.F) {
+	f.Add([]byte(`{"revokedToken":"abc","ttl":"3600"}`), "", "")
+	f.Add([]byte(`{"revokedToken":"abc","ttl":3600}`), "", "")
+	f.Add([]byte(`{"event":{"payloadData":{"revokedToken":"abc","ttl":"5"}}}`), "", "")
+	f.Add([]byte(``), "hdr-jti", "10")
+	f.Add([]byte(`{"revokedToken":"`+messageTestJWT(f, map[string]any{"jti": "j", "exp": 2_000_000_000})+`"}`), "", "")
+	f.Add([]byte(`{"revokedToken":"eyJhbGciOiJub25lIn0.e30.x"}`), "", "")
+	f.Fuzz(func(t *testing.T, body []byte, hdrToken, hdrTTL string) {
+		h := func(k string) (string, bool) {
+			switch k {
+			case "revokedToken":
+				return hdrToken, hdrToken != ""
+			case "ttl":
+				return hdrTTL, hdrTTL != ""
+			}
+			return "", false
+		}
+		n, err := DecodeNotice(body, h)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidNotice) {
+				t.Fatalf("error does not wrap ErrInvalidNotice: %v", err)
+			}
+			var m struct {
+				RevokedToken string `json:"revokedToken"`
+			}
+			if json.Unmarshal(body, &m) == nil && len(m.RevokedToken) >= 12 && strings.Contains(err.Error(), m.RevokedToken) {
+				t.Fatalf("error leaks the token: %v", err)
+			}
+			if len(hdrToken) >= 12 && strings.Contains(err.Error(), hdrToken) {
+				t.Fatalf("error leaks the header token: %v", err)
+			}
+			return
+		}
+		if validateJTI(n.JTI) != nil {
+			t.Fatalf("accepted an invalid jti %q", n.JTI)
+		}
+		if n.TTL < 0 || n.TTL > MaxNoticeTTL || n.TTL%time.Second != 0 {
+			t.Fatalf("accepted a bad TTL %v", n.TTL)
+		}
+		// What we accept, we can publish again and read back the same.
+		back, err := DecodeNotice(EncodeNotice(n), nil)
+		if err != nil {
+			t.Fatalf("re-encoded notice %+v does not decode: %v", n, err)
+		}
+		if !noticeJWTLike(n.JTI) && back != n {
+			t.Fatalf("re-encoded notice %+v decodes as %+v", n, back)
+		}
+	})
+}
+
+// noticeJWTLike reports whether a jti would itself be read as a JWT.
+func noticeJWTLike(s string) bool {
+	_, ok := noticeJWTPayload(s)
+	return ok
+}
