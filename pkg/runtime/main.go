@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/micro-gw/micro-gw/pkg/revocation"
+	"github.com/micro-gw/micro-gw/pkg/runtime/config"
 )
 
 // drainTimeout bounds how long a SIGTERM waits for in-flight requests.
@@ -42,13 +43,9 @@ func parseFlags(args []string, stderr io.Writer) (mainFlags, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.config, "config", "", "the micro-gw.conf to read (default: ../conf/micro-gw.conf next to the executable)")
 	fs.Func("e", "override one configuration key, `KEY=VALUE` (repeatable; b7a.log.level=TRACE sets the log level)", func(s string) error {
-		k, v, ok := strings.Cut(s, "=")
+		k, _, ok := strings.Cut(s, "=")
 		if !ok || strings.TrimSpace(k) == "" {
 			return fmt.Errorf("want KEY=VALUE, got %q", s)
-		}
-		// The original's way of setting the log level is kept as an alias.
-		if strings.EqualFold(strings.TrimSpace(k), "b7a.log.level") {
-			s = "log.level=" + v
 		}
 		f.overrides = append(f.overrides, s)
 		return nil
@@ -95,12 +92,12 @@ func run(spec Spec, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	cfg, err := loadConfig(f.config, f.overrides)
+	cfg, err := config.Load(f.config, f.overrides)
 	if err != nil {
 		fmt.Fprintln(stderr, "error:", err)
 		return 1
 	}
-	logger := NewLogger(stderr, cfg.Log.Level)
+	logger := NewLogger(stderr, cfg.SlogLevel())
 
 	srv, err := New(spec, cfg, Options{Logger: logger, Registry: revocation.DefaultRegistry})
 	if err != nil {

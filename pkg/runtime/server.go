@@ -3,12 +3,15 @@ package runtime
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"path"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,6 +35,30 @@ type Options struct {
 	// Registry holds the custom revocation stores compiled in; nil is
 	// revocation.DefaultRegistry.
 	Registry *revocation.Registry
+	// HTTPAddr, HTTPSAddr and AdminAddr, when set, replace the configured
+	// host and port of a listener ("127.0.0.1:0" in tests); "-" switches it
+	// off.
+	HTTPAddr, HTTPSAddr, AdminAddr string
+	// Transport, when set, carries every request to the backends instead of
+	// one tuned *http.Transport per endpoint (benchmarks use an in-process
+	// one).
+	Transport http.RoundTripper
+	// HTTPClient fetches JWKS; nil is a client with timeouts.
+	HTTPClient *http.Client
+	// Now is the validator's clock; nil is time.Now.
+	Now func() time.Time
+	// Sources, when set, replaces the revocation sources the configuration
+	// enables (tests run the real sources against their own services).
+	Sources []NamedSource
+}
+
+// NamedSource is a revocation source and the name it has in logs, metrics
+// and readiness. Persistent marks the one that gates secured requests until
+// it has loaded.
+type NamedSource struct {
+	Name       string
+	Source     revocation.Source
+	Persistent bool
 }
 
 // Server is a running gateway, with a Caddy-like lifecycle: New provisions
@@ -41,9 +68,18 @@ type Options struct {
 type Server struct {
 	spec   Spec
 	cfg    *config.Config
+	opts   Options
 	logger *slog.Logger
 
-	handler http.Handler // the request path (gateway listeners)
+	router     *router
+	metrics    *metrics
+	revocation *revocationRuntime
+	validator  tokenValidator
+	authHeader string
+	roots      *x509.CertPool
+
+	handler http.Handler // the request path (HTTP and HTTPS listeners)
+	admin   http.Handler // the admin listener
 
 	mu        sync.Mutex
 	servers   []*http.Server
@@ -53,53 +89,155 @@ type Server struct {
 	listening bool
 }
 
-// New provisions a Server from the compiled spec and a loaded configuration.
+// New provisions a Server from the compiled spec and a loaded configuration:
+// the route table, one proxy per endpoint, the token validator, the revoked
+// set and the enabled revocation sources. Nothing is started.
 func New(spec Spec, cfg *config.Config, opts Options) (*Server, error) {
 	if cfg == nil {
-		return nil, errors.New("runtime: no configuration")
+		return nil, errors.New("no configuration")
 	}
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{
-		spec:   spec,
-		cfg:    cfg,
-		logger: logger,
-		addrs:  map[string]net.Addr{},
-		done:   make(chan error, 3),
+	if opts.Registry == nil {
+		opts.Registry = revocation.DefaultRegistry
 	}
-	s.handler = http.NotFoundHandler()
+	s := &Server{
+		spec:       spec,
+		cfg:        cfg,
+		opts:       opts,
+		logger:     logger,
+		addrs:      map[string]net.Addr{},
+		done:       make(chan error, 8),
+		authHeader: cfg.Auth.AuthorizationHeader,
+		revocation: &revocationRuntime{set: revocation.NewSet()},
+	}
+	if s.authHeader == "" {
+		s.authHeader = "Authorization"
+	}
+	s.metrics = newMetrics(func() float64 { return float64(s.revocation.set.Len()) })
+	roots, err := trustedRoots(cfg.Listener.TrustStorePath, cfg.Listener.TrustStorePassword)
+	if err != nil {
+		return nil, err
+	}
+	s.roots = roots
+	if s.router, err = s.buildRouter(); err != nil {
+		return nil, err
+	}
+	if s.validator, err = s.newValidator(); err != nil {
+		return nil, err
+	}
+	if err := s.provisionSources(); err != nil {
+		return nil, err
+	}
+	s.handler = s.buildHandler()
+	s.admin = s.adminHandler()
 	return s, nil
+}
+
+// buildRouter compiles the spec's resources into the route table, with one
+// upstream (proxy and transport) per distinct endpoint.
+func (s *Server) buildRouter() (*router, error) {
+	rt := &router{root: newNode()}
+	ups := map[*Endpoint]*upstream{}
+	upstreamOf := func(ep *Endpoint) (*upstream, error) {
+		if ep == nil || len(ep.URLs) == 0 {
+			return nil, nil
+		}
+		if u, ok := ups[ep]; ok {
+			return u, nil
+		}
+		tr := s.opts.Transport
+		if tr == nil {
+			tr = newTransport(s.roots)
+		}
+		u, err := newUpstream(ep, tr, s.logger, s.metrics)
+		if err != nil {
+			return nil, err
+		}
+		ups[ep] = u
+		return u, nil
+	}
+	for i := range s.spec.APIs {
+		api := &s.spec.APIs[i]
+		if !strings.HasPrefix(api.BasePath, "/") {
+			return nil, fmt.Errorf("api %s (%s): base path %q must start with /", api.Title, api.Source, api.BasePath)
+		}
+		apiLabel := api.Title + " " + api.Version
+		for j := range api.Resources {
+			res := &api.Resources[j]
+			r := &route{api: api, resource: res, template: path.Join(api.BasePath, res.Path)}
+			if strings.HasSuffix(res.Path, "/") && res.Path != "/" {
+				r.template += "/"
+			}
+			prod, sand := res.Production, res.Sandbox
+			if prod == nil {
+				prod = api.Production
+			}
+			if sand == nil {
+				sand = api.Sandbox
+			}
+			var err error
+			if r.production, err = upstreamOf(prod); err != nil {
+				return nil, fmt.Errorf("api %s (%s): %s %s: production endpoint: %w", api.Title, api.Source, res.Method, res.Path, err)
+			}
+			if r.sandbox, err = upstreamOf(sand); err != nil {
+				return nil, fmt.Errorf("api %s (%s): %s %s: sandbox endpoint: %w", api.Title, api.Source, res.Method, res.Path, err)
+			}
+			r.metrics = s.metrics.newRouteMetrics(apiLabel, r.template)
+			if err := rt.add(api.BasePath, res.Path, strings.ToUpper(res.Method), r); err != nil {
+				return nil, fmt.Errorf("api %s (%s): %w", api.Title, api.Source, err)
+			}
+		}
+	}
+	return rt, nil
 }
 
 // Handler is the gateway request path, as served on the HTTP and HTTPS
 // listeners; tests and benchmarks call it directly.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Start opens the configured listeners (a port of 0 in the configuration
-// switches that listener off; tests use Options to ask for ephemeral ports)
-// and serves them in the background.
+// RevokedSet is the set the request path asks; sources feed it.
+func (s *Server) RevokedSet() *revocation.Set { return s.revocation.set }
+
+// Start starts the revocation sources and opens the listeners: HTTPS (with
+// the configured certificate and key), HTTP and admin. A port of 0 in the
+// configuration switches that listener off; Options can put one on another
+// address. ctx bounds nothing after Start returns: the server runs until
+// Shutdown.
 func (s *Server) Start(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.started {
-		return errors.New("runtime: server already started")
+		return errors.New("server already started")
 	}
 	s.started = true
+	s.revocation.start(context.WithoutCancel(ctx), s.logger, s.metrics, func(err error) {
+		s.logger.Error("revocation source failed", "err", err)
+		s.done <- err
+	})
 	l := s.cfg.Listener
-	if l.HTTPSPort != 0 {
+	if addr := s.listenAddr(s.opts.HTTPSAddr, l.HTTPSPort); addr != "" {
 		cert, err := tls.LoadX509KeyPair(l.CertFile, l.KeyFile)
 		if err != nil {
 			return fmt.Errorf("https listener: load certificate %s and key %s: %w", l.CertFile, l.KeyFile, err)
 		}
 		tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		if err := s.listen("https", l.Host, l.HTTPSPort, tc, s.handler); err != nil {
+		if err := s.listen("HTTPS", addr, tc, s.handler); err != nil {
 			return err
 		}
 	}
-	if l.HTTPPort != 0 {
-		if err := s.listen("http", l.Host, l.HTTPPort, nil, s.handler); err != nil {
+	if addr := s.listenAddr(s.opts.HTTPAddr, l.HTTPPort); addr != "" {
+		if err := s.listen("HTTP", addr, nil, s.handler); err != nil {
+			return err
+		}
+	}
+	if addr := s.listenAddr(s.opts.AdminAddr, l.AdminPort); addr != "" {
+		if err := s.listen("Admin", addr, nil, s.admin); err != nil {
 			return err
 		}
 	}
@@ -107,10 +245,24 @@ func (s *Server) Start(ctx context.Context) error {
 	return nil
 }
 
-func (s *Server) listen(name, host string, port int, tc *tls.Config, h http.Handler) error {
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+// listenAddr is the address of a listener: the override, else host:port, ""
+// when the listener is off.
+func (s *Server) listenAddr(override string, port int) string {
+	switch {
+	case override == "-":
+		return ""
+	case override != "":
+		return override
+	case port == 0:
+		return ""
+	}
+	return net.JoinHostPort(s.cfg.Listener.Host, strconv.Itoa(port))
+}
+
+func (s *Server) listen(name, addr string, tc *tls.Config, h http.Handler) error {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("%s listener: %w", name, err)
+		return fmt.Errorf("%s listener: %w", strings.ToLower(name), err)
 	}
 	if tc != nil {
 		ln = tls.NewListener(ln, tc)
@@ -121,16 +273,20 @@ func (s *Server) listen(name, host string, port int, tc *tls.Config, h http.Hand
 		ReadTimeout:       readTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelDebug),
 	}
 	s.servers = append(s.servers, srv)
-	s.addrs[name] = ln.Addr()
+	s.addrs[strings.ToLower(name)] = ln.Addr()
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.done <- fmt.Errorf("%s listener: %w", name, err)
+			s.done <- fmt.Errorf("%s listener: %w", strings.ToLower(name), err)
 		}
 	}()
-	s.logger.Info(fmt.Sprintf("%s listener is active on port %d", map[string]string{"http": "HTTP", "https": "HTTPS", "admin": "Admin"}[name], ln.Addr().(*net.TCPAddr).Port))
+	port := 0
+	if ta, ok := ln.Addr().(*net.TCPAddr); ok {
+		port = ta.Port
+	}
+	s.logger.Info(fmt.Sprintf("%s listener is active on port %d", name, port))
 	return nil
 }
 
@@ -142,11 +298,13 @@ func (s *Server) Addr(name string) net.Addr {
 	return s.addrs[name]
 }
 
-// Done reports a listener that stopped on its own with an error.
+// Done reports a listener or revocation source that stopped on its own with
+// an error; the gateway cannot go on without it.
 func (s *Server) Done() <-chan error { return s.done }
 
 // Shutdown stops accepting connections, waits for in-flight requests until
-// ctx is done, then stops the revocation sources.
+// ctx is done, then stops the revocation sources. It is safe after a failed
+// or partial Start.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	servers := s.servers
@@ -158,6 +316,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if err := srv.Shutdown(ctx); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if err := s.revocation.stop(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

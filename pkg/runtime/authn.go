@@ -1,0 +1,90 @@
+package runtime
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+)
+
+// levelAccess is the level of the one-line-per-request access log.
+const levelAccess = slog.LevelDebug
+
+// tokenValidator is what the request path needs of the JWT validator
+// (pkg/runtime/auth), seen from this side.
+type tokenValidator interface {
+	// authenticate takes the token from the configured header and validates
+	// it. On failure it returns the fault to answer and a short fixed reason
+	// for the metrics.
+	authenticate(ctx context.Context, h http.Header) (credential, *Fault, string)
+	// subscribed checks the subscribedAPIs claim against the API when an
+	// issuer has validateSubscription; nil means allowed.
+	subscribed(c credential, apiName, apiVersion string) *Fault
+	// checksSubscriptions is true when any issuer has validateSubscription.
+	checksSubscriptions() bool
+}
+
+// credential is a validated token.
+type credential interface {
+	jti() string
+	// sandbox is true for keytype SANDBOX.
+	sandbox() bool
+	hasScopes(scopes []string) bool
+}
+
+// authenticate validates the token of secured resources; unsecured ones pass
+// without looking at any header.
+func (s *Server) authenticate(next stage) stage {
+	return func(x *exchange, r *http.Request) {
+		if !x.route.resource.Secured {
+			next(x, r)
+			return
+		}
+		c, f, reason := s.validator.authenticate(r.Context(), r.Header)
+		if f != nil {
+			s.metrics.authFailures.WithLabelValues(boundedReason(reason)).Inc()
+			x.authReason = reason
+			x.fail(f)
+			return
+		}
+		x.cred = c
+		x.jti = c.jti()
+		x.sandbox = c.sandbox()
+		next(x, r)
+	}
+}
+
+// checkSubscription answers the validator's fault (403 900908) when the
+// token's application is not subscribed to the API.
+func (s *Server) checkSubscription(next stage) stage {
+	if !s.validator.checksSubscriptions() {
+		return next
+	}
+	return func(x *exchange, r *http.Request) {
+		if x.route.resource.Secured {
+			if f := s.validator.subscribed(x.cred, x.route.api.Title, x.route.api.Version); f != nil {
+				s.metrics.authFailures.WithLabelValues("subscription").Inc()
+				x.fail(f)
+				return
+			}
+		}
+		next(x, r)
+	}
+}
+
+// boundedReason keeps the reason label of auth failures to a small
+// vocabulary: short lower-case words, anything else is "other".
+func boundedReason(reason string) string {
+	if reason == "" {
+		return "invalid"
+	}
+	if len(reason) > 40 {
+		return "other"
+	}
+	for i := 0; i < len(reason); i++ {
+		c := reason[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return "other"
+		}
+	}
+	return reason
+}

@@ -1,0 +1,54 @@
+package runtime
+
+import (
+	"net/http"
+	"time"
+)
+
+// exchange is the state of one request on its way through the request path.
+// It is also the ResponseWriter the stages write to, recording the status
+// for the metrics and the log.
+type exchange struct {
+	http.ResponseWriter
+	status int
+	start  time.Time
+
+	route *route
+	// rest is the escaped path the backend gets after its own path.
+	rest string
+	// jti and sandbox come from the validated token (secured resources).
+	jti     string
+	sandbox bool
+	// cred is the validated token (secured resources).
+	cred credential
+	// authReason is the validator's reason when authentication failed.
+	authReason string
+}
+
+func (x *exchange) WriteHeader(code int) {
+	if x.status == 0 && code >= 200 {
+		x.status = code
+	}
+	x.ResponseWriter.WriteHeader(code)
+}
+
+func (x *exchange) Write(b []byte) (int, error) {
+	if x.status == 0 {
+		x.status = http.StatusOK
+	}
+	return x.ResponseWriter.Write(b)
+}
+
+// Flush passes a flush on (streamed responses).
+func (x *exchange) Flush() {
+	if x.status == 0 {
+		x.status = http.StatusOK
+	}
+	_ = http.NewResponseController(x.ResponseWriter).Flush()
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (x *exchange) Unwrap() http.ResponseWriter { return x.ResponseWriter }
+
+// fail answers f and records why.
+func (x *exchange) fail(f *Fault) { f.write(x) }

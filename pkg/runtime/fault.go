@@ -1,0 +1,149 @@
+package runtime
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// Fault codes of the request path. The first group is the original WSO2
+// gateway's (design.md section 6); the second is micro-gw's own, documented
+// in docs/runtime.md.
+const (
+	CodeUnclassified       = 900900 // 500: the validator failed without a verdict
+	CodeInvalidCredentials = 900901 // 401
+	CodeMissingCredentials = 900902 // 401
+	CodeTokenExpired       = 900903 // 401
+	CodeNoMatchingResource = 900906 // 404
+	CodeResourceForbidden  = 900908 // 403: subscription check failed
+	CodeScopeMismatch      = 900910 // 403
+	CodeInvalidScheme      = 900917 // 401
+	CodeBackendUnreachable = 101503 // 503
+
+	// CodeMethodNotAllowed is what WSO2's API Manager gateway answered when
+	// the path matched a resource but the method did not: 405 with code 405.
+	CodeMethodNotAllowed = 405
+	// CodeRevocationNotLoaded refuses secured requests (503) while an
+	// enabled persistent revocation store has not made its first load and
+	// serveBeforeLoaded is false: fail closed.
+	CodeRevocationNotLoaded = 900950
+	// CodeInternalError is a fault inside the gateway (a recovered panic).
+	CodeInternalError = 101500
+)
+
+// faultInfo is the fixed part of a fault: status and message.
+type faultInfo struct {
+	status  int
+	message string
+	detail  string // the default detail
+}
+
+var faults = map[int]faultInfo{
+	CodeUnclassified:        {http.StatusInternalServerError, "Unclassified Authentication Failure", "Error while validating the access token"},
+	CodeInvalidCredentials:  {http.StatusUnauthorized, "Invalid Credentials", "Make sure you have given the correct access token"},
+	CodeMissingCredentials:  {http.StatusUnauthorized, "Missing Credentials", "Make sure your API request provides required credentials"},
+	CodeTokenExpired:        {http.StatusUnauthorized, "Access Token Expired", "Renew the access token and try again"},
+	CodeNoMatchingResource:  {http.StatusNotFound, "No matching resource found in the API for the given request", "Check the API's base path, the resource path and the method"},
+	CodeResourceForbidden:   {http.StatusForbidden, "Resource forbidden", "The application is not subscribed to the API"},
+	CodeScopeMismatch:       {http.StatusForbidden, "The access token does not allow you to access the requested resource", "The access token does not carry the scopes the resource requires"},
+	CodeInvalidScheme:       {http.StatusUnauthorized, "Invalid Authentication scheme", "Use the Bearer scheme"},
+	CodeBackendUnreachable:  {http.StatusServiceUnavailable, "Error connecting to the back end", "The backend service could not be reached"},
+	CodeMethodNotAllowed:    {http.StatusMethodNotAllowed, "Method not allowed", "Method not allowed for given API resource"},
+	CodeRevocationNotLoaded: {http.StatusServiceUnavailable, "Revocation list not loaded", "The gateway has not yet loaded the revoked tokens; retry shortly"},
+	CodeInternalError:       {http.StatusInternalServerError, "Internal server error", "The gateway failed to handle the request"},
+}
+
+// Fault is an error answered to the client as the JSON fault body.
+type Fault struct {
+	Code   int
+	Status int
+	// Message is the fault's fixed message, Detail what follows it in the
+	// description.
+	Message string
+	Detail  string
+}
+
+// newFault returns the fault of code with detail (the default when empty).
+func newFault(code int, detail string) *Fault {
+	fi, ok := faults[code]
+	if !ok {
+		fi = faults[CodeUnclassified]
+	}
+	if detail == "" {
+		detail = fi.detail
+	}
+	return &Fault{Code: code, Status: fi.status, Message: fi.message, Detail: detail}
+}
+
+func (f *Fault) Error() string {
+	return "fault " + strconv.Itoa(f.Code) + ": " + f.Message + ". " + f.Detail
+}
+
+type faultBody struct {
+	Fault struct {
+		Code        int    `json:"code"`
+		Message     string `json:"message"`
+		Description string `json:"description"`
+	} `json:"fault"`
+}
+
+// body is the JSON body: {"fault":{"code":N,"message":M,"description":"M. detail"}}.
+func (f *Fault) body() []byte {
+	var b faultBody
+	b.Fault.Code = f.Code
+	b.Fault.Message = f.Message
+	b.Fault.Description = f.Message + ". " + f.Detail
+	out, err := json.Marshal(b)
+	if err != nil { // cannot happen: only strings and an int
+		return []byte(`{"fault":{"code":101500,"message":"Internal server error","description":"Internal server error"}}`)
+	}
+	return out
+}
+
+// write answers the fault. A 401 carries the RFC 6750 challenge: only the
+// realm for missing credentials, with error="invalid_token" otherwise.
+func (f *Fault) write(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	if f.Status == http.StatusUnauthorized {
+		if f.Code == CodeMissingCredentials {
+			h.Set("WWW-Authenticate", `Bearer realm="micro-gw"`)
+		} else {
+			h.Set("WWW-Authenticate", `Bearer realm="micro-gw", error="invalid_token", error_description="`+quoteParam(f.Detail)+`"`)
+		}
+	}
+	body := f.body()
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(f.Status)
+	_, _ = w.Write(body)
+}
+
+// quoteParam makes s safe inside an auth-param quoted string (RFC 6750
+// restricts error_description to %x20-21 / %x23-5B / %x5D-7E).
+func quoteParam(s string) string {
+	ok := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			ok = false
+			break
+		}
+	}
+	if ok {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b.WriteByte('\'')
+		case c < 0x20 || c > 0x7e:
+			b.WriteByte(' ')
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,196 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"runtime/debug"
+	"time"
+)
+
+// stage is one step of the request path; it either answers (a fault) or
+// calls the next stage.
+type stage func(x *exchange, r *http.Request)
+
+// middleware wraps a stage in the one before it. A middleware that has
+// nothing to do for this configuration returns next itself and costs
+// nothing, as in lura.
+type middleware func(next stage) stage
+
+// buildHandler compiles the request path once, in the order of design.md
+// section 6: the route is matched before any token is looked at, and the
+// revoked check runs on every secured request whether or not the token came
+// from the validator's cache.
+func (s *Server) buildHandler() http.Handler {
+	chain := []middleware{
+		s.observe,              // metrics and the access log; counts the 500 of a recovered panic
+		s.recoverPanics,        // a panic is a 500 fault, logged; the process lives on
+		s.matchRoute,           // 404 900906 / 405 before any credential check
+		s.gateOnRevocationLoad, // 503 900950 while a persistent store has not loaded (fail closed)
+		s.authenticate,         // 401 900902 / 900901 (secured resources only)
+		s.refuseRevoked,        // 401 900901 for a revoked jti, cached token or not
+		s.checkScopes,          // 403 900910
+		s.checkSubscription,    // 403 900908 when an issuer has validateSubscription
+		s.removeAuthHeader,     // removeAuthHeaderFromOutMessage
+	}
+	h := stage(s.forward)
+	for i := len(chain) - 1; i >= 0; i-- {
+		h = chain[i](h)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		x := &exchange{ResponseWriter: w, start: time.Now()}
+		h(x, r)
+	})
+}
+
+// observe records the request's metrics and logs it at DEBUG (the path
+// without its query, which may hold credentials).
+func (s *Server) observe(next stage) stage {
+	return func(x *exchange, r *http.Request) {
+		next(x, r)
+		status := x.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		elapsed := time.Since(x.start)
+		s.metrics.observe(x.route, r.Method, status, elapsed)
+		if s.logger.Enabled(r.Context(), levelAccess) {
+			resource := ""
+			if x.route != nil {
+				resource = x.route.template
+			}
+			s.logger.Log(r.Context(), levelAccess, "request", "method", r.Method, "path", r.URL.EscapedPath(),
+				"resource", resource, "status", status, "duration", elapsed, "jti", x.jti)
+		}
+	}
+}
+
+// recoverPanics turns a panic into the 101500 fault. http.ErrAbortHandler
+// (the proxy aborting a broken response) is passed on for the server to
+// close the connection, and so is any panic after the response has started.
+func (s *Server) recoverPanics(next stage) stage {
+	return func(x *exchange, r *http.Request) {
+		defer func() {
+			p := recover()
+			if p == nil {
+				return
+			}
+			if err, ok := p.(error); ok && errors.Is(err, http.ErrAbortHandler) {
+				panic(p)
+			}
+			s.metrics.panics.Inc()
+			s.logger.Error("panic while handling a request", "method", r.Method, "path", r.URL.EscapedPath(),
+				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			if x.status != 0 {
+				panic(http.ErrAbortHandler)
+			}
+			x.fail(newFault(CodeInternalError, ""))
+		}()
+		next(x, r)
+	}
+}
+
+// matchRoute finds the resource: 404 900906 when no path matches, 405 with
+// an Allow header when the path matches but the method does not.
+func (s *Server) matchRoute(next stage) stage {
+	return func(x *exchange, r *http.Request) {
+		escaped := r.URL.EscapedPath()
+		m := s.router.match(r.Method, escaped)
+		if m.route == nil {
+			if m.allow != "" {
+				x.Header().Set("Allow", m.allow)
+				x.fail(newFault(CodeMethodNotAllowed, ""))
+				return
+			}
+			x.fail(newFault(CodeNoMatchingResource, ""))
+			return
+		}
+		x.route = m.route
+		x.rest = backendPath(escaped, m.route.baseSegments)
+		next(x, r)
+	}
+}
+
+// gateOnRevocationLoad refuses secured requests with 503 900950 until every
+// enabled persistent revocation source has loaded, unless
+// serveBeforeLoaded = true.
+func (s *Server) gateOnRevocationLoad(next stage) stage {
+	if s.revocation.persistent == nil || s.cfg.Revocation.Persistent.ServeBeforeLoaded {
+		return next
+	}
+	src := s.revocation.persistent
+	return func(x *exchange, r *http.Request) {
+		if x.route.resource.Secured && !src.ready.Load() {
+			x.fail(newFault(CodeRevocationNotLoaded, ""))
+			return
+		}
+		next(x, r)
+	}
+}
+
+// refuseRevoked answers exactly the 900901 fault for a token whose jti is
+// in the revoked set, on every request.
+func (s *Server) refuseRevoked(next stage) stage {
+	return func(x *exchange, r *http.Request) {
+		if x.route.resource.Secured && s.revocation.set.Revoked(x.jti) {
+			s.logger.Debug("JWT Token is revoked", "jti", x.jti)
+			s.metrics.authFailures.WithLabelValues("revoked").Inc()
+			x.fail(newFault(CodeInvalidCredentials, ""))
+			return
+		}
+		next(x, r)
+	}
+}
+
+// checkScopes answers 403 900910 when the token lacks a scope the resource
+// requires.
+func (s *Server) checkScopes(next stage) stage {
+	return func(x *exchange, r *http.Request) {
+		if res := x.route.resource; res.Secured && len(res.Scopes) > 0 && !x.cred.hasScopes(res.Scopes) {
+			s.metrics.authFailures.WithLabelValues("scope").Inc()
+			x.fail(newFault(CodeScopeMismatch, ""))
+			return
+		}
+		next(x, r)
+	}
+}
+
+// removeAuthHeader drops the credential before the request leaves.
+func (s *Server) removeAuthHeader(next stage) stage {
+	if !s.cfg.Auth.RemoveAuthHeaderFromOutMessage {
+		return next
+	}
+	name := s.authHeader
+	return func(x *exchange, r *http.Request) {
+		if x.route.resource.Secured {
+			r.Header.Del(name)
+		}
+		next(x, r)
+	}
+}
+
+// forward proxies to the route's production endpoint, or its sandbox
+// endpoint for a SANDBOX token. A token for an environment the API has no
+// endpoint for gets 401 900901, as in WSO2.
+func (s *Server) forward(x *exchange, r *http.Request) {
+	up := x.route.production
+	if x.sandbox {
+		up = x.route.sandbox
+		if up == nil {
+			s.metrics.authFailures.WithLabelValues("no_sandbox_endpoint").Inc()
+			x.fail(newFault(CodeInvalidCredentials, "Sandbox key offered to the API with no sandbox endpoint"))
+			return
+		}
+	} else if up == nil {
+		if x.route.resource.Secured {
+			s.metrics.authFailures.WithLabelValues("no_production_endpoint").Inc()
+			x.fail(newFault(CodeInvalidCredentials, "Production key offered to the API with no production endpoint"))
+			return
+		}
+		x.fail(newFault(CodeBackendUnreachable, "The API has no production endpoint"))
+		return
+	}
+	r = r.WithContext(context.WithValue(r.Context(), proxyStateKey{}, &proxyState{x: x}))
+	up.proxy.ServeHTTP(x, r)
+}

@@ -1,0 +1,150 @@
+package runtime
+
+import (
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// metrics are the gateway's Prometheus metrics, registered in a registry of
+// the Server's own (no global state). Labels are bounded: api is the API's
+// title and version, resource the path template (never the raw path), reason
+// one of the validator's fixed reasons.
+type metrics struct {
+	registry      *prometheus.Registry
+	requests      *prometheus.CounterVec
+	duration      *prometheus.HistogramVec
+	authFailures  *prometheus.CounterVec
+	backendErrors prometheus.Counter
+	panics        prometheus.Counter
+	revoked       prometheus.GaugeFunc
+	sourceReady   *prometheus.GaugeVec
+	storeLoaded   prometheus.Gauge
+	unmatched     *routeMetrics
+}
+
+func newMetrics(revokedLen func() float64) *metrics {
+	reg := prometheus.NewRegistry()
+	m := &metrics{
+		registry: reg,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "microgw_requests_total",
+			Help: "Requests answered by the gateway, by API, resource (path template), method and status.",
+		}, []string{"api", "resource", "method", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "microgw_request_duration_seconds",
+			Help:    "Time from the request's arrival to the end of the response, by API and resource.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"api", "resource"}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "microgw_auth_failures_total",
+			Help: "Requests refused by authentication or authorization, by reason.",
+		}, []string{"reason"}),
+		backendErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "microgw_backend_errors_total",
+			Help: "Requests that got the 101503 fault because no backend URL could be reached.",
+		}),
+		panics: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "microgw_panics_total",
+			Help: "Requests whose handling panicked and got the internal error fault.",
+		}),
+		revoked: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "microgw_revoked_tokens",
+			Help: "Entries in the revoked-token set (expired ones are removed by a sweep every minute).",
+		}, revokedLen),
+		sourceReady: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "microgw_revocation_source_ready",
+			Help: "1 once an enabled revocation source has made its first load or subscription.",
+		}, []string{"source"}),
+		storeLoaded: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "microgw_revocation_store_loaded",
+			Help: "1 once the persistent revocation store has been loaded.",
+		}),
+	}
+	reg.MustRegister(m.requests, m.duration, m.authFailures, m.backendErrors, m.panics, m.revoked,
+		m.sourceReady, m.storeLoaded,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.unmatched = m.newRouteMetrics("", "")
+	return m
+}
+
+// routeMetrics are a route's observers, looked up once so that a request
+// does not hash its labels.
+type routeMetrics struct {
+	api      string
+	duration prometheus.Observer
+	mu       sync.RWMutex
+	requests map[statusKey]prometheus.Counter
+}
+
+type statusKey struct {
+	method string
+	status int
+}
+
+// knownMethods bounds the method label: anything else is "OTHER".
+var knownMethods = map[string]string{
+	"GET": "GET", "HEAD": "HEAD", "POST": "POST", "PUT": "PUT", "PATCH": "PATCH",
+	"DELETE": "DELETE", "OPTIONS": "OPTIONS", "TRACE": "TRACE", "CONNECT": "CONNECT",
+}
+
+func methodLabel(m string) string {
+	if l, ok := knownMethods[m]; ok {
+		return l
+	}
+	return "OTHER"
+}
+
+// forRoute returns the observers of r; a request that matched no route
+// (404, 405) is counted with empty api and resource labels.
+func (m *metrics) forRoute(r *route) *routeMetrics {
+	if r == nil {
+		return m.unmatched
+	}
+	return r.metrics
+}
+
+func (m *metrics) newRouteMetrics(api, resource string) *routeMetrics {
+	return &routeMetrics{
+		api:      api,
+		duration: m.duration.WithLabelValues(api, resource),
+		requests: map[statusKey]prometheus.Counter{},
+	}
+}
+
+// observe counts one answered request.
+func (m *metrics) observe(r *route, method string, status int, elapsed time.Duration) {
+	rm := m.forRoute(r)
+	rm.duration.Observe(elapsed.Seconds())
+	k := statusKey{methodLabel(method), status}
+	rm.mu.RLock()
+	c, ok := rm.requests[k]
+	rm.mu.RUnlock()
+	if !ok {
+		resource := ""
+		if r != nil {
+			resource = r.template
+		}
+		c = m.requests.WithLabelValues(rm.api, resource, k.method, strconv.Itoa(status))
+		rm.mu.Lock()
+		rm.requests[k] = c
+		rm.mu.Unlock()
+	}
+	c.Inc()
+}
+
+// registerBroker exposes the real-time subscriber's connection state.
+func (m *metrics) registerBroker(connected func() bool) {
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "microgw_revocation_broker_connected",
+		Help: "1 while the real-time revocation subscriber is connected to its broker.",
+	}, func() float64 {
+		if connected() {
+			return 1
+		}
+		return 0
+	}))
+}

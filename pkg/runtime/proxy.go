@@ -1,0 +1,229 @@
+package runtime
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Endpoint types of x-wso2-*-endpoints.
+const (
+	EndpointLoadBalance = "load_balance"
+	EndpointFailover    = "failover"
+)
+
+// downFor is how long a URL that refused a connection is passed over before
+// it is tried again (when all URLs are down, they are tried anyway).
+const downFor = 5 * time.Second
+
+// target is one URL of an endpoint.
+type target struct {
+	url *url.URL
+	// downUntil is the unix nanosecond until which the URL is considered
+	// down after a connection error; 0 when it is up.
+	downUntil atomic.Int64
+}
+
+// upstream is one endpoint (x-wso2-production-endpoints or
+// x-wso2-sandbox-endpoints): its URLs, the choice between them, one shared
+// transport and the reverse proxy that uses them.
+type upstream struct {
+	name     string // for logs: the URLs
+	failover bool
+	targets  []*target
+	next     atomic.Uint64 // round-robin counter (load_balance)
+	proxy    *httputil.ReverseProxy
+}
+
+// proxyState travels from the request path to the proxy's Rewrite and
+// transport in the request's context.
+type proxyState struct {
+	x     *exchange
+	order []*target // targets in the order they are tried
+	tried int       // how many of order have been tried
+}
+
+type proxyStateKey struct{}
+
+// newTransport is the shared transport of one endpoint: keep-alives, enough
+// idle connections per host for a busy gateway, bounded dial and handshake.
+func newTransport(roots *x509.CertPool) *http.Transport {
+	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           d.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		TLSClientConfig:       &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
+	}
+}
+
+// newUpstream builds the proxy of an endpoint. rt is the transport (tests and
+// benchmarks pass an in-process one).
+func newUpstream(ep *Endpoint, rt http.RoundTripper, logger *slog.Logger, m *metrics) (*upstream, error) {
+	if ep == nil || len(ep.URLs) == 0 {
+		return nil, errors.New("endpoint has no urls")
+	}
+	u := &upstream{name: strings.Join(ep.URLs, ",")}
+	switch ep.Type {
+	case "", EndpointLoadBalance:
+	case EndpointFailover:
+		u.failover = true
+	default:
+		return nil, fmt.Errorf("endpoint %s: unknown type %q (want %s or %s)", u.name, ep.Type, EndpointLoadBalance, EndpointFailover)
+	}
+	for _, raw := range ep.URLs {
+		pu, err := url.Parse(raw)
+		if err != nil {
+			return nil, fmt.Errorf("endpoint url %q: %w", raw, err)
+		}
+		if (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			return nil, fmt.Errorf("endpoint url %q: want http:// or https:// and a host", raw)
+		}
+		pu.Path = strings.TrimSuffix(pu.Path, "/")
+		pu.RawPath = strings.TrimSuffix(pu.RawPath, "/")
+		pu.RawQuery, pu.Fragment = "", ""
+		u.targets = append(u.targets, &target{url: pu})
+	}
+	u.proxy = &httputil.ReverseProxy{
+		Rewrite:   u.rewrite,
+		Transport: &retryTransport{u: u, next: rt, logger: logger},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+				// The client went away: nobody to answer.
+				logger.Debug("client closed the request before the backend answered", "endpoint", u.name)
+				w.WriteHeader(499)
+				return
+			}
+			logger.Warn("backend unreachable", "endpoint", u.name, "err", err)
+			m.backendErrors.Inc()
+			newFault(CodeBackendUnreachable, "").write(w)
+		},
+		// Flush streamed responses (server-sent events) as they come.
+		FlushInterval: -1,
+	}
+	return u, nil
+}
+
+// order returns the targets in the order this request should try them:
+// load_balance starts at the next URL round robin, failover at the first;
+// URLs marked down go last.
+func (u *upstream) order(now int64) []*target {
+	n := len(u.targets)
+	if n == 1 {
+		return u.targets
+	}
+	start := 0
+	if !u.failover {
+		start = int(u.next.Add(1)-1) % n
+	}
+	out := make([]*target, 0, n)
+	for i := 0; i < n; i++ {
+		if t := u.targets[(start+i)%n]; t.downUntil.Load() <= now {
+			out = append(out, t)
+		}
+	}
+	for i := 0; i < n; i++ {
+		if t := u.targets[(start+i)%n]; t.downUntil.Load() > now {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// rewrite points the outgoing request at the first target: the endpoint
+// URL's path, then the request path without the base path; query kept.
+func (u *upstream) rewrite(pr *httputil.ProxyRequest) {
+	st, _ := pr.In.Context().Value(proxyStateKey{}).(*proxyState)
+	if st == nil { // not reached through the request path: refuse to guess
+		st = &proxyState{x: &exchange{rest: "/"}}
+	}
+	st.order = u.order(time.Now().UnixNano())
+	setTarget(pr.Out, st.order[0].url, st.x.rest, pr.In.URL.RawQuery)
+	pr.SetXForwarded()
+}
+
+// setTarget sets out's URL to t's scheme, host and path followed by the
+// escaped path rest, with the query rawQuery.
+func setTarget(out *http.Request, t *url.URL, rest, rawQuery string) {
+	u := *t
+	joined := t.EscapedPath() + rest
+	if p, err := url.PathUnescape(joined); err == nil {
+		// RawPath keeps the client's encoding (an encoded character in a
+		// parameter stays encoded); Path is its decoded form.
+		u.Path, u.RawPath = p, joined
+	}
+	u.RawQuery = rawQuery
+	out.URL = &u
+	out.Host = ""
+}
+
+// retryTransport sends the request to the targets in turn: a URL that
+// refuses the connection is marked down for a while and, when the request
+// can be sent again (it has no body, which was therefore not consumed), the
+// next URL is tried.
+type retryTransport struct {
+	u      *upstream
+	next   http.RoundTripper
+	logger *slog.Logger
+}
+
+func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	st, _ := req.Context().Value(proxyStateKey{}).(*proxyState)
+	if st == nil || len(st.order) < 2 {
+		resp, err := t.next.RoundTrip(req)
+		if err != nil && st != nil && isConnError(err) {
+			st.order[0].downUntil.Store(time.Now().Add(downFor).UnixNano())
+		}
+		return resp, err
+	}
+	replayable := req.Body == nil || req.Body == http.NoBody
+	for i, tg := range st.order {
+		if i > 0 {
+			r2 := req.Clone(req.Context())
+			setTarget(r2, tg.url, st.x.rest, req.URL.RawQuery)
+			req = r2
+		}
+		resp, err := t.next.RoundTrip(req)
+		if err == nil {
+			if tg.downUntil.Load() != 0 {
+				tg.downUntil.Store(0)
+			}
+			return resp, nil
+		}
+		if !isConnError(err) || req.Context().Err() != nil {
+			return nil, err
+		}
+		tg.downUntil.Store(time.Now().Add(downFor).UnixNano())
+		t.logger.Warn("backend url refused the connection", "url", tg.url.Redacted(), "err", err)
+		if !replayable || i == len(st.order)-1 {
+			return nil, err
+		}
+	}
+	return nil, errors.New("no backend url to try")
+}
+
+// isConnError reports whether err happened while connecting, so that
+// nothing of the request was sent.
+func isConnError(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	var dns *net.DNSError
+	return errors.As(err, &dns)
+}

@@ -1,0 +1,232 @@
+package runtime
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+)
+
+// route is one compiled resource: what the request path needs to know once
+// the request has matched it.
+type route struct {
+	api      *API
+	resource *Resource
+	// template is the API's base path and the resource's path template, the
+	// bounded "resource" label of the metrics.
+	template string
+	// baseSegments is how many path segments the base path takes, stripped
+	// before proxying.
+	baseSegments int
+	production   *upstream
+	metrics      *routeMetrics
+	sandbox      *upstream
+}
+
+// node is one path segment of the route tree. Matching a request walks the
+// tree segment by segment: literal children first, then segments with a
+// parameter and literal text around it, then whole-segment parameters.
+type node struct {
+	literal  map[string]*node
+	patterns []*patternChild
+	param    *node
+	// methods holds the routes that end at this node, by upper-case method.
+	methods map[string]*route
+	// allow is the Allow header of this node (its methods, HEAD with GET).
+	allow string
+}
+
+// patternChild is a segment such as "{name}.json": text around one parameter.
+type patternChild struct {
+	prefix, suffix string
+	next           *node
+}
+
+// router is the compiled route table of a Spec; it is read-only once built.
+type router struct {
+	root *node
+}
+
+// matchResult is the outcome of a lookup.
+type matchResult struct {
+	route *route
+	// allow is set when the path matched a resource but the method did not.
+	allow string
+}
+
+func newNode() *node { return &node{} }
+
+// add compiles one resource into the tree.
+func (rt *router) add(basePath, path, method string, r *route) error {
+	segs := splitTemplate(basePath)
+	r.baseSegments = len(segs)
+	segs = append(segs, splitTemplate(path)...)
+	n := rt.root
+	for _, seg := range segs {
+		open := strings.IndexByte(seg, '{')
+		switch {
+		case open < 0:
+			if n.literal == nil {
+				n.literal = map[string]*node{}
+			}
+			lit, err := url.PathUnescape(seg)
+			if err != nil {
+				return fmt.Errorf("path %q: %w", path, err)
+			}
+			next, ok := n.literal[lit]
+			if !ok {
+				next = newNode()
+				n.literal[lit] = next
+			}
+			n = next
+		case open == 0 && seg[len(seg)-1] == '}' && strings.Count(seg, "{") == 1:
+			if n.param == nil {
+				n.param = newNode()
+			}
+			n = n.param
+		default:
+			closing := strings.IndexByte(seg, '}')
+			if closing < open || strings.Count(seg, "{") != 1 {
+				return fmt.Errorf("path %q: segment %q: only one parameter per segment is supported", path, seg)
+			}
+			prefix, suffix := seg[:open], seg[closing+1:]
+			var pc *patternChild
+			for _, p := range n.patterns {
+				if p.prefix == prefix && p.suffix == suffix {
+					pc = p
+				}
+			}
+			if pc == nil {
+				pc = &patternChild{prefix: prefix, suffix: suffix, next: newNode()}
+				n.patterns = append(n.patterns, pc)
+				// Longer literal text is more specific: try it first.
+				sort.SliceStable(n.patterns, func(i, j int) bool {
+					return len(n.patterns[i].prefix)+len(n.patterns[i].suffix) > len(n.patterns[j].prefix)+len(n.patterns[j].suffix)
+				})
+			}
+			n = pc.next
+		}
+	}
+	if n.methods == nil {
+		n.methods = map[string]*route{}
+	}
+	if prev, dup := n.methods[method]; dup {
+		return fmt.Errorf("%s %s is defined twice (in %s and %s)", method, r.template, prev.api.Source, r.api.Source)
+	}
+	n.methods[method] = r
+	n.allow = allowHeader(n.methods)
+	return nil
+}
+
+func allowHeader(methods map[string]*route) string {
+	ms := make([]string, 0, len(methods)+1)
+	for m := range methods {
+		ms = append(ms, m)
+	}
+	if _, get := methods[http.MethodGet]; get {
+		if _, head := methods[http.MethodHead]; !head {
+			ms = append(ms, http.MethodHead)
+		}
+	}
+	sort.Strings(ms)
+	return strings.Join(ms, ", ")
+}
+
+// splitTemplate splits "/a/{b}/c" into its segments; "/" and "" have none.
+func splitTemplate(p string) []string {
+	p = strings.Trim(p, "/")
+	if p == "" {
+		return nil
+	}
+	return strings.Split(p, "/")
+}
+
+// match looks up method and the escaped request path (r.URL.EscapedPath()).
+// Segments are compared after percent-decoding each one on its own, so an
+// encoded slash never splits a segment. A path with an empty segment ("//"),
+// a "." or ".." segment, or a segment that decodes to a slash, a backslash or
+// a NUL matches nothing: nothing that a backend could read as a different
+// path is ever proxied. One trailing slash is ignored. HEAD is served by the
+// GET route when the resource has no HEAD of its own.
+func (rt *router) match(method, escapedPath string) matchResult {
+	if escapedPath == "" || escapedPath[0] != '/' {
+		return matchResult{}
+	}
+	p := escapedPath[1:]
+	if strings.HasSuffix(p, "/") {
+		p = p[:len(p)-1]
+	}
+	var res matchResult
+	rt.walk(rt.root, p, p == "", method, &res)
+	return res
+}
+
+// walk matches the rest of the path p (no leading slash; done when the path is
+// consumed) below n. It returns true when a route with the method was found;
+// on the way it records the first node whose path matched for a 405.
+func (rt *router) walk(n *node, p string, done bool, method string, res *matchResult) bool {
+	if done {
+		if n.methods == nil {
+			return false
+		}
+		if r, ok := n.methods[method]; ok {
+			res.route, res.allow = r, ""
+			return true
+		}
+		if method == http.MethodHead {
+			if r, ok := n.methods[http.MethodGet]; ok {
+				res.route, res.allow = r, ""
+				return true
+			}
+		}
+		if res.allow == "" {
+			res.allow = n.allow
+		}
+		return false
+	}
+	seg, rest, more := strings.Cut(p, "/")
+	if seg == "" {
+		return false
+	}
+	if strings.IndexByte(seg, '%') >= 0 {
+		dec, err := url.PathUnescape(seg)
+		if err != nil || strings.ContainsAny(dec, "/\\\x00") {
+			return false
+		}
+		seg = dec
+	} else if strings.IndexByte(seg, '\\') >= 0 {
+		return false
+	}
+	if seg == "." || seg == ".." {
+		return false
+	}
+	if next, ok := n.literal[seg]; ok && rt.walk(next, rest, !more, method, res) {
+		return true
+	}
+	for _, pc := range n.patterns {
+		if len(seg) > len(pc.prefix)+len(pc.suffix) && strings.HasPrefix(seg, pc.prefix) && strings.HasSuffix(seg, pc.suffix) &&
+			rt.walk(pc.next, rest, !more, method, res) {
+			return true
+		}
+	}
+	if n.param != nil && rt.walk(n.param, rest, !more, method, res) {
+		return true
+	}
+	return false
+}
+
+// backendPath is the escaped path the backend receives after the endpoint
+// URL's own path: the request path without the route's base path segments
+// (a trailing slash is kept as the client sent it).
+func backendPath(escapedPath string, baseSegments int) string {
+	p := escapedPath
+	for i := 0; i < baseSegments; i++ {
+		j := strings.IndexByte(p[1:], '/')
+		if j < 0 {
+			return "/"
+		}
+		p = p[j+1:]
+	}
+	return p
+}

@@ -1,0 +1,135 @@
+package runtime
+
+import (
+	"net/http"
+	"testing"
+)
+
+func testRouter(t *testing.T) *router {
+	t.Helper()
+	rt := &router{root: newNode()}
+	add := func(base, path, method string) {
+		t.Helper()
+		r := &route{api: &API{Title: base}, resource: &Resource{Method: method, Path: path}, template: method + " " + base + path}
+		if err := rt.add(base, path, method, r); err != nil {
+			t.Fatalf("add %s %s%s: %v", method, base, path, err)
+		}
+	}
+	add("/petstore/v1", "/pet", "POST")
+	add("/petstore/v1", "/pet", "PUT")
+	add("/petstore/v1", "/pet/{petId}", "GET")
+	add("/petstore/v1", "/pet/{petId}", "DELETE")
+	add("/petstore/v1", "/pet/findByStatus", "GET")
+	add("/petstore/v1", "/pet/{petId}/uploadImage", "POST")
+	add("/petstore/v1", "/files/{name}.json", "GET")
+	add("/petstore/v1", "/", "GET")
+	add("/", "/health", "GET")
+	add("/store/v2", "/order/{id}", "GET")
+	add("/store/v2", "/order/{id}", "HEAD")
+	add("/enc", "/a b", "GET")
+	return rt
+}
+
+func TestRouterMatch(t *testing.T) {
+	rt := testRouter(t)
+	tests := []struct {
+		method, path string
+		want         string // the matched template, "" for none
+		allow        string // the Allow header of a 405
+	}{
+		{"GET", "/petstore/v1/pet/1", "GET /petstore/v1/pet/{petId}", ""},
+		{"GET", "/petstore/v1/pet/1/", "GET /petstore/v1/pet/{petId}", ""},
+		{"DELETE", "/petstore/v1/pet/1", "DELETE /petstore/v1/pet/{petId}", ""},
+		{"GET", "/petstore/v1/pet/findByStatus", "GET /petstore/v1/pet/findByStatus", ""},
+		// A literal that lacks the method falls back to the parameter.
+		{"DELETE", "/petstore/v1/pet/findByStatus", "DELETE /petstore/v1/pet/{petId}", ""},
+		// Literal first, and back to the parameter when the literal branch ends.
+		{"POST", "/petstore/v1/pet/findByStatus/uploadImage", "POST /petstore/v1/pet/{petId}/uploadImage", ""},
+		{"GET", "/petstore/v1/pet/1/uploadImage", "", "POST"},
+		{"PATCH", "/petstore/v1/pet/1", "", "DELETE, GET, HEAD"},
+		{"GET", "/petstore/v1/pet", "", "POST, PUT"},
+		{"HEAD", "/petstore/v1/pet/1", "GET /petstore/v1/pet/{petId}", ""},
+		{"HEAD", "/store/v2/order/7", "HEAD /store/v2/order/{id}", ""},
+		{"GET", "/petstore/v1/files/a.json", "GET /petstore/v1/files/{name}.json", ""},
+		{"GET", "/petstore/v1/files/.json", "", ""},
+		{"GET", "/petstore/v1/files/a.xml", "", ""},
+		{"GET", "/petstore/v1", "GET /petstore/v1/", ""},
+		{"GET", "/petstore/v1/", "GET /petstore/v1/", ""},
+		{"GET", "/health", "GET //health", ""},
+		{"GET", "/petstore/v1/pet/1/2", "", ""},
+		{"GET", "/petstore/v2/pet/1", "", ""},
+		{"GET", "/", "", ""},
+		{"GET", "", "", ""},
+		// Encoded characters: a segment is decoded on its own.
+		{"GET", "/petstore/v1/pet/a%20b", "GET /petstore/v1/pet/{petId}", ""},
+		{"GET", "/pet%73tore/v1/pet/1", "GET /petstore/v1/pet/{petId}", ""},
+		{"GET", "/enc/a%20b", "GET /enc/a b", ""},
+		// Nothing that a backend could read as another path.
+		{"GET", "/petstore/v1/pet/a%2Fb", "", ""},
+		{"GET", "/petstore/v1/pet/a%2f..%2f..%2fadmin", "", ""},
+		{"GET", "/petstore/v1/pet/a%5Cb", "", ""},
+		{"GET", "/petstore/v1/pet/a\\b", "", ""},
+		{"GET", "/petstore/v1/pet/%00", "", ""},
+		{"GET", "/petstore/v1/pet/..", "", ""},
+		{"GET", "/petstore/v1/pet/%2e%2e", "", ""},
+		{"GET", "/petstore/v1/pet/.", "", ""},
+		{"GET", "/petstore/v1/x/../pet/1", "", ""},
+		{"GET", "/petstore/v1//pet/1", "", ""},
+		{"GET", "/petstore/v1/pet/1//", "", ""},
+		{"GET", "/petstore/v1/pet/%zz", "", ""},
+	}
+	for _, tc := range tests {
+		m := rt.match(tc.method, tc.path)
+		got := ""
+		if m.route != nil {
+			got = m.route.template
+		}
+		if got != tc.want || m.allow != tc.allow {
+			t.Errorf("%s %q: matched %q allow %q, want %q allow %q", tc.method, tc.path, got, m.allow, tc.want, tc.allow)
+		}
+	}
+}
+
+func TestRouterRejectsDuplicates(t *testing.T) {
+	rt := &router{root: newNode()}
+	r := &route{api: &API{Source: "a.yaml"}, template: "/x/{id}"}
+	if err := rt.add("/x", "/{id}", "GET", r); err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.add("/x", "/{other}", "GET", r); err == nil {
+		t.Fatal("the same method on the same template twice was accepted")
+	}
+	if err := rt.add("/x", "/{a}{b}", "GET", r); err == nil {
+		t.Fatal("two parameters in one segment were accepted")
+	}
+}
+
+func TestBackendPath(t *testing.T) {
+	tests := []struct {
+		path string
+		base int
+		want string
+	}{
+		{"/petstore/v1/pet/1", 2, "/pet/1"},
+		{"/petstore/v1/pet/1/", 2, "/pet/1/"},
+		{"/petstore/v1", 2, "/"},
+		{"/petstore/v1/", 2, "/"},
+		{"/health", 0, "/health"},
+		{"/petstore/v1/pet/a%20b", 2, "/pet/a%20b"},
+	}
+	for _, tc := range tests {
+		if got := backendPath(tc.path, tc.base); got != tc.want {
+			t.Errorf("backendPath(%q, %d) = %q, want %q", tc.path, tc.base, got, tc.want)
+		}
+	}
+}
+
+func BenchmarkRouterMatch(b *testing.B) {
+	rt := testRouter(&testing.T{})
+	b.ReportAllocs()
+	for b.Loop() {
+		if m := rt.match(http.MethodGet, "/petstore/v1/pet/12345"); m.route == nil {
+			b.Fatal("no match")
+		}
+	}
+}
