@@ -1,0 +1,211 @@
+package auth
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Claims are the claims of a validated token. A Claims may be shared by
+// every request that presents the same token (it comes from the cache):
+// treat it as read-only.
+type Claims struct {
+	Subject   string    // sub
+	Issuer    string    // iss
+	JTI       string    // jti: the key of revocation
+	KeyType   string    // keytype (WSO2): PRODUCTION (also when absent) or SANDBOX
+	Audience  []string  // aud
+	ExpiresAt time.Time // exp
+	IssuedAt  time.Time // iat, zero when absent
+	NotBefore time.Time // nbf, zero when absent
+	Scopes    []string  // scope, split on spaces
+	// SubscribedAPIs is the WSO2 subscribedAPIs claim.
+	SubscribedAPIs []SubscribedAPI
+	// Raw is the whole payload; numbers are json.Number, keeping their text.
+	Raw map[string]any
+}
+
+// SubscribedAPI is one entry of the WSO2 subscribedAPIs claim.
+type SubscribedAPI struct {
+	Name    string
+	Version string
+	Context string
+}
+
+// HasScopes reports whether the token holds every scope in required, as an
+// OAuth2 security requirement lists the scopes that must all be granted.
+func (c *Claims) HasScopes(required []string) bool {
+	for _, r := range required {
+		found := false
+		for _, s := range c.Scopes {
+			if s == r {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// maxNumericDate is 9999-12-31T23:59:59Z. Larger dates are refused: past
+// int64 seconds a float converts differently per CPU, so a huge exp could
+// become "never expires" on one machine and "expired" on another.
+const maxNumericDate = 253402300799
+
+// decodeObject decodes a JSON object, refusing duplicate member names (a
+// parser that keeps the first and one that keeps the last would disagree on
+// the claims) and trailing data. Numbers stay json.Number.
+func decodeObject(b []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, errors.New("not a JSON object")
+	}
+	m := map[string]any{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		name, ok := tok.(string)
+		if !ok {
+			return nil, errors.New("bad member name")
+		}
+		if _, dup := m[name]; dup {
+			return nil, errors.New("duplicate member")
+		}
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		m[name] = v
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("trailing data after the JSON object")
+	}
+	return m, nil
+}
+
+// parseClaims reads the claims this package uses from the decoded payload,
+// checking their types. Presence of sub and jti is checked by the caller
+// after the signature, like exp and aud by the JWT library.
+func parseClaims(m map[string]any) (*Claims, *Error) {
+	c := &Claims{Raw: m, KeyType: "PRODUCTION"}
+	var e *Error
+	str := func(name string, dst *string) {
+		v, ok := m[name]
+		if !ok || e != nil {
+			return
+		}
+		s, ok := v.(string)
+		if !ok {
+			e = invalid(ReasonBadClaim, "The "+name+" claim must be a string")
+			return
+		}
+		*dst = s
+	}
+	date := func(name string, dst *time.Time) {
+		v, ok := m[name]
+		if !ok || e != nil {
+			return
+		}
+		t, ok := numericDate(v)
+		if !ok {
+			e = invalid(ReasonBadClaim, "The "+name+" claim must be a number of seconds since 1970 before year 10000")
+			return
+		}
+		*dst = t
+	}
+	str("iss", &c.Issuer)
+	str("sub", &c.Subject)
+	str("jti", &c.JTI)
+	date("exp", &c.ExpiresAt)
+	date("nbf", &c.NotBefore)
+	date("iat", &c.IssuedAt)
+	var kt string
+	str("keytype", &kt)
+	if e != nil {
+		return nil, e
+	}
+	if kt != "" {
+		c.KeyType = strings.ToUpper(kt)
+	}
+	switch aud := m["aud"].(type) {
+	case nil:
+		if _, present := m["aud"]; present {
+			return nil, invalid(ReasonBadClaim, "The aud claim must be a string or an array of strings")
+		}
+	case string:
+		c.Audience = []string{aud}
+	case []any:
+		c.Audience = make([]string, 0, len(aud))
+		for _, a := range aud {
+			s, ok := a.(string)
+			if !ok {
+				return nil, invalid(ReasonBadClaim, "The aud claim must be a string or an array of strings")
+			}
+			c.Audience = append(c.Audience, s)
+		}
+	default:
+		return nil, invalid(ReasonBadClaim, "The aud claim must be a string or an array of strings")
+	}
+	switch sc := m["scope"].(type) {
+	case nil:
+	case string:
+		c.Scopes = strings.Fields(sc)
+	case []any:
+		// Some issuers (and RFC 9068 drafts) send scopes as an array.
+		for _, s := range sc {
+			str, ok := s.(string)
+			if !ok {
+				return nil, invalid(ReasonBadClaim, "The scope claim must be a string or an array of strings")
+			}
+			c.Scopes = append(c.Scopes, str)
+		}
+	default:
+		return nil, invalid(ReasonBadClaim, "The scope claim must be a string or an array of strings")
+	}
+	if subs, ok := m["subscribedAPIs"].([]any); ok {
+		for _, s := range subs {
+			o, ok := s.(map[string]any)
+			if !ok {
+				continue
+			}
+			name, _ := o["name"].(string)
+			version, _ := o["version"].(string)
+			ctx, _ := o["context"].(string)
+			c.SubscribedAPIs = append(c.SubscribedAPIs, SubscribedAPI{Name: name, Version: version, Context: ctx})
+		}
+	}
+	return c, nil
+}
+
+// numericDate converts a JSON number of seconds (RFC 7519 NumericDate,
+// fractions allowed) to a time, refusing negatives and huge values.
+func numericDate(v any) (time.Time, bool) {
+	n, ok := v.(json.Number)
+	if !ok {
+		return time.Time{}, false
+	}
+	f, err := strconv.ParseFloat(string(n), 64)
+	if err != nil || math.IsNaN(f) || f < 0 || f > maxNumericDate {
+		return time.Time{}, false
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)).UTC(), true
+}

@@ -1,0 +1,39 @@
+package auth
+
+import (
+	"net/http"
+	"strings"
+)
+
+// TokenFromRequest takes the bearer token from the header headerName
+// (authConfig.authorizationHeader). No header, or an empty one, is missing
+// credentials (900902); two headers, a scheme other than Bearer (compared
+// case-insensitively, RFC 9110) or an empty token are invalid (900901).
+func TokenFromRequest(h http.Header, headerName string) (string, *Error) {
+	vals := h[headerName]
+	if vals == nil {
+		vals = h.Values(headerName) // not in canonical form as given
+	}
+	switch {
+	case len(vals) == 0:
+		return "", errMissing
+	case len(vals) > 1:
+		return "", errTwoHeaders
+	}
+	v := strings.TrimSpace(vals[0])
+	if v == "" {
+		return "", errMissing
+	}
+	scheme, tok := v, ""
+	if i := strings.IndexAny(v, " \t"); i >= 0 {
+		scheme, tok = v[:i], v[i+1:]
+	}
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "", errBadScheme
+	}
+	tok = strings.TrimSpace(tok)
+	if tok == "" {
+		return "", errEmpty
+	}
+	return tok, nil
+}

@@ -1,0 +1,253 @@
+package auth
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+const (
+	// jwksRefetchInterval bounds fetches of one JWKS: an attacker sending
+	// tokens with made-up kids must not turn the gateway into a load
+	// generator against the identity provider.
+	jwksRefetchInterval = 30 * time.Second
+	jwksFetchTimeout    = 10 * time.Second
+	maxJWKSSize         = 1 << 20
+)
+
+// keySet is an immutable set of JWKS keys, swapped whole on refetch so that
+// lookups need no lock.
+type keySet struct {
+	byKID map[string]*verifier
+	all   []*verifier
+}
+
+// jwks fetches and caches the keys of one issuer's jwksUrl. On an unknown
+// kid it refetches, at most once per jwksRefetchInterval, and concurrent
+// callers share one fetch.
+type jwks struct {
+	url     string
+	client  *http.Client
+	now     func() time.Time
+	log     *slog.Logger
+	makeVer func(pub crypto.PublicKey, algs []string) *verifier
+	fetches func(ok bool)
+
+	set atomic.Pointer[keySet]
+
+	mu        sync.Mutex
+	lastFetch time.Time // start of the last attempt, successful or not
+	inflight  *fetchCall
+}
+
+type fetchCall struct {
+	done chan struct{}
+	err  error
+}
+
+// key returns the verifier for kid. With no kid, a set of exactly one key
+// is used: some issuers omit the kid when they have one key.
+func (j *jwks) key(ctx context.Context, kid string) (*verifier, *Error) {
+	if v := j.set.Load().lookup(kid); v != nil {
+		return v, nil
+	}
+	if err := j.refresh(ctx); err != nil {
+		j.log.Warn("jwks: fetch failed", "url", j.url, "error", err)
+	}
+	if v := j.set.Load().lookup(kid); v != nil {
+		return v, nil
+	}
+	return nil, errUnknownKey
+}
+
+func (s *keySet) lookup(kid string) *verifier {
+	if s == nil {
+		return nil
+	}
+	if kid == "" {
+		if len(s.all) == 1 {
+			return s.all[0]
+		}
+		return nil
+	}
+	return s.byKID[kid]
+}
+
+// refresh fetches the set unless a fetch started less than
+// jwksRefetchInterval ago; a fetch under way is joined, not repeated.
+func (j *jwks) refresh(ctx context.Context) error {
+	j.mu.Lock()
+	call := j.inflight
+	if call == nil {
+		if !j.lastFetch.IsZero() && j.now().Sub(j.lastFetch) < jwksRefetchInterval {
+			j.mu.Unlock()
+			return nil
+		}
+		call = &fetchCall{done: make(chan struct{})}
+		j.inflight = call
+		j.lastFetch = j.now()
+		j.mu.Unlock()
+		// The fetch outlives a caller that gives up: the others wait for it.
+		go j.run(context.WithoutCancel(ctx), call)
+	} else {
+		j.mu.Unlock()
+	}
+	select {
+	case <-call.done:
+		return call.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (j *jwks) run(ctx context.Context, call *fetchCall) {
+	set, err := j.fetch(ctx)
+	if err == nil {
+		j.set.Store(set)
+	}
+	j.fetches(err == nil)
+	j.mu.Lock()
+	call.err = err
+	j.inflight = nil
+	j.mu.Unlock()
+	close(call.done)
+}
+
+func (j *jwks) fetch(ctx context.Context) (*keySet, error) {
+	ctx, cancel := context.WithTimeout(ctx, jwksFetchTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, j.url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("jwks request: %w", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := j.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("jwks fetch: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("jwks fetch: status %s", resp.Status)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("jwks read: %w", err)
+	}
+	if len(body) > maxJWKSSize {
+		return nil, fmt.Errorf("jwks larger than %d bytes", maxJWKSSize)
+	}
+	return j.parse(body)
+}
+
+type jwk struct {
+	Kty string `json:"kty"`
+	Kid string `json:"kid"`
+	Use string `json:"use"`
+	Alg string `json:"alg"`
+	N   string `json:"n"`
+	E   string `json:"e"`
+	Crv string `json:"crv"`
+	X   string `json:"x"`
+	Y   string `json:"y"`
+}
+
+// parse reads a JWK Set (RFC 7517). Keys that are not for signatures or of
+// an unsupported type are skipped with a log line; a set with no usable key
+// is an error, so that the previous set stays in use.
+func (j *jwks) parse(body []byte) (*keySet, error) {
+	var doc struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, fmt.Errorf("jwks parse: %w", err)
+	}
+	set := &keySet{byKID: map[string]*verifier{}}
+	for _, raw := range doc.Keys {
+		var k jwk
+		if err := json.Unmarshal(raw, &k); err != nil {
+			j.log.Warn("jwks: skipping a key", "url", j.url, "error", err)
+			continue
+		}
+		if k.Use != "" && k.Use != "sig" {
+			continue
+		}
+		pub, err := k.publicKey()
+		if err == nil {
+			var algs []string
+			if algs, err = algsFor(pub); err == nil {
+				if algs, err = narrowAlgs(algs, k.Alg); err == nil {
+					v := j.makeVer(pub, algs)
+					set.all = append(set.all, v)
+					if k.Kid != "" {
+						set.byKID[k.Kid] = v
+					}
+					continue
+				}
+			}
+		}
+		j.log.Warn("jwks: skipping a key", "url", j.url, "kid", k.Kid, "error", err)
+	}
+	if len(set.all) == 0 {
+		return nil, errors.New("jwks has no usable signing key")
+	}
+	return set, nil
+}
+
+func (k *jwk) publicKey() (crypto.PublicKey, error) {
+	b64 := base64.RawURLEncoding
+	switch k.Kty {
+	case "RSA":
+		n, err1 := b64.DecodeString(k.N)
+		e, err2 := b64.DecodeString(k.E)
+		if err1 != nil || err2 != nil || len(n) == 0 || len(e) == 0 || len(e) > 4 {
+			return nil, errors.New("bad rsa key")
+		}
+		exp := int(new(big.Int).SetBytes(e).Int64())
+		if exp < 3 || exp%2 == 0 {
+			return nil, errors.New("bad rsa exponent")
+		}
+		return &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: exp}, nil
+	case "EC":
+		var curve elliptic.Curve
+		switch k.Crv {
+		case "P-256":
+			curve = elliptic.P256()
+		case "P-384":
+			curve = elliptic.P384()
+		case "P-521":
+			curve = elliptic.P521()
+		default:
+			return nil, fmt.Errorf("unsupported curve %q", k.Crv)
+		}
+		size := (curve.Params().BitSize + 7) / 8
+		x, err1 := b64.DecodeString(k.X)
+		y, err2 := b64.DecodeString(k.Y)
+		if err1 != nil || err2 != nil || len(x) != size || len(y) != size {
+			return nil, errors.New("bad ec key")
+		}
+		point := append(append([]byte{4}, x...), y...)
+		// Checks that the point is on the curve (invalid-curve attacks).
+		return ecdsa.ParseUncompressedPublicKey(curve, point)
+	case "OKP":
+		x, err := b64.DecodeString(k.X)
+		if k.Crv != "Ed25519" || err != nil || len(x) != ed25519.PublicKeySize {
+			return nil, errors.New("bad or unsupported okp key")
+		}
+		return ed25519.PublicKey(x), nil
+	}
+	return nil, fmt.Errorf("unsupported key type %q", k.Kty)
+}

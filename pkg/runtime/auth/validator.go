@@ -1,0 +1,332 @@
+package auth
+
+import (
+	"context"
+	"crypto"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/micro-gw/micro-gw/pkg/runtime/config"
+)
+
+const (
+	// MaxTokenSize bounds the work an unauthenticated client can cause: a
+	// larger token is refused before any decoding.
+	MaxTokenSize = 16 << 10
+	// ClockSkew is the leeway on exp and nbf (the WSO2 gateway's 60 s).
+	ClockSkew = 60 * time.Second
+)
+
+// Options are the Validator's dependencies; zero values get defaults.
+type Options struct {
+	Logger     *slog.Logger          // default slog.Default()
+	HTTPClient *http.Client          // for jwksUrl; default a client with a 10 s timeout
+	Now        func() time.Time      // default time.Now
+	Registerer prometheus.Registerer // where the cache and JWKS metrics go; nil: not registered
+}
+
+// Validator validates tokens against the trusted issuers of a Config. It is
+// safe for concurrent use.
+type Validator struct {
+	issuers map[string]*issuer
+	cache   *tokenCache
+	now     func() time.Time
+	log     *slog.Logger
+
+	hits, misses prometheus.Counter
+	jwksFetches  *prometheus.CounterVec
+}
+
+// verifier is one trusted key with the parser that checks tokens of one
+// issuer against it: the algorithms the key fits, iss, aud, exp and nbf.
+type verifier struct {
+	pub    crypto.PublicKey
+	algs   []string
+	parser *jwt.Parser
+}
+
+// issuer is one [[jwtTokenConfig]]: its key is a trust store entry
+// (static) or comes from its JWKS.
+type issuer struct {
+	cfg    config.JWTIssuer
+	static *verifier
+	jwks   *jwks
+}
+
+// New loads the trust store and the issuers of cfg. JWKS are fetched on
+// first use (or by Prefetch), so that an identity provider that is down
+// does not stop the gateway from starting.
+func New(cfg *config.Config, opts Options) (*Validator, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Timeout: jwksFetchTimeout}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if len(cfg.JWT) == 0 {
+		return nil, errors.New("auth: no trusted issuer ([[jwtTokenConfig]]) configured")
+	}
+	v := &Validator{
+		issuers: map[string]*issuer{},
+		now:     opts.Now,
+		log:     opts.Logger,
+		hits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "microgw_auth_token_cache_hits_total",
+			Help: "Token validations answered from the validated-token cache.",
+		}),
+		misses: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "microgw_auth_token_cache_misses_total",
+			Help: "Token validations that had to verify the signature.",
+		}),
+		jwksFetches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "microgw_auth_jwks_fetches_total",
+			Help: "JWKS fetches by result (ok, error).",
+		}, []string{"result"}),
+	}
+	if r := opts.Registerer; r != nil {
+		for _, c := range []prometheus.Collector{v.hits, v.misses, v.jwksFetches} {
+			if err := r.Register(c); err != nil {
+				return nil, fmt.Errorf("auth: register metrics: %w", err)
+			}
+		}
+	}
+	if cfg.Caching.Enabled && cfg.Caching.TokenCacheCapacity > 0 && cfg.Caching.TokenCacheExpiryTime > 0 {
+		v.cache = newTokenCache(cfg.Caching.TokenCacheCapacity, cfg.Caching.TokenCacheExpiryTime)
+	}
+
+	var aliases []string
+	for _, j := range cfg.JWT {
+		if j.CertificateAlias != "" {
+			aliases = append(aliases, j.CertificateAlias)
+		}
+	}
+	var keys map[string]crypto.PublicKey
+	if len(aliases) > 0 {
+		var err error
+		keys, err = loadTrustStore(cfg.Listener.TrustStorePath, cfg.Listener.TrustStorePassword, aliases, opts.Logger)
+		if err != nil {
+			return nil, fmt.Errorf("auth: %w", err)
+		}
+	}
+	for _, j := range cfg.JWT {
+		if _, dup := v.issuers[j.Issuer]; dup {
+			return nil, fmt.Errorf("auth: issuer %q configured twice", j.Issuer)
+		}
+		is := &issuer{cfg: j}
+		makeVer := func(pub crypto.PublicKey, algs []string) *verifier {
+			return &verifier{pub: pub, algs: algs, parser: jwt.NewParser(
+				jwt.WithValidMethods(algs),
+				jwt.WithIssuer(j.Issuer),
+				jwt.WithAudience(j.Audience),
+				jwt.WithExpirationRequired(),
+				jwt.WithLeeway(ClockSkew),
+				jwt.WithTimeFunc(opts.Now),
+				jwt.WithJSONNumber(),
+				jwt.WithStrictDecoding(),
+			)}
+		}
+		switch {
+		case j.CertificateAlias != "":
+			pub := keys[j.CertificateAlias]
+			algs, err := algsFor(pub)
+			if err != nil {
+				return nil, fmt.Errorf("auth: certificate %q: %w", j.CertificateAlias, err)
+			}
+			is.static = makeVer(pub, algs)
+		case j.JWKSURL != "":
+			is.jwks = &jwks{
+				url: j.JWKSURL, client: opts.HTTPClient, now: opts.Now, log: opts.Logger, makeVer: makeVer,
+				fetches: func(ok bool) {
+					if ok {
+						v.jwksFetches.WithLabelValues("ok").Inc()
+					} else {
+						v.jwksFetches.WithLabelValues("error").Inc()
+					}
+				},
+			}
+		default:
+			return nil, fmt.Errorf("auth: issuer %q has neither certificateAlias nor jwksUrl", j.Issuer)
+		}
+		v.issuers[j.Issuer] = is
+	}
+	return v, nil
+}
+
+// Prefetch fetches the JWKS of every issuer that has one, so that the first
+// requests do not wait for it. It returns the first failure; the validator
+// works regardless and fetches again on demand.
+func (v *Validator) Prefetch(ctx context.Context) error {
+	var first error
+	for _, is := range v.issuers {
+		if is.jwks == nil {
+			continue
+		}
+		if err := is.jwks.refresh(ctx); err != nil && first == nil {
+			first = fmt.Errorf("auth: jwks of %s: %w", is.cfg.Issuer, err)
+		}
+	}
+	return first
+}
+
+// Validate validates token and returns its claims, from the cache when the
+// same token was validated before and has not expired there. The error is
+// always an *Error. Revocation is the caller's check, on every request.
+func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error) {
+	if len(token) > MaxTokenSize {
+		return nil, errTooLarge
+	}
+	now := v.now()
+	if v.cache != nil {
+		if c, ok := v.cache.get(token, now); ok {
+			v.hits.Inc()
+			return c, nil
+		}
+		v.misses.Inc()
+	}
+	c, e := v.verify(ctx, token)
+	if e != nil {
+		return nil, e
+	}
+	if v.cache != nil {
+		v.cache.put(token, c, now)
+	}
+	return c, nil
+}
+
+var b64 = base64.RawURLEncoding.Strict()
+
+// verify checks a token fully. The payload is read unverified only to pick
+// the issuer by iss; the signature is then checked with that issuer's key
+// alone, whatever the header says: jku, x5u, jwk and x5c are never used,
+// and kid only selects among the keys of the issuer's own JWKS.
+func (v *Validator) verify(ctx context.Context, token string) (*Claims, *Error) {
+	h, rest, ok1 := strings.Cut(token, ".")
+	p, _, ok2 := strings.Cut(rest, ".")
+	if !ok1 || !ok2 || h == "" || p == "" || strings.Count(token, ".") != 2 {
+		return nil, errMalformed
+	}
+	hb, err := b64.DecodeString(h)
+	if err != nil {
+		return nil, errMalformed
+	}
+	hdr, err := decodeObject(hb)
+	if err != nil {
+		return nil, errMalformed
+	}
+	alg, ok := hdr["alg"].(string)
+	if !ok {
+		return nil, invalid(ReasonBadAlg, "The access token has no signing algorithm")
+	}
+	if !allowedAlgs[alg] {
+		return nil, invalid(ReasonBadAlg, "The access token signing algorithm is not accepted")
+	}
+	// RFC 7515 4.1.11: an extension we do not understand must be refused.
+	if _, ok := hdr["crit"]; ok {
+		return nil, errCrit
+	}
+	var kid string
+	if k, present := hdr["kid"]; present {
+		if kid, ok = k.(string); !ok {
+			return nil, invalid(ReasonBadHeader, "The kid header must be a string")
+		}
+	}
+	pb, err := b64.DecodeString(p)
+	if err != nil {
+		return nil, errMalformed
+	}
+	payload, err := decodeObject(pb)
+	if err != nil {
+		return nil, errMalformed
+	}
+	claims, e := parseClaims(payload)
+	if e != nil {
+		return nil, e
+	}
+	if _, ok := payload["iss"]; !ok {
+		return nil, missingClaim("iss")
+	}
+	is := v.issuers[claims.Issuer]
+	if is == nil {
+		return nil, errIssuer
+	}
+	ver := is.static
+	if ver == nil {
+		if ver, e = is.jwks.key(ctx, kid); e != nil {
+			return nil, e
+		}
+	}
+	if !slices.Contains(ver.algs, alg) {
+		return nil, invalid(ReasonBadAlg, "The access token signing algorithm does not fit the issuer's key")
+	}
+	_, err = ver.parser.ParseWithClaims(token, jwt.MapClaims{}, func(*jwt.Token) (any, error) { return ver.pub, nil })
+	if err != nil {
+		return nil, mapJWTError(err, payload)
+	}
+	for _, name := range []string{"sub", "jti"} {
+		if s, _ := payload[name].(string); s == "" {
+			return nil, missingClaim(name)
+		}
+	}
+	return claims, nil
+}
+
+func missingClaim(name string) *Error {
+	return invalid(ReasonMissingClaim, "The access token has no "+name+" claim")
+}
+
+// mapJWTError turns an error of the JWT library into a fault. The library
+// checks the signature before the claims, so a claim fault is only
+// reported for a token signed by the trusted key.
+func mapJWTError(err error, payload map[string]any) *Error {
+	switch {
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		return errBadSig
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		for _, name := range []string{"exp", "aud"} {
+			if _, ok := payload[name]; !ok {
+				return missingClaim(name)
+			}
+		}
+		return invalid(ReasonMissingClaim, "The access token lacks a required claim")
+	case errors.Is(err, jwt.ErrTokenInvalidAudience):
+		return errAudience
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return errExpired
+	case errors.Is(err, jwt.ErrTokenNotValidYet):
+		return errNotYet
+	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
+		return errIssuer
+	case errors.Is(err, jwt.ErrTokenUnverifiable):
+		return invalid(ReasonBadAlg, "The access token cannot be verified")
+	}
+	return errMalformed
+}
+
+// ValidateSubscription checks, for an issuer with validateSubscription on,
+// that the token's subscribedAPIs claim lists the API (WSO2 behaviour); an
+// empty apiVersion matches any version. It returns nil when the issuer does
+// not ask for the check.
+func (v *Validator) ValidateSubscription(c *Claims, apiName, apiVersion string) *Error {
+	is := v.issuers[c.Issuer]
+	if is == nil || !is.cfg.ValidateSubscription {
+		return nil
+	}
+	for _, s := range c.SubscribedAPIs {
+		if s.Name == apiName && (apiVersion == "" || s.Version == apiVersion) {
+			return nil
+		}
+	}
+	return errForbidden
+}
