@@ -2,8 +2,10 @@ package issue
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +16,8 @@ import (
 
 	"github.com/micro-gw/micro-gw/pkg/cmd/factory"
 	"github.com/micro-gw/micro-gw/pkg/project"
+	"github.com/micro-gw/micro-gw/pkg/runtime/auth"
+	"github.com/micro-gw/micro-gw/pkg/runtime/config"
 	"github.com/micro-gw/micro-gw/templates"
 )
 
@@ -185,5 +189,30 @@ func TestIssueErrors(t *testing.T) {
 	}
 	if stdout != "" {
 		t.Errorf("stdout = %q on error, want nothing", stdout)
+	}
+}
+
+// TestIssuedTokenPassesGatewayValidator runs the token through the gateway's
+// own validator, configured by the project's default conf.
+func TestIssuedTokenPassesGatewayValidator(t *testing.T) {
+	wd, name := newProject(t)
+	stdout, stderr, err := run(t, wd, name, "--sub", "alice", "--scope", "read:pets", "--keytype", "SANDBOX", "--jti", "j-42")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	cfg, err := config.Load(filepath.Join(wd, name, project.ConfFile), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := auth.New(cfg, auth.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims, err := v.Validate(context.Background(), strings.TrimSpace(stdout))
+	if err != nil {
+		t.Fatalf("the gateway refuses the issued token: %v", err)
+	}
+	if claims.Subject != "alice" || claims.JTI != "j-42" || claims.KeyType != "SANDBOX" || !claims.HasScopes([]string{"read:pets"}) {
+		t.Errorf("claims = %+v", claims)
 	}
 }
