@@ -1,0 +1,209 @@
+// Package build is `micro-gw build NAME`: API definitions, configuration and
+// extensions of a project compiled into NAME/target/NAME (design.md 4).
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	microgw "github.com/micro-gw/micro-gw"
+	"github.com/micro-gw/micro-gw/pkg/cmd/factory"
+	"github.com/micro-gw/micro-gw/pkg/codegen"
+	"github.com/micro-gw/micro-gw/pkg/project"
+	"github.com/micro-gw/micro-gw/pkg/runtime"
+)
+
+// defaultTimeout bounds the go command: a cold build takes about a minute
+// on a small machine.
+const defaultTimeout = 15 * time.Minute
+
+// BuildOptions are the inputs of one build.
+type BuildOptions struct {
+	Out    io.Writer
+	ErrOut io.Writer
+	Getwd  func() (string, error)
+	// Environ is the environment handed to the go command.
+	Environ func() []string
+	// LookPath finds the go command.
+	LookPath func(string) (string, error)
+	// CacheDir is the user's cache folder (os.UserCacheDir).
+	CacheDir func() (string, error)
+	// Source is the module source compiled into gateways.
+	Source  fs.FS
+	Version string
+
+	Project    string
+	Offline    bool
+	GOOS       string
+	GOARCH     string
+	KeepSource bool
+	Verbose    bool
+	Timeout    time.Duration
+}
+
+// NewCmdBuild returns `micro-gw build`; runF replaces the build in tests.
+func NewCmdBuild(f *factory.Factory, runF func(*BuildOptions) error) *cobra.Command {
+	opts := &BuildOptions{
+		Out:      f.Out,
+		ErrOut:   f.ErrOut,
+		Getwd:    f.Getwd,
+		Environ:  os.Environ,
+		LookPath: exec.LookPath,
+		CacheDir: os.UserCacheDir,
+		Source:   microgw.Source,
+		Version:  f.Version,
+	}
+	cmd := &cobra.Command{
+		Use:   "build NAME",
+		Short: "Build the gateway executable of a project",
+		Long: "Build reads every definition in NAME/api_definitions, validates it, generates the Go\n" +
+			"source of a gateway with the routes compiled in, adds NAME/extensions/*.go and\n" +
+			"compiles it with the Go toolchain (go 1.26 or later on PATH) to NAME/target/NAME.",
+		Example: "  micro-gw build petstore\n  micro-gw build petstore --offline --goos linux --goarch arm64",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Project = args[0]
+			if runF != nil {
+				return runF(opts)
+			}
+			return buildRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&opts.Offline, "offline", false, "build from the module cache only (GOPROXY=off)")
+	fl.StringVar(&opts.GOOS, "goos", "", "operating system of the executable (GOOS)")
+	fl.StringVar(&opts.GOARCH, "goarch", "", "architecture of the executable (GOARCH)")
+	fl.BoolVar(&opts.KeepSource, "keep-source", false, "generate into NAME/"+project.GenDir+" and keep it there")
+	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "log the go commands that run")
+	fl.DurationVar(&opts.Timeout, "timeout", defaultTimeout, "give up on the go command after this long")
+	return cmd
+}
+
+func buildRun(ctx context.Context, opts *BuildOptions) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	start := time.Now()
+	if err := build(ctx, opts); err != nil {
+		fmt.Fprintln(opts.ErrOut, err)
+		fmt.Fprintln(opts.ErrOut, "BUILD FAILED")
+		return &factory.ExitError{Code: 1}
+	}
+	fmt.Fprintf(opts.Out, "BUILD SUCCESSFUL (%s)\n", round(time.Since(start)))
+	return nil
+}
+
+func build(ctx context.Context, opts *BuildOptions) error {
+	wd, err := opts.Getwd()
+	if err != nil {
+		return fmt.Errorf("find working directory: %w", err)
+	}
+	p, err := project.Open(wd, opts.Project)
+	if errors.Is(err, project.ErrNotExist) {
+		return fmt.Errorf("Project %s does not exist.", opts.Project) //nolint:staticcheck // the original's message
+	}
+	if err != nil {
+		return err
+	}
+	defs, err := p.Definitions()
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("list api definitions: %w", err)
+	}
+	if len(defs) == 0 {
+		return errors.New("Nothing to build. API definitions does not exist.") //nolint:staticcheck // the original's message
+	}
+	exts, err := p.Extensions()
+	if err != nil {
+		return fmt.Errorf("list extensions: %w", err)
+	}
+	cache, err := opts.CacheDir()
+	if err != nil {
+		return fmt.Errorf("find cache folder: %w", err)
+	}
+	cache = filepath.Join(cache, "micro-gw")
+	goTool, err := codegen.FindGo(opts.LookPath)
+	if err != nil {
+		return err
+	}
+	goTool.Timeout = opts.Timeout
+	level := slog.LevelWarn
+	if opts.Verbose {
+		level = slog.LevelDebug
+	}
+	goTool.Log = slog.New(slog.NewTextHandler(opts.ErrOut, &slog.HandlerOptions{Level: level}))
+
+	b := &codegen.Builder{
+		Name:        p.Name,
+		Version:     opts.Version,
+		Definitions: display(wd, defs),
+		Extensions:  exts,
+		Source:      opts.Source,
+		CacheDir:    cache,
+		GenDir:      genDir(p, cache, opts.KeepSource),
+		Output:      p.Executable(opts.GOOS),
+		Go:          goTool,
+		Env:         opts.Environ(),
+		Offline:     opts.Offline,
+		GOOS:        opts.GOOS,
+		GOARCH:      opts.GOARCH,
+		Progress: func(step codegen.Step, done bool, took time.Duration) {
+			if done {
+				fmt.Fprintf(opts.Out, "\t%s done (%s)\n", step, round(took))
+				return
+			}
+			fmt.Fprintln(opts.Out, step)
+		},
+		Loaded: func(api runtime.API, file string) {
+			fmt.Fprintf(opts.Out, "\t%s: %q %s at %s, %d resources\n",
+				file, api.Title, api.Version, api.BasePath, len(api.Resources))
+		},
+	}
+	if err := b.Build(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.Out, "\t%s\n", b.Output)
+	if opts.KeepSource {
+		fmt.Fprintf(opts.Out, "Generated source kept in %s\n", b.GenDir)
+	}
+	return nil
+}
+
+// genDir is where the gateway's source is generated: NAME/target/gen with
+// --keep-source, else a folder of the user's cache that is the same for the
+// same project, so that the next build of it finds the Go build cache warm.
+func genDir(p project.Project, cache string, keep bool) string {
+	if keep {
+		return p.Path(project.GenDir)
+	}
+	return filepath.Join(cache, "gen", codegen.ProjectKey(p.Root))
+}
+
+// display names files relative to the working directory when they are
+// below it, as the user typed the project's path.
+func display(wd string, files []string) []string {
+	out := make([]string, len(files))
+	for i, f := range files {
+		out[i] = f
+		if rel, err := filepath.Rel(wd, f); err == nil && filepath.IsLocal(rel) {
+			out[i] = rel
+		}
+	}
+	return out
+}
+
+func round(d time.Duration) time.Duration {
+	if d < time.Second {
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(100 * time.Millisecond)
+}

@@ -1,0 +1,68 @@
+// Package root is the `micro-gw` command: it puts the subcommands together and
+// turns their errors into the process's exit code.
+package root
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/micro-gw/micro-gw/pkg/cmd/build"
+	"github.com/micro-gw/micro-gw/pkg/cmd/factory"
+	"github.com/micro-gw/micro-gw/pkg/cmd/initcmd"
+)
+
+// NewCmdRoot returns the `micro-gw` command with every subcommand attached.
+func NewCmdRoot(f *factory.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "micro-gw <command>",
+		Short: "Build API gateways from OpenAPI definitions",
+		Long: "micro-gw turns a project of OpenAPI definitions, a configuration and Go extensions\n" +
+			"into a self-contained API gateway executable.",
+		Example: "  micro-gw init petstore -a samples/petstore_basic.yaml\n" +
+			"  micro-gw build petstore\n" +
+			"  gateway petstore/target/petstore",
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		// Without Args and RunE cobra prints the help for an unknown command
+		// and exits 0; an unknown command is a usage error (exit 2).
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("unknown command %q for %q", args[0], cmd.CommandPath())
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.SetIn(f.In)
+	cmd.SetOut(f.Out)
+	cmd.SetErr(f.ErrOut)
+	cmd.CompletionOptions.DisableDefaultCmd = true
+
+	// The subcommands. Add a new one here: its package provides
+	// NewCmdX(f, nil) returning a *cobra.Command.
+	cmd.AddCommand(
+		initcmd.NewCmdInit(f, nil),
+		build.NewCmdBuild(f, nil),
+		newCmdVersion(f),
+	)
+
+	markUsageErrors(cmd)
+	return cmd
+}
+
+// markUsageErrors makes flag and argument errors of cmd and every
+// subcommand usage errors, so that Main exits 2 for them whoever wrote the
+// subcommand.
+func markUsageErrors(cmd *cobra.Command) {
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err: err} })
+	if args := cmd.Args; args != nil {
+		cmd.Args = func(c *cobra.Command, a []string) error {
+			if err := args(c, a); err != nil {
+				return &usageError{err: err}
+			}
+			return nil
+		}
+	}
+	for _, sub := range cmd.Commands() {
+		markUsageErrors(sub)
+	}
+}

@@ -1,0 +1,238 @@
+package codegen
+
+import (
+	"errors"
+	"net/url"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/micro-gw/micro-gw/pkg/runtime"
+)
+
+// methodOrder is the order of an OpenAPI path item's operations, so that
+// generated code is the same from build to build.
+var methodOrder = []string{"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"}
+
+// API extracts the route table of the definition (design.md section 4):
+// base path, endpoints, security and scopes of every operation. Faults are
+// *DefinitionError values with the line and JSON path of the extension.
+func (d *Definition) API() (runtime.API, error) {
+	api, err := extractAPI(d.Doc)
+	if err != nil {
+		var pe *pathError
+		if errors.As(err, &pe) {
+			return runtime.API{}, d.wrap(pe.path, pe.err)
+		}
+		return runtime.API{}, d.wrap(nil, err)
+	}
+	api.Source = filepath.Base(d.File)
+	return api, nil
+}
+
+// extractAPI is API without the file: errors are *pathError values.
+func extractAPI(doc *openapi3.T) (runtime.API, error) {
+	var api runtime.API
+	if doc.Info != nil {
+		api.Title, api.Version = doc.Info.Title, doc.Info.Version
+	}
+	var err error
+	if api.BasePath, err = basePath(doc); err != nil {
+		return api, err
+	}
+	named, err := namedEndpoints(doc.Extensions)
+	if err != nil {
+		return api, err
+	}
+	if api.Production, err = endpointExt(doc.Extensions, extProduction, nil, named); err != nil {
+		return api, err
+	}
+	if api.Production == nil {
+		api.Production = serversEndpoint(doc.Servers)
+	}
+	if api.Sandbox, err = endpointExt(doc.Extensions, extSandbox, nil, named); err != nil {
+		return api, err
+	}
+	apiInsecure, _, err := boolExt(doc.Extensions, extDisableSecurity, nil)
+	if err != nil {
+		return api, err
+	}
+	apiTier, _, err := stringExt(doc.Extensions, extThrottlingTier, nil)
+	if err != nil {
+		return api, err
+	}
+	if doc.Paths == nil {
+		return api, nil
+	}
+
+	paths := doc.Paths.InMatchingOrder()
+	sort.Strings(paths)
+	for _, p := range paths {
+		at := jsonPath{"paths", p}
+		if err := checkPathTemplate(p); err != nil {
+			return api, &pathError{path: at, err: err}
+		}
+		item := doc.Paths.Value(p)
+		for _, method := range methodOrder {
+			op := item.GetOperation(method)
+			if op == nil {
+				continue
+			}
+			opAt := at.child(strings.ToLower(method))
+			r := runtime.Resource{
+				Method:         method,
+				Path:           p,
+				OperationID:    op.OperationID,
+				Secured:        !apiInsecure,
+				ThrottlingTier: apiTier,
+			}
+			insecure, set, err := boolExt(op.Extensions, extDisableSecurity, opAt)
+			if err != nil {
+				return api, err
+			}
+			if set {
+				r.Secured = !insecure
+			}
+			if op.Security != nil && len(*op.Security) == 0 {
+				r.Secured = false // an explicit `security: []`
+			}
+			if r.Secured {
+				r.Scopes = scopes(doc, op)
+			}
+			if tier, set, err := stringExt(op.Extensions, extThrottlingTier, opAt); err != nil {
+				return api, err
+			} else if set {
+				r.ThrottlingTier = tier
+			}
+			if r.Production, err = endpointExt(op.Extensions, extProduction, opAt, named); err != nil {
+				return api, err
+			}
+			if r.Sandbox, err = endpointExt(op.Extensions, extSandbox, opAt, named); err != nil {
+				return api, err
+			}
+			if r.Production == nil && api.Production == nil {
+				return api, errorAt(opAt, "no production endpoint: set %s on the API or the operation, or an absolute http(s) URL in servers", extProduction)
+			}
+			api.Resources = append(api.Resources, r)
+		}
+	}
+	return api, nil
+}
+
+// basePath is x-wso2-basePath, else the path of the first server's URL
+// (2.0's basePath arrives there through openapi2conv), else "/".
+func basePath(doc *openapi3.T) (string, error) {
+	at := jsonPath{extBasePath}
+	bp, set, err := stringExt(doc.Extensions, extBasePath, nil)
+	if err != nil {
+		return "", err
+	}
+	if !set {
+		at = jsonPath{"servers", index(0), "url"}
+		bp = "/"
+		if len(doc.Servers) > 0 {
+			if bp, err = doc.Servers[0].BasePath(); err != nil {
+				return "", errorAt(at, "cannot take a base path from the server URL: %w", err)
+			}
+		}
+	}
+	norm, err := normalizeBasePath(bp)
+	if err != nil {
+		return "", &pathError{path: at, err: err}
+	}
+	return norm, nil
+}
+
+// serversEndpoint is the production endpoint of an API without
+// x-wso2-production-endpoints: its absolute http(s) server URLs, in order
+// (failover), as WSO2 did; nil when there is none.
+func serversEndpoint(servers openapi3.Servers) *runtime.Endpoint {
+	var urls []string
+	for i, s := range servers {
+		if s == nil {
+			continue
+		}
+		raw := s.URL
+		for name, v := range s.Variables {
+			if v != nil {
+				raw = strings.ReplaceAll(raw, "{"+name+"}", v.Default)
+			}
+		}
+		list, err := parseURLs(raw, jsonPath{"servers", index(i)})
+		if err != nil {
+			continue
+		}
+		urls = append(urls, list...)
+	}
+	if len(urls) == 0 {
+		return nil
+	}
+	return &runtime.Endpoint{URLs: urls, Type: endpointFailover}
+}
+
+// scopes returns the scopes of the operation's security requirement (the
+// API's when the operation has none): those of the first alternative that
+// names an OAuth2 scheme, every scope listed for it, sorted.
+func scopes(doc *openapi3.T, op *openapi3.Operation) []string {
+	reqs := op.Security
+	if reqs == nil {
+		reqs = &doc.Security
+	}
+	for _, req := range *reqs {
+		var out []string
+		oauth := false
+		for name, list := range req {
+			if !isOAuth2(doc, name) {
+				continue
+			}
+			oauth = true
+			out = append(out, list...)
+		}
+		if oauth {
+			sort.Strings(out)
+			return dedupe(out)
+		}
+	}
+	return nil
+}
+
+func isOAuth2(doc *openapi3.T, scheme string) bool {
+	if doc.Components == nil {
+		return false
+	}
+	ref := doc.Components.SecuritySchemes[scheme]
+	return ref != nil && ref.Value != nil && ref.Value.Type == "oauth2"
+}
+
+func dedupe(sorted []string) []string {
+	out := sorted[:0]
+	for i, s := range sorted {
+		if i == 0 || s != sorted[i-1] {
+			out = append(out, s)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// normalizeBasePath makes a base path start with "/" and end without one;
+// "/" stays "/". Templates, queries and dot segments are refused.
+func normalizeBasePath(bp string) (string, error) {
+	if u, err := url.PathUnescape(bp); err != nil || u != bp {
+		return "", errors.New("a base path must not hold percent-escapes")
+	}
+	if strings.ContainsAny(bp, "{}?#* \t\r\n\\") {
+		return "", errors.New("a base path must be a plain path such as /petstore/v1, without templates, query, spaces or backslashes")
+	}
+	segs := strings.Split(strings.Trim(bp, "/"), "/")
+	for _, s := range segs {
+		if s == "." || s == ".." || (s == "" && len(segs) > 1) {
+			return "", errors.New("a base path must not have empty, . or .. segments")
+		}
+	}
+	return "/" + strings.Trim(bp, "/"), nil
+}

@@ -1,0 +1,175 @@
+package codegen
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi2"
+	"github.com/getkin/kin-openapi/openapi2conv"
+	"github.com/getkin/kin-openapi/openapi3"
+	"go.yaml.in/yaml/v3"
+)
+
+// maxDefinitionSize bounds what is read of one definition file: a definition
+// is untrusted input, and a real one is far smaller.
+const maxDefinitionSize = 32 << 20
+
+// Definition is one API definition, loaded and validated, as OpenAPI 3.
+type Definition struct {
+	// File is the definition's path as given, for messages.
+	File string
+	Doc  *openapi3.T
+	// root is the parsed YAML (or JSON) document, to find the line of a
+	// JSON path.
+	root *yaml.Node
+}
+
+// LoadDefinition reads an OpenAPI 2.0 or 3.x definition, YAML or JSON, and
+// validates it with kin-openapi. 2.0 is converted to 3.0 (openapi2conv).
+// Every error is a *DefinitionError naming file and, where known, the line
+// and JSON path. References to other files or URLs are refused: a
+// definition is untrusted input and must not make the build read the disk
+// or the network.
+func LoadDefinition(ctx context.Context, file string) (*Definition, error) {
+	switch strings.ToLower(filepath.Ext(file)) {
+	case ".yaml", ".yml", ".json":
+	default:
+		return nil, &DefinitionError{File: file, Err: errors.New("not an API definition: the name must end in .yaml, .yml or .json")}
+	}
+	data, err := readLimited(file)
+	if err != nil {
+		return nil, &DefinitionError{File: file, Err: err}
+	}
+	d := &Definition{File: file}
+	d.root = &yaml.Node{}
+	if err := yaml.Unmarshal(data, d.root); err != nil {
+		line, err := syntaxError(err)
+		return nil, &DefinitionError{File: file, Line: line, Err: fmt.Errorf("not valid YAML or JSON: %w", err)}
+	}
+	top := d.root
+	if top.Kind == yaml.DocumentNode && len(top.Content) > 0 {
+		top = top.Content[0]
+	}
+	if top.Kind != yaml.MappingNode {
+		return nil, &DefinitionError{File: file, Line: top.Line, Err: errors.New("not an OpenAPI definition: the document is not a mapping")}
+	}
+
+	loader := openapi3.NewLoader()
+	loader.Context = ctx
+	loader.IsExternalRefsAllowed = false
+	switch version := topScalar(top, "openapi"); {
+	case strings.HasPrefix(version, "3."):
+		d.Doc, err = loader.LoadFromData(data)
+		if err != nil {
+			return nil, d.errorf(nil, "cannot load OpenAPI %s definition: %w", version, err)
+		}
+	case topScalar(top, "swagger") == "2.0":
+		d.Doc, err = d.convertV2(loader, top)
+		if err != nil {
+			return nil, err
+		}
+	case version != "":
+		return nil, d.errorf(jsonPath{"openapi"}, "OpenAPI version %q is not supported: use 2.0 or 3.x", version)
+	default:
+		return nil, d.errorf(nil, "not an OpenAPI definition: it has neither an openapi nor a swagger: \"2.0\" field")
+	}
+
+	if err := d.Doc.Validate(ctx); err != nil {
+		path, cause := validationPath(err)
+		return nil, d.errorf(path, "invalid OpenAPI definition: %w", cause)
+	}
+	return d, nil
+}
+
+// convertV2 reads a Swagger 2.0 document and converts it to OpenAPI 3.
+func (d *Definition) convertV2(loader *openapi3.Loader, top *yaml.Node) (*openapi3.T, error) {
+	var v any
+	if err := top.Decode(&v); err != nil {
+		line, err := syntaxError(err)
+		return nil, &DefinitionError{File: d.File, Line: line, Err: err}
+	}
+	data, err := json.Marshal(jsonValue(v))
+	if err != nil {
+		return nil, d.errorf(nil, "cannot read Swagger 2.0 definition: %w", err)
+	}
+	var doc2 openapi2.T
+	if err := json.Unmarshal(data, &doc2); err != nil {
+		return nil, d.errorf(nil, "cannot read Swagger 2.0 definition: %w", err)
+	}
+	doc3, err := openapi2conv.ToV3WithLoader(&doc2, loader, nil)
+	if err != nil {
+		return nil, d.errorf(nil, "cannot convert Swagger 2.0 definition to OpenAPI 3: %w", err)
+	}
+	return doc3, nil
+}
+
+// errorf makes a DefinitionError at path, with the line of path.
+func (d *Definition) errorf(path jsonPath, format string, a ...any) *DefinitionError {
+	return d.wrap(path, fmt.Errorf(format, a...))
+}
+
+func (d *Definition) wrap(path jsonPath, err error) *DefinitionError {
+	e := &DefinitionError{File: d.File, Line: lineOf(d.root, path), Err: err}
+	if len(path) > 0 {
+		e.Path = path.String()
+	}
+	return e
+}
+
+// topScalar returns the value of a scalar key of a mapping node, "" if absent.
+func topScalar(m *yaml.Node, key string) string {
+	n, _ := childNode(m, key)
+	if n == nil || n.Kind != yaml.ScalarNode {
+		return ""
+	}
+	return n.Value
+}
+
+// jsonValue turns what yaml.v3 decodes (maps with non-string keys, such as
+// the integer response codes of unquoted `200:`) into values encoding/json
+// accepts.
+func jsonValue(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			t[k] = jsonValue(e)
+		}
+		return t
+	case map[any]any:
+		m := make(map[string]any, len(t))
+		for k, e := range t {
+			m[fmt.Sprint(k)] = jsonValue(e)
+		}
+		return m
+	case []any:
+		for i, e := range t {
+			t[i] = jsonValue(e)
+		}
+		return t
+	}
+	return v
+}
+
+func readLimited(file string) ([]byte, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var buf bytes.Buffer
+	n, err := buf.ReadFrom(io.LimitReader(f, maxDefinitionSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if n > maxDefinitionSize {
+		return nil, fmt.Errorf("larger than %d MiB", maxDefinitionSize>>20)
+	}
+	return buf.Bytes(), nil
+}

@@ -1,0 +1,108 @@
+package codegen
+
+import (
+	"bytes"
+	"fmt"
+	"go/format"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/template"
+
+	"github.com/micro-gw/micro-gw/pkg/runtime"
+	"github.com/micro-gw/micro-gw/templates"
+)
+
+// Names of the generated files; an extension is copied as extPrefix+name.
+const (
+	mainFile  = "main.go"
+	extPrefix = "ext_"
+)
+
+var mainTemplate = template.Must(template.New("main.go.tmpl").Funcs(template.FuncMap{
+	// Every string of a definition is untrusted: it reaches the source only
+	// as a Go string literal.
+	"quote": strconv.Quote,
+	"strings": func(list []string) string {
+		if list == nil {
+			return "nil"
+		}
+		q := make([]string, len(list))
+		for i, s := range list {
+			q[i] = strconv.Quote(s)
+		}
+		return "[]string{" + strings.Join(q, ", ") + "}"
+	},
+}).ParseFS(templates.Gen, "gen/main.go.tmpl"))
+
+// MainSource returns the formatted Go source of the generated main package's
+// main.go: the Spec literal and func main calling runtime.Main.
+func MainSource(spec runtime.Spec) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := mainTemplate.Execute(&buf, struct{ Spec runtime.Spec }{spec}); err != nil {
+		return nil, fmt.Errorf("generate main.go: %w", err)
+	}
+	src, err := format.Source(buf.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("format generated main.go: %w", err)
+	}
+	return src, nil
+}
+
+// Package is the generated main package of one gateway.
+type Package struct {
+	// Dir is the folder the package is written to; its *.go files, go.mod
+	// and go.sum are replaced.
+	Dir  string
+	Spec runtime.Spec
+	// Extensions are the absolute paths of the project's extensions/*.go.
+	Extensions []string
+	// GoMod and GoSum are the generated module's go.mod and go.sum
+	// (see GoMod).
+	GoMod, GoSum []byte
+}
+
+// Write writes the package: main.go, go.mod, go.sum and every extension as
+// ext_<name>, its first line a //line directive naming the original file so
+// that the compiler reports the project's file and line. Files of an
+// earlier generation that are no longer wanted are removed.
+func (p Package) Write() error {
+	files := map[string][]byte{"go.mod": p.GoMod, "go.sum": p.GoSum}
+	src, err := MainSource(p.Spec)
+	if err != nil {
+		return err
+	}
+	files[mainFile] = src
+	for _, ext := range p.Extensions {
+		data, err := os.ReadFile(ext)
+		if err != nil {
+			return fmt.Errorf("read extension: %w", err)
+		}
+		var b bytes.Buffer
+		fmt.Fprintf(&b, "//line %s:1:1\n", filepath.ToSlash(ext))
+		b.Write(data)
+		files[extPrefix+filepath.Base(ext)] = b.Bytes()
+	}
+
+	if err := os.MkdirAll(p.Dir, 0o755); err != nil {
+		return fmt.Errorf("make generated package folder: %w", err)
+	}
+	old, err := os.ReadDir(p.Dir)
+	if err != nil {
+		return fmt.Errorf("read generated package folder: %w", err)
+	}
+	for _, e := range old {
+		if _, keep := files[e.Name()]; !keep && !e.IsDir() {
+			if err := os.Remove(filepath.Join(p.Dir, e.Name())); err != nil {
+				return fmt.Errorf("remove stale generated file: %w", err)
+			}
+		}
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(p.Dir, name), data, 0o644); err != nil {
+			return fmt.Errorf("write generated package: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,125 @@
+package codegen
+
+import (
+	"errors"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"go.yaml.in/yaml/v3"
+)
+
+// lineOf returns the line of the deepest element of path that exists in the
+// document root (a yaml.v3 document node), so that a fault in a value that
+// is missing points at its parent. It returns 0 when nothing matches.
+func lineOf(root *yaml.Node, path jsonPath) int {
+	n := root
+	if n != nil && n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	if n == nil {
+		return 0
+	}
+	line := n.Line
+	for _, key := range path {
+		for n.Kind == yaml.AliasNode && n.Alias != nil {
+			n = n.Alias
+		}
+		next, keyLine := childNode(n, key)
+		if next == nil {
+			return line
+		}
+		line = keyLine
+		n = next
+	}
+	return line
+}
+
+// childNode returns the value under key in a mapping (or at an index in a
+// sequence) and the line of its key.
+func childNode(n *yaml.Node, key string) (*yaml.Node, int) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				return n.Content[i+1], n.Content[i].Line
+			}
+		}
+	case yaml.SequenceNode:
+		if !isIndex(key) {
+			return nil, 0
+		}
+		i, err := strconv.Atoi(key[1:])
+		if err == nil && i >= 0 && i < len(n.Content) {
+			return n.Content[i], n.Content[i].Line
+		}
+	}
+	return nil, 0
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// syntaxError turns a yaml.v3 parse error into a line and a message.
+func syntaxError(err error) (int, error) {
+	var typeErr *yaml.TypeError
+	if errors.As(err, &typeErr) && len(typeErr.Errors) > 0 {
+		err = errors.New(typeErr.Errors[0])
+	}
+	msg := strings.TrimSpace(err.Error())
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return line, errors.New(m[2])
+	}
+	return 0, errors.New(strings.TrimPrefix(msg, "yaml: "))
+}
+
+// validationPath walks the context wrappers of a kin-openapi validation
+// error and returns the JSON path they name and the innermost cause.
+func validationPath(err error) (jsonPath, error) {
+	var path jsonPath
+	cause := err
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		switch t := e.(type) {
+		case *openapi3.SectionValidationError:
+			path, cause = path.child(t.Section), t.Cause
+		case *openapi3.PathValidationError:
+			path, cause = path.child(t.Path), t.Cause
+		case *openapi3.OperationValidationError:
+			path, cause = path.child(strings.ToLower(t.Method)), t.Cause
+		case *openapi3.ComponentValidationError:
+			path, cause = path.child(componentSection(t.Section), t.Name), t.Cause
+		case *openapi3.WebhookValidationError:
+			path, cause = path.child(t.Name), t.Cause
+		case *openapi3.TagValidationError:
+			cause = t.Cause
+		}
+	}
+	return path, cause
+}
+
+// componentSection maps kin-openapi's names of component buckets to the keys
+// of the components object.
+func componentSection(s string) string {
+	switch s {
+	case "schema":
+		return "schemas"
+	case "parameter":
+		return "parameters"
+	case "header":
+		return "headers"
+	case "request body":
+		return "requestBodies"
+	case "response":
+		return "responses"
+	case "security scheme":
+		return "securitySchemes"
+	case "example":
+		return "examples"
+	case "link":
+		return "links"
+	case "callback":
+		return "callbacks"
+	}
+	return s
+}

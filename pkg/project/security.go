@@ -1,0 +1,128 @@
+package project
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// certValidity is how long the certificates made at init are valid: long
+// enough that a development project never meets an expired one.
+const certValidity = 10 * 365 * 24 * time.Hour
+
+// WriteSecurity makes the security files of a project fresh: the TLS key pair
+// (ECDSA P-256, SAN localhost, 127.0.0.1, ::1), the development issuer's RSA
+// 2048 key and its self-signed certificate in the trust store. Private keys
+// are written 0600.
+func WriteSecurity(root string) error {
+	p := Project{Root: root}
+	if err := os.MkdirAll(p.Path(TrustStoreDir), 0o755); err != nil {
+		return fmt.Errorf("make security folder: %w", err)
+	}
+	now := time.Now()
+
+	tlsKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return fmt.Errorf("generate tls key: %w", err)
+	}
+	tlsCert, err := selfSigned(tlsKey, &x509.Certificate{
+		Subject:     pkix.Name{CommonName: "localhost", Organization: []string{"micro-gw"}},
+		DNSNames:    []string{"localhost"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}, now)
+	if err != nil {
+		return fmt.Errorf("make tls certificate: %w", err)
+	}
+	if err := writePEM(p.Path(TLSCertFile), "CERTIFICATE", tlsCert, 0o644); err != nil {
+		return err
+	}
+	if err := writePrivateKey(p.Path(TLSKeyFile), tlsKey); err != nil {
+		return err
+	}
+
+	issuerKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return fmt.Errorf("generate issuer key: %w", err)
+	}
+	issuerCert, err := selfSigned(issuerKey, &x509.Certificate{
+		Subject:  pkix.Name{CommonName: IssuerCommonName, Organization: []string{"micro-gw"}},
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+	}, now)
+	if err != nil {
+		return fmt.Errorf("make issuer certificate: %w", err)
+	}
+	if err := writePrivateKey(p.Path(IssuerKeyFile), issuerKey); err != nil {
+		return err
+	}
+	return writePEM(p.Path(IssuerCertFile), "CERTIFICATE", issuerCert, 0o644)
+}
+
+// LoadIssuerKey reads the development issuer's private key of the project at
+// root (security/issuer.key), for signing tokens with header kid IssuerAlias.
+func LoadIssuerKey(root string) (*rsa.PrivateKey, error) {
+	file := Project{Root: root}.Path(IssuerKeyFile)
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("read issuer key: %w", err)
+	}
+	block, _ := pem.Decode(data)
+	if block == nil || block.Type != "PRIVATE KEY" {
+		return nil, fmt.Errorf("read issuer key %s: no PKCS#8 \"PRIVATE KEY\" PEM block", file)
+	}
+	key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("read issuer key %s: %w", file, err)
+	}
+	rsaKey, ok := key.(*rsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("read issuer key %s: want an RSA key, got %T", file, key)
+	}
+	return rsaKey, nil
+}
+
+func selfSigned(key crypto.Signer, tmpl *x509.Certificate, now time.Time) ([]byte, error) {
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return nil, err
+	}
+	tmpl.SerialNumber = serial
+	tmpl.NotBefore = now.Add(-time.Hour)
+	tmpl.NotAfter = now.Add(certValidity)
+	tmpl.BasicConstraintsValid = true
+	return x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+}
+
+func writePrivateKey(file string, key crypto.Signer) error {
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", filepath.Base(file), err)
+	}
+	return writePEM(file, "PRIVATE KEY", der, 0o600)
+}
+
+// writePEM writes one PEM block with perm, also when file exists with wider
+// permissions (init --force over an old project).
+func writePEM(file, typ string, der []byte, perm os.FileMode) error {
+	data := pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
+	if err := os.WriteFile(file, data, perm); err != nil {
+		return fmt.Errorf("write %s: %w", file, err)
+	}
+	if err := os.Chmod(file, perm); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("write %s: %w", file, err)
+	}
+	return nil
+}
