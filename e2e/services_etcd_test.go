@@ -1,0 +1,244 @@
+//go:build e2e_services
+
+// Issue 5, end to end: the persistent notifier of a built gateway against Debian's etcd 3.4, fed
+// with etcdctl as an operator would; and issue 6's `micro-gw revoke` against Debian's etcd and
+// RabbitMQ together.
+package e2e
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// svcEtcdHostname is the persistent section's hostname for Debian's etcd (plain HTTP) and the
+// key prefix jti/ (design.md section 5: the /v2/keys/ part only marks where the prefix starts).
+func svcEtcdHostname(s svcServices) string { return "http://" + s.Etcd + "/v2/keys/jti/" }
+
+// Keys put with etcdctl before the gateway starts and while it runs, with and without a lease,
+// are refused; throughout a gateway restart and an etcd restart no revoked token is ever served;
+// a deleted key, a revoked lease and an expired lease each let their token in again.
+func TestServicesEtcdPersistent(t *testing.T) {
+	s := svcEnv(t)
+	p := svcSharedProject(t)
+	conf := p.writeConf(t, "svc-etcd", svcConf{EtcdHostname: svcEtcdHostname(s)})
+	guard := svcStartGuard(t)
+
+	type tok struct{ jti, token string }
+	mk := func(label string) tok {
+		jti := svcJTI(label)
+		return tok{jti, p.issueToken(t, jti)}
+	}
+	put := func(k tok, lease string) {
+		args := []string{"put", "jti/" + k.jti, "3600"}
+		if lease != "" {
+			args = append(args, "--lease="+lease)
+		}
+		svcEtcdctl(t, s, args...)
+	}
+
+	// Before the gateway starts.
+	a, b, c := mk("etcd-a-nolease"), mk("etcd-b-lease"), mk("etcd-c-never")
+	put(a, "")
+	leaseB := svcLeaseGrant(t, s, 3600)
+	put(b, leaseB)
+
+	gw := p.startGateway(t, "etcd", conf)
+	guard.watchGateway(gw)
+	if ans := gw.call(a.token); !ans.revoked() {
+		t.Errorf("key put without a lease before start: token got %s as soon as the gateway was ready, want 401 fault 900901", ans)
+	}
+	if ans := gw.call(b.token); !ans.revoked() {
+		t.Errorf("key put with a lease before start: token got %s as soon as the gateway was ready, want 401 fault 900901", ans)
+	}
+	guard.add("a", a.token)
+	guard.add("b", b.token)
+	gw.expectAccepted(t, "a token never revoked", c.token)
+
+	// While it runs.
+	d, e := mk("etcd-d-nolease"), mk("etcd-e-lease")
+	gw.expectAccepted(t, "token d before its key is put", d.token)
+	gw.expectAccepted(t, "token e before its key is put", e.token)
+	start := time.Now()
+	put(d, "")
+	gw.expectRevoked(t, "a key put without a lease while running", d.token, start)
+	guard.add("d", d.token)
+	leaseE := svcLeaseGrant(t, s, 3600)
+	start = time.Now()
+	put(e, leaseE)
+	gw.expectRevoked(t, "a key put with a lease while running", e.token, start)
+	guard.add("e", e.token)
+
+	// The gateway restarted: everything is loaded again at start.
+	gw.Stop()
+	guard.forgetGateway(gw)
+	gw2 := p.startGateway(t, "etcd-restarted", conf)
+	guard.watchGateway(gw2)
+	for _, k := range []struct {
+		label string
+		tok
+	}{{"a", a}, {"b", b}, {"d", d}, {"e", e}} {
+		if ans := gw2.call(k.token); !ans.revoked() {
+			t.Errorf("after the gateway restart, token %s got %s, want 401 fault 900901", k.label, ans)
+		}
+	}
+	gw2.expectAccepted(t, "a token never revoked, after the gateway restart", c.token)
+
+	// etcd restarted under the running gateway: the watch must resume.
+	svcRestartService(t, s, "etcd")
+	f := mk("etcd-f-after-etcd-restart")
+	start = time.Now()
+	put(f, "")
+	svcPollLong(t, gw2, "a key put after etcd restarted", f.token, start)
+	guard.add("f", f.token)
+
+	// Un-revoking: a deleted key, a revoked lease, an expired lease.
+	guard.remove("a")
+	start = time.Now()
+	svcEtcdctl(t, s, "del", "jti/"+a.jti)
+	gw2.expectAccepted(t, "token a after its key was deleted", a.token)
+	t.Logf("token a accepted %v after its key was deleted", time.Since(start).Round(time.Millisecond))
+
+	guard.remove("e")
+	start = time.Now()
+	svcEtcdctl(t, s, "lease", "revoke", leaseE)
+	gw2.expectAccepted(t, "token e after its lease was revoked", e.token)
+	t.Logf("token e accepted %v after its lease was revoked", time.Since(start).Round(time.Millisecond))
+
+	g := mk("etcd-g-short-lease")
+	leaseG := svcLeaseGrant(t, s, 4)
+	start = time.Now()
+	put(g, leaseG)
+	gw2.expectRevoked(t, "a key with a 4 s lease", g.token, start)
+	svcPoll(t, "token g served again once its 4 s lease expired", 20*time.Second, func() (bool, string) {
+		ans := gw2.call(g.token)
+		return ans.accepted(), ans.String()
+	})
+	t.Logf("token g accepted again %v after its key was put with a 4 s lease", time.Since(start).Round(time.Millisecond))
+
+	// The rest are still refused, and c still served.
+	for _, k := range []struct {
+		label string
+		tok
+	}{{"b", b}, {"d", d}, {"f", f}} {
+		if ans := gw2.call(k.token); !ans.revoked() {
+			t.Errorf("at the end, token %s got %s, want 401 fault 900901", k.label, ans)
+		}
+	}
+	gw2.expectAccepted(t, "a token never revoked, at the end", c.token)
+	svcEtcdctl(t, s, "del", "jti/"+b.jti)
+	svcEtcdctl(t, s, "del", "jti/"+d.jti)
+	svcEtcdctl(t, s, "del", "jti/"+f.jti)
+}
+
+var svcTTLRE = regexp.MustCompile(`remaining\((\d+)s\)`)
+
+// svcPollLong is expectRevoked with a longer deadline, for right after a service restart, when
+// the client's reconnect backoff may add a few seconds.
+func svcPollLong(t *testing.T, gw *svcGateway, what, token string, since time.Time) {
+	t.Helper()
+	svcPoll(t, gw.Name+": "+what+" refused as revoked", 30*time.Second, func() (bool, string) {
+		a := gw.call(token)
+		return a.revoked(), a.String()
+	})
+	t.Logf("%s: %s refused %v after the put", gw.Name, what, time.Since(since).Round(time.Millisecond))
+}
+
+// `micro-gw revoke` with a conf that has both notifiers on, against Debian's RabbitMQ (STOMP) and
+// etcd: a running gateway refuses the token at once (broker), the key jti/<jti> holds the ttl with
+// a lease of about that ttl, and a gateway started afterwards refuses it too (etcd). Revoking a
+// whole JWT keys it by its jti. An unreachable store is an error, exit 1.
+func TestServicesRevokeCommand(t *testing.T) {
+	s := svcEnv(t)
+	p := svcSharedProject(t)
+	both := p.writeConf(t, "svc-both", svcConf{
+		BrokerURL: "stomp://" + s.STOMP, BrokerUser: "guest", BrokerPass: "guest",
+		EtcdHostname: svcEtcdHostname(s)})
+	gw := p.startGateway(t, "both", both)
+
+	checkKey := func(t *testing.T, jti string, ttl int) {
+		t.Helper()
+		k, ok := svcEtcdGet(t, s, "jti/"+jti)
+		if !ok {
+			t.Errorf("micro-gw revoke wrote no key jti/%s", jti)
+			return
+		}
+		if strings.TrimSpace(k.Value) != strconv.Itoa(ttl) {
+			t.Errorf("key jti/%s holds %q, want the ttl %d (design.md section 5)", jti, k.Value, ttl)
+		}
+		if k.Lease == 0 {
+			t.Errorf("key jti/%s has no lease: it would stay revoked for ever (design.md section 5)", jti)
+			return
+		}
+		out := svcEtcdctl(t, s, "lease", "timetolive", strconv.FormatInt(k.Lease, 16))
+		t.Logf("key jti/%s = %q, %s", jti, k.Value, strings.TrimSpace(out))
+		if m := svcTTLRE.FindStringSubmatch(out); m != nil {
+			if left, _ := strconv.Atoi(m[1]); left < ttl-120 || left > ttl {
+				t.Errorf("lease of jti/%s: %ds left, want about %d", jti, left, ttl)
+			}
+		}
+	}
+
+	jti := svcJTI("revoke-jti")
+	tok := p.issueToken(t, jti)
+	gw.expectAccepted(t, "the token before micro-gw revoke", tok)
+	start := time.Now()
+	out, err := p.revoke(t, both, "--jti", jti, "--ttl", "3600")
+	if err != nil {
+		t.Fatalf("micro-gw revoke --jti: %v\n%s", err, out)
+	}
+	t.Logf("micro-gw revoke --jti said:\n%s", out)
+	gw.expectRevoked(t, "micro-gw revoke --jti", tok, start)
+	checkKey(t, jti, 3600)
+
+	jti2 := svcJTI("revoke-token")
+	tok2 := p.issueToken(t, jti2)
+	gw.expectAccepted(t, "the token before micro-gw revoke --token", tok2)
+	start = time.Now()
+	out, err = p.revoke(t, both, "--token", tok2, "--ttl", "600")
+	if err != nil {
+		t.Fatalf("micro-gw revoke --token: %v\n%s", err, out)
+	}
+	if strings.Contains(out, tok2) {
+		t.Errorf("micro-gw revoke printed the whole token; tokens never appear in output or logs (design.md section 6)")
+	}
+	gw.expectRevoked(t, "micro-gw revoke --token", tok2, start)
+	checkKey(t, jti2, 600)
+
+	// A gateway that starts now learns both from etcd.
+	later := p.startGateway(t, "started-after-revoke", p.writeConf(t, "svc-etcd-only", svcConf{EtcdHostname: svcEtcdHostname(s)}))
+	for _, tk := range []string{tok, tok2} {
+		if a := later.call(tk); !a.revoked() {
+			t.Errorf("a gateway started after micro-gw revoke served a revoked token: %s, want 401 fault 900901", a)
+		}
+	}
+
+	// Unreachable sides are errors.
+	dead := svcFreePorts(t, 1)[0]
+	for _, c := range []struct {
+		name string
+		conf svcConf
+	}{
+		{"an unreachable etcd", svcConf{BrokerURL: "stomp://" + s.STOMP, BrokerUser: "guest", BrokerPass: "guest",
+			EtcdHostname: fmt.Sprintf("http://127.0.0.1:%d/v2/keys/jti/", dead)}},
+		{"an unreachable broker", svcConf{BrokerURL: fmt.Sprintf("stomp://127.0.0.1:%d", dead), EtcdHostname: svcEtcdHostname(s)}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			conf := p.writeConf(t, "svc-dead", c.conf)
+			begin := time.Now()
+			out, err := p.revoke(t, conf, "--jti", svcJTI("dead"), "--ttl", "60")
+			if err == nil {
+				t.Fatalf("micro-gw revoke with %s exited 0, want 1 (issue 6):\n%s", c.name, out)
+			}
+			if !strings.Contains(err.Error(), "exit status 1") {
+				t.Errorf("micro-gw revoke with %s: %v, want exit status 1", c.name, err)
+			}
+			t.Logf("micro-gw revoke with %s failed in %v: %s", c.name, time.Since(begin).Round(time.Millisecond), strings.TrimSpace(out))
+		})
+	}
+	svcEtcdctl(t, s, "del", "jti/"+jti)
+	svcEtcdctl(t, s, "del", "jti/"+jti2)
+}
