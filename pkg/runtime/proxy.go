@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -173,9 +174,9 @@ func setTarget(out *http.Request, t *url.URL, rest, rawQuery string) {
 }
 
 // retryTransport sends the request to the targets in turn: a URL that
-// refuses the connection is marked down for a while and, when the request
-// can be sent again (it has no body, which was therefore not consumed), the
-// next URL is tried.
+// refuses the connection is marked down for a while and the next URL is
+// tried, as long as nothing of the request body was read (a failed dial
+// reads none of it, so a POST moves on too).
 type retryTransport struct {
 	u      *upstream
 	next   http.RoundTripper
@@ -191,7 +192,14 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return resp, err
 	}
-	replayable := req.Body == nil || req.Body == http.NoBody
+	var body *heldBody
+	if req.Body != nil && req.Body != http.NoBody {
+		// The transport closes the body of a failed attempt; hold it open
+		// so that an unread body can go to the next URL. (The inbound body
+		// is the server's to close once the handler returns.)
+		body = &heldBody{rc: req.Body}
+		req.Body = body
+	}
 	for i, tg := range st.order {
 		if i > 0 {
 			r2 := req.Clone(req.Context())
@@ -210,12 +218,26 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		tg.downUntil.Store(time.Now().Add(downFor).UnixNano())
 		t.logger.Warn("backend url refused the connection", "url", tg.url.Redacted(), "err", err)
-		if !replayable || i == len(st.order)-1 {
+		if (body != nil && body.read.Load()) || i == len(st.order)-1 {
 			return nil, err
 		}
 	}
 	return nil, errors.New("no backend url to try")
 }
+
+// heldBody is a request body that survives the transport's Close and
+// remembers whether anything was read from it.
+type heldBody struct {
+	rc   io.ReadCloser
+	read atomic.Bool
+}
+
+func (b *heldBody) Read(p []byte) (int, error) {
+	b.read.Store(true)
+	return b.rc.Read(p)
+}
+
+func (b *heldBody) Close() error { return nil }
 
 // isConnError reports whether err happened while connecting, so that
 // nothing of the request was sent.
