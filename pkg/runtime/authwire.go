@@ -1,5 +1,3 @@
-//go:build wired
-
 package runtime
 
 import (

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/micro-gw/micro-gw/pkg/runtime/auth/authtest"
 	"github.com/micro-gw/micro-gw/pkg/runtime/config"
 )
 
@@ -81,13 +82,22 @@ func petstore(prod, sandbox *Endpoint) Spec {
 
 func ep(urls ...string) *Endpoint { return &Endpoint{URLs: urls} }
 
-// testConfig is config.Default() with every listener off (tests put them on
-// ephemeral ports through Options) and the trust store of the test issuer.
-func testConfig(trustStore string) *config.Config {
-	c := config.Default()
-	c.Listener.HTTPPort, c.Listener.HTTPSPort, c.Listener.AdminPort = 0, 0, 0
-	c.Listener.TrustStorePath = trustStore
+// testConfig is the configuration of a gateway that trusts a fresh test
+// issuer, with every listener off (tests put them on ephemeral ports through
+// Options).
+func testConfig(t testing.TB) *config.Config {
+	_, c := issuerConfig(t)
 	return c
+}
+
+// issuerConfig makes a trusted issuer (RSA unless opts say otherwise) and the
+// configuration that trusts it.
+func issuerConfig(t testing.TB, opts ...authtest.Option) (*authtest.Issuer, *config.Config) {
+	t.Helper()
+	iss := authtest.NewIssuer(t, opts...)
+	c := iss.Config()
+	c.Listener.HTTPPort, c.Listener.HTTPSPort, c.Listener.AdminPort = 0, 0, 0
+	return iss, c
 }
 
 // startServer provisions and starts a server with the HTTP and admin

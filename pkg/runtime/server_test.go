@@ -14,7 +14,7 @@ import (
 
 func TestProxyPathAndQuery(t *testing.T) {
 	be := newBackend(t, "prod")
-	s := startServer(t, petstore(ep(be.URL+"/v2"), nil), testConfig(t.TempDir()), Options{})
+	s := startServer(t, petstore(ep(be.URL+"/v2"), nil), testConfig(t), Options{})
 
 	resp, body := do(t, "GET", s.testURL("http", "/petstore/v1/pet/findByStatus?status=sold&x=a%20b"), nil)
 	if resp.StatusCode != 200 {
@@ -44,7 +44,7 @@ func TestProxyPathAndQuery(t *testing.T) {
 
 func TestEndpointWithoutPath(t *testing.T) {
 	be := newBackend(t, "prod")
-	s := startServer(t, petstore(ep(be.URL), nil), testConfig(t.TempDir()), Options{})
+	s := startServer(t, petstore(ep(be.URL), nil), testConfig(t), Options{})
 	_, body := do(t, "GET", s.testURL("http", "/petstore/v1/pet/findByStatus?q=1"), nil)
 	if !strings.Contains(body, `"uri":"/pet/findByStatus?q=1"`) {
 		t.Errorf("backend got %s", body)
@@ -53,7 +53,7 @@ func TestEndpointWithoutPath(t *testing.T) {
 
 func TestNoMatchAndMethodNotAllowed(t *testing.T) {
 	be := newBackend(t, "prod")
-	s := startServer(t, petstore(ep(be.URL), nil), testConfig(t.TempDir()), Options{})
+	s := startServer(t, petstore(ep(be.URL), nil), testConfig(t), Options{})
 
 	for _, path := range []string{"/nothing", "/petstore/v1/cat/1", "/petstore/v1/pet/1/2", "/petstore/v1//pet/1", "/petstore/v1/pet/a%2F..%2F..%2Fadmin"} {
 		// A token or not, the route is matched first.
@@ -75,7 +75,7 @@ func TestNoMatchAndMethodNotAllowed(t *testing.T) {
 
 func TestSecuredWithoutToken(t *testing.T) {
 	be := newBackend(t, "prod")
-	s := startServer(t, petstore(ep(be.URL), nil), testConfig(t.TempDir()), Options{})
+	s := startServer(t, petstore(ep(be.URL), nil), testConfig(t), Options{})
 	resp, body := do(t, "GET", s.testURL("http", "/petstore/v1/pet/1"), nil)
 	wantFault(t, resp, body, 401, CodeMissingCredentials)
 	if got := resp.Header.Get("WWW-Authenticate"); got != `Bearer realm="micro-gw"` {
@@ -88,7 +88,7 @@ func TestSecuredWithoutToken(t *testing.T) {
 
 func TestLoadBalance(t *testing.T) {
 	a, b := newBackend(t, "a"), newBackend(t, "b")
-	s := startServer(t, petstore(&Endpoint{URLs: []string{a.URL, b.URL}, Type: EndpointLoadBalance}, nil), testConfig(t.TempDir()), Options{})
+	s := startServer(t, petstore(&Endpoint{URLs: []string{a.URL, b.URL}, Type: EndpointLoadBalance}, nil), testConfig(t), Options{})
 	for range 10 {
 		if resp, body := do(t, "GET", s.testURL("http", "/petstore/v1/pet/findByStatus"), nil); resp.StatusCode != 200 {
 			t.Fatalf("%d %s", resp.StatusCode, body)
@@ -101,7 +101,7 @@ func TestLoadBalance(t *testing.T) {
 
 func TestLoadBalanceSkipsDeadURL(t *testing.T) {
 	a := newBackend(t, "a")
-	s := startServer(t, petstore(&Endpoint{URLs: []string{deadURL(t), a.URL}}, nil), testConfig(t.TempDir()), Options{})
+	s := startServer(t, petstore(&Endpoint{URLs: []string{deadURL(t), a.URL}}, nil), testConfig(t), Options{})
 	for range 6 {
 		if resp, body := do(t, "GET", s.testURL("http", "/petstore/v1/pet/findByStatus"), nil); resp.StatusCode != 200 {
 			t.Fatalf("%d %s", resp.StatusCode, body)
@@ -114,7 +114,7 @@ func TestLoadBalanceSkipsDeadURL(t *testing.T) {
 
 func TestFailover(t *testing.T) {
 	a, b := newBackend(t, "a"), newBackend(t, "b")
-	s := startServer(t, petstore(&Endpoint{URLs: []string{a.URL, b.URL}, Type: EndpointFailover}, nil), testConfig(t.TempDir()), Options{})
+	s := startServer(t, petstore(&Endpoint{URLs: []string{a.URL, b.URL}, Type: EndpointFailover}, nil), testConfig(t), Options{})
 	for range 4 {
 		do(t, "GET", s.testURL("http", "/petstore/v1/pet/findByStatus"), nil)
 	}
@@ -134,7 +134,7 @@ func TestFailover(t *testing.T) {
 
 func TestFailoverSendsAnUnreadBodyOn(t *testing.T) {
 	b := newBackend(t, "b")
-	s := startServer(t, petstore(&Endpoint{URLs: []string{deadURL(t), b.URL}, Type: EndpointFailover}, nil), testConfig(t.TempDir()), Options{})
+	s := startServer(t, petstore(&Endpoint{URLs: []string{deadURL(t), b.URL}, Type: EndpointFailover}, nil), testConfig(t), Options{})
 	// The dead URL refused the connection before any of the body was read:
 	// the POST goes to the next URL with its body whole.
 	for i := range 2 {
@@ -152,7 +152,7 @@ func TestFailoverSendsAnUnreadBodyOn(t *testing.T) {
 }
 
 func TestDeadBackend(t *testing.T) {
-	s := startServer(t, petstore(ep(deadURL(t)), nil), testConfig(t.TempDir()), Options{})
+	s := startServer(t, petstore(ep(deadURL(t)), nil), testConfig(t), Options{})
 	resp, body := do(t, "GET", s.testURL("http", "/petstore/v1/pet/findByStatus"), nil)
 	wantFault(t, resp, body, 503, CodeBackendUnreachable)
 	if want := `{"fault":{"code":101503,"message":"Error connecting to the back end","description":"Error connecting to the back end. The backend service could not be reached"}}`; body != want {
@@ -166,7 +166,7 @@ type panicTransport struct{}
 func (panicTransport) RoundTrip(*http.Request) (*http.Response, error) { panic("transport bug") }
 
 func TestPanicIsAFault(t *testing.T) {
-	s := startServer(t, petstore(ep("http://backend.invalid"), nil), testConfig(t.TempDir()), Options{Transport: panicTransport{}})
+	s := startServer(t, petstore(ep("http://backend.invalid"), nil), testConfig(t), Options{Transport: panicTransport{}})
 	for range 2 { // the server lives on
 		resp, body := do(t, "GET", s.testURL("http", "/petstore/v1/pet/findByStatus"), nil)
 		wantFault(t, resp, body, 500, CodeInternalError)
@@ -186,7 +186,7 @@ func TestGracefulDrain(t *testing.T) {
 		_, _ = w.Write([]byte("done"))
 	})
 	spec := petstore(ep(slow.URL), nil)
-	s, err := New(spec, testConfig(t.TempDir()), Options{HTTPAddr: "127.0.0.1:0", AdminAddr: "-", Sources: []NamedSource{}})
+	s, err := New(spec, testConfig(t), Options{HTTPAddr: "127.0.0.1:0", AdminAddr: "-", Sources: []NamedSource{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +250,7 @@ func TestReadinessAndRevocationGate(t *testing.T) {
 	be := newBackend(t, "prod")
 	store := &gateSource{load: make(chan struct{}), jtis: []string{"r1", "r2"}}
 	broker := &gateSource{load: make(chan struct{})}
-	cfg := testConfig(t.TempDir())
+	cfg := testConfig(t)
 	s := startServer(t, petstore(ep(be.URL), nil), cfg, Options{Sources: []NamedSource{
 		{Name: "store:test", Source: store, Persistent: true},
 		{Name: "broker", Source: broker},
@@ -301,7 +301,7 @@ func TestReadinessAndRevocationGate(t *testing.T) {
 
 func TestServeBeforeLoaded(t *testing.T) {
 	be := newBackend(t, "prod")
-	cfg := testConfig(t.TempDir())
+	cfg := testConfig(t)
 	cfg.Revocation.Persistent.ServeBeforeLoaded = true
 	s := startServer(t, petstore(ep(be.URL), nil), cfg, Options{Sources: []NamedSource{
 		{Name: "store:test", Source: &gateSource{load: make(chan struct{})}, Persistent: true},
@@ -312,7 +312,7 @@ func TestServeBeforeLoaded(t *testing.T) {
 
 func TestMetricsExposed(t *testing.T) {
 	be := newBackend(t, "prod")
-	s := startServer(t, petstore(ep(be.URL), nil), testConfig(t.TempDir()), Options{})
+	s := startServer(t, petstore(ep(be.URL), nil), testConfig(t), Options{})
 	do(t, "GET", s.testURL("http", "/petstore/v1/pet/findByStatus"), nil)
 	do(t, "GET", s.testURL("http", "/petstore/v1/pet/findByStatus/"), nil)
 	do(t, "GET", s.testURL("http", "/petstore/v1/pet/1"), nil)
