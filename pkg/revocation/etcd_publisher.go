@@ -1,0 +1,99 @@
+package revocation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// EtcdPublisher writes revocations to etcd the way a token service does, for
+// `micro-gw revoke` and the development token service: one key
+// <prefix><jti> per revoked token, its value the ttl in seconds, attached to
+// a lease of that ttl so that etcd deletes the key when the token could no
+// longer be used anyway.
+type EtcdPublisher struct {
+	cli    *clientv3.Client
+	prefix string
+}
+
+// DialEtcdPublisher connects to the etcd of cfg (logging in when
+// credentials are set and auth is on) and checks that a member answers
+// before ctx is done.
+func DialEtcdPublisher(ctx context.Context, cfg EtcdConfig) (*EtcdPublisher, error) {
+	target, err := cfg.resolve()
+	if err != nil {
+		return nil, err
+	}
+	cc := target.client
+	if deadline, ok := ctx.Deadline(); ok {
+		cc.DialTimeout = min(cc.DialTimeout, time.Until(deadline))
+	}
+	cli, err := clientv3.New(cc)
+	if err != nil {
+		return nil, describeEtcdError(err, target)
+	}
+	// clientv3.New does not wait for a connection; ask each member for its
+	// status until one answers, so that an unreachable etcd is reported here
+	// rather than at the first Revoke.
+	var errs []error
+	for _, ep := range target.endpoints {
+		if _, err := cli.Status(ctx, ep); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		return &EtcdPublisher{cli: cli, prefix: target.prefix}, nil
+	}
+	cli.Close()
+	return nil, describeEtcdError(errors.Join(errs...), target)
+}
+
+// Revoke writes the key of jti. With ttl > 0 the key carries a lease of ttl
+// (rounded up to whole seconds) and its value is the ttl in seconds; with
+// ttl <= 0 it has no lease and the value "0": it stays until Unrevoke.
+// Revoking a jti again replaces its value and lease.
+func (p *EtcdPublisher) Revoke(ctx context.Context, jti string, ttl time.Duration) error {
+	if jti == "" {
+		return errors.New("revoke: empty jti")
+	}
+	key := p.prefix + jti
+	if ttl <= 0 {
+		if _, err := p.cli.Put(ctx, key, "0"); err != nil {
+			return fmt.Errorf("put %q: %w", key, err)
+		}
+		return nil
+	}
+	secs := int64((ttl + time.Second - 1) / time.Second)
+	lease, err := p.cli.Grant(ctx, secs)
+	if err != nil {
+		return fmt.Errorf("grant a lease of %ds for %q: %w", secs, key, err)
+	}
+	if _, err := p.cli.Put(ctx, key, strconv.FormatInt(secs, 10), clientv3.WithLease(lease.ID)); err != nil {
+		// Do not leave an unused lease behind; its own ttl would end it
+		// anyway, so a failure here is not worth reporting.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		_, _ = p.cli.Revoke(rctx, lease.ID)
+		cancel()
+		return fmt.Errorf("put %q: %w", key, err)
+	}
+	return nil
+}
+
+// Unrevoke deletes the key of jti; gateways watching the prefix accept the
+// token again. Deleting a key that does not exist is not an error.
+func (p *EtcdPublisher) Unrevoke(ctx context.Context, jti string) error {
+	if jti == "" {
+		return errors.New("unrevoke: empty jti")
+	}
+	key := p.prefix + jti
+	if _, err := p.cli.Delete(ctx, key); err != nil {
+		return fmt.Errorf("delete %q: %w", key, err)
+	}
+	return nil
+}
+
+// Close closes the connection.
+func (p *EtcdPublisher) Close() error { return p.cli.Close() }

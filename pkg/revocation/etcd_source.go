@@ -1,0 +1,400 @@
+package revocation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/connectivity"
+)
+
+const (
+	// defaultEtcdPageSize is how many keys one Get of the initial list
+	// returns: large enough that a million keys take a hundred round trips,
+	// small enough that a page stays a few megabytes.
+	defaultEtcdPageSize = 10000
+	// etcdRequestTimeout bounds one Get of the list, so that a member that
+	// went away fails the load (and the load is retried) instead of hanging.
+	etcdRequestTimeout = 30 * time.Second
+)
+
+var (
+	errEtcdResync      = errors.New("resync requested")
+	errEtcdWatchClosed = errors.New("etcd watch channel closed")
+)
+
+// EtcdSource is the default persistent store: every key under a prefix in
+// etcd is a revoked jti. Run lists the prefix (paged, at one revision), calls
+// ready, then watches the prefix from the next revision: a PUT revokes, a
+// DELETE (by hand, or etcd expiring the key's lease) un-revokes.
+//
+// A key that exists is revoked with no expiry in the sink: its existence is
+// what revokes, and etcd deletes it when its lease runs out, which arrives
+// here as a DELETE. (Reading each key's lease to compute an expiry would cost
+// a round trip per lease, and the value's ttl is relative to a write time
+// that etcd does not keep.) While etcd cannot be reached the source keeps
+// what it has: a revocation is never dropped because the store is away.
+//
+// The source remembers which jtis it put into the sink, so that a full
+// reload (after the watch fell behind a compaction, or on Resync) can
+// un-revoke the ones that were deleted meanwhile.
+type EtcdSource struct {
+	target   etcdTarget
+	log      *slog.Logger
+	metrics  *storeMetrics
+	pageSize int64
+	resync   chan struct{}
+	running  atomic.Bool
+
+	// known is the set of jtis this source has revoked in the sink. Only
+	// Run's goroutine touches it.
+	known map[string]struct{}
+}
+
+// NewEtcdSource validates cfg and returns a source that connects when Run
+// starts. It fails only on a configuration that can never work.
+func NewEtcdSource(cfg EtcdConfig) (*EtcdSource, error) {
+	target, err := cfg.resolve()
+	if err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &EtcdSource{
+		target:   target,
+		log:      log.With("source", "etcd", "prefix", target.prefix),
+		metrics:  newStoreMetrics(cfg.Registerer, "etcd"),
+		pageSize: defaultEtcdPageSize,
+		resync:   make(chan struct{}, 1),
+		known:    map[string]struct{}{},
+	}, nil
+}
+
+// Resync asks the running source to list the prefix again and re-watch it.
+// It does not block; requests made while one is pending are coalesced.
+func (s *EtcdSource) Resync() {
+	select {
+	case s.resync <- struct{}{}:
+	default:
+	}
+}
+
+// Run implements Source. It returns nil when ctx is done; connection and
+// authentication failures are logged and retried with backoff.
+func (s *EtcdSource) Run(ctx context.Context, sink Sink, ready func()) error {
+	if !s.running.CompareAndSwap(false, true) {
+		return errors.New("etcd source is already running")
+	}
+	defer s.running.Store(false)
+	defer s.metrics.loaded.Set(0)
+	defer s.metrics.connected.Set(0)
+
+	var (
+		cli       *clientv3.Client
+		stopWatch func()
+		bo        = newStoreBackoff()
+		failing   failureLog
+		isReady   bool
+		rev       int64 // events up to rev are applied; 0: a full load is needed
+	)
+	defer func() {
+		if cli != nil {
+			stopWatch()
+			cli.Close()
+		}
+	}()
+
+	// retry logs err (once per kind of failure) and waits a backoff; it
+	// reports false when ctx is done. A Resync during the wait cuts it short
+	// and forces a full load.
+	retry := func(what string, err error) bool {
+		d := bo.next()
+		failing.log(s.log, what, err, d)
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return false
+		case <-s.resync:
+			rev = 0
+		case <-t.C:
+		}
+		return true
+	}
+
+	for ctx.Err() == nil {
+		if cli == nil {
+			c, err := clientv3.New(s.clientConfig(ctx))
+			if err != nil {
+				if !retry("connect to etcd", describeEtcdError(err, s.target)) {
+					return nil
+				}
+				continue
+			}
+			cli = c
+			stopWatch = s.watchConnection(ctx, cli)
+		}
+		if rev == 0 {
+			r, err := s.load(ctx, cli, sink)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				if !retry("load revoked tokens from etcd", describeEtcdError(err, s.target)) {
+					return nil
+				}
+				continue
+			}
+			rev = r
+			failing.recovered(s.log)
+			bo.reset()
+			s.metrics.loaded.Set(1)
+			if !isReady {
+				isReady = true
+				ready()
+			}
+		}
+
+		next, err := s.watch(ctx, cli, sink, rev, func() {
+			failing.recovered(s.log)
+			bo.reset()
+		})
+		rev = next
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case errors.Is(err, errEtcdResync):
+			s.log.Info("resync requested: reloading revoked tokens from etcd")
+			rev = 0
+		case errors.Is(err, rpctypes.ErrCompacted), errors.Is(err, rpctypes.ErrFutureRev):
+			// The revisions after rev are gone (compaction) or the member
+			// does not have them (a restored cluster): only a full list is
+			// safe now.
+			s.log.Info("etcd watch cannot resume, reloading revoked tokens", "revision", rev, "reason", err)
+			s.metrics.loaded.Set(0)
+			rev = 0
+		default:
+			if !retry("watch etcd", describeEtcdError(err, s.target)) {
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
+func (s *EtcdSource) clientConfig(ctx context.Context) clientv3.Config {
+	cc := s.target.client
+	cc.Context = ctx
+	return cc
+}
+
+// load lists every key under the prefix, a page at a time at the revision of
+// the first page, revokes each in sink, and un-revokes the jtis this source
+// had revoked before that are no longer listed. It returns the revision the
+// list was read at.
+func (s *EtcdSource) load(ctx context.Context, cli *clientv3.Client, sink Sink) (int64, error) {
+	s.metrics.reloads.Inc()
+	start := time.Now()
+	// A compaction between two pages makes the first page's revision
+	// unreadable: start over at a new revision a few times before giving up.
+	var err error
+	for range 3 {
+		var rev int64
+		var seen map[string]struct{}
+		rev, seen, err = s.list(ctx, cli, sink)
+		if errors.Is(err, rpctypes.ErrCompacted) {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		removed := 0
+		for jti := range s.known {
+			if _, ok := seen[jti]; !ok {
+				sink.Unrevoke(jti)
+				removed++
+			}
+		}
+		s.known = seen
+		s.metrics.keys.Set(float64(len(seen)))
+		s.log.Info("revoked tokens loaded from etcd",
+			"count", len(seen), "removed", removed, "revision", rev, "duration", time.Since(start).Round(time.Millisecond))
+		return rev, nil
+	}
+	return 0, err
+}
+
+// list is one attempt of load: every key under the prefix at one revision.
+// Each jti revoked goes into s.known at once, so that a list that fails half
+// way leaves s.known a superset of what the sink holds from this source.
+func (s *EtcdSource) list(ctx context.Context, cli *clientv3.Client, sink Sink) (int64, map[string]struct{}, error) {
+	prefix := s.target.prefix
+	end := clientv3.GetPrefixRangeEnd(prefix)
+	seen := make(map[string]struct{}, len(s.known))
+	key := prefix
+	var rev int64
+	for {
+		opts := []clientv3.OpOption{
+			clientv3.WithRange(end),
+			clientv3.WithLimit(s.pageSize),
+			clientv3.WithKeysOnly(),
+		}
+		if rev != 0 {
+			opts = append(opts, clientv3.WithRev(rev))
+		}
+		rctx, cancel := context.WithTimeout(clientv3.WithRequireLeader(ctx), etcdRequestTimeout)
+		resp, err := cli.Get(rctx, key, opts...)
+		cancel()
+		if err != nil {
+			return 0, nil, fmt.Errorf("list %q: %w", prefix, err)
+		}
+		if rev == 0 {
+			rev = resp.Header.Revision
+		}
+		for _, kv := range resp.Kvs {
+			jti, ok := etcdKeyJTI(prefix, kv.Key)
+			if !ok {
+				continue
+			}
+			sink.Revoke(jti, time.Time{})
+			seen[jti] = struct{}{}
+			s.known[jti] = struct{}{}
+		}
+		if !resp.More || len(resp.Kvs) == 0 {
+			return rev, seen, nil
+		}
+		key = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+	}
+}
+
+// watch applies the changes under the prefix after rev until ctx is done, a
+// resync is requested or the watch fails. It calls healthy once the watch is
+// established. It returns the revision up to which changes have been
+// applied, and why it stopped.
+func (s *EtcdSource) watch(ctx context.Context, cli *clientv3.Client, sink Sink, rev int64, healthy func()) (int64, error) {
+	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+	defer cancel()
+	wch := cli.Watch(wctx, s.target.prefix,
+		clientv3.WithPrefix(), clientv3.WithRev(rev+1), clientv3.WithProgressNotify())
+	for {
+		select {
+		case <-ctx.Done():
+			return rev, ctx.Err()
+		case <-s.resync:
+			return rev, errEtcdResync
+		case wr, ok := <-wch:
+			if !ok {
+				return rev, errEtcdWatchClosed
+			}
+			if err := wr.Err(); err != nil {
+				return rev, err
+			}
+			if healthy != nil {
+				healthy()
+				healthy = nil
+			}
+			if wr.IsProgressNotify() {
+				// Every change up to the header's revision has been sent.
+				rev = max(rev, wr.Header.Revision)
+				continue
+			}
+			for _, ev := range wr.Events {
+				s.apply(sink, ev)
+				rev = max(rev, ev.Kv.ModRevision)
+			}
+			s.metrics.keys.Set(float64(len(s.known)))
+		}
+	}
+}
+
+func (s *EtcdSource) apply(sink Sink, ev *clientv3.Event) {
+	jti, ok := etcdKeyJTI(s.target.prefix, ev.Kv.Key)
+	if !ok {
+		return
+	}
+	switch ev.Type {
+	case clientv3.EventTypePut:
+		sink.Revoke(jti, time.Time{})
+		s.known[jti] = struct{}{}
+		s.log.Debug("token revoked (etcd)", "jti", jti, "lease", ev.Kv.Lease)
+	case clientv3.EventTypeDelete:
+		sink.Unrevoke(jti)
+		delete(s.known, jti)
+		s.log.Debug("token un-revoked (etcd key deleted)", "jti", jti)
+	}
+}
+
+// watchConnection follows the state of the client's connection: a WARN when
+// it is lost, an INFO when it is back, and the connected gauge. The client
+// reconnects (and resumes its watch) by itself; this only reports. The
+// returned func stops it.
+func (s *EtcdSource) watchConnection(ctx context.Context, cli *clientv3.Client) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		conn := cli.ActiveConnection()
+		up, lost := false, false
+		state := conn.GetState()
+		for {
+			switch state {
+			case connectivity.Ready:
+				up = true
+				s.metrics.connected.Set(1)
+				if lost {
+					lost = false
+					s.log.Info("connection to etcd restored", "endpoints", s.target.endpoints)
+				}
+			case connectivity.Shutdown:
+				s.metrics.connected.Set(0)
+				return
+			case connectivity.Idle:
+				// Not a failure: nothing is using the connection.
+			default:
+				s.metrics.connected.Set(0)
+				if up && !lost {
+					lost = true
+					s.log.Warn("connection to etcd lost; keeping the revoked tokens already loaded and retrying",
+						"endpoints", s.target.endpoints)
+				}
+			}
+			if !conn.WaitForStateChange(ctx, state) {
+				return
+			}
+			state = conn.GetState()
+		}
+	}()
+	return func() {
+		cancel()
+		wg.Wait()
+	}
+}
+
+// describeEtcdError adds what a user needs to mend a failure to err.
+func describeEtcdError(err error, t etcdTarget) error {
+	switch {
+	case errors.Is(err, rpctypes.ErrAuthFailed):
+		return fmt.Errorf("etcd authentication failed for user %q: check username and password of [tokenRevocationConfig.persistent]: %w", t.client.Username, err)
+	case errors.Is(err, rpctypes.ErrUserEmpty):
+		return fmt.Errorf("etcd auth is on but no username is configured in [tokenRevocationConfig.persistent]: %w", err)
+	case errors.Is(err, rpctypes.ErrPermissionDenied):
+		return fmt.Errorf("etcd user %q may not read the prefix %q: %w", t.client.Username, t.prefix, err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("etcd at %v did not answer in time: %w", t.endpoints, err)
+	}
+	return fmt.Errorf("etcd at %v: %w", t.endpoints, err)
+}
+
+var (
+	_ Source   = (*EtcdSource)(nil)
+	_ Resyncer = (*EtcdSource)(nil)
+)

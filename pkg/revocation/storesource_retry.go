@@ -1,0 +1,136 @@
+package revocation
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+)
+
+// storeBackoff is the exponential backoff with jitter between attempts of a
+// persistent source: 250 ms doubling to 30 s, each wait drawn between half
+// and all of the current step so that many gateways restarted together do
+// not retry in lockstep.
+type storeBackoff struct {
+	step time.Duration
+}
+
+const (
+	storeBackoffMin = 250 * time.Millisecond
+	storeBackoffMax = 30 * time.Second
+)
+
+func newStoreBackoff() *storeBackoff { return &storeBackoff{step: storeBackoffMin} }
+
+func (b *storeBackoff) next() time.Duration {
+	d := b.step/2 + rand.N(b.step/2+1)
+	b.step = min(b.step*2, storeBackoffMax)
+	return d
+}
+
+func (b *storeBackoff) reset() { b.step = storeBackoffMin }
+
+// failureLog keeps a failing source from repeating itself: the first failure
+// of a streak (and any failure that differs from the one before) is logged
+// at WARN, or ERROR when only the configuration can mend it; repeats are
+// logged at DEBUG, and the end of a streak at INFO.
+type failureLog struct {
+	failing bool
+	last    string
+}
+
+func (f *failureLog) log(l *slog.Logger, what string, err error, retryIn time.Duration) {
+	level := slog.LevelWarn
+	if isConfigFault(err) {
+		level = slog.LevelError
+	}
+	msg := err.Error()
+	if f.failing && msg == f.last {
+		level = slog.LevelDebug
+	}
+	f.failing, f.last = true, msg
+	l.Log(context.Background(), level, what+" failed; retrying", "err", err, "retry_in", retryIn.Round(time.Millisecond))
+}
+
+func (f *failureLog) recovered(l *slog.Logger) {
+	if f.failing {
+		l.Info("revocation store reachable again")
+	}
+	f.failing, f.last = false, ""
+}
+
+// isConfigFault reports whether err is one that retrying will not mend
+// unless someone changes a password or a permission.
+func isConfigFault(err error) bool {
+	return errors.Is(err, rpctypes.ErrAuthFailed) || errors.Is(err, rpctypes.ErrUserEmpty) ||
+		errors.Is(err, rpctypes.ErrPermissionDenied)
+}
+
+// storeMetrics are the gauges and counter of one persistent source, labelled
+// with the kind of store ("etcd", "custom").
+type storeMetrics struct {
+	// loaded is 1 while the source holds a complete list: after a full load,
+	// and until a reload is needed.
+	loaded prometheus.Gauge
+	// connected is 1 while the source's connection to its store is up.
+	connected prometheus.Gauge
+	// keys is how many revoked jtis the source holds.
+	keys prometheus.Gauge
+	// reloads counts full loads (the first one included).
+	reloads prometheus.Counter
+}
+
+func newStoreMetrics(reg prometheus.Registerer, store string) *storeMetrics {
+	labels := prometheus.Labels{"store": store}
+	m := &storeMetrics{
+		loaded: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name:        "microgw_revocation_store_loaded",
+			Help:        "1 while the persistent revocation store's list is loaded and being followed, 0 before the first load and while a reload is due.",
+			ConstLabels: labels,
+		}),
+		connected: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name:        "microgw_revocation_store_connected",
+			Help:        "1 while the connection to the persistent revocation store is up.",
+			ConstLabels: labels,
+		}),
+		keys: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name:        "microgw_revocation_store_keys",
+			Help:        "Revoked token IDs held from the persistent revocation store.",
+			ConstLabels: labels,
+		}),
+		reloads: prometheus.NewCounter(prometheus.CounterOpts{
+			Name:        "microgw_revocation_store_reloads_total",
+			Help:        "Full loads of the persistent revocation store, the first one included.",
+			ConstLabels: labels,
+		}),
+	}
+	if reg == nil {
+		return m
+	}
+	m.loaded = registerOrExisting(reg, m.loaded)
+	m.connected = registerOrExisting(reg, m.connected)
+	m.keys = registerOrExisting(reg, m.keys)
+	m.reloads = registerOrExisting(reg, m.reloads)
+	return m
+}
+
+// registerOrExisting registers c, or returns the collector already
+// registered under the same name and labels (a source made again by a
+// reload of the configuration).
+func registerOrExisting[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing
+			}
+		}
+		// Another collector owns the name with other labels or help: keep
+		// ours unexported rather than fail the source over metrics.
+	}
+	return c
+}
