@@ -104,7 +104,7 @@ func p12Entries(data []byte, password string) ([]p12Entry, error) {
 		return nil, errors.New("pkcs12: public-key protected files are not supported")
 	}
 	var authSafe []byte
-	if err := unmarshalAll(pfx.AuthSafe.Content.FullBytes, &authSafe); err != nil {
+	if err := unmarshalAll(pfx.AuthSafe.Content.Bytes, &authSafe); err != nil {
 		return nil, err
 	}
 	var infos []p12ContentInfo
@@ -116,12 +116,12 @@ func p12Entries(data []byte, password string) ([]p12Entry, error) {
 		var contents []byte
 		switch {
 		case ci.ContentType.Equal(oidData):
-			if err := unmarshalAll(ci.Content.FullBytes, &contents); err != nil {
+			if err := unmarshalAll(ci.Content.Bytes, &contents); err != nil {
 				return nil, err
 			}
 		case ci.ContentType.Equal(oidEncryptedData):
 			var ed p12EncryptedData
-			if err := unmarshalAll(ci.Content.FullBytes, &ed); err != nil {
+			if err := unmarshalAll(ci.Content.Bytes, &ed); err != nil {
 				return nil, err
 			}
 			var err error
@@ -140,7 +140,7 @@ func p12Entries(data []byte, password string) ([]p12Entry, error) {
 				continue
 			}
 			var cb p12CertBag
-			if err := unmarshalAll(bag.Value.FullBytes, &cb); err != nil {
+			if err := unmarshalAll(bag.Value.Bytes, &cb); err != nil {
 				return nil, err
 			}
 			if !cb.ID.Equal(oidX509Cert) {
