@@ -19,4 +19,3 @@ func (s *Server) provisionSources() error {
 	}
 	return s.configuredSources()
 }
-
