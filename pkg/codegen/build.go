@@ -56,6 +56,9 @@ type Builder struct {
 	// Progress is told of every step; done is false when the step starts
 	// and true, with its duration, when it ends successfully.
 	Progress func(step Step, done bool, took time.Duration)
+	// Display turns an absolute path of a project file into what the user
+	// reads in messages; nil leaves it absolute.
+	Display func(string) string
 	// Loaded is told of every API once the definitions are loaded.
 	Loaded func(api runtime.API, file string)
 }
@@ -126,7 +129,7 @@ func (b *Builder) Build(ctx context.Context) error {
 		_, err = b.Go.Run(ctx, b.GenDir, args...)
 		var goErr *GoError
 		if errors.As(err, &goErr) {
-			return &CompileError{Output: MapCompilerOutput(goErr.Output, b.GenDir, b.Extensions)}
+			return &CompileError{Output: MapCompilerOutput(goErr.Output, b.GenDir, b.Extensions, b.display)}
 		}
 		return err
 	})
@@ -144,6 +147,13 @@ func (b *Builder) Build(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+func (b *Builder) display(p string) string {
+	if b.Display == nil {
+		return p
+	}
+	return b.Display(p)
 }
 
 func (b *Builder) step(s Step, fn func() error) error {

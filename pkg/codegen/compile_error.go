@@ -2,6 +2,7 @@ package codegen
 
 import (
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -16,51 +17,43 @@ func (e *CompileError) Error() string {
 	return "compilation failed:\n" + strings.TrimRight(e.Output, "\n")
 }
 
+// position is "file.go:line" at the start of a line of compiler output.
+var position = regexp.MustCompile(`^([^:\s][^:]*\.go):(\d+)(.*)$`)
+
 // MapCompilerOutput rewrites the go command's output so that every position
-// names a file of the project: the //line directives already make the
-// compiler report extensions by their original path; what is left (the
-// package header, a file named relative to the generated package) is mapped
-// here. genDir is the generated package, extensions the original files.
-func MapCompilerOutput(out, genDir string, extensions []string) string {
+// names a file of the project the way the user sees it. The //line
+// directives make the compiler report extensions by their original path,
+// which the go command then writes relative to the generated package;
+// anything reported in a copy is mapped back to the original file and line.
+// genDir is the generated package, extensions the original files, and
+// display turns an absolute path into what the user should read (relative
+// to the working directory, say).
+func MapCompilerOutput(out, genDir string, extensions []string, display func(string) string) string {
 	byCopy := map[string]string{}
 	for _, ext := range extensions {
-		byCopy[extPrefix+filepath.Base(ext)] = ext
+		byCopy[filepath.Join(genDir, extPrefix+filepath.Base(ext))] = ext
 	}
 	var b strings.Builder
 	for _, line := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
 		if strings.HasPrefix(line, "# ") {
 			continue // "# microgw.gen/NAME": the generated package's name says nothing
 		}
-		for _, prefix := range []string{genDir + string(filepath.Separator), "./", ""} {
-			rest, ok := strings.CutPrefix(line, prefix)
-			if !ok {
-				continue
+		if m := position.FindStringSubmatch(line); m != nil {
+			file, num, rest := m[1], m[2], m[3]
+			if !filepath.IsAbs(file) {
+				file = filepath.Join(genDir, file)
 			}
-			file, pos, ok := strings.Cut(rest, ":")
-			if orig, known := byCopy[file]; ok && known {
-				line = orig + ":" + shiftLine(pos)
-				break
+			if orig, isCopy := byCopy[file]; isCopy {
+				// The copy has the //line directive as an extra first line.
+				if n, err := strconv.Atoi(num); err == nil && n > 1 {
+					num = strconv.Itoa(n - 1)
+				}
+				file = orig
 			}
+			line = display(file) + ":" + num + rest
 		}
 		b.WriteString(line)
 		b.WriteString("\n")
 	}
 	return b.String()
-}
-
-// shiftLine takes one off the line number at the start of pos ("12:3: msg"):
-// the copy has the //line directive as an extra first line.
-func shiftLine(pos string) string {
-	num, rest, hasRest := strings.Cut(pos, ":")
-	n, err := strconv.Atoi(num)
-	if err != nil {
-		return pos
-	}
-	if n > 1 {
-		n--
-	}
-	if !hasRest {
-		return strconv.Itoa(n)
-	}
-	return strconv.Itoa(n) + ":" + rest
 }

@@ -68,7 +68,11 @@ func LoadDefinition(ctx context.Context, file string) (*Definition, error) {
 	case strings.HasPrefix(version, "3."):
 		d.Doc, err = loader.LoadFromData(data)
 		if err != nil {
-			return nil, d.errorf(nil, "cannot load OpenAPI %s definition: %w", version, err)
+			e := d.errorf(nil, "cannot load OpenAPI %s definition: %w", version, err)
+			if line := lineInMessage(err); line > 0 {
+				e.Line = line
+			}
+			return nil, e
 		}
 	case topScalar(top, "swagger") == "2.0":
 		d.Doc, err = d.convertV2(loader, top)

@@ -72,14 +72,15 @@ func stringExt(exts map[string]any, name string, at jsonPath) (string, bool, err
 }
 
 // namedEndpoints reads the top-level x-wso2-endpoints: a list of one-key
-// objects {name: endpoint} as in WSO2, or one object of names.
+// objects {name: endpoint} as in WSO2, or one object of names. The map is
+// never nil, so that a reference to an unknown name is reported as such.
 func namedEndpoints(exts map[string]any) (map[string]*runtime.Endpoint, error) {
 	at := jsonPath{extEndpoints}
+	named := map[string]*runtime.Endpoint{}
 	v, ok, err := extValue(exts, extEndpoints)
 	if err != nil || !ok {
-		return nil, errorIf(err, at)
+		return named, errorIf(err, at)
 	}
-	named := map[string]*runtime.Endpoint{}
 	add := func(m map[string]any, at jsonPath) error {
 		for _, name := range sortedKeys(m) {
 			if _, dup := named[name]; dup {

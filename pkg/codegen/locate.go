@@ -58,6 +58,18 @@ func childNode(n *yaml.Node, key string) (*yaml.Node, int) {
 	return nil, 0
 }
 
+var messageLine = regexp.MustCompile(`\bline (\d+):`)
+
+// lineInMessage finds "line N:" in the message of a parser's error (the
+// loader's YAML errors carry one), 0 when there is none.
+func lineInMessage(err error) int {
+	if m := messageLine.FindStringSubmatch(err.Error()); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+	return 0
+}
+
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // syntaxError turns a yaml.v3 parse error into a line and a message.

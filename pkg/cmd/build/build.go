@@ -145,7 +145,8 @@ func build(ctx context.Context, opts *BuildOptions) error {
 	b := &codegen.Builder{
 		Name:        p.Name,
 		Version:     opts.Version,
-		Definitions: display(wd, defs),
+		Definitions: displayAll(wd, defs),
+		Display:     func(p string) string { return display(wd, p) },
 		Extensions:  exts,
 		Source:      opts.Source,
 		CacheDir:    cache,
@@ -188,15 +189,19 @@ func genDir(p project.Project, cache string, keep bool) string {
 	return filepath.Join(cache, "gen", codegen.ProjectKey(p.Root))
 }
 
-// display names files relative to the working directory when they are
-// below it, as the user typed the project's path.
-func display(wd string, files []string) []string {
+// display names a file relative to the working directory when it is below
+// it, as the user typed the project's path, else by its absolute path.
+func display(wd, file string) string {
+	if rel, err := filepath.Rel(wd, file); err == nil && filepath.IsLocal(rel) {
+		return rel
+	}
+	return file
+}
+
+func displayAll(wd string, files []string) []string {
 	out := make([]string, len(files))
 	for i, f := range files {
-		out[i] = f
-		if rel, err := filepath.Rel(wd, f); err == nil && filepath.IsLocal(rel) {
-			out[i] = rel
-		}
+		out[i] = display(wd, f)
 	}
 	return out
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"runtime/debug"
 
+	"github.com/spf13/cobra"
+
 	"github.com/micro-gw/micro-gw/pkg/cmd/factory"
 )
 
@@ -22,9 +24,22 @@ func Main() int {
 }
 
 // Run executes the root command with args (the process's arguments when
-// nil) and maps the outcome to an exit code. The error is printed once, here.
+// nil) and returns the exit code.
 func Run(f *factory.Factory, args []string) int {
-	cmd := NewCmdRoot(f)
+	return Execute(f, NewCmdRoot(f), args)
+}
+
+// Execute runs cmd with args (the process's arguments when nil) and maps
+// the outcome to an exit code: 0, 1 for a failure, 2 for a usage error (a bad
+// flag or argument of cmd or any subcommand), or the code of a
+// factory.ExitError. The error is printed once, here, to f.ErrOut. The
+// gateway launcher uses it too.
+func Execute(f *factory.Factory, cmd *cobra.Command, args []string) int {
+	markUsageErrors(cmd)
+	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	cmd.SetIn(f.In)
+	cmd.SetOut(f.Out)
+	cmd.SetErr(f.ErrOut)
 	if args != nil {
 		cmd.SetArgs(args)
 	}

@@ -32,9 +32,6 @@ func NewCmdRoot(f *factory.Factory) *cobra.Command {
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.SetIn(f.In)
-	cmd.SetOut(f.Out)
-	cmd.SetErr(f.ErrOut)
 	cmd.CompletionOptions.DisableDefaultCmd = true
 
 	// The subcommands. Add a new one here: its package provides
@@ -45,13 +42,13 @@ func NewCmdRoot(f *factory.Factory) *cobra.Command {
 		newCmdVersion(f),
 	)
 
-	markUsageErrors(cmd)
 	return cmd
 }
 
 // markUsageErrors makes flag and argument errors of cmd and every
-// subcommand usage errors, so that Main exits 2 for them whoever wrote the
-// subcommand.
+// subcommand usage errors, so that Execute exits 2 for them whoever wrote
+// the subcommand. Args already wrapped are not wrapped twice: the wrapped
+// error is a usageError already.
 func markUsageErrors(cmd *cobra.Command) {
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err: err} })
 	if args := cmd.Args; args != nil {

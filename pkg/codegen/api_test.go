@@ -1,0 +1,232 @@
+package codegen
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/micro-gw/micro-gw/pkg/runtime"
+)
+
+// writeDef writes a definition into a temporary folder and returns its path.
+func writeDef(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// doc30 is a minimal OpenAPI 3.0 document with top and op spliced in: top
+// at the top level, op inside GET /pet/{petId}.
+func doc30(top, op string) string {
+	return `openapi: 3.0.0
+info:
+  title: Pets
+  version: 1.0.0
+` + top + `
+paths:
+  /pet/{petId}:
+    get:
+      operationId: getPet
+      parameters:
+        - name: petId
+          in: path
+          required: true
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ok
+` + indent(op, "      ") + `
+components:
+  securitySchemes:
+    oauth:
+      type: oauth2
+      flows:
+        clientCredentials:
+          tokenUrl: https://localhost:9443/oauth2/token
+          scopes:
+            read: read
+            write: write
+    key:
+      type: apiKey
+      name: X-Key
+      in: header
+`
+}
+
+func indent(s, pre string) string {
+	if s == "" {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = pre + l
+	}
+	return strings.Join(lines, "\n")
+}
+
+const prodTop = "x-wso2-production-endpoints:\n  urls: [https://backend.example/v2/]\n"
+
+var prod = &runtime.Endpoint{URLs: []string{"https://backend.example/v2"}, Type: "load_balance"}
+
+func TestAPIExtraction(t *testing.T) {
+	tests := []struct {
+		name string
+		top  string
+		op   string
+		want runtime.API
+	}{{
+		name: "base path from x-wso2-basePath, normalised",
+		top:  "x-wso2-basePath: petstore/v1/\n" + prodTop,
+		want: runtime.API{BasePath: "/petstore/v1", Production: prod, Resources: []runtime.Resource{
+			{Method: "GET", Path: "/pet/{petId}", OperationID: "getPet", Secured: true}}},
+	}, {
+		name: "base path and failover endpoint from servers",
+		top:  "servers:\n  - url: https://a.example/v2/\n  - url: http://b.example/v2\n  - url: /relative\n",
+		want: runtime.API{BasePath: "/v2",
+			Production: &runtime.Endpoint{URLs: []string{"https://a.example/v2", "http://b.example/v2"}, Type: "failover"},
+			Resources:  []runtime.Resource{{Method: "GET", Path: "/pet/{petId}", OperationID: "getPet", Secured: true}}},
+	}, {
+		name: "server variables take their defaults",
+		top:  "servers:\n  - url: '{scheme}://h.example/{base}'\n    variables:\n      scheme: {default: https}\n      base: {default: api}\n",
+		want: runtime.API{BasePath: "/api",
+			Production: &runtime.Endpoint{URLs: []string{"https://h.example/api"}, Type: "failover"},
+			Resources:  []runtime.Resource{{Method: "GET", Path: "/pet/{petId}", OperationID: "getPet", Secured: true}}},
+	}, {
+		name: "operation endpoints override, sandbox, failover type",
+		top:  "x-wso2-basePath: /\n" + prodTop + "x-wso2-sandbox-endpoints:\n  urls: [http://sandbox.example]\n",
+		op:   "x-wso2-production-endpoints:\n  urls: [http://op1.example, http://op2.example]\n  type: failover\n",
+		want: runtime.API{BasePath: "/", Production: prod,
+			Sandbox: &runtime.Endpoint{URLs: []string{"http://sandbox.example"}, Type: "load_balance"},
+			Resources: []runtime.Resource{{Method: "GET", Path: "/pet/{petId}", OperationID: "getPet", Secured: true,
+				Production: &runtime.Endpoint{URLs: []string{"http://op1.example", "http://op2.example"}, Type: "failover"}}}},
+	}, {
+		name: "named endpoints by reference",
+		top: "x-wso2-basePath: /p\nx-wso2-endpoints:\n  - main:\n      urls: [http://main.example]\n  - other:\n      urls: [http://other.example]\n" +
+			"x-wso2-production-endpoints: '#/x-wso2-endpoints/main'\n",
+		op: "x-wso2-production-endpoints: '#/x-wso2-endpoints/other'\n",
+		want: runtime.API{BasePath: "/p", Production: &runtime.Endpoint{URLs: []string{"http://main.example"}, Type: "load_balance"},
+			Resources: []runtime.Resource{{Method: "GET", Path: "/pet/{petId}", OperationID: "getPet", Secured: true,
+				Production: &runtime.Endpoint{URLs: []string{"http://other.example"}, Type: "load_balance"}}}},
+	}, {
+		name: "security disabled for the API",
+		top:  "x-wso2-basePath: /p\nx-wso2-disable-security: true\n" + prodTop,
+		want: runtime.API{BasePath: "/p", Production: prod, Resources: []runtime.Resource{
+			{Method: "GET", Path: "/pet/{petId}", OperationID: "getPet", Secured: false}}},
+	}, {
+		name: "operation turns security back on, with its scopes",
+		top:  "x-wso2-basePath: /p\nx-wso2-disable-security: true\n" + prodTop,
+		op:   "x-wso2-disable-security: false\nsecurity:\n  - oauth: [write, read, read]\n",
+		want: runtime.API{BasePath: "/p", Production: prod, Resources: []runtime.Resource{
+			{Method: "GET", Path: "/pet/{petId}", OperationID: "getPet", Secured: true, Scopes: []string{"read", "write"}}}},
+	}, {
+		name: "explicit security: [] on the operation",
+		top:  "x-wso2-basePath: /p\nsecurity:\n  - oauth: [read]\n" + prodTop,
+		op:   "security: []\n",
+		want: runtime.API{BasePath: "/p", Production: prod, Resources: []runtime.Resource{
+			{Method: "GET", Path: "/pet/{petId}", OperationID: "getPet", Secured: false}}},
+	}, {
+		name: "top-level OAuth2 scopes; a non-OAuth2 alternative gives none",
+		top:  "x-wso2-basePath: /p\nsecurity:\n  - key: []\n  - oauth: [read]\n" + prodTop,
+		want: runtime.API{BasePath: "/p", Production: prod, Resources: []runtime.Resource{
+			{Method: "GET", Path: "/pet/{petId}", OperationID: "getPet", Secured: true, Scopes: []string{"read"}}}},
+	}, {
+		name: "throttling tier, operation wins",
+		top:  "x-wso2-basePath: /p\nx-wso2-throttling-tier: Unlimited\n" + prodTop,
+		op:   "x-wso2-throttling-tier: 10PerMin\n",
+		want: runtime.API{BasePath: "/p", Production: prod, Resources: []runtime.Resource{
+			{Method: "GET", Path: "/pet/{petId}", OperationID: "getPet", Secured: true, ThrottlingTier: "10PerMin"}}},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file := writeDef(t, "api.yaml", doc30(tt.top, tt.op))
+			got, err := LoadAPI(context.Background(), file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.want.Title, tt.want.Version, tt.want.Source = "Pets", "1.0.0", "api.yaml"
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSwagger2(t *testing.T) {
+	file := writeDef(t, "v2.yaml", `swagger: "2.0"
+info: {title: Old, version: "2"}
+host: petstore.example
+basePath: /v2/
+schemes: [http]
+securityDefinitions:
+  oauth:
+    type: oauth2
+    flow: application
+    tokenUrl: https://localhost:9443/oauth2/token
+    scopes: {read: read}
+paths:
+  /pet/{id}:
+    get:
+      security:
+        - oauth: [read]
+      parameters:
+        - {name: id, in: path, required: true, type: string}
+      responses:
+        200: {description: ok}
+    delete:
+      x-wso2-disable-security: true
+      parameters:
+        - {name: id, in: path, required: true, type: string}
+      responses:
+        204: {description: gone}
+`)
+	got, err := LoadAPI(context.Background(), file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := runtime.API{Title: "Old", Version: "2", Source: "v2.yaml", BasePath: "/v2",
+		Production: &runtime.Endpoint{URLs: []string{"http://petstore.example/v2"}, Type: "failover"},
+		Resources: []runtime.Resource{
+			{Method: "GET", Path: "/pet/{id}", Secured: true, Scopes: []string{"read"}},
+			{Method: "DELETE", Path: "/pet/{id}", Secured: false},
+		}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got  %+v\nwant %+v", got, want)
+	}
+}
+
+func TestJSONDefinitionAndSample(t *testing.T) {
+	file := writeDef(t, "api.json", `{"openapi": "3.0.1", "info": {"title": "J", "version": "1"},
+  "x-wso2-basePath": "/j", "x-wso2-production-endpoints": {"urls": ["http://127.0.0.1:1"]},
+  "paths": {"/x": {"get": {"security": [], "responses": {"200": {"description": "ok"}}}}}}`)
+	got, err := LoadAPI(context.Background(), file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.BasePath != "/j" || len(got.Resources) != 1 || got.Resources[0].Secured {
+		t.Errorf("got %+v", got)
+	}
+
+	sample, err := LoadAPI(context.Background(), "../../samples/petstore_basic.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sample.BasePath != "/petstore/v1" || !reflect.DeepEqual(sample.Production.URLs, []string{"https://petstore.swagger.io/v2"}) {
+		t.Errorf("sample: %+v", sample)
+	}
+	paths := map[string]bool{}
+	for _, r := range sample.Resources {
+		paths[r.Method+" "+r.Path] = r.Secured
+	}
+	for _, want := range []string{"GET /pet/findByStatus", "GET /pet/{petId}"} {
+		if secured, ok := paths[want]; !ok || !secured {
+			t.Errorf("sample: %s missing or unsecured in %v", want, paths)
+		}
+	}
+}

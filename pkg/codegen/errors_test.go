@@ -1,0 +1,159 @@
+package codegen
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestDefinitionErrors(t *testing.T) {
+	tests := []struct {
+		name     string
+		file     string
+		content  string
+		wantLine int
+		wantPath string
+		wantMsg  string
+	}{{
+		name:     "yaml syntax",
+		file:     "api.yaml",
+		content:  "openapi: 3.0.0\ninfo:\n  title: x\n   version: 1\n",
+		wantLine: 4,
+		wantMsg:  "not valid YAML",
+	}, {
+		name:     "duplicate key",
+		file:     "api.yaml",
+		content:  "openapi: 3.0.0\nopenapi: 3.0.1\n",
+		wantLine: 2,
+		wantMsg:  "already defined",
+	}, {
+		name:    "json syntax",
+		file:    "api.json",
+		content: "{\"openapi\": \"3.0.0\",\n \"info\": {\n}",
+		wantMsg: "not valid YAML or JSON",
+	}, {
+		name:    "not a definition",
+		file:    "api.yaml",
+		content: "hello: world\n",
+		wantMsg: "neither an openapi nor a swagger",
+	}, {
+		name:     "unsupported version",
+		file:     "api.yaml",
+		content:  "openapi: 4.0.0\n",
+		wantLine: 1,
+		wantPath: "$.openapi",
+		wantMsg:  "not supported",
+	}, {
+		name:    "wrong file type",
+		file:    "api.txt",
+		content: doc30(prodTop, ""),
+		wantMsg: ".yaml, .yml or .json",
+	}, {
+		name:     "invalid info",
+		file:     "api.yaml",
+		content:  strings.Replace(doc30(prodTop, ""), "  title: Pets\n", "", 1),
+		wantLine: 2,
+		wantPath: "$.info",
+		wantMsg:  "title",
+	}, {
+		name:     "invalid operation",
+		file:     "api.yaml",
+		content:  strings.Replace(doc30(prodTop, ""), "          required: true\n", "", 1),
+		wantLine: 10,
+		wantPath: `$.paths["/pet/{petId}"].get`,
+		wantMsg:  "required",
+	}, {
+		name:     "disable-security not a boolean",
+		file:     "api.yaml",
+		content:  doc30(prodTop, "x-wso2-disable-security: \"yes\"\n"),
+		wantLine: 21,
+		wantPath: `$.paths["/pet/{petId}"].get.x-wso2-disable-security`,
+		wantMsg:  "must be a boolean",
+	}, {
+		name:     "endpoint type",
+		file:     "api.yaml",
+		content:  doc30("x-wso2-production-endpoints:\n  urls: [http://a]\n  type: random\n", ""),
+		wantLine: 7,
+		wantPath: "$.x-wso2-production-endpoints.type",
+		wantMsg:  "load_balance",
+	}, {
+		name:     "endpoint url scheme",
+		file:     "api.yaml",
+		content:  doc30("x-wso2-production-endpoints:\n  urls:\n    - http://ok\n    - ftp://nope\n", ""),
+		wantLine: 8,
+		wantPath: "$.x-wso2-production-endpoints.urls[1]",
+		wantMsg:  "http or https",
+	}, {
+		name:     "endpoint without urls",
+		file:     "api.yaml",
+		content:  doc30("x-wso2-production-endpoints: {type: failover}\n", ""),
+		wantPath: "$.x-wso2-production-endpoints.urls",
+		wantMsg:  "at least one URL",
+	}, {
+		name:     "unknown endpoint reference",
+		file:     "api.yaml",
+		content:  doc30("x-wso2-production-endpoints: '#/x-wso2-endpoints/nope'\n", ""),
+		wantPath: "$.x-wso2-production-endpoints",
+		wantMsg:  `no endpoint "nope"`,
+	}, {
+		name:     "no production endpoint",
+		file:     "api.yaml",
+		content:  doc30("x-wso2-sandbox-endpoints: {urls: [http://s]}\n", ""),
+		wantPath: `$.paths["/pet/{petId}"].get`,
+		wantMsg:  "no production endpoint",
+	}, {
+		name:     "base path with a template",
+		file:     "api.yaml",
+		content:  doc30("x-wso2-basePath: /pets/{version}\n"+prodTop, ""),
+		wantLine: 5,
+		wantPath: "$.x-wso2-basePath",
+		wantMsg:  "plain path",
+	}, {
+		name:     "partial path parameter",
+		file:     "api.yaml",
+		content:  strings.ReplaceAll(doc30(prodTop, ""), "/pet/{petId}:", "/pet/id-{petId}:"),
+		wantPath: `$.paths["/pet/id-{petId}"]`,
+		wantMsg:  "whole segment",
+	}, {
+		name:     "external reference refused",
+		file:     "api.yaml",
+		content:  strings.Replace(doc30(prodTop, ""), "            type: string\n", "            $ref: '/etc/passwd'\n", 1),
+		wantMsg:  "cannot load",
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file := writeDef(t, tt.file, tt.content)
+			_, err := LoadAPI(context.Background(), file)
+			var de *DefinitionError
+			if !errors.As(err, &de) {
+				t.Fatalf("got %v (%T), want a *DefinitionError", err, err)
+			}
+			if de.File != file {
+				t.Errorf("file = %q, want %q", de.File, file)
+			}
+			if tt.wantLine != 0 && de.Line != tt.wantLine {
+				t.Errorf("line = %d, want %d (%v)", de.Line, tt.wantLine, err)
+			}
+			if de.Path != tt.wantPath {
+				t.Errorf("path = %q, want %q (%v)", de.Path, tt.wantPath, err)
+			}
+			if !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Errorf("error %q does not say %q", err, tt.wantMsg)
+			}
+		})
+	}
+}
+
+func TestDuplicateBasePath(t *testing.T) {
+	a := writeDef(t, "a.yaml", doc30("x-wso2-basePath: /same/\n"+prodTop, ""))
+	b := writeDef(t, "b.yaml", doc30("x-wso2-basePath: /same\n"+prodTop, ""))
+	_, err := LoadAPIs(context.Background(), []string{a, b})
+	var dup *DuplicateBasePathError
+	if !errors.As(err, &dup) || dup.First != a || dup.Other != b || dup.BasePath != "/same" {
+		t.Fatalf("got %v", err)
+	}
+	if !strings.Contains(err.Error(), a) || !strings.Contains(err.Error(), b) {
+		t.Errorf("%q does not name both files", err)
+	}
+}
