@@ -1,0 +1,108 @@
+package stompbroker
+
+import (
+	"testing"
+	"time"
+
+	"github.com/go-stomp/stomp/v3"
+)
+
+// waitMessage fails the test if no message arrives; the bound only keeps a
+// broken broker from hanging the test.
+func waitMessage(t *testing.T, sub *stomp.Subscription) *stomp.Message {
+	t.Helper()
+	select {
+	case m, ok := <-sub.C:
+		if !ok || m.Err != nil {
+			t.Fatalf("subscription ended: %v", m)
+		}
+		return m
+	case <-time.After(10 * time.Second):
+		t.Fatal("no message")
+	}
+	return nil
+}
+
+func TestTopicReachesEverySubscriber(t *testing.T) {
+	b, err := Start("127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+
+	var subs []*stomp.Subscription
+	for range 2 {
+		conn, err := stomp.Dial("tcp", b.Addr(), stomp.ConnOpt.Host("/"), stomp.ConnOpt.Login("any", "thing"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Disconnect()
+		sub, err := conn.Subscribe("/topic/tokenRevocation", stomp.AckAuto)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A message sent on the subscriber's own connection comes back only
+		// once the subscription is registered.
+		if err := conn.Send("/topic/tokenRevocation", "text/plain", []byte("sync")); err != nil {
+			t.Fatal(err)
+		}
+		for string(waitMessage(t, sub).Body) != "sync" {
+		}
+		subs = append(subs, sub)
+	}
+
+	pub, err := stomp.Dial("tcp", b.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Disconnect()
+	if err := pub.Send("/topic/tokenRevocation", "application/json", []byte(`{"revokedToken":"j1","ttl":"60"}`)); err != nil {
+		t.Fatal(err)
+	}
+	for i, sub := range subs {
+		m := waitMessage(t, sub)
+		for string(m.Body) == "sync" {
+			m = waitMessage(t, sub)
+		}
+		if got := string(m.Body); got != `{"revokedToken":"j1","ttl":"60"}` {
+			t.Errorf("subscriber %d got %q", i, got)
+		}
+	}
+}
+
+func TestCloseDropsClientsAndStopsListening(t *testing.T) {
+	b, err := Start("127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := b.Addr()
+	conn, err := stomp.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := conn.Subscribe("/topic/x", stomp.AckAuto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Only once a message came back is the subscription surely set up on
+	// both ends; before that, go-stomp's client may miss the drop.
+	if err := conn.Send("/topic/x", "text/plain", []byte("sync")); err != nil {
+		t.Fatal(err)
+	}
+	waitMessage(t, sub)
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m, ok := <-sub.C:
+		if ok && m.Err == nil {
+			t.Errorf("a message after Close: %q", m.Body)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the client's connection was not dropped by Close")
+	}
+	if c, err := stomp.Dial("tcp", addr); err == nil {
+		c.Disconnect()
+		t.Error("the broker still accepts connections after Close")
+	}
+}
