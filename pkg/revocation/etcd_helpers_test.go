@@ -11,54 +11,54 @@ import (
 	"time"
 )
 
-// recordingSink is a Sink that remembers what it was told, for tests of the
+// storeRecSink is a Sink that remembers what it was told, for tests of the
 // sources that must not depend on the real Set.
-type recordingSink struct {
+type storeRecSink struct {
 	mu        sync.Mutex
 	revoked   map[string]time.Time
 	revokes   int
 	unrevokes int
 }
 
-func newRecordingSink() *recordingSink {
-	return &recordingSink{revoked: map[string]time.Time{}}
+func newStoreRecSink() *storeRecSink {
+	return &storeRecSink{revoked: map[string]time.Time{}}
 }
 
-func (s *recordingSink) Revoke(jti string, expiresAt time.Time) {
+func (s *storeRecSink) Revoke(jti string, expiresAt time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.revoked[jti] = expiresAt
 	s.revokes++
 }
 
-func (s *recordingSink) Unrevoke(jti string) {
+func (s *storeRecSink) Unrevoke(jti string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.revoked, jti)
 	s.unrevokes++
 }
 
-func (s *recordingSink) has(jti string) bool {
+func (s *storeRecSink) has(jti string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, ok := s.revoked[jti]
 	return ok
 }
 
-func (s *recordingSink) expiry(jti string) (time.Time, bool) {
+func (s *storeRecSink) expiry(jti string) (time.Time, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, ok := s.revoked[jti]
 	return t, ok
 }
 
-func (s *recordingSink) len() int {
+func (s *storeRecSink) len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.revoked)
 }
 
-func (s *recordingSink) jtis() []string {
+func (s *storeRecSink) jtis() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]string, 0, len(s.revoked))
@@ -69,32 +69,32 @@ func (s *recordingSink) jtis() []string {
 	return out
 }
 
-// logRecorder is a slog.Handler that keeps every record, so tests can wait
+// storeLogs is a slog.Handler that keeps every record, so tests can wait
 // for a log line instead of sleeping.
-type logRecorder struct {
+type storeLogs struct {
 	mu      sync.Mutex
-	records []loggedRecord
+	records []storeLogRecord
 	attrs   []slog.Attr
-	shared  *logRecorder
+	shared  *storeLogs
 }
 
-type loggedRecord struct {
+type storeLogRecord struct {
 	level slog.Level
 	msg   string
 	attrs string
 }
 
-func newLogRecorder() *logRecorder {
-	r := &logRecorder{}
+func newStoreLogs() *storeLogs {
+	r := &storeLogs{}
 	r.shared = r
 	return r
 }
 
-func (r *logRecorder) logger() *slog.Logger { return slog.New(r) }
+func (r *storeLogs) logger() *slog.Logger { return slog.New(r) }
 
-func (r *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (r *storeLogs) Enabled(context.Context, slog.Level) bool { return true }
 
-func (r *logRecorder) Handle(_ context.Context, rec slog.Record) error {
+func (r *storeLogs) Handle(_ context.Context, rec slog.Record) error {
 	var b strings.Builder
 	for _, a := range r.attrs {
 		fmt.Fprintf(&b, "%s=%v ", a.Key, a.Value)
@@ -104,20 +104,20 @@ func (r *logRecorder) Handle(_ context.Context, rec slog.Record) error {
 		return true
 	})
 	r.shared.mu.Lock()
-	r.shared.records = append(r.shared.records, loggedRecord{rec.Level, rec.Message, b.String()})
+	r.shared.records = append(r.shared.records, storeLogRecord{rec.Level, rec.Message, b.String()})
 	r.shared.mu.Unlock()
 	return nil
 }
 
-func (r *logRecorder) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return &logRecorder{attrs: append(slices.Clone(r.attrs), attrs...), shared: r.shared}
+func (r *storeLogs) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &storeLogs{attrs: append(slices.Clone(r.attrs), attrs...), shared: r.shared}
 }
 
-func (r *logRecorder) WithGroup(string) slog.Handler { return r }
+func (r *storeLogs) WithGroup(string) slog.Handler { return r }
 
 // count returns how many records have a message containing msg at level or
 // above.
-func (r *logRecorder) count(level slog.Level, msg string) int {
+func (r *storeLogs) count(level slog.Level, msg string) int {
 	r.shared.mu.Lock()
 	defer r.shared.mu.Unlock()
 	n := 0
@@ -130,7 +130,7 @@ func (r *logRecorder) count(level slog.Level, msg string) int {
 }
 
 // find returns the first record whose message contains msg.
-func (r *logRecorder) find(msg string) (loggedRecord, bool) {
+func (r *storeLogs) find(msg string) (storeLogRecord, bool) {
 	r.shared.mu.Lock()
 	defer r.shared.mu.Unlock()
 	for _, rec := range r.shared.records {
@@ -138,10 +138,10 @@ func (r *logRecorder) find(msg string) (loggedRecord, bool) {
 			return rec, true
 		}
 	}
-	return loggedRecord{}, false
+	return storeLogRecord{}, false
 }
 
-func (r *logRecorder) dump(t testing.TB) {
+func (r *storeLogs) dump(t testing.TB) {
 	r.shared.mu.Lock()
 	defer r.shared.mu.Unlock()
 	for _, rec := range r.shared.records {
@@ -151,7 +151,7 @@ func (r *logRecorder) dump(t testing.TB) {
 
 // eventually polls cond until it holds or a generous deadline passes. Tests
 // wait for results this way and never assert on how long something took.
-func eventually(t testing.TB, what string, cond func() bool) {
+func storeEventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
@@ -162,19 +162,19 @@ func eventually(t testing.TB, what string, cond func() bool) {
 	}
 }
 
-// runningSource is a Source started in the background for a test.
-type runningSource struct {
+// storeRun is a Source started in the background for a test.
+type storeRun struct {
 	ready  chan struct{}
 	done   chan error
 	cancel context.CancelFunc
 }
 
-// startSource runs src into sink until the test ends, and checks that Run
+// startStoreSource runs src into sink until the test ends, and checks that Run
 // then returns nil and called ready at most once.
-func startSource(t testing.TB, src Source, sink Sink) *runningSource {
+func startStoreSource(t testing.TB, src Source, sink Sink) *storeRun {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &runningSource{ready: make(chan struct{}), done: make(chan error, 1), cancel: cancel}
+	r := &storeRun{ready: make(chan struct{}), done: make(chan error, 1), cancel: cancel}
 	var once sync.Once
 	calls := 0
 	go func() {
@@ -192,7 +192,7 @@ func startSource(t testing.TB, src Source, sink Sink) *runningSource {
 	return r
 }
 
-func (r *runningSource) stop(t testing.TB) {
+func (r *storeRun) stop(t testing.TB) {
 	t.Helper()
 	r.cancel()
 	select {
@@ -208,7 +208,7 @@ func (r *runningSource) stop(t testing.TB) {
 	}
 }
 
-func (r *runningSource) waitReady(t testing.TB) {
+func (r *storeRun) waitReady(t testing.TB) {
 	t.Helper()
 	select {
 	case <-r.ready:
@@ -219,7 +219,7 @@ func (r *runningSource) waitReady(t testing.TB) {
 	}
 }
 
-func (r *runningSource) isReady() bool {
+func (r *storeRun) isReady() bool {
 	select {
 	case <-r.ready:
 		return true

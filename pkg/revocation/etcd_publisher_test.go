@@ -13,7 +13,7 @@ import (
 
 func TestEtcdPublisherRoundTrip(t *testing.T) {
 	endpoint, cli := etcdtest.Start(t, etcdtest.WithAuth("pw"))
-	ctx := testCtx(t)
+	ctx := storeTestCtx(t)
 	pub, err := DialEtcdPublisher(ctx, EtcdConfig{
 		Hostname: endpoint + "/v2/keys/jti/",
 		Username: etcdtest.RootUser, Password: "pw",
@@ -74,23 +74,23 @@ func TestEtcdPublisherRoundTrip(t *testing.T) {
 func TestEtcdPublisherFeedsSource(t *testing.T) {
 	endpoint, _ := etcdtest.Start(t)
 	src, _ := newTestEtcdSource(t, endpoint, nil)
-	sink := newRecordingSink()
-	run := startSource(t, src, sink)
+	sink := newStoreRecSink()
+	run := startStoreSource(t, src, sink)
 	run.waitReady(t)
 
-	pub, err := DialEtcdPublisher(testCtx(t), EtcdConfig{Hostname: endpoint + "/v2/keys/jti/"})
+	pub, err := DialEtcdPublisher(storeTestCtx(t), EtcdConfig{Hostname: endpoint + "/v2/keys/jti/"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pub.Close()
-	if err := pub.Revoke(testCtx(t), "j1", time.Hour); err != nil {
+	if err := pub.Revoke(storeTestCtx(t), "j1", time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "j1 revoked", func() bool { return sink.has("j1") })
-	if err := pub.Unrevoke(testCtx(t), "j1"); err != nil {
+	storeEventually(t, "j1 revoked", func() bool { return sink.has("j1") })
+	if err := pub.Unrevoke(storeTestCtx(t), "j1"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "j1 un-revoked", func() bool { return !sink.has("j1") })
+	storeEventually(t, "j1 un-revoked", func() bool { return !sink.has("j1") })
 }
 
 func TestDialEtcdPublisherUnreachable(t *testing.T) {
@@ -109,7 +109,7 @@ func TestDialEtcdPublisherUnreachable(t *testing.T) {
 
 func TestDialEtcdPublisherWrongPassword(t *testing.T) {
 	endpoint, _ := etcdtest.Start(t, etcdtest.WithAuth("pw"))
-	_, err := DialEtcdPublisher(testCtx(t), EtcdConfig{
+	_, err := DialEtcdPublisher(storeTestCtx(t), EtcdConfig{
 		Hostname: endpoint + "/v2/keys/jti/", Username: etcdtest.RootUser, Password: "nope",
 	})
 	if err == nil || !strings.Contains(err.Error(), "authentication failed") {

@@ -25,7 +25,6 @@ const (
 )
 
 var (
-	errEtcdResync      = errors.New("resync requested")
 	errEtcdWatchClosed = errors.New("etcd watch channel closed")
 )
 
@@ -171,7 +170,7 @@ func (s *EtcdSource) Run(ctx context.Context, sink Sink, ready func()) error {
 		switch {
 		case ctx.Err() != nil:
 			return nil
-		case errors.Is(err, errEtcdResync):
+		case errors.Is(err, errResyncRequested):
 			s.log.Info("resync requested: reloading revoked tokens from etcd")
 			rev = 0
 		case errors.Is(err, rpctypes.ErrCompacted), errors.Is(err, rpctypes.ErrFutureRev):
@@ -289,7 +288,7 @@ func (s *EtcdSource) watch(ctx context.Context, cli *clientv3.Client, sink Sink,
 		case <-ctx.Done():
 			return rev, ctx.Err()
 		case <-s.resync:
-			return rev, errEtcdResync
+			return rev, errResyncRequested
 		case wr, ok := <-wch:
 			if !ok {
 				return rev, errEtcdWatchClosed

@@ -15,31 +15,31 @@ import (
 	"github.com/micro-gw/micro-gw/pkg/revocation/etcdtest"
 )
 
-func testCtx(t testing.TB) context.Context {
+func storeTestCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }
 
-func mustPut(t testing.TB, cli *clientv3.Client, key, val string, opts ...clientv3.OpOption) {
+func etcdPut(t testing.TB, cli *clientv3.Client, key, val string, opts ...clientv3.OpOption) {
 	t.Helper()
-	if _, err := cli.Put(testCtx(t), key, val, opts...); err != nil {
+	if _, err := cli.Put(storeTestCtx(t), key, val, opts...); err != nil {
 		t.Fatalf("put %s: %v", key, err)
 	}
 }
 
-func mustDelete(t testing.TB, cli *clientv3.Client, key string) {
+func etcdDelete(t testing.TB, cli *clientv3.Client, key string) {
 	t.Helper()
-	if _, err := cli.Delete(testCtx(t), key); err != nil {
+	if _, err := cli.Delete(storeTestCtx(t), key); err != nil {
 		t.Fatalf("delete %s: %v", key, err)
 	}
 }
 
 // newTestEtcdSource makes a source of endpoint/v2/keys/jti/ logging into a
 // recorder and counting into its own registry.
-func newTestEtcdSource(t testing.TB, endpoint string, mod func(*EtcdConfig)) (*EtcdSource, *logRecorder) {
+func newTestEtcdSource(t testing.TB, endpoint string, mod func(*EtcdConfig)) (*EtcdSource, *storeLogs) {
 	t.Helper()
-	logs := newLogRecorder()
+	logs := newStoreLogs()
 	cfg := EtcdConfig{
 		Hostname:   endpoint + "/v2/keys/jti/",
 		Logger:     logs.logger(),
@@ -62,20 +62,20 @@ func newTestEtcdSource(t testing.TB, endpoint string, mod func(*EtcdConfig)) (*E
 
 func TestEtcdSourceLoadsThenWatches(t *testing.T) {
 	endpoint, cli := etcdtest.Start(t)
-	mustPut(t, cli, "jti/before-1", "3600")
-	mustPut(t, cli, "jti/before-2", "0")
-	lease, err := cli.Grant(testCtx(t), 3600)
+	etcdPut(t, cli, "jti/before-1", "3600")
+	etcdPut(t, cli, "jti/before-2", "0")
+	lease, err := cli.Grant(storeTestCtx(t), 3600)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustPut(t, cli, "jti/with-lease", "3600", clientv3.WithLease(lease.ID))
-	mustPut(t, cli, "jti/", "the prefix itself is no jti")
-	mustPut(t, cli, "jtx/outside", "not under the prefix")
-	mustPut(t, cli, "other/before-1", "not under the prefix")
+	etcdPut(t, cli, "jti/with-lease", "3600", clientv3.WithLease(lease.ID))
+	etcdPut(t, cli, "jti/", "the prefix itself is no jti")
+	etcdPut(t, cli, "jtx/outside", "not under the prefix")
+	etcdPut(t, cli, "other/before-1", "not under the prefix")
 
 	src, _ := newTestEtcdSource(t, endpoint, nil)
-	sink := newRecordingSink()
-	run := startSource(t, src, sink)
+	sink := newStoreRecSink()
+	run := startStoreSource(t, src, sink)
 	run.waitReady(t)
 
 	// ready means the whole list is in: no waiting here.
@@ -85,26 +85,26 @@ func TestEtcdSourceLoadsThenWatches(t *testing.T) {
 	if exp, _ := sink.expiry("with-lease"); !exp.IsZero() {
 		t.Errorf("expiry of a leased key = %v, want none (its DELETE un-revokes it)", exp)
 	}
-	if got := metricValue(src.metrics.loaded); got != 1 {
+	if got := storeMetricValue(src.metrics.loaded); got != 1 {
 		t.Errorf("loaded gauge = %v, want 1", got)
 	}
 
-	mustPut(t, cli, "jti/after", "60")
-	eventually(t, "a key written after start is revoked", func() bool { return sink.has("after") })
+	etcdPut(t, cli, "jti/after", "60")
+	storeEventually(t, "a key written after start is revoked", func() bool { return sink.has("after") })
 
-	mustDelete(t, cli, "jti/before-1")
-	eventually(t, "a deleted key is un-revoked", func() bool { return !sink.has("before-1") })
+	etcdDelete(t, cli, "jti/before-1")
+	storeEventually(t, "a deleted key is un-revoked", func() bool { return !sink.has("before-1") })
 
-	mustPut(t, cli, "other/after", "x")
-	mustPut(t, cli, "jti/last", "x")
-	eventually(t, "jti/last is revoked", func() bool { return sink.has("last") })
+	etcdPut(t, cli, "other/after", "x")
+	etcdPut(t, cli, "jti/last", "x")
+	storeEventually(t, "jti/last is revoked", func() bool { return sink.has("last") })
 	if sink.has("other/after") || sink.has("after/") {
 		t.Errorf("a key outside the prefix was revoked: %v", sink.jtis())
 	}
-	if got := metricValue(src.metrics.keys); got != 4 {
+	if got := storeMetricValue(src.metrics.keys); got != 4 {
 		t.Errorf("keys gauge = %v, want 4 (before-2, with-lease, after, last)", got)
 	}
-	if got := metricValue(src.metrics.reloads); got != 1 {
+	if got := storeMetricValue(src.metrics.reloads); got != 1 {
 		t.Errorf("reloads = %v, want 1", got)
 	}
 }
@@ -112,23 +112,23 @@ func TestEtcdSourceLoadsThenWatches(t *testing.T) {
 func TestEtcdSourceLeaseExpiryUnrevokes(t *testing.T) {
 	endpoint, cli := etcdtest.Start(t)
 	src, _ := newTestEtcdSource(t, endpoint, nil)
-	sink := newRecordingSink()
-	run := startSource(t, src, sink)
+	sink := newStoreRecSink()
+	run := startStoreSource(t, src, sink)
 	run.waitReady(t)
 
-	pub, err := DialEtcdPublisher(testCtx(t), EtcdConfig{Hostname: endpoint + "/v2/keys/jti/"})
+	pub, err := DialEtcdPublisher(storeTestCtx(t), EtcdConfig{Hostname: endpoint + "/v2/keys/jti/"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pub.Close()
-	if err := pub.Revoke(testCtx(t), "short-lived", time.Second); err != nil {
+	if err := pub.Revoke(storeTestCtx(t), "short-lived", time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if err := pub.Revoke(testCtx(t), "long-lived", time.Hour); err != nil {
+	if err := pub.Revoke(storeTestCtx(t), "long-lived", time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the leased keys are revoked", func() bool { return sink.has("short-lived") && sink.has("long-lived") })
-	eventually(t, "the expired lease un-revokes its key", func() bool { return !sink.has("short-lived") })
+	storeEventually(t, "the leased keys are revoked", func() bool { return sink.has("short-lived") && sink.has("long-lived") })
+	storeEventually(t, "the expired lease un-revokes its key", func() bool { return !sink.has("short-lived") })
 	if !sink.has("long-lived") {
 		t.Error("a key whose lease has not expired was un-revoked")
 	}
@@ -138,12 +138,12 @@ func TestEtcdSourceLeaseExpiryUnrevokes(t *testing.T) {
 func TestEtcdSourcePagedLoad(t *testing.T) {
 	endpoint, cli := etcdtest.Start(t)
 	const n = 25000
-	putKeys(t, cli, "jti/", n)
+	etcdPutKeys(t, cli, "jti/", n)
 
 	src, _ := newTestEtcdSource(t, endpoint, nil)
 	src.pageSize = 997 // not a divisor of n: the last page is a short one
-	sink := newRecordingSink()
-	run := startSource(t, src, sink)
+	sink := newStoreRecSink()
+	run := startStoreSource(t, src, sink)
 	run.waitReady(t)
 	if got := sink.len(); got != n {
 		t.Fatalf("after ready, %d revoked, want %d", got, n)
@@ -153,15 +153,15 @@ func TestEtcdSourcePagedLoad(t *testing.T) {
 			t.Errorf("%s missing", jti)
 		}
 	}
-	if got := metricValue(src.metrics.keys); got != n {
+	if got := storeMetricValue(src.metrics.keys); got != n {
 		t.Errorf("keys gauge = %v, want %d", got, n)
 	}
 }
 
-// putKeys writes n keys prefix+tok-NNNNNN in transactions of 128 puts.
-func putKeys(t testing.TB, cli *clientv3.Client, prefix string, n int) {
+// etcdPutKeys writes n keys prefix+tok-NNNNNN in transactions of 128 puts.
+func etcdPutKeys(t testing.TB, cli *clientv3.Client, prefix string, n int) {
 	t.Helper()
-	ctx := testCtx(t)
+	ctx := storeTestCtx(t)
 	const batch = 128 // etcd's default limit of operations in a transaction
 	for i := 0; i < n; i += batch {
 		ops := make([]clientv3.Op, 0, batch)
@@ -182,36 +182,36 @@ func TestEtcdSourceReloadsAfterCompaction(t *testing.T) {
 	srv := etcdtest.StartServer(t)
 	cli := srv.Client
 	proxy := etcdtest.NewProxy(t, srv.Endpoint)
-	mustPut(t, cli, "jti/kept", "x")
-	mustPut(t, cli, "jti/deleted-while-away", "x")
+	etcdPut(t, cli, "jti/kept", "x")
+	etcdPut(t, cli, "jti/deleted-while-away", "x")
 
 	src, logs := newTestEtcdSource(t, proxy.Endpoint, nil)
-	sink := newRecordingSink()
-	run := startSource(t, src, sink)
+	sink := newStoreRecSink()
+	run := startStoreSource(t, src, sink)
 	run.waitReady(t)
-	mustPut(t, cli, "jti/seen-by-watch", "x")
-	eventually(t, "the watch is live", func() bool { return sink.has("seen-by-watch") })
+	etcdPut(t, cli, "jti/seen-by-watch", "x")
+	storeEventually(t, "the watch is live", func() bool { return sink.has("seen-by-watch") })
 
 	proxy.Cut()
-	eventually(t, "the source notices the connection is lost", func() bool {
+	storeEventually(t, "the source notices the connection is lost", func() bool {
 		return logs.count(slog.LevelWarn, "connection to etcd lost") > 0
 	})
-	mustDelete(t, cli, "jti/deleted-while-away")
-	mustPut(t, cli, "jti/added-while-away", "x")
-	resp, err := cli.Put(testCtx(t), "unrelated", "x")
+	etcdDelete(t, cli, "jti/deleted-while-away")
+	etcdPut(t, cli, "jti/added-while-away", "x")
+	resp, err := cli.Put(storeTestCtx(t), "unrelated", "x")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cli.Compact(testCtx(t), resp.Header.Revision, clientv3.WithCompactPhysical()); err != nil {
+	if _, err := cli.Compact(storeTestCtx(t), resp.Header.Revision, clientv3.WithCompactPhysical()); err != nil {
 		t.Fatalf("compact: %v", err)
 	}
 	proxy.Restore()
 
-	eventually(t, "the source reloads after the compaction", func() bool {
+	storeEventually(t, "the source reloads after the compaction", func() bool {
 		return logs.count(slog.LevelInfo, "etcd watch cannot resume") > 0 &&
-			metricValue(src.metrics.reloads) == 2
+			storeMetricValue(src.metrics.reloads) == 2
 	})
-	eventually(t, "the reload applied the changes made while away", func() bool {
+	storeEventually(t, "the reload applied the changes made while away", func() bool {
 		return sink.has("added-while-away") && !sink.has("deleted-while-away")
 	})
 	if !sink.has("kept") || !sink.has("seen-by-watch") {
@@ -222,34 +222,34 @@ func TestEtcdSourceReloadsAfterCompaction(t *testing.T) {
 	}
 
 	// And it watches again afterwards.
-	mustPut(t, cli, "jti/after-reload", "x")
-	eventually(t, "the watch is live again", func() bool { return sink.has("after-reload") })
-	eventually(t, "the connection is reported back", func() bool {
+	etcdPut(t, cli, "jti/after-reload", "x")
+	storeEventually(t, "the watch is live again", func() bool { return sink.has("after-reload") })
+	storeEventually(t, "the connection is reported back", func() bool {
 		return logs.count(slog.LevelInfo, "connection to etcd restored") > 0
 	})
 }
 
 func TestEtcdSourceResync(t *testing.T) {
 	endpoint, cli := etcdtest.Start(t)
-	mustPut(t, cli, "jti/a", "x")
+	etcdPut(t, cli, "jti/a", "x")
 	src, logs := newTestEtcdSource(t, endpoint, nil)
-	sink := newRecordingSink()
+	sink := newStoreRecSink()
 
 	// A Resync before Run must not block, and several coalesce.
 	src.Resync()
 	src.Resync()
 
-	run := startSource(t, src, sink)
+	run := startStoreSource(t, src, sink)
 	run.waitReady(t)
-	eventually(t, "the pending resync is served", func() bool {
-		return metricValue(src.metrics.reloads) == 2
+	storeEventually(t, "the pending resync is served", func() bool {
+		return storeMetricValue(src.metrics.reloads) == 2
 	})
 	src.Resync()
-	eventually(t, "a second resync reloads", func() bool {
-		return metricValue(src.metrics.reloads) == 3 && logs.count(slog.LevelInfo, "resync requested") == 2
+	storeEventually(t, "a second resync reloads", func() bool {
+		return storeMetricValue(src.metrics.reloads) == 3 && logs.count(slog.LevelInfo, "resync requested") == 2
 	})
-	mustPut(t, cli, "jti/b", "x")
-	eventually(t, "the watch is live after resync", func() bool { return sink.has("b") })
+	etcdPut(t, cli, "jti/b", "x")
+	storeEventually(t, "the watch is live after resync", func() bool { return sink.has("b") })
 	if !sink.has("a") {
 		t.Error("a resync lost a revocation")
 	}
@@ -257,15 +257,15 @@ func TestEtcdSourceResync(t *testing.T) {
 
 func TestEtcdSourceSurvivesEtcdRestart(t *testing.T) {
 	srv := etcdtest.StartServer(t)
-	mustPut(t, srv.Client, "jti/before", "x")
+	etcdPut(t, srv.Client, "jti/before", "x")
 	src, logs := newTestEtcdSource(t, srv.Endpoint, nil)
-	sink := newRecordingSink()
-	run := startSource(t, src, sink)
+	sink := newStoreRecSink()
+	run := startStoreSource(t, src, sink)
 	run.waitReady(t)
-	eventually(t, "connected", func() bool { return metricValue(src.metrics.connected) == 1 })
+	storeEventually(t, "connected", func() bool { return storeMetricValue(src.metrics.connected) == 1 })
 
 	srv.Stop()
-	eventually(t, "the loss is logged", func() bool {
+	storeEventually(t, "the loss is logged", func() bool {
 		return logs.count(slog.LevelWarn, "connection to etcd lost") == 1
 	})
 	if !sink.has("before") {
@@ -273,12 +273,12 @@ func TestEtcdSourceSurvivesEtcdRestart(t *testing.T) {
 	}
 	srv.Restart()
 
-	mustPut(t, srv.Client, "jti/after-restart", "x")
-	mustDelete(t, srv.Client, "jti/before")
-	eventually(t, "changes after the restart arrive", func() bool {
+	etcdPut(t, srv.Client, "jti/after-restart", "x")
+	etcdDelete(t, srv.Client, "jti/before")
+	storeEventually(t, "changes after the restart arrive", func() bool {
 		return sink.has("after-restart") && !sink.has("before")
 	})
-	eventually(t, "the return is logged", func() bool {
+	storeEventually(t, "the return is logged", func() bool {
 		return logs.count(slog.LevelInfo, "connection to etcd restored") == 1
 	})
 	if n := logs.count(slog.LevelWarn, "connection to etcd lost"); n != 1 {
@@ -288,7 +288,7 @@ func TestEtcdSourceSurvivesEtcdRestart(t *testing.T) {
 
 func TestEtcdSourceNotReadyUntilLoaded(t *testing.T) {
 	srv := etcdtest.StartServer(t)
-	mustPut(t, srv.Client, "jti/old", "x")
+	etcdPut(t, srv.Client, "jti/old", "x")
 	srv.Stop()
 
 	src, logs := newTestEtcdSource(t, srv.Endpoint, func(c *EtcdConfig) {
@@ -297,15 +297,15 @@ func TestEtcdSourceNotReadyUntilLoaded(t *testing.T) {
 		c.Username, c.Password = "root", "root"
 		c.DialTimeout = 200 * time.Millisecond
 	})
-	sink := newRecordingSink()
-	run := startSource(t, src, sink)
-	eventually(t, "a failed attempt is logged", func() bool {
+	sink := newStoreRecSink()
+	run := startStoreSource(t, src, sink)
+	storeEventually(t, "a failed attempt is logged", func() bool {
 		return logs.count(slog.LevelWarn, "connect to etcd failed") > 0
 	})
 	if run.isReady() {
 		t.Fatal("ready before the first load")
 	}
-	if got := metricValue(src.metrics.loaded); got != 0 {
+	if got := storeMetricValue(src.metrics.loaded); got != 0 {
 		t.Errorf("loaded gauge = %v before the first load, want 0", got)
 	}
 
@@ -314,33 +314,33 @@ func TestEtcdSourceNotReadyUntilLoaded(t *testing.T) {
 	if !sink.has("old") {
 		t.Error("ready without the stored revocations")
 	}
-	eventually(t, "the recovery is logged", func() bool {
+	storeEventually(t, "the recovery is logged", func() bool {
 		return logs.count(slog.LevelInfo, "reachable again") > 0
 	})
 }
 
 func TestEtcdSourceAuth(t *testing.T) {
 	endpoint, root := etcdtest.Start(t, etcdtest.WithAuth("s3cret"))
-	mustPut(t, root, "jti/a", "x")
+	etcdPut(t, root, "jti/a", "x")
 
 	t.Run("right password", func(t *testing.T) {
 		src, _ := newTestEtcdSource(t, endpoint, func(c *EtcdConfig) {
 			c.Username, c.Password = etcdtest.RootUser, "s3cret"
 		})
-		sink := newRecordingSink()
-		run := startSource(t, src, sink)
+		sink := newStoreRecSink()
+		run := startStoreSource(t, src, sink)
 		run.waitReady(t)
 		if !sink.has("a") {
 			t.Fatal("jti a not loaded with auth on")
 		}
-		mustPut(t, root, "jti/b", "x")
-		eventually(t, "watch works with auth on", func() bool { return sink.has("b") })
+		etcdPut(t, root, "jti/b", "x")
+		storeEventually(t, "watch works with auth on", func() bool { return sink.has("b") })
 	})
 
 	t.Run("no credentials", func(t *testing.T) {
 		src, logs := newTestEtcdSource(t, endpoint, nil)
-		run := startSource(t, src, newRecordingSink())
-		eventually(t, "a clear error", func() bool {
+		run := startStoreSource(t, src, newStoreRecSink())
+		storeEventually(t, "a clear error", func() bool {
 			return logs.count(slog.LevelError, "failed; retrying") > 0
 		})
 		rec, _ := logs.find("failed; retrying")
@@ -354,7 +354,7 @@ func TestEtcdSourceAuth(t *testing.T) {
 
 	t.Run("wrong password then fixed", func(t *testing.T) {
 		const user, pass = "gateway", "right"
-		ctx := testCtx(t)
+		ctx := storeTestCtx(t)
 		if _, err := root.UserAdd(ctx, user, "old"); err != nil {
 			t.Fatal(err)
 		}
@@ -369,9 +369,9 @@ func TestEtcdSourceAuth(t *testing.T) {
 		}
 
 		src, logs := newTestEtcdSource(t, endpoint, func(c *EtcdConfig) { c.Username, c.Password = user, pass })
-		sink := newRecordingSink()
-		run := startSource(t, src, sink)
-		eventually(t, "the auth failure is reported and retried", func() bool {
+		sink := newStoreRecSink()
+		run := startStoreSource(t, src, sink)
+		storeEventually(t, "the auth failure is reported and retried", func() bool {
 			return logs.count(slog.LevelError, "failed; retrying") == 1 &&
 				logs.count(slog.LevelDebug, "connect to etcd failed") >= 2
 		})
@@ -401,10 +401,10 @@ func TestEtcdSourceCredentialsWithoutAuth(t *testing.T) {
 	// The shipped conf has username = password = "root": it must work
 	// against an etcd with auth off too.
 	endpoint, cli := etcdtest.Start(t)
-	mustPut(t, cli, "jti/a", "x")
+	etcdPut(t, cli, "jti/a", "x")
 	src, _ := newTestEtcdSource(t, endpoint, func(c *EtcdConfig) { c.Username, c.Password = "root", "root" })
-	sink := newRecordingSink()
-	run := startSource(t, src, sink)
+	sink := newStoreRecSink()
+	run := startStoreSource(t, src, sink)
 	run.waitReady(t)
 	if !sink.has("a") {
 		t.Fatal("not loaded")
@@ -414,9 +414,9 @@ func TestEtcdSourceCredentialsWithoutAuth(t *testing.T) {
 func TestEtcdSourceRunTwice(t *testing.T) {
 	endpoint, _ := etcdtest.Start(t)
 	src, _ := newTestEtcdSource(t, endpoint, nil)
-	run := startSource(t, src, newRecordingSink())
+	run := startStoreSource(t, src, newStoreRecSink())
 	run.waitReady(t)
-	if err := src.Run(context.Background(), newRecordingSink(), func() {}); err == nil {
+	if err := src.Run(context.Background(), newStoreRecSink(), func() {}); err == nil {
 		t.Fatal("a second concurrent Run did not fail")
 	}
 }
@@ -430,18 +430,18 @@ func TestEtcdSourceMetricsRegistered(t *testing.T) {
 	if _, err := NewEtcdSource(EtcdConfig{Hostname: endpoint + "/v2/keys/jti/", Registerer: reg}); err != nil {
 		t.Fatal(err)
 	}
-	run := startSource(t, src, newRecordingSink())
+	run := startStoreSource(t, src, newStoreRecSink())
 	run.waitReady(t)
-	eventually(t, "the gauges are exported", func() bool {
-		got := gathered(t, reg)
+	storeEventually(t, "the gauges are exported", func() bool {
+		got := storeGathered(t, reg)
 		return got[`microgw_revocation_store_loaded{store="etcd"}`] == 1 &&
 			got[`microgw_revocation_store_reloads_total{store="etcd"}`] == 1 &&
 			got[`microgw_revocation_store_keys{store="etcd"}`] == 0
 	})
 }
 
-// metricValue reads a gauge or counter.
-func metricValue(m prometheus.Metric) float64 {
+// storeMetricValue reads a gauge or counter.
+func storeMetricValue(m prometheus.Metric) float64 {
 	var d dto.Metric
 	if err := m.Write(&d); err != nil {
 		panic(err)
@@ -452,8 +452,8 @@ func metricValue(m prometheus.Metric) float64 {
 	return d.Counter.GetValue()
 }
 
-// gathered returns every gauge and counter of reg as name{labels} -> value.
-func gathered(t testing.TB, reg *prometheus.Registry) map[string]float64 {
+// storeGathered returns every gauge and counter of reg as name{labels} -> value.
+func storeGathered(t testing.TB, reg *prometheus.Registry) map[string]float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {

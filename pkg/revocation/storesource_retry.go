@@ -11,6 +11,9 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 )
 
+// errResyncRequested ends a source's watch when Resync was called.
+var errResyncRequested = errors.New("resync requested")
+
 // storeBackoff is the exponential backoff with jitter between attempts of a
 // persistent source: 250 ms doubling to 30 s, each wait drawn between half
 // and all of the current step so that many gateways restarted together do
