@@ -6,8 +6,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/micro-gw/micro-gw/pkg/cmd/build"
+	"github.com/micro-gw/micro-gw/pkg/cmd/dev"
 	"github.com/micro-gw/micro-gw/pkg/cmd/factory"
 	"github.com/micro-gw/micro-gw/pkg/cmd/initcmd"
+	"github.com/micro-gw/micro-gw/pkg/cmd/revoke"
+	"github.com/micro-gw/micro-gw/pkg/cmd/token"
 )
 
 // NewCmdRoot returns the `micro-gw` command with every subcommand attached.
@@ -39,6 +42,9 @@ func NewCmdRoot(f *factory.Factory) *cobra.Command {
 	cmd.AddCommand(
 		initcmd.NewCmdInit(f, nil),
 		build.NewCmdBuild(f, nil),
+		token.NewCmdToken(f, nil),
+		revoke.NewCmdRevoke(f, nil),
+		dev.NewCmdDev(f, nil),
 		newCmdVersion(f),
 	)
 

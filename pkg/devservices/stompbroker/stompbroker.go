@@ -103,15 +103,16 @@ func (c *trackedConn) Close() error {
 	return c.Conn.Close()
 }
 
-// stompLogger sends go-stomp's server logs to slog; its debug chatter (every
-// frame) goes to DEBUG.
+// stompLogger sends go-stomp's server logs to slog: its info chatter (every
+// connection) to DEBUG, and its errors, which are mostly clients that went
+// away without DISCONNECT, to INFO.
 type stompLogger struct{ l *slog.Logger }
 
 func (s stompLogger) Debugf(format string, v ...any)   { s.l.Debug(fmt.Sprintf(format, v...)) }
 func (s stompLogger) Infof(format string, v ...any)    { s.l.Debug(fmt.Sprintf(format, v...)) }
 func (s stompLogger) Warningf(format string, v ...any) { s.l.Warn(fmt.Sprintf(format, v...)) }
-func (s stompLogger) Errorf(format string, v ...any)   { s.l.Warn(fmt.Sprintf(format, v...)) }
+func (s stompLogger) Errorf(format string, v ...any)   { s.l.Info(fmt.Sprintf(format, v...)) }
 func (s stompLogger) Debug(msg string)                 { s.l.Debug(msg) }
 func (s stompLogger) Info(msg string)                  { s.l.Debug(msg) }
 func (s stompLogger) Warning(msg string)               { s.l.Warn(msg) }
-func (s stompLogger) Error(msg string)                 { s.l.Warn(msg) }
+func (s stompLogger) Error(msg string)                 { s.l.Info(msg) }

@@ -1,0 +1,191 @@
+// Package revoke is `micro-gw revoke`: what a token service does when a
+// token is revoked, driven by a gateway's micro-gw.conf.
+package revoke
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/micro-gw/micro-gw/pkg/cmd/factory"
+	"github.com/micro-gw/micro-gw/pkg/revocation"
+	"github.com/micro-gw/micro-gw/pkg/runtime/config"
+	"github.com/micro-gw/micro-gw/pkg/tokenservice"
+)
+
+// RevokeOptions are the inputs of `micro-gw revoke`.
+type RevokeOptions struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+	Getwd  func() (string, error)
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+
+	ConfigFile string   // --config
+	Overrides  []string // -e KEY=VALUE
+	JTI        string   // --jti
+	Token      string   // --token; "-" reads it from In
+	// TTL is --ttl; zero means the JWT's remaining lifetime, or
+	// tokenservice.DefaultTTL for a bare jti.
+	TTL time.Duration
+	// Timeout bounds each side's attempt.
+	Timeout time.Duration
+}
+
+// NewCmdRevoke returns `micro-gw revoke`; runF, when not nil, replaces
+// revokeRun (tests of flag parsing).
+func NewCmdRevoke(f *factory.Factory, runF func(*RevokeOptions) error) *cobra.Command {
+	opts := &RevokeOptions{In: f.In, Out: f.Out, ErrOut: f.ErrOut, Getwd: f.Getwd}
+	cmd := &cobra.Command{
+		Use:   "revoke --config FILE (--jti JTI | --token JWT)",
+		Short: "Revoke a token: publish it to the broker topic and store it in etcd",
+		Long: "Do what a token service does when a token is revoked, as the gateway configured by\n" +
+			"FILE (a micro-gw.conf) expects it:\n" +
+			"  - with [tokenRevocationConfig.realtime] enabled, publish {\"revokedToken\": JTI, \"ttl\": SECONDS}\n" +
+			"    to jmsConnectionTopic on the broker of jmsConnectionProviderUrl, which every running\n" +
+			"    gateway subscribes to;\n" +
+			"  - with [tokenRevocationConfig.persistent] enabled and useDefault = true, put the etcd key\n" +
+			"    <prefix><JTI> (value SECONDS) with a lease of SECONDS, which gateways load when they start.\n" +
+			"It prints one line for each, tries both even when one fails, and exits 1 if either failed.\n\n" +
+			"The revocation holds for --ttl; without it, for the remaining lifetime of a --token (nothing\n" +
+			"is done for an expired one), or one hour for a bare --jti. TLS to the broker and etcd trusts\n" +
+			"the system's roots and the conf's trust store.",
+		Example: "  micro-gw revoke --config petstore/conf/micro-gw.conf --jti 3ad5672a-afca-4387-9ec5-fcf28785f803\n" +
+			"  micro-gw revoke --config petstore/conf/micro-gw.conf --token \"$TOKEN\"\n" +
+			"  echo \"$TOKEN\" | micro-gw revoke --config petstore/conf/micro-gw.conf --token - --ttl 2h",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.ConfigFile == "" {
+				return errors.New("--config is required")
+			}
+			if (opts.JTI == "") == (opts.Token == "") {
+				return errors.New("give exactly one of --jti and --token")
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return revokeRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.ConfigFile, "config", "", "the gateway's micro-gw.conf")
+	fl.StringArrayVarP(&opts.Overrides, "e", "e", nil, "override one configuration key, `KEY=VALUE` (as for the gateway; repeatable)")
+	fl.StringVar(&opts.JTI, "jti", "", "the jti of the token to revoke")
+	fl.StringVar(&opts.Token, "token", "", "the whole JWT to revoke (its jti is read without verifying it); - reads it from stdin")
+	fl.Var((*ttlValue)(&opts.TTL), "ttl", "how long the revocation holds: seconds (3600) or a duration (1h) (default: the token's remaining lifetime, or 3600 for a jti)")
+	fl.DurationVar(&opts.Timeout, "timeout", tokenservice.DefaultSideTimeout, "how long to try each of the broker and etcd")
+	return cmd
+}
+
+func revokeRun(ctx context.Context, opts *RevokeOptions) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	file := opts.ConfigFile
+	if !filepath.IsAbs(file) {
+		wd, err := opts.Getwd()
+		if err != nil {
+			return err
+		}
+		file = filepath.Join(wd, file)
+	}
+	cfg, err := config.Load(file, opts.Overrides)
+	if err != nil {
+		return err
+	}
+	tlsConf, err := tokenservice.TLSConfig(cfg.Listener.TrustStorePath, cfg.Listener.TrustStorePassword)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(opts.ErrOut, &slog.HandlerOptions{Level: slog.LevelError}))
+	rev, err := tokenservice.FromConfig(cfg.Revocation, tlsConf, logger)
+	if err != nil {
+		return fmt.Errorf("%s: %w", opts.ConfigFile, err)
+	}
+	defer rev.Close()
+	rev.SideTimeout = opts.Timeout
+	rev.Now = opts.Now
+	for _, n := range rev.Notes {
+		fmt.Fprintln(opts.ErrOut, "note:", n)
+	}
+
+	req := tokenservice.Request{JTI: opts.JTI, TTL: opts.TTL}
+	if opts.Token != "" {
+		req.Token = opts.Token
+		if req.Token == "-" {
+			data, err := io.ReadAll(io.LimitReader(opts.In, 1<<20))
+			if err != nil {
+				return fmt.Errorf("read the token from stdin: %w", err)
+			}
+			req.Token = strings.TrimSpace(string(data))
+		}
+	}
+	res, err := rev.Revoke(ctx, req)
+	for _, line := range res.Done {
+		fmt.Fprintln(opts.Out, line)
+	}
+	if res.Expired {
+		fmt.Fprintf(opts.Out, "the token with jti %s expired at %s: no gateway accepts it, nothing to revoke\n",
+			res.Token.JTI, res.Token.ExpiresAt.UTC().Format(time.RFC3339))
+		return nil
+	}
+	if err != nil {
+		var invalid *tokenservice.InvalidTokenError
+		if errors.As(err, &invalid) {
+			return err
+		}
+		return &factory.ExitError{Code: 1, Err: fmt.Errorf("revocation of jti %s incomplete:\n  %s",
+			res.Token.JTI, strings.ReplaceAll(err.Error(), "\n", "\n  "))}
+	}
+	return nil
+}
+
+// ttlValue is --ttl: whole seconds as the seed's ttl, or a Go duration.
+type ttlValue time.Duration
+
+func (v *ttlValue) String() string {
+	if *v == 0 {
+		return ""
+	}
+	return strconv.FormatInt(int64(time.Duration(*v)/time.Second), 10)
+}
+
+func (v *ttlValue) Set(s string) error {
+	s = strings.TrimSpace(s)
+	var d time.Duration
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if n > int64(revocation.MaxNoticeTTL/time.Second) {
+			return fmt.Errorf("%q is longer than ten years", s)
+		}
+		d = time.Duration(n) * time.Second
+	} else if d, err = time.ParseDuration(s); err != nil {
+		return fmt.Errorf("want seconds (3600) or a duration (1h), got %q", s)
+	}
+	if d > revocation.MaxNoticeTTL {
+		return fmt.Errorf("%q is longer than ten years", s)
+	}
+	if d < time.Second {
+		return fmt.Errorf("must be at least 1 second, got %q", s)
+	}
+	if d%time.Second != 0 {
+		d = d.Truncate(time.Second) + time.Second
+	}
+	*v = ttlValue(d)
+	return nil
+}
+
+func (v *ttlValue) Type() string { return "ttl" }

@@ -1,0 +1,181 @@
+// Package tokenservice is the token-service side of revocation, as the seed's
+// WSO2 key manager did it: a revocation is published to the broker topic that
+// every running gateway listens to (real-time) and stored in etcd with a lease
+// (persistent), so that gateways started later know it too.
+//
+// `micro-gw revoke` and the RFC 7009 endpoint of `micro-gw dev` both go
+// through a Revoker, so the two do exactly the same thing.
+package tokenservice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/micro-gw/micro-gw/pkg/revocation"
+)
+
+// DefaultTTL is how long a revocation of a bare jti holds when no ttl is
+// given: the lifetime of a token from `micro-gw token issue` and of a WSO2
+// access token by default. A whole JWT's revocation holds for its remaining
+// lifetime instead.
+const DefaultTTL = time.Hour
+
+// DefaultSideTimeout bounds each side's attempt, so that an unreachable broker
+// does not use up the time of the store, or the other way round.
+const DefaultSideTimeout = 10 * time.Second
+
+// Side is one way a revocation reaches the gateways: the broker topic or the
+// persistent store.
+type Side interface {
+	// Name says which side this is and where it goes, for errors.
+	Name() string
+	// Revoke makes jti revoked for ttl and returns one line saying what it did.
+	Revoke(ctx context.Context, jti string, ttl time.Duration) (string, error)
+	// Close releases the side's connection.
+	Close()
+}
+
+// Request is one revocation.
+type Request struct {
+	// Token is a bare jti or a whole JWT (three dot-separated parts).
+	Token string
+	// JTI, when set, is the jti to revoke, taken as it is (Token is then
+	// ignored): for callers that know they hold a jti, even one with dots.
+	JTI string
+	// TTL, when positive, is how long the revocation holds; otherwise a
+	// JWT's remaining lifetime, or DefaultTTL for a bare jti.
+	TTL time.Duration
+}
+
+// Result says what a revocation did.
+type Result struct {
+	Token Token
+	// TTL is the lifetime given to the revocation.
+	TTL time.Duration
+	// Expired is true when the JWT had already expired: nothing was done,
+	// because no gateway accepts it anyway.
+	Expired bool
+	// Done has one line per side that did its part, in the order of the sides.
+	Done []string
+}
+
+// Revoker sends each revocation to every side.
+type Revoker struct {
+	sides []Side
+	// DefaultTTL is the ttl of a bare jti without one (DefaultTTL when zero).
+	DefaultTTL time.Duration
+	// SideTimeout bounds each side's attempt (DefaultSideTimeout when zero).
+	SideTimeout time.Duration
+	// Now is the clock (time.Now when nil).
+	Now    func() time.Time
+	Logger *slog.Logger
+	// Notes are things the caller should tell the user: a part of the
+	// configuration that this Revoker cannot serve.
+	Notes []string
+}
+
+// NewRevoker returns a Revoker over sides. It takes ownership of them: Close
+// closes them.
+func NewRevoker(logger *slog.Logger, sides ...Side) *Revoker {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Revoker{sides: sides, Logger: logger}
+}
+
+// Sides returns the sides, in order.
+func (r *Revoker) Sides() []Side { return r.sides }
+
+// Close closes every side.
+func (r *Revoker) Close() {
+	for _, s := range r.sides {
+		s.Close()
+	}
+}
+
+// Revoke revokes req.Token on every side, all of them tried even when one
+// fails. The error joins the failures of the sides; Result.Done lists what
+// the others did.
+func (r *Revoker) Revoke(ctx context.Context, req Request) (Result, error) {
+	if len(r.sides) == 0 {
+		return Result{}, errors.New("no revocation side is configured")
+	}
+	var tok Token
+	var err error
+	if req.JTI != "" {
+		tok, err = parseJTI(req.JTI)
+	} else {
+		tok, err = ParseToken(req.Token)
+	}
+	if err != nil {
+		return Result{}, &InvalidTokenError{Err: err}
+	}
+	if len(tok.JTI) > revocation.MaxJTILength {
+		return Result{}, &InvalidTokenError{Err: fmt.Errorf("a jti of %d bytes is longer than %d", len(tok.JTI), revocation.MaxJTILength)}
+	}
+	res := Result{Token: tok}
+	switch {
+	case req.TTL > 0:
+		res.TTL = req.TTL
+	case !tok.ExpiresAt.IsZero():
+		left := tok.ExpiresAt.Sub(r.now())
+		if left <= 0 {
+			res.Expired = true
+			r.Logger.Info("token already expired, nothing to revoke", "jti", tok.JTI, "expired", tok.ExpiresAt.UTC().Format(time.RFC3339))
+			return res, nil
+		}
+		res.TTL = roundUpToSecond(left)
+	default:
+		res.TTL = r.DefaultTTL
+		if res.TTL <= 0 {
+			res.TTL = DefaultTTL
+		}
+	}
+
+	timeout := r.SideTimeout
+	if timeout <= 0 {
+		timeout = DefaultSideTimeout
+	}
+	lines := make([]string, len(r.sides))
+	errs := make([]error, len(r.sides))
+	var wg sync.WaitGroup
+	for i, s := range r.sides {
+		wg.Go(func() {
+			sctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			line, err := s.Revoke(sctx, tok.JTI, res.TTL)
+			if err != nil {
+				errs[i] = fmt.Errorf("%s: %w", s.Name(), err)
+				r.Logger.Debug("revocation failed", "side", s.Name(), "jti", tok.JTI, "error", err)
+				return
+			}
+			lines[i] = line
+			r.Logger.Debug("revoked", "side", s.Name(), "jti", tok.JTI, "ttl", res.TTL.String())
+		})
+	}
+	wg.Wait()
+	for _, l := range lines {
+		if l != "" {
+			res.Done = append(res.Done, l)
+		}
+	}
+	return res, errors.Join(errs...)
+}
+
+func (r *Revoker) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// roundUpToSecond rounds d up to whole seconds: a revocation must not end
+// before the token does, and ttls travel as whole seconds.
+func roundUpToSecond(d time.Duration) time.Duration {
+	return time.Duration(math.Ceil(d.Seconds())) * time.Second
+}
