@@ -25,7 +25,12 @@ func (d *decoder) validate() error {
 		}
 		for _, q := range ports[:i] {
 			if p.n != 0 && p.n == q.n {
-				d.fail(p.key, fmt.Errorf("port %d is also %s", p.n, q.key))
+				// Point at the key the file writes: the other may be a default.
+				a, b := p.key, q.key
+				if _, written := d.lines[a]; !written {
+					a, b = b, a
+				}
+				d.fail(a, fmt.Errorf("port %d is also %s", p.n, b))
 			}
 		}
 	}

@@ -1,0 +1,415 @@
+package config
+
+import (
+	"errors"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// writeConf writes content to <tmp>/conf/micro-gw.conf, as in a project,
+// and returns the path and the project root.
+func writeConf(t testing.TB, content string) (file, root string) {
+	t.Helper()
+	root = t.TempDir()
+	file = filepath.Join(root, "conf", "micro-gw.conf")
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return file, root
+}
+
+const minimal = `
+[[jwtTokenConfig]]
+issuer = "https://localhost:9443/oauth2/token"
+audience = "http://org.wso2.apimgt/gateway"
+certificateAlias = "wso2apim"
+`
+
+// full is the conf of design.md section 5 with every value changed from
+// its default, so that a key that is read into the wrong field shows.
+const full = `
+[listenerConfig]
+host = "127.0.0.1"
+httpPort = 8080
+httpsPort = 8443
+adminPort = 8081
+certFile = "tls/gw.crt"
+keyFile = "/etc/gw.key"
+trustStorePath = "security/trust.p12"
+trustStorePassword = "changeit"
+
+[[jwtTokenConfig]]
+issuer = "https://idp-a/token"
+audience = "aud-a"
+certificateAlias = "a"
+validateSubscription = true
+
+[[jwtTokenConfig]]
+issuer = "https://idp-b/token"
+audience = "aud-b"
+jwksUrl = "https://idp-b/jwks"
+
+[authConfig]
+authorizationHeader = "X-JWT"
+removeAuthHeaderFromOutMessage = false
+
+[caching]
+enabled = false
+tokenCacheExpiryTime = 60000
+tokenCacheCapacity = 5
+tokenCacheEvictionFactor = 0.25
+
+[tokenRevocationConfig.realtime]
+enableRealtimeMessageRetrieval = true
+jmsConnectionTopic = "revoked"
+jmsConnectioninitialContextFactory = "x"
+jmsConnectionProviderUrl = "stomp://broker:61613"
+jmsConnectionUsername = "u"
+jmsConnectionPassword = "p"
+
+[tokenRevocationConfig.persistent]
+enablePersistentStorageRetrieval = true
+useDefault = true
+hostname = "http://etcd:2379/v3/keys/revoked/"
+endpoints = ["http://e1:2379", "http://e2:2379"]
+username = "eu"
+password = "ep"
+serveBeforeLoaded = true
+
+[log]
+level = "debug"
+`
+
+func TestLoadFull(t *testing.T) {
+	file, root := writeConf(t, full)
+	c, err := Load(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Config{
+		File: file,
+		Root: root,
+		Listener: Listener{
+			Host: "127.0.0.1", HTTPPort: 8080, HTTPSPort: 8443, AdminPort: 8081,
+			CertFile: filepath.Join(root, "tls/gw.crt"), KeyFile: "/etc/gw.key",
+			TrustStorePath: filepath.Join(root, "security/trust.p12"), TrustStorePassword: "changeit",
+		},
+		JWT: []JWTIssuer{
+			{Issuer: "https://idp-a/token", Audience: "aud-a", CertificateAlias: "a", ValidateSubscription: true},
+			{Issuer: "https://idp-b/token", Audience: "aud-b", JWKSURL: "https://idp-b/jwks"},
+		},
+		Auth:    Auth{AuthorizationHeader: "X-JWT"},
+		Caching: Caching{TokenCacheExpiryTime: time.Minute, TokenCacheCapacity: 5},
+		Revocation: Revocation{
+			Realtime: Realtime{Enabled: true, Topic: "revoked", InitialContextFactory: "x", ProviderURL: "stomp://broker:61613", Username: "u", Password: "p"},
+			Persistent: Persistent{Enabled: true, UseDefault: true, Hostname: "http://etcd:2379/v3/keys/revoked/",
+				Endpoints: []string{"http://e1:2379", "http://e2:2379"}, Username: "eu", Password: "ep", ServeBeforeLoaded: true},
+		},
+		Log: Log{Level: "debug"},
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Fatalf("got\n%+v\nwant\n%+v", c, want)
+	}
+	if c.SlogLevel() != slog.LevelDebug {
+		t.Errorf("level = %v", c.SlogLevel())
+	}
+}
+
+func TestLoadDefaults(t *testing.T) {
+	file, root := writeConf(t, minimal)
+	c, err := Load(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Default()
+	want.File, want.Root = file, root
+	want.Listener.CertFile = filepath.Join(root, "security/gateway.crt")
+	want.Listener.KeyFile = filepath.Join(root, "security/gateway.key")
+	want.Listener.TrustStorePath = filepath.Join(root, "security/truststore")
+	if !reflect.DeepEqual(c, want) {
+		t.Fatalf("got\n%+v\nwant\n%+v", c, want)
+	}
+	// The WSO2 defaults, spelled out once more against Default drifting.
+	if c.Listener.Host != "0.0.0.0" || c.Listener.HTTPPort != 9090 || c.Listener.HTTPSPort != 9095 || c.Listener.AdminPort != 9096 ||
+		c.Auth.AuthorizationHeader != "Authorization" || !c.Auth.RemoveAuthHeaderFromOutMessage ||
+		!c.Caching.Enabled || c.Caching.TokenCacheExpiryTime != 900*time.Second || c.Caching.TokenCacheCapacity != 10000 ||
+		c.Revocation.Realtime.Topic != "tokenRevocation" || c.Revocation.Realtime.Enabled || c.Revocation.Persistent.Enabled ||
+		c.Revocation.Realtime.ProviderURL != "amqp://admin:admin@carbon/carbon?brokerlist='tcp://localhost:5672'" ||
+		c.Revocation.Persistent.Hostname != "https://127.0.0.1:2379/v2/keys/jti/" || !c.Revocation.Persistent.UseDefault ||
+		c.Revocation.Persistent.Username != "root" || c.Revocation.Persistent.Password != "root" || c.Log.Level != "INFO" {
+		t.Fatalf("defaults differ from design.md: %+v", c)
+	}
+}
+
+func TestBadConfs(t *testing.T) {
+	t.Setenv("MGW_TEST_UNSET_SURELY", "")
+	os.Unsetenv("MGW_TEST_UNSET_SURELY")
+	cases := []struct {
+		name    string
+		conf    string
+		key     string
+		line    int
+		contain string
+	}{
+		{"unknown key", "[listenerConfig]\nhttpPort = 9090\nhtpPort = 1\n" + minimal, "listenerConfig.htpPort", 3, "unknown key"},
+		{"unknown section", "[listener]\nhost = \"x\"\n" + minimal, "listener", 1, "unknown key"},
+		{"key in the wrong case", "[listenerConfig]\nhttpport = 9090\n" + minimal, "listenerConfig.httpport", 2, "unknown key"},
+		{"section in the wrong case", "[ListenerConfig]\nhttpPort = 9090\n" + minimal, "ListenerConfig", 1, "unknown key"},
+		{"top-level key", "httpPort = 1\n" + minimal, "httpPort", 1, "unknown key"},
+		{"port as string", "[listenerConfig]\nhttpPort = \"9090\"\n" + minimal, "listenerConfig.httpPort", 2, "must be an integer, not a string"},
+		{"port as float", "[listenerConfig]\n\nhttpsPort = 9090.5\n" + minimal, "listenerConfig.httpsPort", 3, "must be an integer, not a float"},
+		{"bool as string", "[authConfig]\nremoveAuthHeaderFromOutMessage = \"true\"\n" + minimal, "authConfig.removeAuthHeaderFromOutMessage", 2, "must be a boolean"},
+		{"string as number", "[log]\nlevel = 3\n" + minimal, "log.level", 2, "must be a string, not an integer"},
+		{"endpoints as string", "[tokenRevocationConfig.persistent]\nendpoints = \"http://e:2379\"\n" + minimal, "tokenRevocationConfig.persistent.endpoints", 2, "must be an array of strings"},
+		{"section as value", "listenerConfig = 3\n" + minimal, "listenerConfig", 1, "must be a table"},
+		{"port out of range", "[listenerConfig]\nadminPort = 70000\n" + minimal, "listenerConfig.adminPort", 2, "out of range"},
+		{"negative port", "[listenerConfig]\nhttpPort = -1\n" + minimal, "listenerConfig.httpPort", 2, "out of range"},
+		{"two listeners on one port", "[listenerConfig]\nhttpPort = 9095\n" + minimal, "listenerConfig.httpPort", 2, "also listenerConfig.httpsPort"},
+		{"log level", "[log]\nlevel = \"VERBOSE\"\n" + minimal, "log.level", 2, "not one of"},
+		{"no issuer table", "[log]\nlevel = \"INFO\"\n", "jwtTokenConfig", 0, "at least one"},
+		{"issuer table not an array", "[jwtTokenConfig]\nissuer = \"a\"\n", "jwtTokenConfig", 1, "list of tables"},
+		{"issuer without issuer", "[[jwtTokenConfig]]\naudience = \"a\"\ncertificateAlias = \"c\"\n", "jwtTokenConfig[0].issuer", 1, "is required"},
+		{"issuer without key source", "[[jwtTokenConfig]]\nissuer = \"i\"\naudience = \"a\"\n", "jwtTokenConfig[0]", 1, "certificateAlias or jwksUrl"},
+		{"issuer with both key sources", minimal + "jwksUrl = \"https://x/jwks\"\n", "jwtTokenConfig[0].jwksUrl", 6, "both"},
+		{"issuer without audience", "[[jwtTokenConfig]]\nissuer = \"i\"\ncertificateAlias = \"c\"\n", "jwtTokenConfig[0].audience", 1, "is required"},
+		{"jwksUrl not http", "[[jwtTokenConfig]]\nissuer = \"i\"\naudience = \"a\"\njwksUrl = \"file:///etc/passwd\"\n", "jwtTokenConfig[0].jwksUrl", 4, "http"},
+		{"unknown key in the second issuer", minimal + "\n[[jwtTokenConfig]]\nissuer = \"x\"\naudience = \"b\"\ncertificateAlias = \"c\"\nbogus = 1\n", "jwtTokenConfig[1].bogus", 11, "unknown key"},
+		{"duplicate issuer", minimal + minimal, "jwtTokenConfig[1].issuer", 8, "already trusted"},
+		{"unset environment variable", "[listenerConfig]\ntrustStorePassword = \"${MGW_TEST_UNSET_SURELY}\"\n" + minimal, "listenerConfig.trustStorePassword", 2, "MGW_TEST_UNSET_SURELY is not set"},
+		{"unterminated ${", "[listenerConfig]\nhost = \"${HOME\"\n" + minimal, "listenerConfig.host", 2, "unterminated"},
+		{"unknown persistent key with useDefault", "[tokenRevocationConfig.persistent]\nrevokedTokensFile = \"x\"\n" + minimal, "tokenRevocationConfig.persistent.revokedTokensFile", 2, "useDefault = false"},
+		{"unknown realtime key", "[tokenRevocationConfig.realtime]\nfoo = 1\n" + minimal, "tokenRevocationConfig.realtime.foo", 2, "unknown key"},
+		{"unknown revocation section", "[tokenRevocationConfig.other]\nfoo = 1\n" + minimal, "tokenRevocationConfig.other", 1, "unknown key"},
+		{"negative cache expiry", "[caching]\ntokenCacheExpiryTime = -5\n" + minimal, "caching.tokenCacheExpiryTime", 2, "out of range"},
+		{"zero cache capacity", "[caching]\ntokenCacheCapacity = 0\n" + minimal, "caching.tokenCacheCapacity", 2, "positive"},
+		{"bad header name", "[authConfig]\nauthorizationHeader = \"Auth Header\"\n" + minimal, "authConfig.authorizationHeader", 2, "not a valid HTTP header name"},
+		{"realtime on without URL", "[tokenRevocationConfig.realtime]\nenableRealtimeMessageRetrieval = true\njmsConnectionProviderUrl = \"\"\n" + minimal, "tokenRevocationConfig.realtime.jmsConnectionProviderUrl", 3, "required"},
+		{"invalid TOML", "[listenerConfig]\nhttpPort = = 1\n" + minimal, "", 2, "invalid TOML"},
+		{"duplicate key", "[listenerConfig]\nhttpPort = 1\nhttpPort = 2\n" + minimal, "httpPort", 3, "invalid TOML"},
+		{"inline table unknown key", "listenerConfig = { host = \"h\", nope = 1 }\n" + minimal, "listenerConfig.nope", 1, "unknown key"},
+	}
+	if len(cases) < 10 {
+		t.Fatal("keep at least 10 bad confs")
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			file, _ := writeConf(t, tc.conf)
+			_, err := Load(file, nil)
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("error %v is not *Error", err)
+			}
+			if e.File != file || e.Key != tc.key || e.Line != tc.line || !strings.Contains(err.Error(), tc.contain) {
+				t.Fatalf("got %q (key %q line %d); want key %q line %d containing %q", err, e.Key, e.Line, tc.key, tc.line, tc.contain)
+			}
+			if !strings.HasPrefix(err.Error(), file) {
+				t.Errorf("message does not start with the file: %q", err)
+			}
+			if strings.Contains(tc.contain, "unknown key") && !errors.Is(err, ErrUnknownKey) {
+				t.Errorf("not ErrUnknownKey: %v", err)
+			}
+		})
+	}
+}
+
+func TestErrorFormat(t *testing.T) {
+	e := &Error{File: "conf/micro-gw.conf", Key: "listenerConfig.htpPort", Line: 12, Err: ErrUnknownKey}
+	if got, want := e.Error(), "conf/micro-gw.conf:12: listenerConfig.htpPort: unknown key"; got != want {
+		t.Errorf("got %q; want %q", got, want)
+	}
+	e = &Error{File: "conf/micro-gw.conf", Key: "log.level", Err: errors.New("bad")}
+	if got, want := e.Error(), "conf/micro-gw.conf: log.level: bad"; got != want {
+		t.Errorf("got %q; want %q", got, want)
+	}
+}
+
+func TestMissingFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "conf", "micro-gw.conf")
+	_, err := Load(file, nil)
+	var e *Error
+	if !errors.As(err, &e) || e.File != file || !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), file) {
+		t.Fatalf("got %v", err)
+	}
+	_, err = Load(t.TempDir(), nil)
+	if err == nil {
+		t.Fatal("a directory was loaded")
+	}
+}
+
+func TestEnvSubstitution(t *testing.T) {
+	t.Setenv("MGW_PASS", "s3cret")
+	t.Setenv("MGW_PORT", "9999")
+	t.Setenv("MGW_HOST", "broker")
+	t.Setenv("MGW_ON", "true")
+	file, _ := writeConf(t, `
+[listenerConfig]
+trustStorePassword = "${MGW_PASS}"
+httpPort = "${MGW_PORT}"
+[tokenRevocationConfig.realtime]
+enableRealtimeMessageRetrieval = "${MGW_ON}"
+jmsConnectionProviderUrl = "stomp://${MGW_HOST}:61613"
+jmsConnectionPassword = "a$${LITERAL}b"
+[tokenRevocationConfig.persistent]
+endpoints = ["http://${MGW_HOST}:2379"]
+`+minimal)
+	c, err := Load(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listener.TrustStorePassword != "s3cret" || c.Listener.HTTPPort != 9999 || !c.Revocation.Realtime.Enabled ||
+		c.Revocation.Realtime.ProviderURL != "stomp://broker:61613" || c.Revocation.Realtime.Password != "a${LITERAL}b" ||
+		c.Revocation.Persistent.Endpoints[0] != "http://broker:2379" {
+		t.Fatalf("got %+v", c)
+	}
+	t.Setenv("MGW_PORT", "nine")
+	_, err = Load(file, nil)
+	var e *Error
+	if !errors.As(err, &e) || e.Key != "listenerConfig.httpPort" || e.Line != 4 {
+		t.Fatalf("non-numeric port from the environment: %v", err)
+	}
+}
+
+func TestOverrides(t *testing.T) {
+	file, _ := writeConf(t, minimal)
+	t.Setenv("MGW_U", "envuser")
+	c, err := Load(file, []string{
+		"listenerConfig.httpPort=9190",
+		"b7a.log.level=TRACE",
+		"authConfig.removeAuthHeaderFromOutMessage=false",
+		"tokenRevocationConfig.persistent.endpoints=http://a:2379, http://b:2379",
+		"tokenRevocationConfig.realtime.jmsConnectionUsername=${MGW_U}",
+		"caching.tokenCacheExpiryTime=1000",
+		"jwtTokenConfig[0].audience=other",
+		"jwtTokenConfig[1].issuer=second",
+		"jwtTokenConfig[1].audience=aud2",
+		"jwtTokenConfig[1].jwksUrl=https://idp/jwks",
+		"listenerConfig.host=a=b",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listener.HTTPPort != 9190 || c.Log.Level != "TRACE" || c.SlogLevel() != LevelTrace || c.Auth.RemoveAuthHeaderFromOutMessage ||
+		!reflect.DeepEqual(c.Revocation.Persistent.Endpoints, []string{"http://a:2379", "http://b:2379"}) ||
+		c.Revocation.Realtime.Username != "envuser" || c.Caching.TokenCacheExpiryTime != time.Second ||
+		len(c.JWT) != 2 || c.JWT[0].Audience != "other" || c.JWT[1].JWKSURL != "https://idp/jwks" || c.Listener.Host != "a=b" {
+		t.Fatalf("got %+v", c)
+	}
+
+	bad := []struct {
+		override, key, contain string
+	}{
+		{"listenerConfig.htpPort=1", "listenerConfig.htpPort", "unknown key"},
+		{"nope.x=1", "nope.x", "unknown key"},
+		{"listenerConfig=1", "listenerConfig", "unknown key"},
+		{"listenerConfig.httpPort=abc", "listenerConfig.httpPort", "must be an integer"},
+		{"listenerConfig.httpPort=99999", "listenerConfig.httpPort", "out of range"},
+		{"caching.enabled=maybe", "caching.enabled", "must be a boolean"},
+		{"log.level", "log.level", "KEY=VALUE"},
+		{"jwtTokenConfig.issuer=x", "jwtTokenConfig.issuer", "give an index"},
+		{"jwtTokenConfig[5].issuer=x", "jwtTokenConfig[5].issuer", "out of range"},
+		{"tokenRevocationConfig.persistent.revokedTokensFile=x", "tokenRevocationConfig.persistent.revokedTokensFile", "useDefault = false"},
+		{"tokenRevocationConfig.realtime.jmsConnectionPassword=${MGW_NOT_SET_EVER}", "tokenRevocationConfig.realtime.jmsConnectionPassword", "MGW_NOT_SET_EVER is not set"},
+	}
+	for _, b := range bad {
+		t.Run(b.override, func(t *testing.T) {
+			_, err := Load(file, []string{b.override})
+			var e *Error
+			if !errors.As(err, &e) || e.Key != b.key || !strings.Contains(err.Error(), b.contain) {
+				t.Fatalf("got %v; want key %q containing %q", err, b.key, b.contain)
+			}
+		})
+	}
+	// A value given on the command line may be a secret: errors never echo it.
+	for _, o := range []string{"listenerConfig.trustStorePasswrd=hunter2", "tokenRevocationConfig.realtime=hunter2"} {
+		_, err = Load(file, []string{o})
+		if err == nil || strings.Contains(err.Error(), "hunter2") {
+			t.Fatalf("%s: got %v", o, err)
+		}
+	}
+}
+
+func TestCustomStoreSettings(t *testing.T) {
+	t.Setenv("MGW_FILE", "extensions/revoked.txt")
+	file, _ := writeConf(t, `
+[tokenRevocationConfig.persistent]
+enablePersistentStorageRetrieval = true
+useDefault = false
+store = "file"
+revokedTokensFile = "${MGW_FILE}"
+pollSeconds = 5
+nested = { a = ["x"] }
+`+minimal)
+	c, err := Load(file, []string{"tokenRevocationConfig.persistent.extra=1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := c.Revocation.Persistent
+	want := map[string]any{"revokedTokensFile": "extensions/revoked.txt", "pollSeconds": int64(5),
+		"nested": map[string]any{"a": []any{"x"}}, "extra": "1"}
+	if p.UseDefault || p.Store != "file" || !reflect.DeepEqual(p.Settings, want) {
+		t.Fatalf("got %+v; want settings %v", p, want)
+	}
+}
+
+func TestLogLevels(t *testing.T) {
+	for level, want := range map[string]slog.Level{"TRACE": LevelTrace, "debug": slog.LevelDebug, "Info": slog.LevelInfo, "WARN": slog.LevelWarn, "error": slog.LevelError} {
+		file, _ := writeConf(t, "[log]\nlevel = \""+level+"\"\n"+minimal)
+		c, err := Load(file, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.SlogLevel() != want {
+			t.Errorf("%s -> %v; want %v", level, c.SlogLevel(), want)
+		}
+	}
+	if LevelTrace >= slog.LevelDebug {
+		t.Error("TRACE must be below DEBUG")
+	}
+	// The original's key, in the file.
+	file, _ := writeConf(t, "[b7a.log]\nlevel = \"WARN\"\n"+minimal)
+	c, err := Load(file, nil)
+	if err != nil || c.Log.Level != "WARN" {
+		t.Fatalf("b7a.log: %v %v", c, err)
+	}
+}
+
+// FuzzLoad writes arbitrary bytes as a conf: Load must not panic, and must
+// return either a Config or an *Error.
+func FuzzLoad(f *testing.F) {
+	f.Add([]byte(full))
+	f.Add([]byte(minimal))
+	f.Add([]byte("[listenerConfig]\nhttpPort = \"${X}\"\n[[jwtTokenConfig]]\n[[jwtTokenConfig]]\nbogus=1"))
+	f.Add([]byte("a.b.c = { d = [1, {e = 2}] }\n[[x.y]]\n[x]\n"))
+	f.Add([]byte("[tokenRevocationConfig.persistent]\nuseDefault = false\nk = 1979-05-27T07:32:00Z\n" + minimal))
+	dir := f.TempDir()
+	file := filepath.Join(dir, "conf", "micro-gw.conf")
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if err := os.WriteFile(file, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Load(file, []string{"listenerConfig.httpPort=1"})
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("error %T is not *Error", err)
+			}
+			_ = e.Error()
+			return
+		}
+		if c == nil || len(c.JWT) == 0 {
+			t.Fatal("accepted a conf without an issuer")
+		}
+	})
+}
