@@ -1,0 +1,131 @@
+package revocation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+)
+
+// ErrPublisherClosed is returned by Publish after Close.
+var ErrPublisherClosed = errors.New("broker publisher is closed")
+
+// BrokerPublisher publishes revocations to the broker topic: what the
+// token-service side uses (micro-gw revoke, the dev token service). Messages
+// are the flat JSON form of EncodeNotice, body only, content-type
+// application/json: every subscriber reads the body first, and a header copy
+// would only be a second place for the two to disagree.
+//
+// It is safe for concurrent use; publications are sent one at a time.
+type BrokerPublisher struct {
+	url   BrokerURL
+	topic string
+	cfg   BrokerConfig
+	log   *slog.Logger
+
+	mu     sync.Mutex
+	sender brokerSender // nil while disconnected
+	closed bool
+}
+
+// brokerSender is one connection of a publisher, STOMP or AMQP.
+type brokerSender interface {
+	send(ctx context.Context, body []byte) error
+	close() error
+}
+
+// DialBrokerPublisher connects to the first broker of cfg.URL that answers.
+// OnReconnect and Registerer of cfg are not used.
+func DialBrokerPublisher(ctx context.Context, cfg BrokerConfig) (*BrokerPublisher, error) {
+	u, topic, err := brokerConfigCheck(cfg)
+	if err != nil {
+		return nil, err
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	p := &BrokerPublisher{url: u, topic: topic, cfg: cfg, log: logger.With("component", "revocation.publisher", "topic", topic)}
+	if err := p.connect(ctx); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// connect dials the brokers of the URL in order and keeps the first that
+// answers. Called with p.mu held (or before p is shared).
+func (p *BrokerPublisher) connect(ctx context.Context) error {
+	var errs []error
+	for _, addr := range p.url.Addrs {
+		var s brokerSender
+		var err error
+		switch p.url.Protocol {
+		case ProtocolAMQP:
+			s, err = dialAMQPSender(ctx, p.url, addr, p.topic, p.cfg.TLS)
+		default:
+			s, err = dialStompSender(ctx, p.url, addr, p.topic, p.cfg.TLS, p.log)
+		}
+		if err == nil {
+			p.sender = s
+			return nil
+		}
+		errs = append(errs, err)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return fmt.Errorf("connect to broker %s: %w", p.url, errors.Join(errs...))
+}
+
+// Publish sends n to the topic and returns once the broker has taken it
+// (STOMP: its RECEIPT; AMQP: its publisher confirm). A connection found
+// broken is replaced and the send tried once more: a revocation received
+// twice is harmless.
+func (p *BrokerPublisher) Publish(ctx context.Context, n Notice) error {
+	if err := validateJTI(n.JTI); err != nil {
+		return fmt.Errorf("publish revocation: %w", err)
+	}
+	body := EncodeNotice(n)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return ErrPublisherClosed
+	}
+	var last error
+	for range 2 {
+		if p.sender == nil {
+			if err := p.connect(ctx); err != nil {
+				return fmt.Errorf("publish revocation of jti %q: %w", n.JTI, err)
+			}
+		}
+		err := p.sender.send(ctx, body)
+		if err == nil {
+			p.log.Debug("published revocation", "jti", n.JTI, "ttl", n.TTL)
+			return nil
+		}
+		last = err
+		p.sender.close()
+		p.sender = nil
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return fmt.Errorf("publish revocation of jti %q: %w", n.JTI, last)
+}
+
+// Close disconnects from the broker. Publish fails afterwards.
+func (p *BrokerPublisher) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil
+	}
+	p.closed = true
+	if p.sender == nil {
+		return nil
+	}
+	err := p.sender.close()
+	p.sender = nil
+	return err
+}
