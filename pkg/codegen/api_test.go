@@ -2,6 +2,7 @@ package codegen
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -230,3 +231,5 @@ func TestJSONDefinitionAndSample(t *testing.T) {
 		}
 	}
 }
+
+var discard = slog.New(slog.DiscardHandler)

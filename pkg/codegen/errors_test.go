@@ -116,10 +116,10 @@ func TestDefinitionErrors(t *testing.T) {
 		wantPath: `$.paths["/pet/id-{petId}"]`,
 		wantMsg:  "whole segment",
 	}, {
-		name:     "external reference refused",
-		file:     "api.yaml",
-		content:  strings.Replace(doc30(prodTop, ""), "            type: string\n", "            $ref: '/etc/passwd'\n", 1),
-		wantMsg:  "cannot load",
+		name:    "external reference refused",
+		file:    "api.yaml",
+		content: strings.Replace(doc30(prodTop, ""), "            type: string\n", "            $ref: '/etc/passwd'\n", 1),
+		wantMsg: "cannot load",
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -79,10 +79,7 @@ func (p Package) Write() error {
 		if err != nil {
 			return fmt.Errorf("read extension: %w", err)
 		}
-		var b bytes.Buffer
-		fmt.Fprintf(&b, "//line %s:1:1\n", filepath.ToSlash(ext))
-		b.Write(data)
-		files[extPrefix+filepath.Base(ext)] = b.Bytes()
+		files[extPrefix+filepath.Base(ext)] = extensionSource(ext, data)
 	}
 
 	if err := os.MkdirAll(p.Dir, 0o755); err != nil {
@@ -105,4 +102,14 @@ func (p Package) Write() error {
 		}
 	}
 	return nil
+}
+
+// extensionSource is the copy of the extension file at path: its content
+// after a //line directive that gives the compiler the original's name and
+// line numbers.
+func extensionSource(path string, data []byte) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "//line %s:1:1\n", filepath.ToSlash(path))
+	b.Write(data)
+	return b.Bytes()
 }

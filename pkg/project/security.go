@@ -60,7 +60,7 @@ func WriteSecurity(root string) error {
 	}
 	issuerCert, err := selfSigned(issuerKey, &x509.Certificate{
 		Subject:  pkix.Name{CommonName: IssuerCommonName, Organization: []string{"micro-gw"}},
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		KeyUsage: x509.KeyUsageDigitalSignature,
 	}, now)
 	if err != nil {
 		return fmt.Errorf("make issuer certificate: %w", err)

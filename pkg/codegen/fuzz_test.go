@@ -1,0 +1,82 @@
+package codegen
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/micro-gw/micro-gw/pkg/runtime"
+)
+
+// FuzzExtensions feeds arbitrary YAML or JSON values to every x-wso2-*
+// extension, at the API and the operation level: extraction must return an
+// error or a well-formed API, and never panic.
+func FuzzExtensions(f *testing.F) {
+	for _, seed := range []string{
+		`{x-wso2-basePath: /p, x-wso2-production-endpoints: {urls: [http://a]}}`,
+		`{x-wso2-production-endpoints: {urls: http://a, type: failover}, x-wso2-disable-security: true}`,
+		`{x-wso2-endpoints: [{a: {urls: [https://a/x/]}}], x-wso2-production-endpoints: "#/x-wso2-endpoints/a"}`,
+		`{x-wso2-endpoints: {a: {urls: []}}, x-wso2-sandbox-endpoints: "#/x-wso2-endpoints/b"}`,
+		`{x-wso2-basePath: "../x", x-wso2-throttling-tier: 5, x-wso2-disable-security: "yes"}`,
+		`{"x-wso2-production-endpoints": [1, null, {"urls": [{}]}], "x-wso2-basePath": "//a//"}`,
+		`x-wso2-basePath: [1, 2]`,
+		`null`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var exts map[string]any
+		if err := yaml.Unmarshal(data, &exts); err != nil {
+			return
+		}
+		for k, v := range exts {
+			exts[k] = jsonValue(v)
+		}
+		doc := &openapi3.T{
+			OpenAPI:    "3.0.0",
+			Info:       &openapi3.Info{Title: "t", Version: "1"},
+			Extensions: exts,
+			Paths:      openapi3.NewPaths(),
+		}
+		op := openapi3.NewOperation()
+		op.Extensions = exts
+		item := &openapi3.PathItem{}
+		item.SetOperation("GET", op)
+		doc.Paths.Set("/a/{b}", item)
+
+		api, err := extractAPI(doc)
+		if err != nil {
+			if err.Error() == "" {
+				t.Fatal("empty error")
+			}
+			return
+		}
+		if !strings.HasPrefix(api.BasePath, "/") || (api.BasePath != "/" && strings.HasSuffix(api.BasePath, "/")) {
+			t.Fatalf("base path %q", api.BasePath)
+		}
+		if len(api.Resources) != 1 {
+			t.Fatalf("resources %+v", api.Resources)
+		}
+		r := api.Resources[0]
+		if r.Production == nil && api.Production == nil {
+			t.Fatal("a resource without a production endpoint")
+		}
+		for _, ep := range endpointsOf(api.Production, api.Sandbox, r.Production, r.Sandbox) {
+			if len(ep.URLs) == 0 || (ep.Type != endpointLoadBalance && ep.Type != endpointFailover) {
+				t.Fatalf("endpoint %+v", ep)
+			}
+		}
+	})
+}
+
+func endpointsOf(eps ...*runtime.Endpoint) []*runtime.Endpoint {
+	var out []*runtime.Endpoint
+	for _, ep := range eps {
+		if ep != nil {
+			out = append(out, ep)
+		}
+	}
+	return out
+}
