@@ -138,6 +138,7 @@ func (s *StoreSource) Run(ctx context.Context, sink Sink, ready func()) error {
 			case <-ctx.Done():
 				return nil
 			case <-s.resync:
+				s.log.Info("resync requested: reloading revoked tokens from the custom store")
 				continue
 			}
 		}

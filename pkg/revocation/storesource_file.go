@@ -165,6 +165,12 @@ const fileWatchSettle = 100 * time.Millisecond
 // WatchFile's goroutine, one call at a time. WatchFile returns ctx's error
 // when ctx is done.
 func WatchFile(ctx context.Context, path string, changed func()) error {
+	return watchFile(ctx, path, fileWatchPoll, changed, nil)
+}
+
+// watchFile is WatchFile with the poll interval given, calling started (if
+// not nil) once the file's first state is taken and its folder watched.
+func watchFile(ctx context.Context, path string, pollEvery time.Duration, changed, started func()) error {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return fmt.Errorf("watch %s: %w", path, err)
@@ -181,7 +187,7 @@ func WatchFile(ctx context.Context, path string, changed func()) error {
 	}
 
 	last := statFile(abs)
-	poll := time.NewTicker(fileWatchPoll)
+	poll := time.NewTicker(pollEvery)
 	defer poll.Stop()
 	settle := time.NewTimer(fileWatchSettle)
 	settle.Stop()
@@ -190,6 +196,9 @@ func WatchFile(ctx context.Context, path string, changed func()) error {
 			last = now
 			changed()
 		}
+	}
+	if started != nil {
+		started()
 	}
 	for {
 		select {
