@@ -1,0 +1,157 @@
+package tokenservice
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/go-stomp/stomp/v3"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/micro-gw/micro-gw/pkg/devservices/stompbroker"
+	"github.com/micro-gw/micro-gw/pkg/issuer"
+	"github.com/micro-gw/micro-gw/pkg/revocation"
+	"github.com/micro-gw/micro-gw/pkg/revocation/etcdtest"
+	"github.com/micro-gw/micro-gw/pkg/runtime/config"
+)
+
+// services are a real etcd and a real STOMP broker, with a subscriber on the
+// revocation topic: what a gateway would see.
+type services struct {
+	etcdEndpoint string
+	etcd         *clientv3.Client
+	stompAddr    string
+	sub          *stomp.Subscription
+}
+
+func startServices(t *testing.T) *services {
+	t.Helper()
+	endpoint, cli := etcdtest.Start(t)
+	b, err := stompbroker.Start("127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return &services{etcdEndpoint: endpoint, etcd: cli, stompAddr: b.Addr(), sub: subscribe(t, b.Addr())}
+}
+
+// subscribe subscribes to /topic/tokenRevocation and returns once the
+// subscription is surely in place (a message of its own came back).
+func subscribe(t *testing.T, addr string) *stomp.Subscription {
+	t.Helper()
+	conn, err := stomp.Dial("tcp", addr, stomp.ConnOpt.Host("/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Disconnect() })
+	sub, err := conn.Subscribe("/topic/tokenRevocation", stomp.AckAuto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.Send("/topic/tokenRevocation", "text/plain", []byte("sync")); err != nil {
+		t.Fatal(err)
+	}
+	if m := nextMessage(t, sub); string(m.Body) != "sync" {
+		t.Fatalf("first message %q, want our sync", m.Body)
+	}
+	return sub
+}
+
+// nextMessage waits for the next message; the bound only keeps a broken
+// publisher from hanging the test.
+func nextMessage(t *testing.T, sub *stomp.Subscription) *stomp.Message {
+	t.Helper()
+	select {
+	case m, ok := <-sub.C:
+		if !ok || m.Err != nil {
+			t.Fatalf("subscription ended: %v", m)
+		}
+		return m
+	case <-time.After(15 * time.Second):
+		t.Fatal("no revocation message arrived on the topic")
+	}
+	return nil
+}
+
+// nextNotice decodes the next message as the gateway's subscriber does.
+func (s *services) nextNotice(t *testing.T) revocation.Notice {
+	t.Helper()
+	m := nextMessage(t, s.sub)
+	n, err := revocation.DecodeNotice(m.Body, func(k string) (string, bool) { return m.Header.Contains(k) })
+	if err != nil {
+		t.Fatalf("the published message does not decode: %v (%s)", err, m.Body)
+	}
+	return n
+}
+
+// key returns the value of key in etcd and the ttl of its lease (0: none).
+func (s *services) key(t *testing.T, key string) (value string, leaseTTL int64, ok bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := s.etcd.Get(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Kvs) == 0 {
+		return "", 0, false
+	}
+	kv := resp.Kvs[0]
+	if kv.Lease != 0 {
+		l, err := s.etcd.TimeToLive(ctx, clientv3.LeaseID(kv.Lease))
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaseTTL = l.GrantedTTL
+	}
+	return string(kv.Value), leaseTTL, true
+}
+
+// revocationConf is the [tokenRevocationConfig] of a gateway using s.
+func (s *services) revocationConf() config.Revocation {
+	rev := config.Default().Revocation
+	rev.Realtime.Enabled = true
+	rev.Realtime.ProviderURL = "stomp://" + s.stompAddr
+	rev.Persistent.Enabled = true
+	rev.Persistent.Hostname = s.etcdEndpoint + "/v2/keys/jti/"
+	rev.Persistent.Username, rev.Persistent.Password = "", ""
+	return rev
+}
+
+// deadAddr is a loopback address nothing listens on.
+func deadAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+var testKey = func() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return k
+}()
+
+// jwtFor signs a token with jti, issued at iat with lifetime ttl.
+func jwtFor(t *testing.T, jti string, iat time.Time, ttl time.Duration) string {
+	t.Helper()
+	tok, err := issuer.Sign(testKey, issuer.DefaultKeyID, issuer.Claims{JTI: jti, IssuedAt: iat, TTL: ttl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func uniqueJTI(label string) string {
+	return fmt.Sprintf("%s-%d", label, time.Now().UnixNano())
+}
