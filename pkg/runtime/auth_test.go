@@ -328,7 +328,6 @@ func mustEd(t testing.TB) ed25519.PrivateKey {
 	return k
 }
 
-
 // TestAttackTokens sends each bad credential through the handler: each gets
 // its exact status and code, and the backend never sees one of them.
 func TestAttackTokens(t *testing.T) {

@@ -10,7 +10,9 @@ import (
 )
 
 // metrics are the gateway's Prometheus metrics, registered in a registry of
-// the Server's own (no global state). Labels are bounded: api is the API's
+// the Server's own (no global state). The revocation sources register their
+// own (microgw_revocation_broker_connected, microgw_revocation_store_loaded,
+// ...) in the same registry. Labels are bounded: api is the API's
 // title and version, resource the path template (never the raw path), reason
 // one of the validator's fixed reasons.
 type metrics struct {
@@ -22,7 +24,6 @@ type metrics struct {
 	panics        prometheus.Counter
 	revoked       prometheus.GaugeFunc
 	sourceReady   *prometheus.GaugeVec
-	storeLoaded   prometheus.Gauge
 	unmatched     *routeMetrics
 }
 
@@ -59,13 +60,9 @@ func newMetrics(revokedLen func() float64) *metrics {
 			Name: "microgw_revocation_source_ready",
 			Help: "1 once an enabled revocation source has made its first load or subscription.",
 		}, []string{"source"}),
-		storeLoaded: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "microgw_revocation_store_loaded",
-			Help: "1 once the persistent revocation store has been loaded.",
-		}),
 	}
 	reg.MustRegister(m.requests, m.duration, m.authFailures, m.backendErrors, m.panics, m.revoked,
-		m.sourceReady, m.storeLoaded,
+		m.sourceReady,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.unmatched = m.newRouteMetrics("", "")
 	return m
@@ -134,17 +131,4 @@ func (m *metrics) observe(r *route, method string, status int, elapsed time.Dura
 		rm.mu.Unlock()
 	}
 	c.Inc()
-}
-
-// registerBroker exposes the real-time subscriber's connection state.
-func (m *metrics) registerBroker(connected func() bool) {
-	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "microgw_revocation_broker_connected",
-		Help: "1 while the real-time revocation subscriber is connected to its broker.",
-	}, func() float64 {
-		if connected() {
-			return 1
-		}
-		return 0
-	}))
 }

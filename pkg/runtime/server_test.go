@@ -290,7 +290,7 @@ func TestReadinessAndRevocationGate(t *testing.T) {
 	_, metrics := do(t, "GET", s.testURL("admin", "/metrics"), nil)
 	for _, want := range []string{
 		"microgw_revoked_tokens 2",
-		"microgw_revocation_store_loaded 1",
+		`microgw_revocation_source_ready{source="store:test"} 1`,
 		`microgw_revocation_source_ready{source="broker"} 1`,
 	} {
 		if !strings.Contains(metrics, want) {

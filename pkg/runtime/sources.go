@@ -51,9 +51,6 @@ func (rv *revocationRuntime) start(ctx context.Context, logger *slog.Logger, m *
 			err := sr.src.Run(ctx, rv.set, func() {
 				if sr.ready.CompareAndSwap(false, true) {
 					m.sourceReady.WithLabelValues(sr.name).Set(1)
-					if sr == rv.persistent {
-						m.storeLoaded.Set(1)
-					}
 					logger.Info("revocation source is ready", "source", sr.name, "revoked", rv.set.Len())
 				}
 			})

@@ -1,5 +1,12 @@
 package runtime
 
+import (
+	"crypto/tls"
+	"fmt"
+
+	"github.com/micro-gw/micro-gw/pkg/revocation"
+)
+
 // provisionSources creates the revocation sources the configuration enables
 // (or takes Options.Sources): the real-time broker subscriber, and the
 // persistent source, etcd with useDefault = true, else the custom store
@@ -18,4 +25,66 @@ func (s *Server) provisionSources() error {
 		return nil
 	}
 	return s.configuredSources()
+}
+
+// configuredSources creates the sources the configuration enables.
+func (s *Server) configuredSources() error {
+	rv := s.revocation
+	tlsConf := &tls.Config{RootCAs: s.roots, MinVersion: tls.VersionTLS12}
+	rc := s.cfg.Revocation
+	var resync revocation.Resyncer
+	if p := rc.Persistent; p.Enabled {
+		var sr *sourceRun
+		if p.UseDefault {
+			src, err := revocation.NewEtcdSource(revocation.EtcdConfig{
+				Hostname:   p.Hostname,
+				Endpoints:  p.Endpoints,
+				Username:   p.Username,
+				Password:   p.Password,
+				TLS:        tlsConf,
+				Logger:     s.logger,
+				Registerer: s.metrics.registry,
+			})
+			if err != nil {
+				return fmt.Errorf("persistent revocation store (etcd): %w", err)
+			}
+			sr, resync = &sourceRun{name: "etcd", src: src}, src
+		} else {
+			info, err := s.opts.Registry.Lookup(p.Store)
+			if err != nil {
+				return fmt.Errorf("persistent revocation store: %w", err)
+			}
+			store, err := revocation.NewCustomStore(s.opts.Registry, info.Name, revocation.StoreConfig{
+				ProjectRoot: s.cfg.Root, Settings: p.Settings, Logger: s.logger,
+			})
+			if err != nil {
+				return fmt.Errorf("persistent revocation store: %w", err)
+			}
+			src := revocation.NewStoreSource(store, s.logger).WithRegisterer(s.metrics.registry)
+			sr, resync = &sourceRun{name: "store:" + info.Name, src: src}, src
+		}
+		rv.sources = append(rv.sources, sr)
+		rv.persistent = sr
+	}
+	if rt := rc.Realtime; rt.Enabled {
+		var onReconnect func()
+		if resync != nil {
+			onReconnect = resync.Resync
+		}
+		sub, err := revocation.NewBrokerSubscriber(revocation.BrokerConfig{
+			URL:         rt.ProviderURL,
+			Username:    rt.Username,
+			Password:    rt.Password,
+			Topic:       rt.Topic,
+			TLS:         tlsConf,
+			Logger:      s.logger,
+			Registerer:  s.metrics.registry,
+			OnReconnect: onReconnect,
+		})
+		if err != nil {
+			return fmt.Errorf("real-time revocation subscriber: %w", err)
+		}
+		rv.sources = append(rv.sources, &sourceRun{name: "broker", src: sub})
+	}
+	return nil
 }
