@@ -33,7 +33,7 @@ type Builder struct {
 	Name string
 	// Version is the toolkit's version, compiled into the Spec.
 	Version string
-	// Definitions are the definition files, in order.
+	// Definitions are the absolute paths of the definition files, in order.
 	Definitions []string
 	// Extensions are the absolute paths of the project's extension files.
 	Extensions []string
@@ -69,13 +69,21 @@ func (b *Builder) Build(ctx context.Context) error {
 	var spec runtime.Spec
 	err := b.step(StepLoad, func() error {
 		apis, err := LoadAPIs(ctx, b.Definitions)
+		var defErr *DefinitionError
+		var dupErr *DuplicateBasePathError
+		switch {
+		case errors.As(err, &defErr):
+			defErr.File = b.display(defErr.File)
+		case errors.As(err, &dupErr):
+			dupErr.First, dupErr.Other = b.display(dupErr.First), b.display(dupErr.Other)
+		}
 		if err != nil {
 			return err
 		}
 		spec = runtime.Spec{Name: b.Name, Version: b.Version, APIs: apis}
 		if b.Loaded != nil {
 			for i, api := range apis {
-				b.Loaded(api, b.Definitions[i])
+				b.Loaded(api, b.display(b.Definitions[i]))
 			}
 		}
 		return nil

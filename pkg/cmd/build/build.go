@@ -145,7 +145,7 @@ func build(ctx context.Context, opts *BuildOptions) error {
 	b := &codegen.Builder{
 		Name:        p.Name,
 		Version:     opts.Version,
-		Definitions: displayAll(wd, defs),
+		Definitions: defs,
 		Display:     func(p string) string { return display(wd, p) },
 		Extensions:  exts,
 		Source:      opts.Source,
@@ -198,13 +198,6 @@ func display(wd, file string) string {
 	return file
 }
 
-func displayAll(wd string, files []string) []string {
-	out := make([]string, len(files))
-	for i, f := range files {
-		out[i] = display(wd, f)
-	}
-	return out
-}
 
 func round(d time.Duration) time.Duration {
 	if d < time.Second {

@@ -1,0 +1,80 @@
+package root
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+
+	"github.com/micro-gw/micro-gw/pkg/cmd/factory"
+)
+
+// testFactory returns a factory with buffers, working in wd.
+func testFactory(wd string) (*factory.Factory, *bytes.Buffer, *bytes.Buffer) {
+	out, errOut := &bytes.Buffer{}, &bytes.Buffer{}
+	return &factory.Factory{
+		In: strings.NewReader(""), Out: out, ErrOut: errOut,
+		Getwd:   func() (string, error) { return wd, nil },
+		Getenv:  func(string) string { return "" },
+		Version: "v9.9.9-test",
+	}, out, errOut
+}
+
+func TestVersion(t *testing.T) {
+	f, out, errOut := testFactory(t.TempDir())
+	if code := Run(f, []string{"version"}); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.HasPrefix(out.String(), "micro-gw version v9.9.9-test (go") {
+		t.Errorf("version printed %q", out)
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	tests := []struct {
+		args     []string
+		wantCode int
+		wantErr  string
+	}{
+		{[]string{}, ExitOK, ""},
+		{[]string{"--help"}, ExitOK, ""},
+		{[]string{"bogus"}, ExitUsage, "unknown command \"bogus\" for \"micro-gw\"\nRun 'micro-gw --help' for usage.\n"},
+		{[]string{"--bogus"}, ExitUsage, "unknown flag: --bogus\nRun 'micro-gw --help' for usage.\n"},
+		{[]string{"version", "extra"}, ExitUsage, "unknown command \"extra\" for \"micro-gw version\"\nRun 'micro-gw version --help' for usage.\n"},
+		{[]string{"build"}, ExitUsage, "accepts 1 arg(s), received 0\nRun 'micro-gw build --help' for usage.\n"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			f, _, errOut := testFactory(t.TempDir())
+			if code := Run(f, tt.args); code != tt.wantCode {
+				t.Errorf("exit %d, want %d (%s)", code, tt.wantCode, errOut)
+			}
+			if errOut.String() != tt.wantErr {
+				t.Errorf("stderr %q, want %q", errOut, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestExecuteErrors checks that an error is printed once and an ExitError's
+// code is honoured, for commands that others add.
+func TestExecuteErrors(t *testing.T) {
+	tests := []struct {
+		err      error
+		wantCode int
+		wantErr  string
+	}{
+		{errors.New("boom"), ExitFailure, "boom\n"},
+		{&factory.ExitError{Code: 3, Err: errors.New("told")}, 3, "told\n"},
+		{&factory.ExitError{Code: 4}, 4, ""},
+	}
+	for _, tt := range tests {
+		f, _, errOut := testFactory(t.TempDir())
+		cmd := &cobra.Command{Use: "x", RunE: func(*cobra.Command, []string) error { return tt.err }}
+		if code := Execute(f, cmd, []string{}); code != tt.wantCode || errOut.String() != tt.wantErr {
+			t.Errorf("%v: exit %d stderr %q; want %d %q", tt.err, code, errOut, tt.wantCode, tt.wantErr)
+		}
+	}
+}
