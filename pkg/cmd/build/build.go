@@ -198,7 +198,6 @@ func display(wd, file string) string {
 	return file
 }
 
-
 func round(d time.Duration) time.Duration {
 	if d < time.Second {
 		return d.Round(time.Millisecond)
