@@ -72,12 +72,17 @@ func amqpDial(ctx context.Context, u BrokerURL, addr string, tlsBase *tls.Config
 	}
 	conn, err := amqp.DialConfig(target, cfg)
 	if err != nil {
-		if ae, ok := errors.AsType[*amqp.Error](err); ok && ae.Code == amqp.AccessRefused {
-			reason := ae.Reason
-			if errors.Is(err, amqp.ErrVhost) {
-				reason = "no access to virtual host " + strconv.Quote(u.VHost)
+		if ae, ok := errors.AsType[*amqp.Error](err); ok {
+			switch {
+			case errors.Is(err, amqp.ErrVhost):
+				return nil, &brokerLoginError{user: user, reason: "no access to virtual host " + strconv.Quote(u.VHost)}
+			case ae.Code == amqp.AccessRefused:
+				return nil, &brokerLoginError{user: user, reason: ae.Reason}
+			case ae.Server:
+				// The broker closed the handshake, e.g. 530 NOT_ALLOWED
+				// for a virtual host that does not exist.
+				return nil, &brokerRefusedError{what: "the connection", err: err}
 			}
-			return nil, &brokerLoginError{user: user, reason: reason}
 		}
 		return nil, fmt.Errorf("amqp connect to %s: %w", addr, err)
 	}
@@ -105,14 +110,14 @@ func (s *BrokerSubscriber) amqpSession(ctx context.Context, addr string, onSubsc
 	}
 	q, err := ch.QueueDeclare("", false, true, true, false, nil)
 	if err != nil {
-		return amqpRefusal("declare queue", err)
+		return amqpRefusal("to declare the subscription queue", err)
 	}
 	if err := ch.QueueBind(q.Name, s.topic, amqpExchange, false, nil); err != nil {
-		return amqpRefusal("bind queue to "+amqpExchange, err)
+		return amqpRefusal("to bind the subscription queue to "+amqpExchange, err)
 	}
 	deliveries, err := ch.Consume(q.Name, "", true, true, false, false, nil)
 	if err != nil {
-		return amqpRefusal("consume", err)
+		return amqpRefusal("to consume from the subscription queue", err)
 	}
 	onSubscribed()
 	for {
@@ -141,7 +146,7 @@ func amqpRefusal(what string, err error) error {
 	if ae, ok := errors.AsType[*amqp.Error](err); ok && ae.Server {
 		return &brokerRefusedError{what: what, err: err}
 	}
-	return fmt.Errorf("%s: %w", what, err)
+	return fmt.Errorf("failed %s: %w", what, err)
 }
 
 // amqpHeader reads a message header (an application property, as a JMS

@@ -111,7 +111,7 @@ func (s *BrokerSubscriber) stompSession(ctx context.Context, addr string, onSubs
 	// the subscription (e.g. no read permission on RabbitMQ).
 	if err := stompConfirm(conn); err != nil {
 		if se, ok := errors.AsType[stomp.Error](err); ok && se.Frame != nil {
-			return &brokerRefusedError{what: "subscribe to " + dest, err: errors.New(stompErrorReason(se))}
+			return &brokerRefusedError{what: "the subscription to " + dest, err: errors.New(stompErrorReason(se))}
 		}
 		return fmt.Errorf("confirm subscription to %s: %w", dest, err)
 	}

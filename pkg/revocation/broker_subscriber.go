@@ -218,7 +218,8 @@ func (s *BrokerSubscriber) logFailure(kind brokerFail, addr string, err error) {
 		s.log.Error(fmt.Sprintf("broker refused the login for user %q, retrying", s.url.Username),
 			"broker", addr, "vhost", s.url.VHost, "reason", le.reason)
 	case brokerFailRefused:
-		s.log.Error("broker refused the subscription, retrying", "broker", addr, "vhost", s.url.VHost, "error", err)
+		re, _ := errors.AsType[*brokerRefusedError](err)
+		s.log.Error("broker refused "+re.what+", retrying", "broker", addr, "vhost", s.url.VHost, "reason", re.err)
 	default:
 		s.log.Warn("cannot connect to broker, retrying", "broker", addr, "error", err)
 	}
@@ -273,13 +274,14 @@ func (e *brokerLoginError) Error() string {
 	return fmt.Sprintf("broker refused the login for user %q: %s", e.user, e.reason)
 }
 
-// brokerRefusedError is any other refusal by the broker.
+// brokerRefusedError is any other refusal by the broker; what names the
+// refused thing ("the subscription to /topic/x", "the connection", "to ...").
 type brokerRefusedError struct {
 	what string
 	err  error
 }
 
-func (e *brokerRefusedError) Error() string { return e.what + ": " + e.err.Error() }
+func (e *brokerRefusedError) Error() string { return "broker refused " + e.what + ": " + e.err.Error() }
 func (e *brokerRefusedError) Unwrap() error { return e.err }
 
 func brokerFailKind(err error) brokerFail {

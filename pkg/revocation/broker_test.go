@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -613,41 +614,64 @@ func TestBrokerBackoff(t *testing.T) {
 	}
 }
 
-// TestBrokerAMQPRoundTrip runs against a real AMQP 0-9-1 broker when
-// MICROGW_TEST_AMQP_URL names one (e.g. amqp://guest:guest@127.0.0.1:5672/);
-// the end-to-end suite covers RabbitMQ otherwise.
-func TestBrokerAMQPRoundTrip(t *testing.T) {
-	url := os.Getenv("MICROGW_TEST_AMQP_URL")
-	if url == "" {
-		t.Skip("MICROGW_TEST_AMQP_URL is not set")
-	}
-	topic := "microgwTest" + time.Now().Format("150405.000000")
-	reconnected := make(chan struct{}, 1)
-	r := startBrokerTestRun(t, BrokerConfig{URL: url, Topic: topic, OnReconnect: func() { reconnected <- struct{}{} }})
-	r.waitReady(t)
-	ctx, cancel := context.WithTimeout(context.Background(), brokerTestDeadline)
-	defer cancel()
-	pub, err := DialBrokerPublisher(ctx, BrokerConfig{URL: url, Topic: topic})
-	if err != nil {
-		t.Fatalf("DialBrokerPublisher: %v", err)
-	}
-	defer pub.Close()
-	jwt := messageTestJWT(t, map[string]any{"jti": "amqp-jwt-jti"})
-	for _, n := range []Notice{{"amqp-1", time.Hour}, {jwt, time.Hour}} {
-		if err := pub.Publish(ctx, n); err != nil {
-			t.Fatalf("Publish: %v", err)
+// TestBrokerExternal runs against real brokers when the environment names
+// them: MICROGW_TEST_AMQP_URL (e.g. amqp://guest:guest@127.0.0.1:5672/) and
+// MICROGW_TEST_STOMP_URL (e.g. stomp://guest:guest@127.0.0.1:61613, RabbitMQ's
+// STOMP plugin). With both, both ways across the protocols, as the token
+// service and the gateways may use different ones. The end-to-end suite
+// covers RabbitMQ otherwise.
+func TestBrokerExternal(t *testing.T) {
+	amqpURL, stompURL := os.Getenv("MICROGW_TEST_AMQP_URL"), os.Getenv("MICROGW_TEST_STOMP_URL")
+	var pairs [][2]string // subscriber, publisher
+	for _, u := range []string{amqpURL, stompURL} {
+		if u != "" {
+			pairs = append(pairs, [2]string{u, u})
 		}
 	}
-	eventually(t, "AMQP revocations applied", func() bool {
-		return r.set.Revoked("amqp-1") && r.set.Revoked("amqp-jwt-jti")
-	})
-
+	if amqpURL != "" && stompURL != "" {
+		pairs = append(pairs, [2]string{stompURL, amqpURL}, [2]string{amqpURL, stompURL})
+	}
+	if len(pairs) == 0 {
+		t.Skip("neither MICROGW_TEST_AMQP_URL nor MICROGW_TEST_STOMP_URL is set")
+	}
+	for i, p := range pairs {
+		subURL, pubURL := p[0], p[1]
+		t.Run(strings.SplitN(subURL, ":", 2)[0]+"<-"+strings.SplitN(pubURL, ":", 2)[0], func(t *testing.T) {
+			topic := "microgwTest" + strconv.Itoa(i) + time.Now().Format("150405.000000")
+			r := startBrokerTestRun(t, BrokerConfig{URL: subURL, Topic: topic})
+			r.waitReady(t)
+			ctx, cancel := context.WithTimeout(context.Background(), brokerTestDeadline)
+			defer cancel()
+			pub, err := DialBrokerPublisher(ctx, BrokerConfig{URL: pubURL, Topic: topic})
+			if err != nil {
+				t.Fatalf("DialBrokerPublisher: %v", err)
+			}
+			defer pub.Close()
+			jwt := messageTestJWT(t, map[string]any{"jti": "ext-jwt-jti"})
+			for _, n := range []Notice{{"ext-1", time.Hour}, {jwt, time.Hour}} {
+				if err := pub.Publish(ctx, n); err != nil {
+					t.Fatalf("Publish: %v", err)
+				}
+			}
+			eventually(t, "revocations applied", func() bool {
+				return r.set.Revoked("ext-1") && r.set.Revoked("ext-jwt-jti")
+			})
+			if got := r.set.Len(); got != 2 {
+				t.Errorf("Len = %d, want 2", got)
+			}
+		})
+	}
 	// Wrong credentials: one clear line, retries, no crash.
-	bad := startBrokerTestRun(t, BrokerConfig{URL: url, Topic: topic, Username: "microgw-no-such-user", Password: "Wrong-Passw0rd-123"})
-	eventually(t, "refused AMQP login logged", func() bool {
-		return strings.Contains(bad.log.String(), `broker refused the login for user \"microgw-no-such-user\"`)
-	})
-	if strings.Contains(bad.log.String(), "Wrong-Passw0rd-123") {
-		t.Fatalf("the log shows the password:\n%s", bad.log)
+	for _, u := range []string{amqpURL, stompURL} {
+		if u == "" {
+			continue
+		}
+		bad := startBrokerTestRun(t, BrokerConfig{URL: u, Username: "microgw-no-such-user", Password: "Wrong-Passw0rd-123"})
+		eventually(t, "refused login logged", func() bool {
+			return strings.Contains(bad.log.String(), `broker refused the login for user \"microgw-no-such-user\"`)
+		})
+		if strings.Contains(bad.log.String(), "Wrong-Passw0rd-123") {
+			t.Fatalf("the log shows the password:\n%s", bad.log)
+		}
 	}
 }
