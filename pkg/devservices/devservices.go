@@ -25,6 +25,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
@@ -116,11 +117,13 @@ type Services struct {
 	revoker *tokenservice.Revoker
 	http    *http.Server
 	httpErr chan error
+	done    chan struct{}
+	close   sync.Once
 }
 
 // Start starts etcd, the broker and the token service. On error, whatever
 // had started is stopped again.
-func Start(ctx context.Context, cfg Config) (s *Services, err error) {
+func Start(ctx context.Context, cfg Config) (*Services, error) {
 	cfg.setDefaults()
 	if cfg.DataDir == "" {
 		return nil, errors.New("no data folder given")
@@ -128,20 +131,25 @@ func Start(ctx context.Context, cfg Config) (s *Services, err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
 	}
-	s = &Services{cfg: cfg, EtcdDataDir: filepath.Join(cfg.DataDir, "etcd")}
-	defer func() {
-		if err != nil {
-			s.Close()
-		}
-	}()
+	s := &Services{cfg: cfg, EtcdDataDir: filepath.Join(cfg.DataDir, "etcd"), done: make(chan struct{})}
+	if err := s.start(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Services) start(ctx context.Context) error {
+	cfg := s.cfg
+	var err error
 
 	s.etcd, s.EtcdEndpoint, err = startEtcd(ctx, cfg.DataDir, cfg.EtcdAddr, cfg.EtcdPeerAddr)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	s.broker, err = stompbroker.Start(cfg.StompAddr, cfg.Logger.With("service", "stomp"))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	s.StompURL = "stomp://" + s.broker.Addr()
 	s.Revocation = config.Revocation{
@@ -159,14 +167,11 @@ func Start(ctx context.Context, cfg Config) (s *Services, err error) {
 	}
 	s.revoker, err = tokenservice.FromConfig(s.Revocation, nil, cfg.Logger)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	s.revoker.DefaultTTL = cfg.DefaultTTL
 
-	if err := s.startTokenService(); err != nil {
-		return nil, err
-	}
-	return s, nil
+	return s.startTokenService()
 }
 
 func (s *Services) startTokenService() error {
@@ -240,14 +245,20 @@ func (s *Services) Err() <-chan error {
 			if ok {
 				ch <- fmt.Errorf("token service: %w", err)
 			}
+		case <-s.done:
 		}
 	}()
 	return ch
 }
 
 // Close stops the token service (letting requests in flight finish), the
-// broker and etcd, in that order.
+// broker and etcd, in that order. It may be called more than once.
 func (s *Services) Close() {
+	s.close.Do(s.stop)
+}
+
+func (s *Services) stop() {
+	close(s.done)
 	if s.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = s.http.Shutdown(ctx)

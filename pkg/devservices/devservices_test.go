@@ -1,0 +1,251 @@
+package devservices
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-stomp/stomp/v3"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/micro-gw/micro-gw/pkg/issuer"
+	"github.com/micro-gw/micro-gw/pkg/revocation"
+	"github.com/micro-gw/micro-gw/pkg/runtime/config"
+)
+
+func start(t *testing.T, cfg Config) *Services {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s, err := Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// loopbackConfig puts every service on a free loopback port, data in dir.
+func loopbackConfig(t *testing.T, dir string) Config {
+	t.Helper()
+	free := func() string {
+		a, err := resolvePort("127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	return Config{DataDir: dir, EtcdAddr: free(), EtcdPeerAddr: free(), StompAddr: "127.0.0.1:0", TokenServiceAddr: "127.0.0.1:0"}
+}
+
+func etcdClient(t *testing.T, endpoint string) *clientv3.Client {
+	t.Helper()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	return cli
+}
+
+func getKey(t *testing.T, cli *clientv3.Client, key string) (string, bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := cli.Get(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Kvs) == 0 {
+		return "", false
+	}
+	return string(resp.Kvs[0].Value), true
+}
+
+// httpsClient trusts the token service's certificate file and nothing else.
+func httpsClient(t *testing.T, certFile string) *http.Client {
+	t.Helper()
+	pem, err := os.ReadFile(certFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatalf("%s holds no certificate", certFile)
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 30 * time.Second}
+}
+
+func revoke(t *testing.T, client *http.Client, revokeURL, user, pass, token string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, revokeURL, strings.NewReader(url.Values{"token": {token}}.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(user, pass)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func subscribe(t *testing.T, stompURL, topic string) *stomp.Subscription {
+	t.Helper()
+	conn, err := stomp.Dial("tcp", strings.TrimPrefix(stompURL, "stomp://"), stomp.ConnOpt.Host("/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Disconnect() })
+	sub, err := conn.Subscribe("/topic/"+topic, stomp.AckAuto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Once our own message comes back the subscription is in place.
+	if err := conn.Send("/topic/"+topic, "text/plain", []byte("sync")); err != nil {
+		t.Fatal(err)
+	}
+	if m := next(t, sub); string(m.Body) != "sync" {
+		t.Fatalf("first message %q", m.Body)
+	}
+	return sub
+}
+
+func next(t *testing.T, sub *stomp.Subscription) *stomp.Message {
+	t.Helper()
+	select {
+	case m, ok := <-sub.C:
+		if !ok || m.Err != nil {
+			t.Fatalf("subscription ended: %v", m)
+		}
+		return m
+	case <-time.After(15 * time.Second):
+		t.Fatal("no message on the topic")
+	}
+	return nil
+}
+
+// TestRevokeOverHTTPSReachesBrokerAndEtcd is the seed's flow against the dev
+// services: POST /revoke with a JWT puts its jti on the topic and in etcd.
+func TestRevokeOverHTTPSReachesBrokerAndEtcd(t *testing.T) {
+	s := start(t, loopbackConfig(t, t.TempDir()))
+	defer s.Close()
+	if !strings.HasPrefix(s.RevokeURL, "https://localhost:") {
+		t.Errorf("RevokeURL = %s, want https://localhost:PORT/revoke (the name in the certificate and in the seed)", s.RevokeURL)
+	}
+	sub := subscribe(t, s.StompURL, "tokenRevocation")
+	cli := etcdClient(t, s.EtcdEndpoint)
+	client := httpsClient(t, s.CertFile)
+
+	if code := revoke(t, client, s.RevokeURL, "admin", "wrong", "x"); code != http.StatusUnauthorized {
+		t.Errorf("wrong secret: %d, want 401", code)
+	}
+
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := issuer.Sign(key, "wso2apim", issuer.Claims{JTI: "dev-jti-1", TTL: 20 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := revoke(t, client, s.RevokeURL, DefaultClientID, DefaultClientSecret, tok); code != http.StatusOK {
+		t.Fatalf("revoke: %d, want 200", code)
+	}
+	m := next(t, sub)
+	n, err := revocation.DecodeNotice(m.Body, nil)
+	if err != nil || n.JTI != "dev-jti-1" || n.TTL <= 0 || n.TTL > 20*time.Minute {
+		t.Errorf("published %s -> %+v, %v; want jti dev-jti-1 with the token's remaining lifetime", m.Body, n, err)
+	}
+	if v, ok := getKey(t, cli, KeyPrefix+"dev-jti-1"); !ok || v == "" {
+		t.Errorf("etcd key %sdev-jti-1 missing", KeyPrefix)
+	}
+}
+
+// TestDataSurvivesRestart: what etcd holds is still there when the services
+// start again on the same data folder.
+func TestDataSurvivesRestart(t *testing.T) {
+	cfg := loopbackConfig(t, t.TempDir())
+	s := start(t, cfg)
+	client := httpsClient(t, s.CertFile)
+	if code := revoke(t, client, s.RevokeURL, DefaultClientID, DefaultClientSecret, "kept-jti"); code != http.StatusOK {
+		t.Fatalf("revoke: %d", code)
+	}
+	s.Close()
+
+	s = start(t, cfg)
+	defer s.Close()
+	v, ok := getKey(t, etcdClient(t, s.EtcdEndpoint), KeyPrefix+"kept-jti")
+	if !ok || v != "3600" {
+		t.Errorf("after a restart, key %skept-jti = %q (present %v), want \"3600\"", KeyPrefix, v, ok)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, "etcd", "member")); err != nil {
+		t.Errorf("etcd data not under the data folder: %v", err)
+	}
+}
+
+// TestConfSnippetPointsAGatewayAtTheServices: the printed snippet is a valid
+// part of micro-gw.conf and yields the services' addresses.
+func TestConfSnippetPointsAGatewayAtTheServices(t *testing.T) {
+	s := start(t, loopbackConfig(t, t.TempDir()))
+	defer s.Close()
+	conf := "[[jwtTokenConfig]]\nissuer = \"i\"\naudience = \"a\"\ncertificateAlias = \"wso2apim\"\n\n" + s.ConfSnippet()
+	dir := filepath.Join(t.TempDir(), "conf")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "micro-gw.conf")
+	if err := os.WriteFile(file, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(file, nil)
+	if err != nil {
+		t.Fatalf("the snippet does not load:\n%s\n%v", conf, err)
+	}
+	rt, p := cfg.Revocation.Realtime, cfg.Revocation.Persistent
+	if !rt.Enabled || rt.ProviderURL != s.StompURL || rt.Topic != "tokenRevocation" {
+		t.Errorf("realtime = %+v", rt)
+	}
+	if !p.Enabled || !p.UseDefault || p.Hostname != s.EtcdEndpoint+"/v2/keys/jti/" || p.Username != "" {
+		t.Errorf("persistent = %+v", p)
+	}
+}
+
+func TestStartErrors(t *testing.T) {
+	ctx := context.Background()
+	if _, err := Start(ctx, Config{}); err == nil {
+		t.Error("no data folder accepted")
+	}
+	cfg := loopbackConfig(t, t.TempDir())
+	s := start(t, cfg)
+	defer s.Close()
+	// The same ports again: the second one cannot start, and says why.
+	cfg2 := cfg
+	cfg2.DataDir = t.TempDir()
+	cfg2.StompAddr = strings.TrimPrefix(s.StompURL, "stomp://")
+	cfg2.EtcdAddr, cfg2.EtcdPeerAddr = "127.0.0.1:0", "127.0.0.1:0"
+	if s2, err := Start(ctx, cfg2); err == nil {
+		s2.Close()
+		t.Error("a second instance started on a port in use")
+	} else if !strings.Contains(err.Error(), "STOMP") {
+		t.Errorf("error %v does not name the STOMP broker", err)
+	}
+	cfg3 := loopbackConfig(t, t.TempDir())
+	cfg3.CertFile = filepath.Join(t.TempDir(), "missing.crt")
+	cfg3.KeyFile = cfg3.CertFile
+	if s3, err := Start(ctx, cfg3); err == nil {
+		s3.Close()
+		t.Error("a missing certificate accepted")
+	}
+}
