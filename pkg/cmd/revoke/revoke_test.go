@@ -274,8 +274,8 @@ func TestRevokeFlags(t *testing.T) {
 		t.Errorf("options = %+v", got)
 	}
 	for _, bad := range [][]string{
-		{"--jti", "j"},                                  // no --config
-		{"--config", "c"},                               // neither --jti nor --token
+		{"--jti", "j"},    // no --config
+		{"--config", "c"}, // neither --jti nor --token
 		{"--config", "c", "--jti", "j", "--token", "t"}, // both
 		{"--config", "c", "--jti", "j", "--ttl", "0"},
 		{"--config", "c", "--jti", "j", "--ttl", "soon"},
