@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/pelletier/go-toml/v2/unstable"
 )
@@ -15,6 +16,18 @@ func indexLines(data []byte) map[string]int {
 	lines := map[string]int{}
 	var p unstable.Parser
 	p.Reset(data)
+	// Parser.Shape counts lines from the start of the document on every
+	// call; a table of line starts keeps a large file linear.
+	var nl []int
+	for i, b := range data {
+		if b == '\n' {
+			nl = append(nl, i)
+		}
+	}
+	lineOf := func(n *unstable.Node) int {
+		line, _ := slices.BinarySearch(nl, int(n.Raw.Offset))
+		return line + 1
+	}
 	counts := map[string]int{} // array table path -> tables seen
 	var table string
 	for p.NextExpression() {
@@ -29,27 +42,27 @@ func indexLines(data []byte) map[string]int {
 			}
 			table = path
 			if first != nil {
-				lines[path] = p.Shape(first.Raw).Start.Line
+				lines[path] = lineOf(first)
 			}
 		case unstable.KeyValue:
-			indexKeyValue(&p, e, table, lines)
+			indexKeyValue(e, table, lines, lineOf)
 		}
 	}
 	return lines
 }
 
 // indexKeyValue records a key and, for an inline table value, its keys.
-func indexKeyValue(p *unstable.Parser, kv *unstable.Node, table string, lines map[string]int) {
+func indexKeyValue(kv *unstable.Node, table string, lines map[string]int, lineOf func(*unstable.Node) int) {
 	path, first := keyPath(kv.Key(), nil)
 	path = join(table, path)
 	if first != nil {
-		lines[path] = p.Shape(first.Raw).Start.Line
+		lines[path] = lineOf(first)
 	}
 	if v := kv.Value(); v.Kind == unstable.InlineTable {
 		it := v.Children()
 		for it.Next() {
 			if n := it.Node(); n.Kind == unstable.KeyValue {
-				indexKeyValue(p, n, path, lines)
+				indexKeyValue(n, path, lines, lineOf)
 			}
 		}
 	}
