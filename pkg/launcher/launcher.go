@@ -15,7 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/micro-gw/micro-gw/pkg/cmd/factory"
-	"github.com/micro-gw/micro-gw/pkg/cmd/root"
+	"github.com/micro-gw/micro-gw/pkg/cmd/root/execute"
 	"github.com/micro-gw/micro-gw/pkg/project"
 )
 
@@ -39,8 +39,8 @@ type Options struct {
 // Main runs `gateway` with the process's arguments and returns the exit code
 // of a failure to start; on success the process has become the gateway.
 func Main() int {
-	f := factory.New(root.Version())
-	return root.Execute(f, NewCmdGateway(f, nil), nil)
+	f := factory.New(execute.Version())
+	return execute.Execute(f, NewCmdGateway(f, nil), nil)
 }
 
 // NewCmdGateway returns the `gateway` command; runF replaces the run in tests.

@@ -10,6 +10,7 @@ import (
 	"github.com/micro-gw/micro-gw/pkg/cmd/factory"
 	"github.com/micro-gw/micro-gw/pkg/cmd/initcmd"
 	"github.com/micro-gw/micro-gw/pkg/cmd/revoke"
+	"github.com/micro-gw/micro-gw/pkg/cmd/root/execute"
 	"github.com/micro-gw/micro-gw/pkg/cmd/token"
 )
 
@@ -29,7 +30,7 @@ func NewCmdRoot(f *factory.Factory) *cobra.Command {
 		// and exits 0; an unknown command is a usage error (exit 2).
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return usageErrorf("unknown command %q for %q", args[0], cmd.CommandPath())
+				return execute.UsageErrorf("unknown command %q for %q", args[0], cmd.CommandPath())
 			}
 			return nil
 		},
@@ -49,23 +50,4 @@ func NewCmdRoot(f *factory.Factory) *cobra.Command {
 	)
 
 	return cmd
-}
-
-// markUsageErrors makes flag and argument errors of cmd and every
-// subcommand usage errors, so that Execute exits 2 for them whoever wrote
-// the subcommand. Args already wrapped are not wrapped twice: the wrapped
-// error is a usageError already.
-func markUsageErrors(cmd *cobra.Command) {
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err: err} })
-	if args := cmd.Args; args != nil {
-		cmd.Args = func(c *cobra.Command, a []string) error {
-			if err := args(c, a); err != nil {
-				return &usageError{err: err}
-			}
-			return nil
-		}
-	}
-	for _, sub := range cmd.Commands() {
-		markUsageErrors(sub)
-	}
 }

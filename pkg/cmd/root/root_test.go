@@ -2,11 +2,8 @@ package root
 
 import (
 	"bytes"
-	"errors"
 	"strings"
 	"testing"
-
-	"github.com/spf13/cobra"
 
 	"github.com/micro-gw/micro-gw/pkg/cmd/factory"
 )
@@ -55,26 +52,5 @@ func TestExitCodes(t *testing.T) {
 				t.Errorf("stderr %q, want %q", errOut, tt.wantErr)
 			}
 		})
-	}
-}
-
-// TestExecuteErrors checks that an error is printed once and an ExitError's
-// code is honoured, for commands that others add.
-func TestExecuteErrors(t *testing.T) {
-	tests := []struct {
-		err      error
-		wantCode int
-		wantErr  string
-	}{
-		{errors.New("boom"), ExitFailure, "boom\n"},
-		{&factory.ExitError{Code: 3, Err: errors.New("told")}, 3, "told\n"},
-		{&factory.ExitError{Code: 4}, 4, ""},
-	}
-	for _, tt := range tests {
-		f, _, errOut := testFactory(t.TempDir())
-		cmd := &cobra.Command{Use: "x", RunE: func(*cobra.Command, []string) error { return tt.err }}
-		if code := Execute(f, cmd, []string{}); code != tt.wantCode || errOut.String() != tt.wantErr {
-			t.Errorf("%v: exit %d stderr %q; want %d %q", tt.err, code, errOut, tt.wantCode, tt.wantErr)
-		}
 	}
 }
