@@ -1,5 +1,22 @@
 // Package config reads micro-gw.conf, the gateway's TOML configuration
 // (design.md section 5), into typed structs.
+//
+// Load is strict, so that a typo cannot silently start a gateway on
+// defaults: an unknown section or key (names are case-sensitive, as in the
+// WSO2 original), a value of the wrong type or a failed validation is an
+// *Error naming the file, the dotted key (jwtTokenConfig[1].issuer for array
+// tables) and the line. The file is decoded with go-toml/v2 rather than
+// viper, because viper folds keys to lower case and drops positions.
+//
+// Beyond the contract:
+//   - "${NAME}" anywhere in a string is replaced by the environment variable
+//     (an unset one is an error; "$${" is a literal "${"); a non-string key
+//     may be written as such a string, e.g. httpPort = "${PORT}".
+//   - -e overrides address array tables by index, jwtTokenConfig[0].audience
+//     (the next index adds a table); array values are comma lists.
+//   - [b7a.log] level is read like [log] level, as -e b7a.log.level is.
+//   - with useDefault = false the unknown keys of
+//     [tokenRevocationConfig.persistent] become Persistent.Settings.
 package config
 
 import "time"
