@@ -10,7 +10,6 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/micro-gw/micro-gw/pkg/runtime/auth/authtest"
 	"github.com/micro-gw/micro-gw/pkg/runtime/config"
 )
 
@@ -58,24 +58,8 @@ func (s *jwksServer) publish(keys ...map[string]any) {
 
 func b64u(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
-// toJWK encodes a public key as a JWK with kid.
-func toJWK(t *testing.T, pub crypto.PublicKey, kid string) map[string]any {
-	switch k := pub.(type) {
-	case *rsa.PublicKey:
-		return map[string]any{"kty": "RSA", "kid": kid, "use": "sig", "n": b64u(k.N.Bytes()), "e": b64u(big.NewInt(int64(k.E)).Bytes())}
-	case *ecdsa.PublicKey:
-		b, err := k.Bytes()
-		if err != nil {
-			t.Fatal(err)
-		}
-		size := (len(b) - 1) / 2
-		crv := map[int]string{32: "P-256", 48: "P-384", 66: "P-521"}[size]
-		return map[string]any{"kty": "EC", "kid": kid, "crv": crv, "x": b64u(b[1 : 1+size]), "y": b64u(b[1+size:])}
-	case ed25519.PublicKey:
-		return map[string]any{"kty": "OKP", "kid": kid, "crv": "Ed25519", "x": b64u(k)}
-	}
-	t.Fatalf("unsupported key %T", pub)
-	return nil
+func toJWK(_ *testing.T, pub crypto.PublicKey, kid string) map[string]any {
+	return authtest.JWK(pub, kid)
 }
 
 const jwksIssuer = "https://idp.example/oauth2/token"

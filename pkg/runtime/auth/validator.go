@@ -95,15 +95,22 @@ func New(cfg *config.Config, opts Options) (*Validator, error) {
 			Help: "JWKS fetches by result (ok, error).",
 		}, []string{"result"}),
 	}
+	if cfg.Caching.Enabled && cfg.Caching.TokenCacheCapacity > 0 && cfg.Caching.TokenCacheExpiryTime > 0 {
+		v.cache = newTokenCache(cfg.Caching.TokenCacheCapacity, cfg.Caching.TokenCacheExpiryTime)
+	}
 	if r := opts.Registerer; r != nil {
-		for _, c := range []prometheus.Collector{v.hits, v.misses, v.jwksFetches} {
+		collectors := []prometheus.Collector{v.hits, v.misses, v.jwksFetches}
+		if c := v.cache; c != nil {
+			collectors = append(collectors, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "microgw_auth_token_cache_entries",
+				Help: "Entries in the validated-token cache, expired ones not yet evicted included.",
+			}, func() float64 { return float64(c.len()) }))
+		}
+		for _, c := range collectors {
 			if err := r.Register(c); err != nil {
 				return nil, fmt.Errorf("auth: register metrics: %w", err)
 			}
 		}
-	}
-	if cfg.Caching.Enabled && cfg.Caching.TokenCacheCapacity > 0 && cfg.Caching.TokenCacheExpiryTime > 0 {
-		v.cache = newTokenCache(cfg.Caching.TokenCacheCapacity, cfg.Caching.TokenCacheExpiryTime)
 	}
 
 	var aliases []string

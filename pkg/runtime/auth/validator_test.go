@@ -298,7 +298,7 @@ func TestCacheNotServedAfterExp(t *testing.T) {
 	for _, mf := range mfs {
 		names[mf.GetName()] = true
 	}
-	if !names["microgw_auth_token_cache_hits_total"] || !names["microgw_auth_token_cache_misses_total"] {
+	if !names["microgw_auth_token_cache_hits_total"] || !names["microgw_auth_token_cache_misses_total"] || !names["microgw_auth_token_cache_entries"] {
 		t.Errorf("registered metrics = %v", names)
 	}
 }

@@ -13,8 +13,11 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -195,6 +198,37 @@ func (i *Issuer) Sign(t testing.TB, claims jwt.Claims, header map[string]any) st
 		t.Fatalf("authtest: sign: %v", err)
 	}
 	return s
+}
+
+// JWK is the public key as a JSON Web Key (RFC 7517) with kid, for tests
+// of issuers configured with jwksUrl.
+func JWK(pub crypto.PublicKey, kid string) map[string]any {
+	b64 := base64.RawURLEncoding.EncodeToString
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		return map[string]any{"kty": "RSA", "kid": kid, "use": "sig", "n": b64(k.N.Bytes()), "e": b64(big.NewInt(int64(k.E)).Bytes())}
+	case *ecdsa.PublicKey:
+		size := (k.Curve.Params().BitSize + 7) / 8
+		b, err := k.Bytes()
+		if err != nil {
+			panic(err)
+		}
+		return map[string]any{"kty": "EC", "kid": kid, "crv": k.Curve.Params().Name, "x": b64(b[1 : 1+size]), "y": b64(b[1+size:])}
+	case ed25519.PublicKey:
+		return map[string]any{"kty": "OKP", "kid": kid, "crv": "Ed25519", "x": b64(k)}
+	}
+	panic(fmt.Sprintf("authtest: unsupported key %T", pub))
+}
+
+// JWKS is a JWK Set holding this issuer's key with kid = Alias, to serve
+// from an httptest.Server; set JWTConfig().JWKSURL to its URL and clear
+// CertificateAlias.
+func (i *Issuer) JWKS() []byte {
+	b, err := json.Marshal(map[string]any{"keys": []any{JWK(i.Key.Public(), i.Alias)}})
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 // NewJTI returns a random token id.

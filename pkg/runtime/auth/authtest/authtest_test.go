@@ -1,6 +1,9 @@
 package authtest
 
 import (
+	"crypto/ecdsa"
+	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"os"
 	"path/filepath"
@@ -36,5 +39,25 @@ func TestIssuerTokenVerifiesWithTrustStoreCert(t *testing.T) {
 		if _, ok := claims["sub"]; ok {
 			t.Error("sub not removed")
 		}
+	}
+}
+
+// TestJWKS checks that the JWK Set names the key by alias and that the
+// published key is the issuer's.
+func TestJWKS(t *testing.T) {
+	iss := NewIssuer(t, WithKeyType(ECDSA), WithAlias("k1"))
+	var set struct {
+		Keys []map[string]string `json:"keys"`
+	}
+	if err := json.Unmarshal(iss.JWKS(), &set); err != nil {
+		t.Fatal(err)
+	}
+	if len(set.Keys) != 1 || set.Keys[0]["kid"] != "k1" || set.Keys[0]["crv"] != "P-256" || set.Keys[0]["kty"] != "EC" {
+		t.Fatalf("set = %v", set)
+	}
+	pub := iss.Key.Public().(*ecdsa.PublicKey)
+	b, _ := pub.Bytes()
+	if set.Keys[0]["x"] != base64.RawURLEncoding.EncodeToString(b[1:33]) {
+		t.Fatal("x does not match the key")
 	}
 }
