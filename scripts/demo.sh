@@ -110,6 +110,7 @@ call() {
 	BODY=$(curl -sk -o - -w '\n%{http_code}' -H "Authorization: Bearer $1" "$API") || fail "curl could not reach the gateway"
 	STATUS=${BODY##*$'\n'}
 	BODY=${BODY%$'\n'*}
+	BODY=${BODY%$'\n'}
 }
 
 # jwt_jti TOKEN: the jti claim of a JWT's payload (base64url JSON).
@@ -212,10 +213,14 @@ code=$(curl -sk -o "$WORK/revoke.out" -w '%{http_code}' -d "token=$JTI" \
 	-H "Authorization: Basic $BASIC" -H "Content-Type: application/x-www-form-urlencoded" "$REVOKE_URL") ||
 	fail "curl could not reach the token service"
 [[ $code == 200 ]] || fail "expected 200 from the token service, got $code: $(cat "$WORK/revoke.out")"
-grep "jti=$JTI" "$WORK/dev.log" | grep -E "published|stored" | sed 's/^/    | /' || true
+say "micro-gw dev logged:"
+grep -F "$JTI" "$WORK/dev.log" | sed -n 's/.*msg="\([^"]*\)".*/    | \1/p'
+grep -F "$JTI" "$WORK/dev.log" | grep -q "published revocation" || fail "the token service did not report publishing the revocation"
+grep -F "$JTI" "$WORK/dev.log" | grep -q "stored revocation" || fail "the token service did not report storing the revocation"
 ok "200: published to the topic and stored in etcd"
 
 step "Call again with the revoked token: refused (the real-time notifier)"
+show "curl -k -H \"Authorization: Bearer \$TOKEN\" $API"
 deadline=$((SECONDS + 10))
 while :; do
 	call "$TOKEN"
@@ -228,6 +233,8 @@ grep -q '"code":900901' <<<"$BODY" || fail "expected fault 900901, got: $BODY"
 ok "401, fault 900901"
 
 step "A token that was not revoked still works"
+show 'OTHER=$(micro-gw token issue petstore)'
+show "curl -k -H \"Authorization: Bearer \$OTHER\" $API"
 OTHER=$("$BIN/micro-gw" token issue petstore) || fail "micro-gw token issue failed"
 call "$OTHER"
 say "HTTP $STATUS"
@@ -242,9 +249,13 @@ wait "$GW_PID" || gw_status=$?
 GW_PID=
 [[ $gw_status == 0 ]] || fail "the gateway exited with $gw_status on SIGTERM, expected 0"
 ok "stopped cleanly"
+LOG_LINES=$(wc -l <"$WORK/gateway.log")
 start_gateway
+say "the restarted gateway logged:"
+tail -n +"$((LOG_LINES + 1))" "$WORK/gateway.log" | grep "loaded from etcd" | sed -n 's/.*msg="\([^"]*\)" \(.*\)/    | \1 \2/p' || true
 
 step "Call with the revoked token on the restarted gateway: refused (the persistent store)"
+show "curl -k -H \"Authorization: Bearer \$TOKEN\" $API"
 call "$TOKEN"
 say "HTTP $STATUS $BODY"
 [[ $STATUS == 401 ]] || fail "expected 401 after the restart, got $STATUS: $BODY"
