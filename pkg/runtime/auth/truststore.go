@@ -17,9 +17,10 @@ import (
 // loadTrustStore reads the trust store: a folder of <alias>.pem files (a
 // certificate, or a public key) or a PKCS#12 file (.p12, .pfx) whose
 // entries are named by their friendly names (keytool aliases). need lists
-// the aliases the configuration refers to: a missing or unreadable one is
-// an error, other unreadable files only a warning, so that one stray file
-// does not stop the gateway.
+// the aliases the configuration refers to: an unreadable one is an error,
+// other unreadable files only a warning, so that one stray file does not
+// stop the gateway. Whether every needed alias is there is the caller's
+// check, which can name the issuer that needs it.
 func loadTrustStore(path, password string, need []string, log *slog.Logger) (map[string]crypto.PublicKey, error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -33,11 +34,6 @@ func loadTrustStore(path, password string, need []string, log *slog.Logger) (map
 	}
 	if err != nil {
 		return nil, err
-	}
-	for _, alias := range need {
-		if _, ok := keys[alias]; !ok {
-			return nil, fmt.Errorf("trust store %s: no certificate or public key with alias %q", path, alias)
-		}
 	}
 	return keys, nil
 }

@@ -64,7 +64,8 @@ type issuer struct {
 
 // New loads the trust store and the issuers of cfg. JWKS are fetched on
 // first use (or by Prefetch), so that an identity provider that is down
-// does not stop the gateway from starting.
+// does not stop the gateway from starting. A fault of the trust store or of
+// an issuer's certificate is a *config.Error naming the conf file and key.
 func New(cfg *config.Config, opts Options) (*Validator, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -124,10 +125,10 @@ func New(cfg *config.Config, opts Options) (*Validator, error) {
 		var err error
 		keys, err = loadTrustStore(cfg.Listener.TrustStorePath, cfg.Listener.TrustStorePassword, aliases, opts.Logger)
 		if err != nil {
-			return nil, fmt.Errorf("auth: %w", err)
+			return nil, cfg.Fault("listenerConfig.trustStorePath", err)
 		}
 	}
-	for _, j := range cfg.JWT {
+	for i, j := range cfg.JWT {
 		if _, dup := v.issuers[j.Issuer]; dup {
 			return nil, fmt.Errorf("auth: issuer %q configured twice", j.Issuer)
 		}
@@ -146,10 +147,14 @@ func New(cfg *config.Config, opts Options) (*Validator, error) {
 		}
 		switch {
 		case j.CertificateAlias != "":
-			pub := keys[j.CertificateAlias]
+			key := fmt.Sprintf("jwtTokenConfig[%d].certificateAlias", i)
+			pub, ok := keys[j.CertificateAlias]
+			if !ok {
+				return nil, cfg.Fault(key, fmt.Errorf("no certificate or public key %q in the trust store %s", j.CertificateAlias, cfg.Listener.TrustStorePath))
+			}
 			algs, err := algsFor(pub)
 			if err != nil {
-				return nil, fmt.Errorf("auth: certificate %q: %w", j.CertificateAlias, err)
+				return nil, cfg.Fault(key, fmt.Errorf("certificate %q: %w", j.CertificateAlias, err))
 			}
 			is.static = makeVer(pub, algs)
 		case j.JWKSURL != "":

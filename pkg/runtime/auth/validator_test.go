@@ -8,6 +8,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -434,8 +435,15 @@ func TestTrustStorePublicKeyPEM(t *testing.T) {
 		t.Fatalf("an unreadable referenced file: %v", err)
 	}
 	cfg.JWT[0].CertificateAlias = "absent"
-	if _, err := New(cfg, Options{Logger: quietLogger()}); err == nil || !strings.Contains(err.Error(), `"absent"`) {
+	_, err = New(cfg, Options{Logger: quietLogger()})
+	var ce *config.Error
+	if !errors.As(err, &ce) || ce.Key != "jwtTokenConfig[0].certificateAlias" || !strings.Contains(err.Error(), `"absent"`) {
 		t.Fatalf("a missing alias: %v", err)
+	}
+	cfg.Listener.TrustStorePath = filepath.Join(dir, "nothere")
+	_, err = New(cfg, Options{Logger: quietLogger()})
+	if !errors.As(err, &ce) || ce.Key != "listenerConfig.trustStorePath" {
+		t.Fatalf("a missing trust store: %v", err)
 	}
 }
 

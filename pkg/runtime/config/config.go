@@ -35,6 +35,17 @@ type Config struct {
 	Caching    Caching     // [caching]
 	Revocation Revocation  // [tokenRevocationConfig]
 	Log        Log         // [log]
+
+	// lines maps the keys written in File to their lines, for Fault.
+	lines map[string]int
+}
+
+// Fault returns an *Error about key (a dotted path as in Error.Key) with the
+// file and, when the key is written there, its line. Faults found after
+// loading (an unreadable trust store, a certificate that does not parse)
+// are then reported like the loader's own.
+func (c *Config) Fault(key string, err error) *Error {
+	return &Error{File: c.File, Key: key, Line: lineOf(c.lines, key), Err: err}
 }
 
 // Listener is [listenerConfig].

@@ -73,11 +73,12 @@ func Load(file string, overrides []string) (*Config, error) {
 	if err != nil {
 		return nil, &Error{File: file, Err: err}
 	}
-	c, err := parse(file, data, overrides)
+	c, d, err := parse(file, data, overrides)
 	if err != nil {
 		return nil, err
 	}
 	c.File = abs
+	c.lines = d.lines
 	c.Root = filepath.Dir(filepath.Dir(abs))
 	for _, p := range []*string{&c.Listener.CertFile, &c.Listener.KeyFile, &c.Listener.TrustStorePath} {
 		if *p != "" && !filepath.IsAbs(*p) {
@@ -132,10 +133,12 @@ func rank(line int) int {
 	return line
 }
 
-// line returns the line of key, or of its closest enclosing table.
-func (d *decoder) line(key string) int {
+func (d *decoder) line(key string) int { return lineOf(d.lines, key) }
+
+// lineOf returns the line of key, or of its closest enclosing table.
+func lineOf(lines map[string]int, key string) int {
 	for k := key; k != ""; {
-		if n, ok := d.lines[k]; ok {
+		if n, ok := lines[k]; ok {
 			return n
 		}
 		i := strings.LastIndexAny(k, ".[")
@@ -147,7 +150,7 @@ func (d *decoder) line(key string) int {
 	return 0
 }
 
-func parse(file string, data []byte, overrides []string) (*Config, error) {
+func parse(file string, data []byte, overrides []string) (*Config, *decoder, error) {
 	tree := map[string]any{}
 	if err := toml.Unmarshal(data, &tree); err != nil {
 		e := &Error{File: file, Err: fmt.Errorf("invalid TOML: %w", err)}
@@ -156,7 +159,7 @@ func parse(file string, data []byte, overrides []string) (*Config, error) {
 			e.Line, _ = de.Position()
 			e.Key = strings.Join(de.Key(), ".")
 		}
-		return nil, e
+		return nil, nil, e
 	}
 	d := &decoder{file: file, lines: indexLines(data), c: Default(), extra: map[string]any{}}
 	// Tables the file writes replace the default issuer; a file that writes
@@ -164,18 +167,18 @@ func parse(file string, data []byte, overrides []string) (*Config, error) {
 	d.c.JWT = nil
 	for _, o := range overrides {
 		if err := applyOverride(tree, o); err != nil {
-			return nil, err.withFile(file)
+			return nil, nil, err.withFile(file)
 		}
 	}
 	d.walk(tree, "", "", -1)
 	d.settleExtra()
 	if d.err != nil {
-		return nil, d.err
+		return nil, nil, d.err
 	}
 	if err := d.validate(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return d.c, nil
+	return d.c, d, nil
 }
 
 // walk decodes tree, the table at schema path prefix (display path shown in

@@ -116,6 +116,14 @@ func TestLoadFull(t *testing.T) {
 		},
 		Log: Log{Level: "debug"},
 	}
+	if e := c.Fault("jwtTokenConfig[1].jwksUrl", errors.New("unreachable")); e.Line != 21 || e.File != file ||
+		e.Error() != file+":21: jwtTokenConfig[1].jwksUrl: unreachable" {
+		t.Errorf("Fault = %v", e)
+	}
+	if e := c.Fault("listenerConfig.nothere", errors.New("x")); e.Line != 2 {
+		t.Errorf("Fault of an unwritten key = line %d; want the table's, 2", e.Line)
+	}
+	c.lines = nil
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("got\n%+v\nwant\n%+v", c, want)
 	}
@@ -135,6 +143,7 @@ func TestLoadDefaults(t *testing.T) {
 	want.Listener.CertFile = filepath.Join(root, "security/gateway.crt")
 	want.Listener.KeyFile = filepath.Join(root, "security/gateway.key")
 	want.Listener.TrustStorePath = filepath.Join(root, "security/truststore")
+	c.lines = nil
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("got\n%+v\nwant\n%+v", c, want)
 	}
