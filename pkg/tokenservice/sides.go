@@ -100,7 +100,7 @@ func (s *brokerSide) Revoke(ctx context.Context, jti string, ttl time.Duration) 
 	if s.pub == nil {
 		pub, err := revocation.DialBrokerPublisher(ctx, s.cfg)
 		if err != nil {
-			return "", fmt.Errorf("connect: %w", err)
+			return "", err
 		}
 		s.pub = pub
 	}
@@ -141,7 +141,7 @@ func (s *etcdSide) Revoke(ctx context.Context, jti string, ttl time.Duration) (s
 	if s.pub == nil {
 		pub, err := revocation.DialEtcdPublisher(ctx, s.cfg)
 		if err != nil {
-			return "", fmt.Errorf("connect: %w", err)
+			return "", err
 		}
 		s.pub = pub
 	}
