@@ -127,6 +127,7 @@ func New(cfg *config.Config, opts Options) (*Validator, error) {
 		if err != nil {
 			return nil, cfg.Fault("listenerConfig.trustStorePath", err)
 		}
+		opts.Logger.Debug("trust store loaded", "path", cfg.Listener.TrustStorePath, "entries", len(keys))
 	}
 	for i, j := range cfg.JWT {
 		if _, dup := v.issuers[j.Issuer]; dup {
@@ -219,10 +220,13 @@ func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error)
 
 var b64 = base64.RawURLEncoding.Strict()
 
-// verify checks a token fully. The payload is read unverified only to pick
-// the issuer by iss; the signature is then checked with that issuer's key
-// alone, whatever the header says: jku, x5u, jwk and x5c are never used,
-// and kid only selects among the keys of the issuer's own JWKS.
+// verify checks a token fully. The payload is read unverified to pick the
+// issuer by iss, and faults of form (bad JSON, duplicate members, claims of
+// the wrong type) are refused there; everything that depends on the values
+// (missing claims, exp, nbf, aud) is only judged after the signature has
+// been checked with that issuer's key alone, whatever the header says: jku,
+// x5u, jwk and x5c are never used, and kid only selects among the keys of
+// the issuer's own JWKS.
 func (v *Validator) verify(ctx context.Context, token string) (*Claims, *Error) {
 	h, rest, ok1 := strings.Cut(token, ".")
 	p, _, ok2 := strings.Cut(rest, ".")
