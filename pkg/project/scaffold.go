@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 
 	"github.com/micro-gw/micro-gw/templates"
 )
@@ -109,7 +110,9 @@ func populate(root string, opts ScaffoldOptions) error {
 }
 
 // copyTemplates writes every file of the embedded templates/project into
-// root at the same relative path.
+// root at the same relative path. A ".tmpl" suffix is dropped: Go files are
+// kept as foo.go.tmpl in the repository so that `go build ./...` does not
+// take the scaffold's package main for a package of this module.
 func copyTemplates(root string) error {
 	const top = "project"
 	return fs.WalkDir(templates.Project, top, func(p string, d fs.DirEntry, err error) error {
@@ -117,7 +120,7 @@ func copyTemplates(root string) error {
 			return err
 		}
 		rel, _ := filepath.Rel(top, filepath.FromSlash(p))
-		target := filepath.Join(root, rel)
+		target := filepath.Join(root, strings.TrimSuffix(rel, ".tmpl"))
 		if d.IsDir() {
 			return os.MkdirAll(target, 0o755)
 		}

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/micro-gw/micro-gw/templates"
 )
 
 func TestScaffold(t *testing.T) {
@@ -51,6 +53,23 @@ func TestScaffold(t *testing.T) {
 		if !strings.Contains(string(conf), want) {
 			t.Errorf("micro-gw.conf lacks %s", want)
 		}
+	}
+	// Every file of templates/project/extensions is copied as it is.
+	copied := 0
+	err = fs.WalkDir(templates.Project, "project/extensions", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		want, _ := fs.ReadFile(templates.Project, path)
+		got, err := os.ReadFile(p.Path(strings.TrimPrefix(path, "project/")))
+		if err != nil || string(got) != string(want) {
+			t.Errorf("%s not copied: %v", path, err)
+		}
+		copied++
+		return nil
+	})
+	if err != nil || copied == 0 {
+		t.Errorf("no extension template copied (%d, %v)", copied, err)
 	}
 	// Nothing is left beside the project.
 	entries, _ := os.ReadDir(filepath.Dir(p.Root))
