@@ -54,14 +54,15 @@ func TestScaffold(t *testing.T) {
 			t.Errorf("micro-gw.conf lacks %s", want)
 		}
 	}
-	// Every file of templates/project/extensions is copied as it is.
+	// Every file of templates/project/extensions is copied as it is, a
+	// .tmpl suffix dropped (foo.go.tmpl becomes foo.go).
 	copied := 0
 	err = fs.WalkDir(templates.Project, "project/extensions", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
 		want, _ := fs.ReadFile(templates.Project, path)
-		got, err := os.ReadFile(p.Path(strings.TrimPrefix(path, "project/")))
+		got, err := os.ReadFile(p.Path(strings.TrimSuffix(strings.TrimPrefix(path, "project/"), ".tmpl")))
 		if err != nil || string(got) != string(want) {
 			t.Errorf("%s not copied: %v", path, err)
 		}
