@@ -167,7 +167,7 @@ func TestServicesBrokerRestart(t *testing.T) {
 		start := time.Now()
 		sd.publish(t, svcFlat(jti))
 		sd.gw.expectRevoked(t, "a token revoked before the broker restart", tok, start)
-		guard.add(sd.gw.Name+" before", tok)
+		guard.add(sd.gw.Name+" before", tok, sd.gw)
 		before[sd.gw] = tok
 	}
 
@@ -201,7 +201,7 @@ func TestServicesBrokerRestart(t *testing.T) {
 						"(the subscriber did not reconnect); last answer %s", sd.gw.Name, sd.gw.call(tok))
 				}
 			}
-			guard.add(sd.gw.Name+" after", tok)
+			guard.add(sd.gw.Name+" after", tok, sd.gw)
 			t.Logf("%s: revocation applied %v after the broker was back (%d publish(es), one a second)",
 				sd.gw.Name, time.Since(up).Round(time.Millisecond), sends)
 			// Now that it has resubscribed, a single message must do, as before the restart.

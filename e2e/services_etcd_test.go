@@ -129,6 +129,7 @@ func TestServicesEtcdPersistent(t *testing.T) {
 		}
 	}
 	gw2.expectAccepted(t, "a token never revoked, at the end", c.token)
+	guard.Stop()
 	svcEtcdctl(t, s, "del", "jti/"+b.jti)
 	svcEtcdctl(t, s, "del", "jti/"+d.jti)
 	svcEtcdctl(t, s, "del", "jti/"+f.jti)

@@ -30,6 +30,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -820,15 +821,21 @@ type svcGuard struct {
 	t       *testing.T
 	mu      sync.Mutex
 	gws     []*svcGateway
-	revoked map[string]string // label -> token
+	revoked map[string]svcGuarded // label -> token
 	leaks   []string
 	checks  int
 	stop    chan struct{}
 	done    chan struct{}
 }
 
+// svcGuarded is a revoked token and the gateways that must refuse it (all when only is empty).
+type svcGuarded struct {
+	token string
+	only  []*svcGateway
+}
+
 func svcStartGuard(t *testing.T) *svcGuard {
-	g := &svcGuard{t: t, revoked: map[string]string{}, stop: make(chan struct{}), done: make(chan struct{})}
+	g := &svcGuard{t: t, revoked: map[string]svcGuarded{}, stop: make(chan struct{}), done: make(chan struct{})}
 	go g.loop()
 	t.Cleanup(g.Stop)
 	return g
@@ -851,10 +858,11 @@ func (g *svcGuard) forgetGateway(gw *svcGateway) {
 	}
 }
 
-func (g *svcGuard) add(label, token string) {
+// add guards a revoked token on the given gateways, or on every watched one when none is given.
+func (g *svcGuard) add(label, token string, only ...*svcGateway) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.revoked[label] = token
+	g.revoked[label] = svcGuarded{token, only}
 }
 
 func (g *svcGuard) remove(label string) {
@@ -875,14 +883,17 @@ func (g *svcGuard) loop() {
 		}
 		g.mu.Lock()
 		gws := append([]*svcGateway(nil), g.gws...)
-		toks := make(map[string]string, len(g.revoked))
+		toks := make(map[string]svcGuarded, len(g.revoked))
 		for k, v := range g.revoked {
 			toks[k] = v
 		}
 		g.mu.Unlock()
 		for _, gw := range gws {
-			for label, tok := range toks {
-				a := gw.call(tok)
+			for label, r := range toks {
+				if len(r.only) > 0 && !slices.Contains(r.only, gw) {
+					continue
+				}
+				a := gw.call(r.token)
 				g.mu.Lock()
 				_, still := g.revoked[label]
 				if still && a.accepted() {
@@ -896,7 +907,7 @@ func (g *svcGuard) loop() {
 	}
 }
 
-// Stop ends the guard and fails the test for every leak seen.
+// Stop ends the guard and fails the test if a revoked token was ever served.
 func (g *svcGuard) Stop() {
 	select {
 	case <-g.stop:
@@ -908,7 +919,11 @@ func (g *svcGuard) Stop() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.t.Logf("guard: %d checks of revoked tokens, %d served", g.checks, len(g.leaks))
-	for _, l := range g.leaks {
+	for i, l := range g.leaks {
+		if i == 10 {
+			g.t.Errorf("... and %d more", len(g.leaks)-10)
+			break
+		}
 		g.t.Errorf("revoked token served: %s", l)
 	}
 }
