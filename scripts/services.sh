@@ -181,8 +181,10 @@ rabbit_env() {
 
 ctl() { "$RABBIT_BIN/rabbitmqctl" -q -n "$RABBIT_NODE" "$@"; }
 
+# rabbit_healthy: both listeners accept connections and the node says it has booted. The ports
+# are checked first: each rabbitmqctl call starts an Erlang VM, which takes about a second.
 rabbit_healthy() {
-	ctl await_startup --timeout 2 >/dev/null 2>&1 && port_open "$AMQP_PORT" && port_open "$STOMP_PORT"
+	port_open "$AMQP_PORT" && port_open "$STOMP_PORT" && ctl await_startup --timeout 5 >/dev/null 2>&1
 }
 
 start_rabbitmq() {
@@ -222,18 +224,19 @@ start_rabbitmq() {
 			logs_rabbitmq >&2
 			die "rabbitmq not up after $WAIT s (logs above)"
 		fi
-		sleep 0.5
+		sleep 0.2
 	done
 	ensure_vhosts
 	say "rabbitmq is up (pid $(<"$RMQ_PID"))"
 }
 
+# ensure_vhosts: vhost carbon with guest's permissions (vhost / has them from the first boot).
+# The data folder keeps both across restarts, so a restart costs one rabbitmqctl call here.
 ensure_vhosts() {
 	if ! ctl list_vhosts name 2>/dev/null | grep -qx carbon; then
 		ctl add_vhost carbon >/dev/null
+		ctl set_permissions -p carbon guest '.*' '.*' '.*' >/dev/null
 	fi
-	ctl set_permissions -p / guest '.*' '.*' '.*' >/dev/null
-	ctl set_permissions -p carbon guest '.*' '.*' '.*' >/dev/null
 }
 
 stop_rabbitmq() {
