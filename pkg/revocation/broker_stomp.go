@@ -104,6 +104,16 @@ func (s *BrokerSubscriber) stompSession(ctx context.Context, addr string, onSubs
 	if err != nil {
 		return fmt.Errorf("subscribe to %s: %w", dest, err)
 	}
+	// When the session ends, read sub.C until go-stomp closes it: it hands
+	// the subscription its final error through sub.C before closing, and
+	// with messages still buffered and nobody reading, its goroutines
+	// would block forever.
+	defer func() {
+		go func() {
+			for range sub.C {
+			}
+		}()
+	}()
 	// SUBSCRIBE has no answer of its own. A frame with a receipt sent after
 	// it (here an empty transaction, aborted) is answered only once the
 	// broker has handled the SUBSCRIBE, so that after this nothing published

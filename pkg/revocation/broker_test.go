@@ -3,8 +3,15 @@ package revocation
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"log/slog"
+	"math/big"
 	"net"
 	"os"
 	"strconv"
@@ -673,5 +680,102 @@ func TestBrokerExternal(t *testing.T) {
 		if strings.Contains(bad.log.String(), "Wrong-Passw0rd-123") {
 			t.Fatalf("the log shows the password:\n%s", bad.log)
 		}
+	}
+}
+
+// brokerTestTLS makes a CA and a server certificate for 127.0.0.1 signed by it.
+func brokerTestTLS(t *testing.T) (server *tls.Config, roots *x509.CertPool) {
+	t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "micro-gw test CA"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caCert, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := &x509.Certificate{
+		SerialNumber: big.NewInt(2),
+		Subject:      pkix.Name{CommonName: "broker"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots = x509.NewCertPool()
+	roots.AddCert(caCert)
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{leafDER}, PrivateKey: key}}}, roots
+}
+
+// startStompTLSTestBroker is the go-stomp server behind a TLS listener.
+func startStompTLSTestBroker(t *testing.T, serverTLS *tls.Config) string {
+	t.Helper()
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", serverTLS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go (&server.Server{Log: stompLogger{slog.New(slog.DiscardHandler)}}).Serve(ln)
+	return ln.Addr().String()
+}
+
+func TestBrokerSTOMPOverTLS(t *testing.T) {
+	serverTLS, roots := brokerTestTLS(t)
+	addr := startStompTLSTestBroker(t, serverTLS)
+	url := "stomp+ssl://" + addr
+	clientTLS := &tls.Config{RootCAs: roots}
+
+	// Trusted through the configured roots: subscribe and publish over TLS.
+	r := startBrokerTestRun(t, BrokerConfig{URL: url, TLS: clientTLS})
+	r.waitReady(t)
+	ctx, cancel := context.WithTimeout(context.Background(), brokerTestDeadline)
+	defer cancel()
+	pub, err := DialBrokerPublisher(ctx, BrokerConfig{URL: url, TLS: clientTLS})
+	if err != nil {
+		t.Fatalf("DialBrokerPublisher over TLS: %v", err)
+	}
+	defer pub.Close()
+	if err := pub.Publish(ctx, Notice{JTI: "over-tls", TTL: time.Minute}); err != nil {
+		t.Fatalf("Publish over TLS: %v", err)
+	}
+	eventually(t, "revocation over TLS applied", func() bool { return r.set.Revoked("over-tls") })
+	if clientTLS.ServerName != "" {
+		t.Error("the caller's tls.Config was modified")
+	}
+
+	// Without the CA (system roots only), the broker is not trusted.
+	untrusted := startBrokerTestRun(t, BrokerConfig{URL: url})
+	eventually(t, "untrusted certificate reported", func() bool {
+		return strings.Contains(untrusted.log.String(), "cannot connect to broker, retrying") &&
+			strings.Contains(untrusted.log.String(), "certificate")
+	})
+	if untrusted.sub.Connected() {
+		t.Fatal("connected to a broker whose certificate is not trusted")
+	}
+	// A plain-text client cannot subscribe to the TLS port either.
+	if _, err := DialBrokerPublisher(ctx, BrokerConfig{URL: "stomp://" + addr}); err == nil {
+		t.Fatal("plain STOMP against a TLS port succeeded")
 	}
 }

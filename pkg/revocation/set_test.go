@@ -3,6 +3,7 @@ package revocation
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"runtime"
 	"strconv"
 	"sync"
@@ -302,4 +303,105 @@ func BenchmarkSetMemory(b *testing.B) {
 		runtime.KeepAlive(s)
 	}
 	b.ReportMetric(perEntry, "B/entry")
+}
+
+// TestSetFilterGrowsWithoutLosingEntries crosses many filter rebuilds and
+// checks that no revoked jti is ever reported absent (the filter must have
+// no false negatives) and that absent ones mostly stop at the filter.
+func TestSetFilterGrowsWithoutLosingEntries(t *testing.T) {
+	s := NewSet()
+	first := s.filter.Load()
+	const n = 200_000
+	keys := setBenchKeys(n)
+	for i, k := range keys {
+		s.Revoke(k, time.Time{})
+		if i%997 == 0 && !s.Revoked(k) {
+			t.Fatalf("entry %d lost right after Revoke", i)
+		}
+	}
+	if s.filter.Load() == first {
+		t.Fatal("the filter never grew")
+	}
+	if s.Len() != n {
+		t.Fatalf("Len = %d, want %d", s.Len(), n)
+	}
+	for i, k := range keys {
+		if !s.Revoked(k) {
+			t.Fatalf("entry %d lost after the filter grew", i)
+		}
+	}
+	f := s.filter.Load()
+	passed := 0
+	for i := range n {
+		if f.mayHave(maphash.String(s.seed, "absent-"+strconv.Itoa(i))) {
+			passed++
+		}
+	}
+	// About 1.4% at the fullest, 0.4% just after growing; 5% means broken.
+	if passed > n/20 {
+		t.Fatalf("%d of %d absent jtis passed the filter", passed, n)
+	}
+}
+
+// TestSetFilterConcurrentGrowth has writers cross rebuilds while each checks
+// that what it just revoked is seen: a rebuild racing a Revoke must not drop
+// the entry's filter bits.
+func TestSetFilterConcurrentGrowth(t *testing.T) {
+	s := NewSet()
+	var wg sync.WaitGroup
+	errs := make(chan string, 4)
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 30_000 {
+				jti := "w" + strconv.Itoa(w) + "-" + strconv.Itoa(i)
+				s.Revoke(jti, time.Time{})
+				if !s.Revoked(jti) {
+					errs <- jti
+					return
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 50 {
+			s.Sweep(time.Now())
+		}
+	})
+	wg.Wait()
+	close(errs)
+	for jti := range errs {
+		t.Errorf("%s not revoked right after Revoke", jti)
+	}
+	if s.Len() != 120_000 {
+		t.Fatalf("Len = %d, want 120000", s.Len())
+	}
+}
+
+// TestSetFilterShrinksAfterSweep: after most entries expire and are swept,
+// the filter is rebuilt small (its stale bits cleared) and keeps the rest.
+func TestSetFilterShrinksAfterSweep(t *testing.T) {
+	base := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := NewSet()
+	for i := range 100_000 {
+		s.Revoke("short-"+strconv.Itoa(i), base.Add(time.Minute))
+	}
+	for i := range 100 {
+		s.Revoke("long-"+strconv.Itoa(i), time.Time{})
+	}
+	big := len(s.filter.Load().words)
+	if got := s.Sweep(base.Add(time.Hour)); got != 100_000 {
+		t.Fatalf("Sweep removed %d", got)
+	}
+	if small := len(s.filter.Load().words); small >= big {
+		t.Fatalf("filter still %d words after the sweep (was %d)", small, big)
+	}
+	for i := range 100 {
+		if !s.Revoked("long-" + strconv.Itoa(i)) {
+			t.Fatalf("long-%d lost in the shrink", i)
+		}
+	}
+	s.Unrevoke("long-0")
+	if s.Revoked("long-0") || s.Len() != 99 {
+		t.Fatalf("Unrevoke after shrink: revoked=%v len=%d", s.Revoked("long-0"), s.Len())
+	}
 }
