@@ -11,7 +11,7 @@ import (
 )
 
 // exampleCheckMain is compiled with the example extension that `micro-gw
-// init` writes (templates/project/extensions/token_revocation_extension.go)
+// init` writes (templates/project/extensions/token_revocation_extension.go.tmpl)
 // into one main package, as `micro-gw build` does, and runs the example
 // store through the real StoreSource and Set.
 const exampleCheckMain = `package main
@@ -140,7 +140,7 @@ func TestExampleExtensionBuildsAndWorks(t *testing.T) {
 		t.Fatal(err)
 	}
 	ext := filepath.Join(repo, "templates", "project", "extensions")
-	src, err := os.ReadFile(filepath.Join(ext, "token_revocation_extension.go"))
+	src, err := os.ReadFile(filepath.Join(ext, "token_revocation_extension.go.tmpl"))
 	if err != nil {
 		t.Fatal(err)
 	}
