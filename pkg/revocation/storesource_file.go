@@ -161,9 +161,13 @@ const fileWatchSettle = 100 * time.Millisecond
 // Kubernetes ConfigMap replaces it by renaming a new file over it), until
 // ctx is done. It watches the file's folder rather than the file, so that a
 // replaced file is still followed, and also compares the file's state every
-// few seconds in case notifications do not arrive. changed is called from
-// WatchFile's goroutine, one call at a time. WatchFile returns ctx's error
-// when ctx is done.
+// few seconds in case notifications do not arrive.
+//
+// changed is also called once as soon as the watch is in place: the file
+// may have changed between the caller's last read of it and the start of
+// the watch, and that change would otherwise be missed. changed is called
+// from WatchFile's goroutine, one call at a time. WatchFile returns ctx's
+// error when ctx is done.
 func WatchFile(ctx context.Context, path string, changed func()) error {
 	return watchFile(ctx, path, fileWatchPoll, changed, nil)
 }
@@ -200,6 +204,7 @@ func watchFile(ctx context.Context, path string, pollEvery time.Duration, change
 	if started != nil {
 		started()
 	}
+	changed()
 	for {
 		select {
 		case <-ctx.Done():

@@ -188,6 +188,9 @@ func watchCalls(t *testing.T, path string, poll time.Duration) *atomic.Int32 {
 	case err := <-done:
 		t.Fatalf("watchFile returned %v", err)
 	}
+	// The call made once the watch is in place, for changes made before.
+	storeEventually(t, "the first call", func() bool { return calls.Load() >= 1 })
+	calls.Add(-1)
 	return &calls
 }
 
