@@ -7,6 +7,8 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -242,4 +244,66 @@ func TestServicesRevokeCommand(t *testing.T) {
 	}
 	svcEtcdctl(t, s, "del", "jti/"+jti)
 	svcEtcdctl(t, s, "del", "jti/"+jti2)
+}
+
+// Issue 5's custom store, end to end: the example store that `micro-gw init` writes into
+// extensions/ (a file of revoked jtis, watched), compiled in by `micro-gw build`, on with
+// useDefault = false and its own key revokedTokensFile. It needs no service, but it is the same
+// user story as etcd's: revoked before start, revoked while running, un-revoked, restarted.
+func TestServicesCustomStoreFile(t *testing.T) {
+	p := svcSharedProject(t)
+	rel := fmt.Sprintf("extensions/svc_revoked_%08x.txt", time.Now().UnixNano()&0xffffffff)
+	file := filepath.Join(p.Root, rel)
+	// Written as an editor does: a new file renamed over the old one.
+	write := func(lines ...string) {
+		t.Helper()
+		tmp := file + ".tmp"
+		if err := os.WriteFile(tmp, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, file); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b, c := svcJTI("file-a"), svcJTI("file-b"), svcJTI("file-c")
+	ta, tb, tc := p.issueToken(t, a), p.issueToken(t, b), p.issueToken(t, c)
+	write("# revoked by the e2e services suite", a+" 3600")
+	conf := p.writeConf(t, "svc-file", svcConf{CustomStore: true,
+		Persistent: []string{"revokedTokensFile = " + strconv.Quote(rel)}})
+	guard := svcStartGuard(t)
+
+	gw := p.startGateway(t, "file-store", conf)
+	guard.watchGateway(gw)
+	if ans := gw.call(ta); !ans.revoked() {
+		t.Errorf("a jti listed in %s before start got %s as soon as the gateway was ready, want 401 fault 900901", rel, ans)
+	}
+	guard.add("a", ta)
+	gw.expectAccepted(t, "a token not in the file", tb)
+
+	start := time.Now()
+	write("# revoked by the e2e services suite", a+" 3600", b)
+	gw.expectRevoked(t, "a jti added to the file while running", tb, start)
+	guard.add("b", tb)
+
+	gw.Stop()
+	guard.forgetGateway(gw)
+	gw2 := p.startGateway(t, "file-store-restarted", conf)
+	guard.watchGateway(gw2)
+	for _, tk := range []string{ta, tb} {
+		if ans := gw2.call(tk); !ans.revoked() {
+			t.Errorf("after the gateway restart a jti listed in the file got %s, want 401 fault 900901", ans)
+		}
+	}
+	gw2.expectAccepted(t, "a token never listed", tc)
+
+	guard.remove("a")
+	start = time.Now()
+	write("# a was taken out", b)
+	gw2.expectAccepted(t, "a jti taken out of the file", ta)
+	t.Logf("token a accepted %v after its line was removed", time.Since(start).Round(time.Millisecond))
+	if ans := gw2.call(tb); !ans.revoked() {
+		t.Errorf("token b, still listed, got %s, want 401 fault 900901", ans)
+	}
+	guard.Stop()
+	os.Remove(file)
 }

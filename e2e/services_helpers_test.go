@@ -346,6 +346,11 @@ type svcConf struct {
 	EtcdHostname string
 	// Topic is jmsConnectionTopic ("tokenRevocation" when empty).
 	Topic string
+	// CustomStore turns the persistent notifier on with useDefault = false: the store compiled in
+	// from the project's extensions/ (micro-gw init's file store example).
+	CustomStore bool
+	// Persistent holds extra lines of [tokenRevocationConfig.persistent], e.g. a custom store's keys.
+	Persistent []string
 }
 
 // writeConf writes conf/NAME.conf into the project (relative paths in a conf are taken from the
@@ -391,13 +396,16 @@ jmsConnectionPassword = %s
 
 [tokenRevocationConfig.persistent]
 enablePersistentStorageRetrieval = %t
-useDefault = true
-hostname = %s
-
-[log]
-level = "DEBUG"
+useDefault = %t
 `, t.Name(), c.BrokerURL != "", q(topic), q(c.BrokerURL), q(c.BrokerUser), q(c.BrokerPass),
-		c.EtcdHostname != "", q(c.EtcdHostname))
+		c.EtcdHostname != "" || c.CustomStore, !c.CustomStore)
+	if c.EtcdHostname != "" {
+		fmt.Fprintf(&b, "hostname = %s\n", q(c.EtcdHostname))
+	}
+	for _, l := range c.Persistent {
+		b.WriteString(l + "\n")
+	}
+	b.WriteString("\n[log]\nlevel = \"DEBUG\"\n")
 	path := filepath.Join(p.Root, "conf", name+".conf")
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
