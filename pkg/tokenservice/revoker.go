@@ -48,7 +48,8 @@ type Request struct {
 	// ignored): for callers that know they hold a jti, even one with dots.
 	JTI string
 	// TTL, when positive, is how long the revocation holds; otherwise a
-	// JWT's remaining lifetime, or DefaultTTL for a bare jti.
+	// JWT's remaining lifetime, or DefaultTTL for a bare jti. A JWT that has
+	// expired is not revoked whatever the TTL: no gateway accepts it.
 	TTL time.Duration
 }
 
@@ -119,16 +120,19 @@ func (r *Revoker) Revoke(ctx context.Context, req Request) (Result, error) {
 		return Result{}, &InvalidTokenError{Err: fmt.Errorf("a jti of %d bytes is longer than %d", len(tok.JTI), revocation.MaxJTILength)}
 	}
 	res := Result{Token: tok}
+	var left time.Duration
+	if !tok.ExpiresAt.IsZero() {
+		if left = tok.ExpiresAt.Sub(r.now()); left <= 0 {
+			// Whatever ttl was asked for: no gateway accepts the token.
+			res.Expired = true
+			r.Logger.Debug("token already expired, nothing to revoke", "jti", tok.JTI, "expired", tok.ExpiresAt.UTC().Format(time.RFC3339))
+			return res, nil
+		}
+	}
 	switch {
 	case req.TTL > 0:
 		res.TTL = req.TTL
-	case !tok.ExpiresAt.IsZero():
-		left := tok.ExpiresAt.Sub(r.now())
-		if left <= 0 {
-			res.Expired = true
-			r.Logger.Info("token already expired, nothing to revoke", "jti", tok.JTI, "expired", tok.ExpiresAt.UTC().Format(time.RFC3339))
-			return res, nil
-		}
+	case left > 0:
 		res.TTL = roundUpToSecond(left)
 	default:
 		res.TTL = r.DefaultTTL

@@ -105,6 +105,9 @@ func TestRevokeExpiredJWTDoesNothing(t *testing.T) {
 	if !res.Expired || len(res.Done) != 0 {
 		t.Errorf("result = %+v, want Expired and nothing done", res)
 	}
+	if res, err := r.Revoke(context.Background(), Request{Token: tok, TTL: time.Hour}); err != nil || !res.Expired {
+		t.Errorf("with an explicit ttl: %+v, %v; want Expired all the same", res, err)
+	}
 	if _, _, ok := s.key(t, "jti/"+jti); ok {
 		t.Errorf("an expired token was stored in etcd")
 	}
