@@ -214,6 +214,18 @@ func TestJSONDefinitionAndSample(t *testing.T) {
 		t.Errorf("got %+v", got)
 	}
 
+	// JSON that YAML refuses (tab indentation and the escape \/) loads, in
+	// 3.x and 2.0 alike.
+	for _, doc := range []string{
+		"{\n\t\"openapi\": \"3.0.0\",\n\t\"info\": {\"title\": \"a\\/b\", \"version\": \"1\"},\n\t\"x-wso2-basePath\": \"/t\",\n\t\"x-wso2-production-endpoints\": {\"urls\": [\"http:\\/\\/a\"]},\n\t\"paths\": {}\n}",
+		"{\n\t\"swagger\": \"2.0\",\n\t\"info\": {\"title\": \"a\\/b\", \"version\": \"1\"},\n\t\"host\": \"a\",\n\t\"basePath\": \"\\/t\",\n\t\"paths\": {\"/x\": {\"get\": {\"responses\": {\"200\": {\"description\": \"ok\"}}}}}\n}",
+	} {
+		got, err := LoadAPI(context.Background(), writeDef(t, "escaped.json", doc))
+		if err != nil || got.Title != "a/b" || got.BasePath != "/t" {
+			t.Errorf("%s: %+v, %v", doc, got, err)
+		}
+	}
+
 	sample, err := LoadAPI(context.Background(), "../../samples/petstore_basic.yaml")
 	if err != nil {
 		t.Fatal(err)

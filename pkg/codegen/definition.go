@@ -48,39 +48,31 @@ func LoadDefinition(ctx context.Context, file string) (*Definition, error) {
 		return nil, &DefinitionError{File: file, Err: err}
 	}
 	d := &Definition{File: file}
-	d.root = &yaml.Node{}
-	if err := yaml.Unmarshal(data, d.root); err != nil {
-		line, err := syntaxError(err)
-		return nil, &DefinitionError{File: file, Line: line, Err: fmt.Errorf("not valid YAML or JSON: %w", err)}
-	}
-	top := d.root
-	if top.Kind == yaml.DocumentNode && len(top.Content) > 0 {
-		top = top.Content[0]
-	}
-	if top.Kind != yaml.MappingNode {
-		return nil, &DefinitionError{File: file, Line: top.Line, Err: errors.New("not an OpenAPI definition: the document is not a mapping")}
+	openapiVersion, swaggerVersion, err := d.parse(data, strings.EqualFold(filepath.Ext(file), ".json"))
+	if err != nil {
+		return nil, err
 	}
 
 	loader := openapi3.NewLoader()
 	loader.Context = ctx
 	loader.IsExternalRefsAllowed = false
-	switch version := topScalar(top, "openapi"); {
-	case strings.HasPrefix(version, "3."):
+	switch {
+	case strings.HasPrefix(openapiVersion, "3."):
 		d.Doc, err = loader.LoadFromData(data)
 		if err != nil {
-			e := d.errorf(nil, "cannot load OpenAPI %s definition: %w", version, err)
+			e := d.errorf(nil, "cannot load OpenAPI %s definition: %w", openapiVersion, err)
 			if line := lineInMessage(err); line > 0 {
 				e.Line = line
 			}
 			return nil, e
 		}
-	case topScalar(top, "swagger") == "2.0":
-		d.Doc, err = d.convertV2(loader, top)
+	case swaggerVersion == "2.0":
+		d.Doc, err = d.convertV2(loader, data)
 		if err != nil {
 			return nil, err
 		}
-	case version != "":
-		return nil, d.errorf(jsonPath{"openapi"}, "OpenAPI version %q is not supported: use 2.0 or 3.x", version)
+	case openapiVersion != "":
+		return nil, d.errorf(jsonPath{"openapi"}, "OpenAPI version %q is not supported: use 2.0 or 3.x", openapiVersion)
 	default:
 		return nil, d.errorf(nil, "not an OpenAPI definition: it has neither an openapi nor a swagger: \"2.0\" field")
 	}
@@ -92,19 +84,68 @@ func LoadDefinition(ctx context.Context, file string) (*Definition, error) {
 	return d, nil
 }
 
-// convertV2 reads a Swagger 2.0 document and converts it to OpenAPI 3.
-func (d *Definition) convertV2(loader *openapi3.Loader, top *yaml.Node) (*openapi3.T, error) {
-	var v any
-	if err := top.Decode(&v); err != nil {
-		line, err := syntaxError(err)
-		return nil, &DefinitionError{File: d.File, Line: line, Err: err}
+// parse checks the syntax of data, keeps the parsed document for the lines
+// of later faults, and returns the openapi and swagger fields. JSON is read
+// with encoding/json: yaml.v3 refuses some valid JSON (the escape \/), so
+// for JSON the YAML tree is only a best effort for line numbers.
+func (d *Definition) parse(data []byte, isJSON bool) (openapiVersion, swaggerVersion string, err error) {
+	root := &yaml.Node{}
+	yamlErr := yaml.Unmarshal(data, root)
+	if yamlErr == nil {
+		d.root = root
 	}
-	data, err := json.Marshal(jsonValue(v))
+	if isJSON {
+		var v any
+		if err := json.Unmarshal(data, &v); err != nil {
+			return "", "", &DefinitionError{File: d.File, Line: jsonErrorLine(data, err), Err: fmt.Errorf("not valid JSON: %w", err)}
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			return "", "", &DefinitionError{File: d.File, Err: errors.New("not an OpenAPI definition: the document is not an object")}
+		}
+		o, _ := m["openapi"].(string)
+		s, _ := m["swagger"].(string)
+		return o, s, nil
+	}
+	if yamlErr != nil {
+		line, err := syntaxError(yamlErr)
+		return "", "", &DefinitionError{File: d.File, Line: line, Err: fmt.Errorf("not valid YAML or JSON: %w", err)}
+	}
+	top := root
+	if top.Kind == yaml.DocumentNode && len(top.Content) > 0 {
+		top = top.Content[0]
+	}
+	if top.Kind != yaml.MappingNode {
+		return "", "", &DefinitionError{File: d.File, Line: top.Line, Err: errors.New("not an OpenAPI definition: the document is not a mapping")}
+	}
+	return topScalar(top, "openapi"), topScalar(top, "swagger"), nil
+}
+
+// jsonErrorLine is the line of a JSON syntax error, 0 when unknown.
+func jsonErrorLine(data []byte, err error) int {
+	var syntax *json.SyntaxError
+	if !errors.As(err, &syntax) || syntax.Offset > int64(len(data)) {
+		return 0
+	}
+	return bytes.Count(data[:syntax.Offset], []byte("\n")) + 1
+}
+
+// convertV2 reads a Swagger 2.0 document and converts it to OpenAPI 3.
+func (d *Definition) convertV2(loader *openapi3.Loader, data []byte) (*openapi3.T, error) {
+	var v any
+	if err := yaml.Unmarshal(data, &v); err != nil {
+		// YAML refuses a little valid JSON; encoding/json reads that.
+		if jsonErr := json.Unmarshal(data, &v); jsonErr != nil {
+			line, err := syntaxError(err)
+			return nil, &DefinitionError{File: d.File, Line: line, Err: err}
+		}
+	}
+	jsonData, err := json.Marshal(jsonValue(v))
 	if err != nil {
 		return nil, d.errorf(nil, "cannot read Swagger 2.0 definition: %w", err)
 	}
 	var doc2 openapi2.T
-	if err := json.Unmarshal(data, &doc2); err != nil {
+	if err := json.Unmarshal(jsonData, &doc2); err != nil {
 		return nil, d.errorf(nil, "cannot read Swagger 2.0 definition: %w", err)
 	}
 	doc3, err := openapi2conv.ToV3WithLoader(&doc2, loader, nil)

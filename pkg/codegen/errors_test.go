@@ -28,10 +28,11 @@ func TestDefinitionErrors(t *testing.T) {
 		wantLine: 2,
 		wantMsg:  "already defined",
 	}, {
-		name:    "json syntax",
-		file:    "api.json",
-		content: "{\"openapi\": \"3.0.0\",\n \"info\": {\n}",
-		wantMsg: "not valid YAML or JSON",
+		name:     "json syntax",
+		file:     "api.json",
+		content:  "{\"openapi\": \"3.0.0\",\n \"info\": {\n}",
+		wantLine: 3,
+		wantMsg:  "not valid JSON",
 	}, {
 		name:    "not a definition",
 		file:    "api.yaml",
