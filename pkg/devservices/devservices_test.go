@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/micro-gw/micro-gw/pkg/issuer"
+	"github.com/micro-gw/micro-gw/pkg/project"
 	"github.com/micro-gw/micro-gw/pkg/revocation"
 	"github.com/micro-gw/micro-gw/pkg/runtime/config"
 )
@@ -247,5 +248,25 @@ func TestStartErrors(t *testing.T) {
 	if s3, err := Start(ctx, cfg3); err == nil {
 		s3.Close()
 		t.Error("a missing certificate accepted")
+	}
+}
+
+// TestProjectCertificate: with a project's TLS pair the token service is
+// trusted by whoever trusts the project's gateway certificate.
+func TestProjectCertificate(t *testing.T) {
+	root := t.TempDir()
+	if err := project.WriteSecurity(root); err != nil {
+		t.Fatal(err)
+	}
+	p := project.Project{Root: root}
+	cfg := loopbackConfig(t, t.TempDir())
+	cfg.CertFile, cfg.KeyFile = p.Path(project.TLSCertFile), p.Path(project.TLSKeyFile)
+	s := start(t, cfg)
+	defer s.Close()
+	if s.CertFile != cfg.CertFile {
+		t.Errorf("CertFile = %s, want the project's %s", s.CertFile, cfg.CertFile)
+	}
+	if code := revoke(t, httpsClient(t, cfg.CertFile), s.RevokeURL, DefaultClientID, DefaultClientSecret, "via-project-cert"); code != http.StatusOK {
+		t.Errorf("revoke: %d", code)
 	}
 }
