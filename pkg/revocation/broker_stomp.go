@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-stomp/stomp/v3"
+	"github.com/go-stomp/stomp/v3/frame"
 )
 
 // stompDestination is the STOMP destination of a topic: /topic/<topic>, the
@@ -23,17 +24,37 @@ func stompDestination(topic string) string { return "/topic/" + topic }
 // password is set, heart-beats both ways. Closing the network connection when
 // ctx is done is armed until the returned stop is called; a subscriber keeps
 // it for the whole session, a publisher stops it once connected.
+//
+// go-stomp expects the broker's heart-beats whenever it asked for them, even
+// when the broker answers that it will send none ("heart-beat:0,..."), and
+// would then drop a quiet connection every 15 s. With such a broker it dials
+// again without asking, and a dead broker is noticed when a write fails.
 func stompDial(ctx context.Context, u BrokerURL, addr string, tlsBase *tls.Config, logger *slog.Logger) (*stomp.Conn, func() bool, error) {
+	conn, stop, beats, err := stompDialOnce(ctx, u, addr, tlsBase, logger, brokerHeartBeat)
+	if err != nil || beats {
+		return conn, stop, err
+	}
+	stop()
+	conn.MustDisconnect()
+	logger.Debug("broker sends no heart-beats; reconnecting without asking for them", "broker", addr)
+	conn, stop, _, err = stompDialOnce(ctx, u, addr, tlsBase, logger, 0)
+	return conn, stop, err
+}
+
+// stompDialOnce is one connection attempt of stompDial, asking the broker
+// for heart-beats every recvBeat (0: none). beats reports whether the broker
+// will send them (or was not asked to).
+func stompDialOnce(ctx context.Context, u BrokerURL, addr string, tlsBase *tls.Config, logger *slog.Logger, recvBeat time.Duration) (conn *stomp.Conn, stop func() bool, beats bool, err error) {
 	d := net.Dialer{Timeout: brokerDialTimeout, KeepAlive: 30 * time.Second}
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
-	stop := context.AfterFunc(ctx, func() { nc.Close() })
-	fail := func(err error) (*stomp.Conn, func() bool, error) {
+	stop = context.AfterFunc(ctx, func() { nc.Close() })
+	fail := func(err error) (*stomp.Conn, func() bool, bool, error) {
 		stop()
 		nc.Close()
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	lctx, cancel := context.WithTimeout(ctx, brokerLoginTimeout)
 	defer cancel()
@@ -44,19 +65,27 @@ func stompDial(ctx context.Context, u BrokerURL, addr string, tlsBase *tls.Confi
 		}
 		nc = tc
 	}
+	beats = true
 	opts := []func(*stomp.Conn) error{
 		stomp.ConnOpt.Host(u.VHost),
 		stomp.ConnOpt.AcceptVersion(stomp.V11, stomp.V12),
-		stomp.ConnOpt.HeartBeat(brokerHeartBeat, brokerHeartBeat),
+		stomp.ConnOpt.HeartBeat(brokerHeartBeat, recvBeat),
 		stomp.ConnOpt.MsgSendTimeout(brokerDialTimeout),
 		stomp.ConnOpt.RcvReceiptTimeout(brokerLoginTimeout),
 		stomp.ConnOpt.DisconnectReceiptTimeout(2 * time.Second),
 		stomp.ConnOpt.Logger(stompLogger{logger}),
+		stomp.ConnOpt.ResponseHeaders(func(h *frame.Header) {
+			if hb, ok := h.Contains(frame.HeartBeat); ok && recvBeat > 0 {
+				if send, _, err := frame.ParseHeartBeat(hb); err == nil && send == 0 {
+					beats = false
+				}
+			}
+		}),
 	}
 	if u.Username != "" || u.Password != "" {
 		opts = append(opts, stomp.ConnOpt.Login(u.Username, u.Password))
 	}
-	conn, err := stomp.ConnectWithContext(lctx, nc, opts...)
+	conn, err = stomp.ConnectWithContext(lctx, nc, opts...)
 	if err != nil {
 		if se, ok := errors.AsType[stomp.Error](err); ok && se.Frame != nil {
 			// The broker answered CONNECT with ERROR: credentials, or
@@ -65,7 +94,7 @@ func stompDial(ctx context.Context, u BrokerURL, addr string, tlsBase *tls.Confi
 		}
 		return fail(fmt.Errorf("stomp connect to %s: %w", addr, err))
 	}
-	return conn, stop, nil
+	return conn, stop, beats, nil
 }
 
 // stompErrorReason is the broker's explanation in an ERROR frame: its

@@ -779,3 +779,62 @@ func TestBrokerSTOMPOverTLS(t *testing.T) {
 		t.Fatal("plain STOMP against a TLS port succeeded")
 	}
 }
+
+// TestBrokerSTOMPBrokerWithoutHeartBeats stands in, at the wire level, for a
+// broker that answers CONNECT with "heart-beat:0,0" (the go-stomp server
+// always honours the request, so it cannot play this part). The subscriber
+// must dial again without asking for heart-beats, instead of being dropped
+// by go-stomp's read timeout every 15 s.
+func TestBrokerSTOMPBrokerWithoutHeartBeats(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	asked := make(chan string, 10) // the heart-beat header of each CONNECT
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				r, w := frame.NewReader(c), frame.NewWriter(c)
+				for {
+					f, err := r.Read()
+					if err != nil {
+						return
+					}
+					if f == nil {
+						continue // a heart-beat
+					}
+					switch {
+					case f.Command == frame.CONNECT:
+						asked <- f.Header.Get(frame.HeartBeat)
+						w.Write(frame.New(frame.CONNECTED, frame.Version, "1.2", frame.HeartBeat, "0,0"))
+					case f.Header.Get(frame.Receipt) != "":
+						w.Write(frame.New(frame.RECEIPT, frame.ReceiptId, f.Header.Get(frame.Receipt)))
+					}
+				}
+			}()
+		}
+	}()
+	r := startBrokerTestRun(t, BrokerConfig{URL: "stomp://" + ln.Addr().String()})
+	r.waitReady(t)
+	var got []string
+	for len(got) < 2 {
+		select {
+		case hb := <-asked:
+			got = append(got, hb)
+		case <-time.After(brokerTestDeadline):
+			t.Fatalf("CONNECT frames: %q, want two", got)
+		}
+	}
+	if got[0] != "10000,10000" || got[1] != "10000,0" {
+		t.Fatalf("CONNECT heart-beats %q, want [10000,10000 10000,0]", got)
+	}
+	if !r.sub.Connected() {
+		t.Fatal("not connected")
+	}
+}
