@@ -21,8 +21,12 @@ const DefaultBrokerTopic = "tokenRevocation"
 
 // Timings of a broker connection.
 const (
-	brokerBackoffMin   = 100 * time.Millisecond
-	brokerBackoffMax   = 30 * time.Second
+	brokerBackoffMin = 100 * time.Millisecond
+	brokerBackoffMax = 30 * time.Second
+	// brokerStableAfter is how long a subscription must last for the
+	// backoff to start over at brokerBackoffMin after it is lost; a broker
+	// that drops every subscription at once is retried ever more slowly.
+	brokerStableAfter  = 30 * time.Second
 	brokerDialTimeout  = 10 * time.Second
 	brokerLoginTimeout = 30 * time.Second
 	// brokerHeartBeat is asked of the broker both ways (STOMP heart-beat,
@@ -52,7 +56,9 @@ type BrokerConfig struct {
 	Registerer prometheus.Registerer
 	// OnReconnect is called after each re-subscription (not after the first
 	// one). The runtime wires it to the persistent source's Resync, because
-	// a topic keeps nothing for a subscriber that was away.
+	// a topic keeps nothing for a subscriber that was away. It runs on the
+	// subscriber's goroutine, before the next message is read: it should
+	// signal work, not do it.
 	OnReconnect func()
 }
 
@@ -143,8 +149,9 @@ type brokerDeliver func(body []byte, header func(string) (string, bool))
 // Run subscribes and delivers revocations into sink until ctx is done; see
 // Source. It calls ready after the first subscription is in place. Any loss
 // is retried forever, with exponential backoff (100 ms doubling to 30 s,
-// with jitter), each attempt on the next broker address of the URL. State
-// changes are logged once each, not every retry.
+// with jitter; it starts over once a subscription has lasted 30 s), each
+// attempt on the next broker address of the URL. State changes are logged
+// once each, not every retry. Run is not meant to be called twice at once.
 func (s *BrokerSubscriber) Run(ctx context.Context, sink Sink, ready func()) error {
 	if sink == nil {
 		return errors.New("broker subscriber: nil sink")
@@ -156,10 +163,10 @@ func (s *BrokerSubscriber) Run(ctx context.Context, sink Sink, ready func()) err
 	for attempt := 0; ; attempt++ {
 		addr := s.url.Addrs[attempt%len(s.url.Addrs)]
 		subscribed := false
+		var subscribedAt time.Time
 		onSubscribed := func() {
-			subscribed = true
+			subscribed, subscribedAt = true, time.Now()
 			s.setConnected(true)
-			bo.reset()
 			logged = brokerFailNone
 			if !started {
 				started = true
@@ -188,6 +195,9 @@ func (s *BrokerSubscriber) Run(ctx context.Context, sink Sink, ready func()) err
 		}
 		if err == nil {
 			err = errors.New("session ended")
+		}
+		if subscribed && time.Since(subscribedAt) >= brokerStableAfter {
+			bo.reset()
 		}
 		delay := bo.next()
 		kind := brokerFailKind(err)
