@@ -68,7 +68,7 @@ type noticeJSON struct {
 // revoke the jti it names. When such a message has no ttl, the TTL is the
 // time left until the token's exp.
 //
-// A missing ttl otherwise means no expiry: the revocation holds until the
+// A missing (or empty) ttl otherwise means no expiry: the revocation holds until the
 // gateway restarts. A revocation that lapses while its token may still be
 // valid would let a revoked token through, so the safe reading of "no ttl"
 // is "for as long as we run". The set holds such an entry in about 40 bytes.
@@ -128,6 +128,11 @@ func decodeNoticeAt(body []byte, header func(string) (string, bool), now time.Ti
 		return Notice{}, err
 	}
 	n := Notice{JTI: jti}
+	if ttlSet && strings.TrimSpace(ttl) == "" {
+		// An empty ttl (an empty header from a bridge) is no ttl; refusing
+		// the whole revocation over it would be the worst reading.
+		ttlSet = false
+	}
 	if ttlSet {
 		if n.TTL, err = parseNoticeTTL(ttl); err != nil {
 			return Notice{}, err
