@@ -110,9 +110,6 @@ func startServer(t testing.TB, spec Spec, cfg *config.Config, opts Options) *Ser
 	if opts.AdminAddr == "" {
 		opts.AdminAddr = "127.0.0.1:0"
 	}
-	if opts.Sources == nil {
-		opts.Sources = []NamedSource{}
-	}
 	s, err := New(spec, cfg, opts)
 	if err != nil {
 		t.Fatalf("New: %v", err)
