@@ -54,8 +54,9 @@ func NewCmdGateway(f *factory.Factory, runF func(*Options) error) *cobra.Command
 			"configuration key (dotted TOML path); -e b7a.log.level=TRACE sets the log level.",
 		Example: "  gateway petstore/target/petstore\n" +
 			"  gateway -e listenerConfig.httpPort=9190 -e b7a.log.level=DEBUG petstore/target/petstore",
-		Args:    cobra.ExactArgs(1),
-		Version: f.Version,
+		Args:                  cobra.ExactArgs(1),
+		Version:               f.Version,
+		DisableFlagsInUseLine: true,
 		RunE: func(_ *cobra.Command, args []string) error {
 			opts.Executable = args[0]
 			if runF != nil {
