@@ -27,7 +27,9 @@ const drainTimeout = 30 * time.Second
 // the process's exit status. The generated main package calls
 // os.Exit(runtime.Main(spec, os.Args[1:])).
 func Main(spec Spec, args []string) int {
-	return run(spec, args, os.Stdout, os.Stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return run(ctx, spec, args, os.Stdout, os.Stderr)
 }
 
 // mainFlags are the parsed command-line flags of a gateway.
@@ -43,9 +45,14 @@ func parseFlags(args []string, stderr io.Writer) (mainFlags, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.config, "config", "", "the micro-gw.conf to read (default: ../conf/micro-gw.conf next to the executable)")
 	fs.Func("e", "override one configuration key, `KEY=VALUE` (repeatable; b7a.log.level=TRACE sets the log level)", func(s string) error {
-		k, _, ok := strings.Cut(s, "=")
+		k, v, ok := strings.Cut(s, "=")
 		if !ok || strings.TrimSpace(k) == "" {
 			return fmt.Errorf("want KEY=VALUE, got %q", s)
+		}
+		// The original's b7a.log.level is the same key as log.level; given
+		// on the command line it must win over either name in the file.
+		if strings.TrimSpace(k) == "b7a.log.level" {
+			s = "log.level=" + v
 		}
 		f.overrides = append(f.overrides, s)
 		return nil
@@ -73,7 +80,8 @@ func defaultConfigFile() (string, error) {
 	return filepath.Join(filepath.Dir(exe), "..", "conf", "micro-gw.conf"), nil
 }
 
-func run(spec Spec, args []string, stdout, stderr io.Writer) int {
+// run is Main until ctx is done (a signal), then the drain.
+func run(ctx context.Context, spec Spec, args []string, stdout, stderr io.Writer) int {
 	f, err := parseFlags(args, stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -104,22 +112,19 @@ func run(spec Spec, args []string, stdout, stderr io.Writer) int {
 		logger.Error("the gateway cannot start", "err", err)
 		return 1
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
 	if err := srv.Start(ctx); err != nil {
 		logger.Error("the gateway cannot start", "err", err)
-		shutdown(srv, logger)
+		_ = shutdown(srv, logger)
 		return 1
 	}
 	select {
 	case <-ctx.Done():
-		logger.Info("signal received, draining in-flight requests", "timeout", drainTimeout)
+		logger.Info("signal received, draining in-flight requests", "within", drainTimeout)
 	case err := <-srv.Done():
-		logger.Error("a listener failed", "err", err)
-		shutdown(srv, logger)
+		logger.Error("the gateway cannot go on", "err", err)
+		_ = shutdown(srv, logger)
 		return 1
 	}
-	stop()
 	if err := shutdown(srv, logger); err != nil {
 		return 1
 	}

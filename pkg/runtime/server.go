@@ -220,6 +220,9 @@ func (s *Server) Start(ctx context.Context) error {
 		s.logger.Error("revocation source failed", "err", err)
 		s.done <- err
 	})
+	for _, api := range s.spec.APIs {
+		s.logger.Info("API deployed", "api", api.Title, "version", api.Version, "basePath", api.BasePath, "resources", len(api.Resources), "source", api.Source)
+	}
 	l := s.cfg.Listener
 	if addr := s.listenAddr(s.opts.HTTPSAddr, l.HTTPSPort); addr != "" {
 		cert, err := tls.LoadX509KeyPair(l.CertFile, l.KeyFile)
