@@ -60,8 +60,11 @@ func (g *GoTool) Run(ctx context.Context, dir string, args ...string) ([]byte, e
 	g.Log.Debug("running go", "dir", dir, "cmd", g.Path+" "+strings.Join(args, " "))
 	err := cmd.Run()
 	g.Log.Debug("go done", "cmd", args[0], "took", time.Since(start).Round(time.Millisecond), "err", err)
-	if ctx.Err() == context.DeadlineExceeded {
+	switch ctx.Err() {
+	case context.DeadlineExceeded:
 		return out.Bytes(), fmt.Errorf("go %s: timed out after %s", args[0], g.Timeout)
+	case context.Canceled:
+		return out.Bytes(), fmt.Errorf("go %s: interrupted", args[0])
 	}
 	if err != nil {
 		return out.Bytes(), &GoError{Args: args, Output: out.String(), Err: err}

@@ -1,6 +1,7 @@
 package codegen
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -57,5 +58,11 @@ func TestRunFailureAndTimeout(t *testing.T) {
 	g.Timeout = 50 * time.Millisecond
 	if _, err := g.Run(t.Context(), t.TempDir(), "build", "."); err == nil || !strings.Contains(err.Error(), "go build: timed out after 50ms") {
 		t.Errorf("got %v", err)
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := g.Run(ctx, t.TempDir(), "build", "."); err == nil || !strings.Contains(err.Error(), "go build: interrupted") {
+		t.Errorf("cancelled: got %v", err)
 	}
 }

@@ -11,7 +11,9 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -93,6 +95,10 @@ func buildRun(ctx context.Context, opts *BuildOptions) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	// An interrupted build stops the go command and removes its temporary
+	// executable instead of dying with it half written.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	start := time.Now()
 	if err := build(ctx, opts); err != nil {
 		fmt.Fprintln(opts.ErrOut, err)
