@@ -295,7 +295,7 @@ func TestEtcdSourceNotReadyUntilLoaded(t *testing.T) {
 		// With credentials the client logs in when it connects, so an
 		// unreachable etcd fails fast and the retry loop is exercised.
 		c.Username, c.Password = "root", "root"
-		c.DialTimeout = 200 * time.Millisecond
+		c.DialTimeout = time.Second
 	})
 	sink := newStoreRecSink()
 	run := startStoreSource(t, src, sink)
