@@ -2,6 +2,7 @@ package codegen
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -245,3 +246,19 @@ func TestJSONDefinitionAndSample(t *testing.T) {
 }
 
 var discard = slog.New(slog.DiscardHandler)
+
+func TestUnsupportedExtensions(t *testing.T) {
+	file := writeDef(t, "api.yaml", doc30("x-wso2-cors: {enabled: true}\n"+prodTop, "x-wso2-basePath: /nope\nx-wso2-throttling-tier: Gold\n"))
+	loaded, err := LoadAll(context.Background(), []string{file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range loaded[0].Warnings {
+		got = append(got, fmt.Sprintf("%d %s", w.Line, w.Path))
+	}
+	want := []string{"5 $.x-wso2-cors", `22 $.paths["/pet/{petId}"].get.x-wso2-basePath`}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("warnings %v, want %v", got, want)
+	}
+}

@@ -59,8 +59,9 @@ type Builder struct {
 	// Display turns an absolute path of a project file into what the user
 	// reads in messages; nil leaves it absolute.
 	Display func(string) string
-	// Loaded is told of every API once the definitions are loaded.
-	Loaded func(api runtime.API, file string)
+	// Loaded is told of every API once the definitions are loaded, with the
+	// warnings about its definition.
+	Loaded func(api runtime.API, file string, warnings []*DefinitionError)
 }
 
 // Build runs every step. Its errors are *DefinitionError,
@@ -68,7 +69,7 @@ type Builder struct {
 func (b *Builder) Build(ctx context.Context) error {
 	var spec runtime.Spec
 	err := b.step(StepLoad, func() error {
-		apis, err := LoadAPIs(ctx, b.Definitions)
+		loaded, err := LoadAll(ctx, b.Definitions)
 		var defErr *DefinitionError
 		var dupErr *DuplicateBasePathError
 		switch {
@@ -80,10 +81,14 @@ func (b *Builder) Build(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		spec = runtime.Spec{Name: b.Name, Version: b.Version, APIs: apis}
-		if b.Loaded != nil {
-			for i, api := range apis {
-				b.Loaded(api, b.display(b.Definitions[i]))
+		spec = runtime.Spec{Name: b.Name, Version: b.Version}
+		for _, l := range loaded {
+			spec.APIs = append(spec.APIs, l.API)
+			if b.Loaded != nil {
+				for _, w := range l.Warnings {
+					w.File = b.display(w.File)
+				}
+				b.Loaded(l.API, b.display(l.File), l.Warnings)
 			}
 		}
 		return nil

@@ -26,14 +26,39 @@ func LoadAPI(ctx context.Context, file string) (runtime.API, error) {
 	return d.API()
 }
 
+// Loaded is one definition's API and the warnings about it.
+type Loaded struct {
+	API      runtime.API
+	File     string
+	Warnings []*DefinitionError
+}
+
 // LoadAPIs loads every definition of files into the APIs of a Spec, in the
 // order given. Two definitions with the same base path are an error naming
 // both files.
 func LoadAPIs(ctx context.Context, files []string) ([]runtime.API, error) {
-	apis := make([]runtime.API, 0, len(files))
+	loaded, err := LoadAll(ctx, files)
+	if err != nil {
+		return nil, err
+	}
+	apis := make([]runtime.API, len(loaded))
+	for i, l := range loaded {
+		apis[i] = l.API
+	}
+	return apis, nil
+}
+
+// LoadAll is LoadAPIs with the warnings of every definition (extensions it
+// does not honour).
+func LoadAll(ctx context.Context, files []string) ([]Loaded, error) {
+	loaded := make([]Loaded, 0, len(files))
 	byBasePath := map[string]string{}
 	for _, file := range files {
-		api, err := LoadAPI(ctx, file)
+		d, err := LoadDefinition(ctx, file)
+		if err != nil {
+			return nil, err
+		}
+		api, err := d.API()
 		if err != nil {
 			return nil, err
 		}
@@ -41,7 +66,7 @@ func LoadAPIs(ctx context.Context, files []string) ([]runtime.API, error) {
 			return nil, &DuplicateBasePathError{BasePath: api.BasePath, First: first, Other: file}
 		}
 		byBasePath[api.BasePath] = file
-		apis = append(apis, api)
+		loaded = append(loaded, Loaded{API: api, File: file, Warnings: d.Unsupported()})
 	}
-	return apis, nil
+	return loaded, nil
 }

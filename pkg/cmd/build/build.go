@@ -170,9 +170,12 @@ func build(ctx context.Context, opts *BuildOptions) error {
 			}
 			fmt.Fprintln(opts.Out, step)
 		},
-		Loaded: func(api runtime.API, file string) {
+		Loaded: func(api runtime.API, file string, warnings []*codegen.DefinitionError) {
 			fmt.Fprintf(opts.Out, "\t%s: %q %s at %s, %d resources\n",
 				file, api.Title, api.Version, api.BasePath, len(api.Resources))
+			for _, w := range warnings {
+				fmt.Fprintf(opts.ErrOut, "\tWARNING: %s\n", w)
+			}
 		},
 	}
 	if err := b.Build(ctx); err != nil {

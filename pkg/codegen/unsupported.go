@@ -1,0 +1,47 @@
+package codegen
+
+import (
+	"errors"
+	"sort"
+	"strings"
+)
+
+var errNotHonoured = errors.New("not supported by micro-gw; ignored")
+
+// honoured are the x-wso2-* extensions micro-gw compiles in, and where.
+var honoured = map[string]bool{
+	extBasePath: true, extProduction: true, extSandbox: true, extEndpoints: true,
+	extDisableSecurity: true, extThrottlingTier: true,
+}
+
+// Unsupported lists, as warnings, the x-wso2-* extensions of the definition
+// that micro-gw does not honour (x-wso2-cors, x-wso2-transports,
+// x-wso2-auth-header, ...): a definition migrated from WSO2 builds, but its
+// author learns what the gateway will not do.
+func (d *Definition) Unsupported() []*DefinitionError {
+	var out []*DefinitionError
+	check := func(exts map[string]any, at jsonPath, allowed func(string) bool) {
+		for _, name := range sortedKeys(exts) {
+			if strings.HasPrefix(name, "x-wso2-") && !allowed(name) {
+				out = append(out, d.wrap(at.child(name), errNotHonoured))
+			}
+		}
+	}
+	check(d.Doc.Extensions, nil, func(n string) bool { return honoured[n] })
+	if d.Doc.Paths == nil {
+		return out
+	}
+	paths := d.Doc.Paths.InMatchingOrder()
+	sort.Strings(paths)
+	onOperation := func(n string) bool { return honoured[n] && n != extBasePath && n != extEndpoints }
+	for _, p := range paths {
+		item := d.Doc.Paths.Value(p)
+		check(item.Extensions, jsonPath{"paths", p}, func(string) bool { return false })
+		for _, method := range methodOrder {
+			if op := item.GetOperation(method); op != nil {
+				check(op.Extensions, jsonPath{"paths", p, strings.ToLower(method)}, onOperation)
+			}
+		}
+	}
+	return out
+}
