@@ -134,7 +134,10 @@ func (b *Builder) Build(ctx context.Context) error {
 		}
 		tmp = f.Name()
 		f.Close()
-		args := []string{"build", "-trimpath", "-ldflags=-s -w"}
+		// -buildvcs=false: the generated package may sit in a project under
+		// version control, whose state says nothing about the gateway (and a
+		// repository git refuses to read would fail the build).
+		args := []string{"build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w"}
 		if b.Offline {
 			args = append(args, "-mod=mod")
 		}
