@@ -200,7 +200,6 @@ func (s *EtcdSource) clientConfig(ctx context.Context) clientv3.Config {
 // had revoked before that are no longer listed. It returns the revision the
 // list was read at.
 func (s *EtcdSource) load(ctx context.Context, cli *clientv3.Client, sink Sink) (int64, error) {
-	s.metrics.reloads.Inc()
 	start := time.Now()
 	// A compaction between two pages makes the first page's revision
 	// unreadable: start over at a new revision a few times before giving up.
@@ -224,6 +223,7 @@ func (s *EtcdSource) load(ctx context.Context, cli *clientv3.Client, sink Sink) 
 		}
 		s.known = seen
 		s.metrics.keys.Set(float64(len(seen)))
+		s.metrics.reloads.Inc()
 		s.log.Info("revoked tokens loaded from etcd",
 			"count", len(seen), "removed", removed, "revision", rev, "duration", time.Since(start).Round(time.Millisecond))
 		return rev, nil
@@ -282,7 +282,7 @@ func (s *EtcdSource) watch(ctx context.Context, cli *clientv3.Client, sink Sink,
 	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	defer cancel()
 	wch := cli.Watch(wctx, s.target.prefix,
-		clientv3.WithPrefix(), clientv3.WithRev(rev+1), clientv3.WithProgressNotify())
+		clientv3.WithPrefix(), clientv3.WithRev(rev+1), clientv3.WithProgressNotify(), clientv3.WithCreatedNotify())
 	for {
 		select {
 		case <-ctx.Done():

@@ -168,7 +168,6 @@ func (s *StoreSource) Run(ctx context.Context, sink Sink, ready func()) error {
 // load calls the store's Load and brings the sink in line with its list.
 func (s *StoreSource) load(ctx context.Context, sink Sink) error {
 	start := time.Now()
-	s.metrics.reloads.Inc()
 	entries, err := callStore(func() ([]Entry, error) { return s.store.Load(ctx) })
 	if err != nil {
 		return err
@@ -192,6 +191,7 @@ func (s *StoreSource) load(ctx context.Context, sink Sink) error {
 	}
 	s.known = seen
 	s.metrics.keys.Set(float64(len(seen)))
+	s.metrics.reloads.Inc()
 	s.log.Info("revoked tokens loaded from the custom store",
 		"count", len(seen), "removed", removed, "duration", time.Since(start).Round(time.Millisecond))
 	return nil

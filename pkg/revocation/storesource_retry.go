@@ -83,7 +83,7 @@ type storeMetrics struct {
 	connected prometheus.Gauge
 	// keys is how many revoked jtis the source holds.
 	keys prometheus.Gauge
-	// reloads counts full loads (the first one included).
+	// reloads counts completed full loads (the first one included).
 	reloads prometheus.Counter
 }
 
@@ -107,7 +107,7 @@ func newStoreMetrics(reg prometheus.Registerer, store string) *storeMetrics {
 		}),
 		reloads: prometheus.NewCounter(prometheus.CounterOpts{
 			Name:        "microgw_revocation_store_reloads_total",
-			Help:        "Full loads of the persistent revocation store, the first one included.",
+			Help:        "Completed full loads of the persistent revocation store, the first one included.",
 			ConstLabels: labels,
 		}),
 	}
