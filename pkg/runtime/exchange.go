@@ -23,6 +23,8 @@ type exchange struct {
 	cred credential
 	// authReason is the validator's reason when authentication failed.
 	authReason string
+	// order is the endpoint's URLs in the order this request tries them.
+	order []*target
 }
 
 func (x *exchange) WriteHeader(code int) {

@@ -191,6 +191,6 @@ func (s *Server) forward(x *exchange, r *http.Request) {
 		x.fail(newFault(CodeBackendUnreachable, "The API has no production endpoint"))
 		return
 	}
-	r = r.WithContext(context.WithValue(r.Context(), proxyStateKey{}, &proxyState{x: x}))
+	r = r.WithContext(context.WithValue(r.Context(), exchangeKey{}, x))
 	up.proxy.ServeHTTP(x, r)
 }

@@ -47,15 +47,9 @@ type upstream struct {
 	proxy    *httputil.ReverseProxy
 }
 
-// proxyState travels from the request path to the proxy's Rewrite and
-// transport in the request's context.
-type proxyState struct {
-	x     *exchange
-	order []*target // targets in the order they are tried
-	tried int       // how many of order have been tried
-}
-
-type proxyStateKey struct{}
+// exchangeKey is the context key under which the request path hands its
+// exchange to the proxy's Rewrite and transport.
+type exchangeKey struct{}
 
 // newTransport is the shared transport of one endpoint: keep-alives, enough
 // idle connections per host for a busy gateway, bounded dial and handshake.
@@ -151,12 +145,12 @@ func (u *upstream) order(now int64) []*target {
 // rewrite points the outgoing request at the first target: the endpoint
 // URL's path, then the request path without the base path; query kept.
 func (u *upstream) rewrite(pr *httputil.ProxyRequest) {
-	st, _ := pr.In.Context().Value(proxyStateKey{}).(*proxyState)
-	if st == nil { // not reached through the request path: refuse to guess
-		st = &proxyState{x: &exchange{rest: "/"}}
+	x, _ := pr.In.Context().Value(exchangeKey{}).(*exchange)
+	if x == nil { // not reached through the request path: the endpoint's root
+		x = &exchange{rest: "/"}
 	}
-	st.order = u.order(time.Now().UnixNano())
-	setTarget(pr.Out, st.order[0].url, st.x.rest, pr.In.URL.RawQuery)
+	x.order = u.order(time.Now().UnixNano())
+	setTarget(pr.Out, x.order[0].url, x.rest, pr.In.URL.RawQuery)
 	pr.SetXForwarded()
 }
 
@@ -186,11 +180,11 @@ type retryTransport struct {
 }
 
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	st, _ := req.Context().Value(proxyStateKey{}).(*proxyState)
-	if st == nil || len(st.order) < 2 {
+	x, _ := req.Context().Value(exchangeKey{}).(*exchange)
+	if x == nil || len(x.order) < 2 {
 		resp, err := t.next.RoundTrip(req)
-		if err != nil && st != nil && isConnError(err) {
-			st.order[0].downUntil.Store(time.Now().Add(downFor).UnixNano())
+		if err != nil && x != nil && len(x.order) == 1 && isConnError(err) {
+			x.order[0].downUntil.Store(time.Now().Add(downFor).UnixNano())
 		}
 		return resp, err
 	}
@@ -202,10 +196,10 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		body = &heldBody{rc: req.Body}
 		req.Body = body
 	}
-	for i, tg := range st.order {
+	for i, tg := range x.order {
 		if i > 0 {
 			r2 := req.Clone(req.Context())
-			setTarget(r2, tg.url, st.x.rest, req.URL.RawQuery)
+			setTarget(r2, tg.url, x.rest, req.URL.RawQuery)
 			req = r2
 		}
 		resp, err := t.next.RoundTrip(req)
@@ -220,7 +214,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		tg.downUntil.Store(time.Now().Add(downFor).UnixNano())
 		t.logger.Warn("backend url refused the connection", "url", tg.url.Redacted(), "err", err)
-		if (body != nil && body.read.Load()) || i == len(st.order)-1 {
+		if (body != nil && body.read.Load()) || i == len(x.order)-1 {
 			return nil, err
 		}
 	}
