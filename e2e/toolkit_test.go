@@ -227,6 +227,21 @@ func TestToolkitSample(t *testing.T) {
 	if out, code := toolkitRun(t, wd, nil, "micro-gw", "build", "petstore", "--keep-source", "--offline"); code != 0 {
 		t.Fatalf("build: exit %d\n%s", code, out)
 	}
+	// --keep-source leaves the generated package: the route table, the
+	// project's extension behind its //line directive, and a go.mod that
+	// replaces the toolkit with the source micro-gw carries.
+	gen := filepath.Join(wd, "petstore", project.GenDir)
+	for file, want := range map[string]string{
+		"main.go":                           `BasePath:   "/petstore/v1",`,
+		"ext_token_revocation_extension.go": "//line " + filepath.Join(wd, "petstore", "extensions", "token_revocation_extension.go") + ":1:1\n",
+		"go.mod":                            "replace github.com/micro-gw/micro-gw => ",
+	} {
+		data, err := os.ReadFile(filepath.Join(gen, file))
+		if err != nil || !strings.Contains(string(data), want) {
+			t.Errorf("%s lacks %q (%v)", file, want, err)
+		}
+	}
+
 	gw := toolkitStart(t, wd, "petstore/target/petstore")
 	for path, want := range map[string]int{
 		"/petstore/v1/pet/findByStatus?status=available": 900902,
