@@ -1,0 +1,186 @@
+// Command propagation measures how long a revocation takes to reach a
+// running gateway: for each of N tokens it issues the token (pkg/issuer,
+// the project's development issuer key), calls the gateway once (200, and
+// the token is now in the gateway's cache), then publishes the revocation —
+// to the broker topic over STOMP or AMQP 0-9-1 (pkg/revocation's
+// publisher, what `micro-gw revoke` uses), or as a put of the key in etcd —
+// and calls the gateway again and again until it answers 401. The latency
+// is from just before the publish to the first 401. It prints p50/p90/p99/max
+// over the N revocations.
+//
+// Bounded: N revocations, each given up after -timeout; loopback only.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/micro-gw/micro-gw/pkg/issuer"
+	"github.com/micro-gw/micro-gw/pkg/revocation"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+type result struct {
+	Via                 string
+	N, Refused, Timeout int
+	P50, P90, P99, Max  float64 // ms, publish -> first 401
+	PublishP50          float64 // ms, until the broker confirmed (or etcd answered the put)
+	PollP50             float64 // ms, one call to the gateway
+}
+
+func main() {
+	gw := flag.String("url", "http://127.0.0.1:9090/petstore/v1/pet/42", "a secured resource of the gateway (loopback)")
+	keyFile := flag.String("key", "", "the project's security/issuer.key")
+	kid := flag.String("kid", issuer.DefaultKeyID, "kid of the tokens")
+	via := flag.String("via", "stomp", "stomp, amqp or etcd")
+	brokerURL := flag.String("broker", "stomp://127.0.0.1:61613", "jmsConnectionProviderUrl of the publisher (stomp, amqp)")
+	user := flag.String("user", "guest", "broker user")
+	pass := flag.String("pass", "guest", "broker password")
+	topic := flag.String("topic", "tokenRevocation", "the topic")
+	etcdEP := flag.String("etcd", "127.0.0.1:2379", "etcd endpoint (etcd)")
+	prefix := flag.String("prefix", "jti/", "etcd key prefix (etcd)")
+	n := flag.Int("n", 1000, "how many revocations")
+	timeout := flag.Duration("timeout", 5*time.Second, "give one revocation up after this long")
+	jsonOut := flag.Bool("json", false, "print the result as JSON")
+	flag.Parse()
+
+	u, err := url.Parse(*gw)
+	if err != nil || !loopback(u.Hostname()) {
+		fail(fmt.Errorf("-url must be a loopback URL, got %q", *gw))
+	}
+	key, err := issuer.LoadKey(*keyFile)
+	if err != nil {
+		fail(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(*n+10)*(*timeout))
+	defer cancel()
+
+	run := fmt.Sprintf("prop-%s-%d-", *via, time.Now().UnixNano())
+	var publish func(ctx context.Context, jti string) error
+	switch *via {
+	case "stomp", "amqp":
+		p, err := revocation.DialBrokerPublisher(ctx, revocation.BrokerConfig{URL: *brokerURL, Username: *user, Password: *pass, Topic: *topic})
+		if err != nil {
+			fail(err)
+		}
+		defer p.Close()
+		publish = func(ctx context.Context, jti string) error {
+			return p.Publish(ctx, revocation.Notice{JTI: jti, TTL: time.Hour})
+		}
+	case "etcd":
+		cli, err := clientv3.New(clientv3.Config{Endpoints: []string{*etcdEP}, DialTimeout: 5 * time.Second})
+		if err != nil {
+			fail(err)
+		}
+		defer func() {
+			// Leave the store as it was: the keys of this run go (a delete
+			// un-revokes, and the tokens are not used again).
+			_, _ = cli.Delete(context.Background(), *prefix+run, clientv3.WithPrefix())
+			cli.Close()
+		}()
+		publish = func(ctx context.Context, jti string) error {
+			_, err := cli.Put(ctx, *prefix+jti, "3600")
+			return err
+		}
+	default:
+		fail(fmt.Errorf("-via must be stomp, amqp or etcd"))
+	}
+
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}, Timeout: 5 * time.Second}
+	call := func(tok string) (int, error) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, *gw, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+
+	var lat, pubLat, pollLat []time.Duration
+	res := result{Via: *via, N: *n}
+	for i := range *n {
+		jti := fmt.Sprintf("%s%d", run, i)
+		tok, err := issuer.Sign(key, *kid, issuer.Claims{JTI: jti, TTL: time.Hour})
+		if err != nil {
+			fail(err)
+		}
+		if code, err := call(tok); err != nil || code != http.StatusOK {
+			fail(fmt.Errorf("token %d before its revocation: status %d, %v", i, code, err))
+		}
+		pubDone := make(chan error, 1)
+		t0 := time.Now()
+		go func() {
+			err := publish(ctx, jti)
+			if err == nil {
+				pubLat = append(pubLat, time.Since(t0))
+			}
+			pubDone <- err
+		}()
+		refused := false
+		for time.Since(t0) < *timeout {
+			c0 := time.Now()
+			code, err := call(tok)
+			if err != nil {
+				fail(err)
+			}
+			if len(pollLat) < 100000 {
+				pollLat = append(pollLat, time.Since(c0))
+			}
+			if code == http.StatusUnauthorized {
+				lat = append(lat, time.Since(t0))
+				refused = true
+				break
+			}
+		}
+		if err := <-pubDone; err != nil {
+			fail(err)
+		}
+		if refused {
+			res.Refused++
+		} else {
+			res.Timeout++
+		}
+	}
+	res.P50, res.P90, res.P99, res.Max = pct(lat, .5), pct(lat, .9), pct(lat, .99), pct(lat, 1)
+	res.PublishP50, res.PollP50 = pct(pubLat, .5), pct(pollLat, .5)
+	if *jsonOut {
+		_ = json.NewEncoder(os.Stdout).Encode(res)
+	} else {
+		fmt.Printf("%s: %d revocations, %d refused, %d timed out; publish -> 401 ms: p50 %.3f p90 %.3f p99 %.3f max %.3f (publish p50 %.3f, one call p50 %.3f)\n",
+			res.Via, res.N, res.Refused, res.Timeout, res.P50, res.P90, res.P99, res.Max, res.PublishP50, res.PollP50)
+	}
+	if res.Timeout > 0 {
+		os.Exit(1)
+	}
+}
+
+// pct is the q-quantile of d in milliseconds (d is sorted in place).
+func pct(d []time.Duration, q float64) float64 {
+	if len(d) == 0 {
+		return 0
+	}
+	slices.Sort(d)
+	return float64(d[int(q*float64(len(d)-1))]) / float64(time.Millisecond)
+}
+
+func loopback(h string) bool {
+	ip := net.ParseIP(h)
+	return h == "localhost" || (ip != nil && ip.IsLoopback())
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "propagation:", err)
+	os.Exit(1)
+}
