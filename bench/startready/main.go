@@ -114,7 +114,7 @@ func main() {
 			_ = cmd.Process.Signal(s)
 			<-exited
 			os.Exit(1)
-		case <-time.After(time.Millisecond):
+		case <-time.After(pollInterval(time.Since(start))):
 		}
 	}
 	res.ReadyMS = ms(time.Since(start))
@@ -139,6 +139,17 @@ func main() {
 	case err := <-exited:
 		fail(fmt.Errorf("%s exited: %v", flag.Arg(0), err))
 	}
+}
+
+// pollInterval is 1 ms for the first 100 ms, then grows with the time waited
+// (1% of it, at most 20 ms): fine enough for a quick start, and a slow one
+// is not slowed further by a thousand polls a second.
+func pollInterval(waited time.Duration) time.Duration {
+	d := waited / 100
+	if d < time.Millisecond {
+		d = time.Millisecond
+	}
+	return min(d, 20*time.Millisecond)
 }
 
 // status reads a "Name:   1234 kB" field of /proc/PID/status.
@@ -180,4 +191,3 @@ func fail(err error) {
 	fmt.Fprintln(os.Stderr, "startready:", err)
 	os.Exit(1)
 }
-
