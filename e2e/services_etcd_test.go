@@ -307,3 +307,58 @@ func TestServicesCustomStoreFile(t *testing.T) {
 	guard.Stop()
 	os.Remove(file)
 }
+
+// A gateway that starts while etcd is down must not let a revoked token in: it is not ready, and
+// (serveBeforeLoaded = false, the default) refuses secured requests with 503 until its first load;
+// once etcd is back it loads, turns ready, refuses the revoked token and serves the others.
+func TestServicesEtcdDownAtStart(t *testing.T) {
+	s := svcEnv(t)
+	p := svcSharedProject(t)
+	conf := p.writeConf(t, "svc-etcd-down", svcConf{EtcdHostname: svcEtcdHostname(s)})
+	a, c := svcJTI("down-a"), svcJTI("down-c")
+	ta, tc := p.issueToken(t, a), p.issueToken(t, c)
+	svcEtcdctl(t, s, "put", "jti/"+a, "3600")
+	t.Cleanup(func() { svcEtcdctl(t, s, "del", "jti/"+a) })
+
+	out, err := svcRun(t, "", 2*time.Minute, nil, "bash", s.Script, "stop", "etcd")
+	if err != nil {
+		t.Fatalf("scripts/services.sh stop etcd: %v\n%s", err, out)
+	}
+	etcdUp := false
+	t.Cleanup(func() {
+		if !etcdUp {
+			svcRun(t, "", 3*time.Minute, nil, "bash", s.Script, "start", "etcd")
+		}
+	})
+
+	gw := p.launchGateway(t, "etcd-down", conf)
+	guard := svcStartGuard(t)
+	guard.watchGateway(gw)
+	guard.add("a", ta)
+	end := time.Now().Add(3 * time.Second)
+	for time.Now().Before(end) {
+		if code, err := gw.ready(); err == nil && code == 200 {
+			t.Fatalf("gateway reports ready while etcd is down: it cannot have loaded the revoked list")
+		}
+		if ans := gw.call(tc); ans.accepted() {
+			t.Fatalf("gateway served a secured request while etcd is down and nothing was loaded (serveBeforeLoaded = false is the default)")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	code, rerr := gw.ready()
+	t.Logf("with etcd down: /health/ready %d (%v), a secured request %s", code, rerr, gw.call(tc))
+
+	start := time.Now()
+	out, err = svcRun(t, "", 3*time.Minute, nil, "bash", s.Script, "start", "etcd")
+	if err != nil {
+		t.Fatalf("scripts/services.sh start etcd: %v\n%s", err, out)
+	}
+	etcdUp = true
+	gw.waitReady(t, 60*time.Second)
+	t.Logf("ready %v after etcd was started again", time.Since(start).Round(time.Millisecond))
+	if ans := gw.call(ta); !ans.revoked() {
+		t.Errorf("revoked token got %s once the gateway was ready, want 401 fault 900901", ans)
+	}
+	gw.expectAccepted(t, "a token never revoked", tc)
+	guard.Stop()
+}

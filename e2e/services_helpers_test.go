@@ -458,6 +458,7 @@ type svcGateway struct {
 	done               chan struct{}
 	waitErr            error
 	client             *http.Client
+	started            time.Time
 }
 
 type svcBuffer struct {
@@ -501,6 +502,14 @@ func svcFreePorts(t *testing.T, n int) []int {
 // (SIGTERM) at the end of the test, and its output is printed when the test failed.
 func (p *svcProject) startGateway(t *testing.T, name, conf string) *svcGateway {
 	t.Helper()
+	g := p.launchGateway(t, name, conf)
+	g.waitReady(t, 60*time.Second)
+	return g
+}
+
+// launchGateway is startGateway without the wait for readiness.
+func (p *svcProject) launchGateway(t *testing.T, name, conf string) *svcGateway {
+	t.Helper()
 	_, launcher := svcBinaries(t)
 	ports := svcFreePorts(t, 3)
 	g := &svcGateway{t: t, Name: name, HTTP: ports[0], HTTPS: ports[1], Admin: ports[2],
@@ -514,7 +523,7 @@ func (p *svcProject) startGateway(t *testing.T, name, conf string) *svcGateway {
 	g.cmd.Dir = p.Work
 	g.cmd.Stdout = g.logs
 	g.cmd.Stderr = g.logs
-	start := time.Now()
+	g.started = time.Now()
 	if err := g.cmd.Start(); err != nil {
 		t.Fatalf("start gateway %s: %v", name, err)
 	}
@@ -528,35 +537,45 @@ func (p *svcProject) startGateway(t *testing.T, name, conf string) *svcGateway {
 			t.Logf("----- output of gateway %s (%s)\n%s", name, strings.Join(g.cmd.Args, " "), svcTail(g.logs.String(), 150))
 		}
 	})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case <-g.done:
-			t.Fatalf("gateway %s exited while starting (%v):\n%s", name, g.waitErr, svcTail(g.logs.String(), 150))
-		default:
-		}
-		resp, err := g.client.Get(fmt.Sprintf("http://127.0.0.1:%d/health/ready", g.Admin))
-		if err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("gateway %s not ready after 60 s (last: %v):\n%s", name, svcDescribe(resp, err), svcTail(g.logs.String(), 150))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Logf("gateway %s ready in %v (http %d, admin %d)", name, time.Since(start).Round(time.Millisecond), g.HTTP, g.Admin)
 	return g
 }
 
-func svcDescribe(resp *http.Response, err error) string {
+// ready asks /health/ready: the status code, or the error.
+func (g *svcGateway) ready() (int, error) {
+	resp, err := g.client.Get(fmt.Sprintf("http://127.0.0.1:%d/health/ready", g.Admin))
 	if err != nil {
-		return err.Error()
+		return 0, err
 	}
-	return resp.Status
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// waitReady polls /health/ready until it answers 200, failing the test if the gateway exits or
+// the deadline passes first.
+func (g *svcGateway) waitReady(t *testing.T, deadline time.Duration) {
+	t.Helper()
+	end := time.Now().Add(deadline)
+	for {
+		select {
+		case <-g.done:
+			t.Fatalf("gateway %s exited while starting (%v):\n%s", g.Name, g.waitErr, svcTail(g.logs.String(), 150))
+		default:
+		}
+		code, err := g.ready()
+		if err == nil && code == http.StatusOK {
+			break
+		}
+		if time.Now().After(end) {
+			last := fmt.Sprint(code)
+			if err != nil {
+				last = err.Error()
+			}
+			t.Fatalf("gateway %s not ready after %v (last: %s):\n%s", g.Name, deadline, last, svcTail(g.logs.String(), 150))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("gateway %s ready %v after its start (http %d, admin %d)", g.Name, time.Since(g.started).Round(time.Millisecond), g.HTTP, g.Admin)
 }
 
 // Stop sends SIGTERM and waits; design.md section 5 says the gateway then exits 0.
