@@ -186,6 +186,44 @@ func TestSetConcurrent(t *testing.T) {
 	}
 }
 
+// TestSetSweeperClock: while RunSweeper runs, Revoked reads its clock, which
+// must honour expiries (never end a revocation early, and end it within a
+// couple of seconds); once it stops, the real clock is read again.
+func TestSetSweeperClock(t *testing.T) {
+	s := NewSet()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.RunSweeper(ctx, time.Hour); close(done) }()
+	for s.clock.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if c := s.clock.Load(); c > time.Now().Unix() {
+		t.Fatalf("sweeper clock %d is ahead of the real clock", c)
+	}
+	s.Revoke("past", time.Now().Add(-10*time.Second))
+	s.Revoke("future", time.Now().Add(time.Hour))
+	s.Revoke("soon", time.Now().Add(time.Second))
+	if s.Revoked("past") || !s.Revoked("future") {
+		t.Fatal("expiries wrong with the sweeper clock")
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for s.Revoked("soon") {
+		if time.Now().After(deadline) {
+			t.Fatal("the sweeper clock never moved past a 1 s expiry")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if s.clock.Load() != 0 {
+		t.Fatal("the clock is still set after the sweeper stopped")
+	}
+	s.Revoke("soon-2", time.Now().Add(-time.Second))
+	if s.Revoked("soon-2") || !s.Revoked("future") {
+		t.Fatal("expiries wrong after the sweeper stopped")
+	}
+}
+
 func TestSetLookupDoesNotAllocate(t *testing.T) {
 	s := NewSet()
 	s.Revoke("present", time.Now().Add(time.Hour))
@@ -213,6 +251,14 @@ func BenchmarkSetLookup(b *testing.B) {
 	}{{"1k", 1_000}, {"1M", 1_000_000}} {
 		keys := setBenchKeys(size.n)
 		s := NewSet()
+		// As in the gateway: the sweeper runs, and keeps the clock that a
+		// hit with an expiry reads.
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go s.RunSweeper(ctx, time.Hour)
+		for s.clock.Load() == 0 {
+			time.Sleep(time.Millisecond)
+		}
 		exp := time.Now().Add(time.Hour)
 		for _, k := range keys {
 			s.Revoke(k, exp)
@@ -261,6 +307,23 @@ func BenchmarkSetLookup(b *testing.B) {
 					}
 				}
 			})
+		})
+		b.Run(size.name+"-nosweeper", func(b *testing.B) {
+			cancel()
+			for s.clock.Load() != 0 {
+				time.Sleep(time.Millisecond)
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if !s.Revoked(keys[i]) {
+					b.Fatal("miss")
+				}
+				i++
+				if i == len(keys) {
+					i = 0
+				}
+			}
 		})
 	}
 }
