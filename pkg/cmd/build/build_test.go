@@ -1,11 +1,19 @@
 package build
 
 import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
+	microgw "github.com/micro-gw/micro-gw"
 	"github.com/micro-gw/micro-gw/pkg/cmd/factory"
+	"github.com/micro-gw/micro-gw/pkg/project"
 )
 
 func TestNewCmdBuildFlags(t *testing.T) {
@@ -40,5 +48,99 @@ func TestGenDir(t *testing.T) {
 	}
 	if got := display("/w", "/elsewhere/a.yaml"); got != "/elsewhere/a.yaml" {
 		t.Errorf("display outside wd: %s", got)
+	}
+}
+
+// fakeGoScript stands in for the go command: it answers `go env GOVERSION`,
+// records every call's arguments and environment, and on `go build` writes
+// the -o file, or fails with a compiler message when the package holds
+// ext_broken.go, naming the file of its //line directive as the compiler does.
+const fakeGoScript = `#!/bin/sh
+echo "$@" >> "$FAKEGO_LOG"
+env | grep -E '^(GOPROXY|GOOS|GOARCH|GOWORK|GOTOOLCHAIN|CGO_ENABLED)=' | sort >> "$FAKEGO_LOG"
+if [ "$1" = env ]; then echo go1.26.8; exit 0; fi
+if [ -f ext_broken.go ]; then echo "$(sed -n '1s|^//line \(.*\):1:1$|\1|p' ext_broken.go):4:9: undefined: x" >&2; exit 1; fi
+while [ $# -gt 0 ]; do if [ "$1" = -o ]; then echo gateway > "$2"; fi; shift; done
+`
+
+func TestBuildRun(t *testing.T) {
+	wd := t.TempDir()
+	p := project.New(wd, "pets")
+	if err := project.Scaffold(p, project.ScaffoldOptions{Definitions: []string{"../../../samples/petstore_basic.yaml"}}); err != nil {
+		t.Fatal(err)
+	}
+	bin := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bin, "go"), []byte(fakeGoScript), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	goLog := filepath.Join(bin, "log")
+	var out, errOut bytes.Buffer
+	opts := &BuildOptions{
+		Out: &out, ErrOut: &errOut,
+		Getwd:    func() (string, error) { return wd, nil },
+		Environ:  func() []string { return []string{"FAKEGO_LOG=" + goLog, "PATH=/usr/bin:/bin"} },
+		LookPath: func(string) (string, error) { return filepath.Join(bin, "go"), nil },
+		CacheDir: func() (string, error) { return filepath.Join(wd, "cache"), nil },
+		Source:   microgw.Source,
+		Version:  "v1.2.3",
+		Project:  "pets", Offline: true, GOOS: "linux", GOARCH: "arm64",
+	}
+	if err := buildRun(t.Context(), opts); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	exe := filepath.Join(wd, "pets", "target", "pets")
+	durations := regexp.MustCompile(`\(\d[^)]*\)`)
+	want := `Loading API definitions
+	pets/api_definitions/petstore_basic.yaml: "Swagger Petstore" 1.0.0 at /petstore/v1, 3 resources
+	Loading API definitions done (D)
+Generating source
+	Generating source done (D)
+Compiling source
+	Compiling source done (D)
+Generating executable
+	Generating executable done (D)
+	` + exe + `
+BUILD SUCCESSFUL (D)
+`
+	if got := durations.ReplaceAllString(out.String(), "(D)"); got != want {
+		t.Errorf("printed\n%s\nwant\n%s", got, want)
+	}
+	if data, err := os.ReadFile(exe); err != nil || string(data) != "gateway\n" {
+		t.Errorf("executable: %q %v", data, err)
+	}
+	calls, _ := os.ReadFile(goLog)
+	for _, want := range []string{
+		"env GOVERSION",
+		"build -trimpath -buildvcs=false -ldflags=-s -w -mod=mod -o " + filepath.Join(wd, "pets", "target", ".pets-"),
+		"CGO_ENABLED=0", "GOARCH=arm64", "GOOS=linux", "GOPROXY=off", "GOTOOLCHAIN=local", "GOWORK=off",
+	} {
+		if !strings.Contains(string(calls), want) {
+			t.Errorf("go calls lack %q:\n%s", want, calls)
+		}
+	}
+	gen := genDir(p, filepath.Join(wd, "cache", "micro-gw"), false)
+	if _, err := os.Stat(filepath.Join(gen, "main.go")); err != nil {
+		t.Errorf("no generated main.go in the cache: %v", err)
+	}
+
+	// A compiler error: mapped to the project's file, the old executable
+	// kept, no temporary file left.
+	if err := os.WriteFile(filepath.Join(wd, "pets", "extensions", "broken.go"), []byte("package main\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	errOut.Reset()
+	err := buildRun(t.Context(), opts)
+	var exitErr *factory.ExitError
+	if !errors.As(err, &exitErr) || exitErr.Code != 1 {
+		t.Fatalf("got %v", err)
+	}
+	wantErr := "compilation failed:\n" + filepath.Join("pets", "extensions", "broken.go") + ":4:9: undefined: x\nBUILD FAILED\n"
+	if errOut.String() != wantErr {
+		t.Errorf("stderr %q, want %q", errOut.String(), wantErr)
+	}
+	entries, _ := os.ReadDir(filepath.Join(wd, "pets", "target"))
+	if len(entries) != 1 || entries[0].Name() != "pets" {
+		t.Errorf("target/ holds %v, want only the previous executable", entries)
 	}
 }
