@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+
+	"github.com/micro-gw/micro-gw/pkg/runtime/config"
 )
 
 // levelAccess is the level of the one-line-per-request access log.
@@ -21,6 +23,8 @@ type tokenValidator interface {
 	subscribed(c credential, apiName, apiVersion string) *Fault
 	// checksSubscriptions is true when any issuer has validateSubscription.
 	checksSubscriptions() bool
+	// prefetch fetches the issuers' JWKS ahead of the first request.
+	prefetch(ctx context.Context) error
 }
 
 // credential is a validated token.
@@ -49,6 +53,9 @@ func (s *Server) authenticate(next stage) stage {
 		x.cred = c
 		x.jti = c.jti()
 		x.sandbox = c.sandbox()
+		if s.logger.Enabled(r.Context(), config.LevelTrace) {
+			s.logger.Log(r.Context(), config.LevelTrace, "token accepted", "jti", x.jti, "sandbox", x.sandbox, "resource", x.route.template)
+		}
 		next(x, r)
 	}
 }

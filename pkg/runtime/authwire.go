@@ -82,6 +82,8 @@ func (j *jwtValidator) subscribed(c credential, apiName, apiVersion string) *Fau
 
 func (j *jwtValidator) checksSubscriptions() bool { return j.subscription }
 
+func (j *jwtValidator) prefetch(ctx context.Context) error { return j.v.Prefetch(ctx) }
+
 // authFault is the fault of a refused token: the validator's code with its
 // detail, which never contains the token.
 func authFault(e *auth.Error) *Fault {

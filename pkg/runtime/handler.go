@@ -61,7 +61,7 @@ func (s *Server) observe(next stage) stage {
 				resource = x.route.template
 			}
 			s.logger.Log(r.Context(), levelAccess, "request", "method", r.Method, "path", r.URL.EscapedPath(),
-				"resource", resource, "status", status, "duration", elapsed, "jti", x.jti)
+				"resource", resource, "status", status, "duration", elapsed, "jti", x.jti, "reason", x.authReason)
 		}
 	}
 }

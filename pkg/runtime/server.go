@@ -87,6 +87,7 @@ type Server struct {
 	done      chan error
 	started   bool
 	listening bool
+	cancelRun context.CancelFunc
 }
 
 // New provisions a Server from the compiled spec and a loaded configuration:
@@ -216,10 +217,22 @@ func (s *Server) Start(ctx context.Context) error {
 		return errors.New("server already started")
 	}
 	s.started = true
-	s.revocation.start(context.WithoutCancel(ctx), s.logger, s.metrics, func(err error) {
+	// runCtx lives until Shutdown: what Start sets going stops with it.
+	runCtx, cancelRun := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancelRun = cancelRun
+	s.revocation.start(runCtx, s.logger, s.metrics, func(err error) {
 		s.logger.Error("revocation source failed", "err", err)
 		s.done <- err
 	})
+	go func() {
+		// JWKS ahead of the first request; on failure they are fetched on
+		// demand, so this only logs.
+		pctx, cancel := context.WithTimeout(runCtx, 30*time.Second)
+		defer cancel()
+		if err := s.validator.prefetch(pctx); err != nil {
+			s.logger.Warn("could not fetch the issuers' JWKS ahead of the first request", "err", err)
+		}
+	}()
 	for _, api := range s.spec.APIs {
 		s.logger.Info("API deployed", "api", api.Title, "version", api.Version, "basePath", api.BasePath, "resources", len(api.Resources), "source", api.Source)
 	}
@@ -313,6 +326,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	servers := s.servers
 	s.servers = nil
 	s.listening = false
+	cancelRun := s.cancelRun
 	s.mu.Unlock()
 	var errs []error
 	for _, srv := range servers {
@@ -322,6 +336,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	if err := s.revocation.stop(ctx); err != nil {
 		errs = append(errs, err)
+	}
+	if cancelRun != nil {
+		cancelRun()
 	}
 	return errors.Join(errs...)
 }
