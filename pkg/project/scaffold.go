@@ -48,11 +48,9 @@ func Scaffold(p Project, opts ScaffoldOptions) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return scaffoldNew(p, opts)
+	case err != nil && !isDir(p.Root):
+		return fmt.Errorf("%s exists and is not a folder", p.Root)
 	case err != nil:
-		var pathErr *fs.PathError
-		if errors.As(err, &pathErr) && !isDir(p.Root) {
-			return fmt.Errorf("%s exists and is not a folder", p.Root)
-		}
 		return fmt.Errorf("read project folder: %w", err)
 	case len(entries) > 0 && !opts.Force:
 		return &ExistsError{Name: p.Name}

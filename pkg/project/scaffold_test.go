@@ -243,3 +243,14 @@ func containsIP(ips []net.IP, ip net.IP) bool {
 	}
 	return false
 }
+
+func TestScaffoldOverAFile(t *testing.T) {
+	wd := t.TempDir()
+	if err := os.WriteFile(filepath.Join(wd, "pets"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := Scaffold(New(wd, "pets"), ScaffoldOptions{Force: true})
+	if err == nil || !strings.Contains(err.Error(), "exists and is not a folder") {
+		t.Errorf("got %v", err)
+	}
+}
