@@ -103,7 +103,7 @@ func parseBrokerURL(raw, username, password string) (BrokerURL, error) {
 	switch strings.ToLower(scheme) {
 	case "stomp", "tcp":
 		u.Protocol = ProtocolSTOMP
-	case "stomp+ssl", "stomp+tls", "stomps", "ssl":
+	case "stomp+ssl", "stomp+tls", "stomps":
 		u.Protocol, u.TLS = ProtocolSTOMP, true
 	case "amqp":
 		u.Protocol = ProtocolAMQP

@@ -105,6 +105,7 @@ func TestBrokerURLErrors(t *testing.T) {
 		"",
 		"localhost:61613",
 		"http://localhost",
+		"ssl://localhost:61614",
 		"stomp://",
 		"stomp://:61613",
 		"stomp://host:0",
