@@ -7,7 +7,9 @@ package templates
 import "embed"
 
 // Project is the scaffold copied into a new project: conf/micro-gw.conf and
-// extensions/. Its paths start with "project/".
+// extensions/. Its paths start with "project/"; a Go file is kept as
+// foo.go.tmpl (so that it is not a package of this module) and copied as
+// foo.go.
 //
 //go:embed all:project
 var Project embed.FS
