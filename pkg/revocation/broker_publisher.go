@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 )
 
 // ErrPublisherClosed is returned by Publish after Close.
@@ -79,12 +80,19 @@ func (p *BrokerPublisher) connect(ctx context.Context) error {
 }
 
 // Publish sends n to the topic and returns once the broker has taken it
-// (STOMP: its RECEIPT; AMQP: its publisher confirm). A connection found
-// broken is replaced and the send tried once more: a revocation received
-// twice is harmless.
+// (STOMP: its RECEIPT; AMQP: its publisher confirm). n.JTI may also be a
+// whole JWT: it is reduced to its jti claim (see TokenJTI), with the TTL
+// running to the token's exp when n.TTL is zero, so that no token is ever
+// put on the broker. A connection found broken is replaced and the send
+// tried once more: a revocation received twice is harmless.
 func (p *BrokerPublisher) Publish(ctx context.Context, n Notice) error {
-	if err := validateJTI(n.JTI); err != nil {
+	jti, exp, err := TokenJTI(n.JTI)
+	if err != nil {
 		return fmt.Errorf("publish revocation: %w", err)
+	}
+	n.JTI = jti
+	if n.TTL == 0 && !exp.IsZero() {
+		n.TTL = max(time.Until(exp).Truncate(time.Second)+time.Second, time.Second)
 	}
 	body := EncodeNotice(n)
 	p.mu.Lock()

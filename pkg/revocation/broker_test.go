@@ -558,6 +558,40 @@ func TestBrokerPublisherRoundTrip(t *testing.T) {
 	if !r.set.Revoked("pub-1") || !r.set.RevokedAt("pub-2", time.Now().Add(1000*time.Hour)) {
 		t.Error("published revocations missing or with the wrong expiry")
 	}
+	// A whole JWT is reduced to its jti before it goes out: the token itself
+	// never reaches the broker, whatever its length.
+	raw, err := stomp.Dial("tcp", b.addr, stomp.ConnOpt.Logger(stompLogger{slog.New(slog.DiscardHandler)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Disconnect()
+	rawSub, err := raw.Subscribe(stompDestination(DefaultBrokerTopic), stomp.AckAuto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stompConfirm(raw); err != nil {
+		t.Fatal(err)
+	}
+	jwt := messageTestJWT(t, map[string]any{"jti": "published-jwt", "exp": time.Now().Add(time.Hour).Unix(), "pad": strings.Repeat("p", 3000)})
+	if err := pub.Publish(ctx, Notice{JTI: jwt}); err != nil {
+		t.Fatalf("Publish of a whole JWT: %v", err)
+	}
+	select {
+	case msg := <-rawSub.C:
+		if msg.Err != nil {
+			t.Fatal(msg.Err)
+		}
+		n, err := DecodeNotice(msg.Body, nil)
+		if err != nil || n.JTI != "published-jwt" || n.TTL <= 59*time.Minute || n.TTL > time.Hour+time.Second {
+			t.Errorf("published %s: %+v, %v; want jti published-jwt with the token's remaining hour", msg.Body, n, err)
+		}
+		if strings.Contains(string(msg.Body), strings.Split(jwt, ".")[1]) {
+			t.Error("the token was put on the broker")
+		}
+	case <-time.After(brokerTestDeadline):
+		t.Fatal("nothing published")
+	}
+	eventually(t, "published JWT applied", func() bool { return r.set.Revoked("published-jwt") })
 	if err := pub.Publish(ctx, Notice{JTI: "bad\x00jti"}); !errors.Is(err, ErrInvalidNotice) {
 		t.Errorf("Publish of an invalid jti: %v, want ErrInvalidNotice", err)
 	}

@@ -153,6 +153,23 @@ func decodeNoticeAt(body []byte, header func(string) (string, bool), now time.Ti
 	return n, nil
 }
 
+// TokenJTI returns the key under which a gateway revokes revokedToken: the
+// jti claim of a whole JWT (its payload decoded, the signature not
+// verified), or revokedToken itself when it is a bare jti. expiresAt is the
+// JWT's exp, zero when there is none. The revoke command and the stores use
+// it so that every side keys a token the same way. Errors never contain the
+// token.
+func TokenJTI(revokedToken string) (jti string, expiresAt time.Time, err error) {
+	jti, exp, err := noticeJTI(revokedToken)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if exp != 0 {
+		expiresAt = time.Unix(exp, 0)
+	}
+	return jti, expiresAt, nil
+}
+
 // noticeJSONErrorKind names the kind of a JSON decoding error without any of
 // the input (a SyntaxError's message quotes a character; a type error names
 // the value).

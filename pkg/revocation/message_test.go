@@ -212,3 +212,30 @@ func noticeJWTLike(s string) bool {
 	_, ok := noticeJWTPayload(s)
 	return ok
 }
+
+func TestMessageTokenJTI(t *testing.T) {
+	exp := time.Unix(2_000_000_000, 0)
+	long := messageTestJWT(t, map[string]any{"jti": "long-jti", "exp": exp.Unix(), "pad": strings.Repeat("p", 3000)})
+	for _, tc := range []struct {
+		in, jti string
+		exp     time.Time
+	}{
+		{"plain-jti", "plain-jti", time.Time{}},
+		{messageTestJWT(t, map[string]any{"jti": "j1"}), "j1", time.Time{}},
+		{long, "long-jti", exp},
+	} {
+		jti, e, err := TokenJTI(tc.in)
+		if err != nil || jti != tc.jti || !e.Equal(tc.exp) {
+			t.Errorf("TokenJTI = %q, %v, %v; want %q, %v", jti, e, err, tc.jti, tc.exp)
+		}
+	}
+	noJTI := messageTestJWT(t, map[string]any{"sub": "x"})
+	for _, bad := range []string{"", noJTI, "bad\x01jti"} {
+		_, _, err := TokenJTI(bad)
+		if err == nil {
+			t.Errorf("TokenJTI(%.20q) accepted", bad)
+		} else if bad != "" && strings.Contains(err.Error(), bad) {
+			t.Errorf("error shows the token: %v", err)
+		}
+	}
+}
