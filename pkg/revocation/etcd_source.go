@@ -48,8 +48,10 @@ type EtcdSource struct {
 	log      *slog.Logger
 	metrics  *storeMetrics
 	pageSize int64
-	resync   chan struct{}
-	running  atomic.Bool
+	// requestTimeout bounds one Get of the list (etcdRequestTimeout).
+	requestTimeout time.Duration
+	resync         chan struct{}
+	running        atomic.Bool
 
 	// known is the set of jtis this source has revoked in the sink. Only
 	// Run's goroutine touches it.
@@ -68,12 +70,13 @@ func NewEtcdSource(cfg EtcdConfig) (*EtcdSource, error) {
 		log = slog.Default()
 	}
 	return &EtcdSource{
-		target:   target,
-		log:      log.With("source", "etcd", "prefix", target.prefix),
-		metrics:  newStoreMetrics(cfg.Registerer, "etcd"),
-		pageSize: defaultEtcdPageSize,
-		resync:   make(chan struct{}, 1),
-		known:    map[string]struct{}{},
+		target:         target,
+		log:            log.With("source", "etcd", "prefix", target.prefix),
+		metrics:        newStoreMetrics(cfg.Registerer, "etcd"),
+		pageSize:       defaultEtcdPageSize,
+		requestTimeout: etcdRequestTimeout,
+		resync:         make(chan struct{}, 1),
+		known:          map[string]struct{}{},
 	}, nil
 }
 
@@ -249,7 +252,7 @@ func (s *EtcdSource) list(ctx context.Context, cli *clientv3.Client, sink Sink) 
 		if rev != 0 {
 			opts = append(opts, clientv3.WithRev(rev))
 		}
-		rctx, cancel := context.WithTimeout(clientv3.WithRequireLeader(ctx), etcdRequestTimeout)
+		rctx, cancel := context.WithTimeout(clientv3.WithRequireLeader(ctx), s.requestTimeout)
 		resp, err := cli.Get(rctx, key, opts...)
 		cancel()
 		if err != nil {
@@ -388,7 +391,7 @@ func describeEtcdError(err error, t etcdTarget) error {
 	case errors.Is(err, rpctypes.ErrPermissionDenied):
 		return fmt.Errorf("etcd user %q may not read the prefix %q: %w", t.client.Username, t.prefix, err)
 	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("etcd at %v did not answer in time: %w", t.endpoints, err)
+		return fmt.Errorf("etcd at %v did not answer in time (unreachable, or its TLS certificate is not trusted): %w", t.endpoints, err)
 	}
 	return fmt.Errorf("etcd at %v: %w", t.endpoints, err)
 }

@@ -648,3 +648,38 @@ func TestEtcdSourceConsistentUnderWrites(t *testing.T) {
 	// Both are sorted (etcd returns keys in order).
 	storeEventually(t, "the sink matches etcd", func() bool { return slices.Equal(sink.jtis(), want) })
 }
+
+func TestEtcdSourceTLS(t *testing.T) {
+	srv := etcdtest.StartServer(t, etcdtest.WithTLS())
+	etcdPut(t, srv.Client, "jti/a", "x")
+
+	t.Run("trusted", func(t *testing.T) {
+		// The runtime passes a TLS configuration whose RootCAs is the
+		// gateway's trust store.
+		src, _ := newTestEtcdSource(t, srv.Endpoint, func(c *EtcdConfig) { c.TLS = srv.TLS })
+		sink := newStoreRecSink()
+		run := startStoreSource(t, src, sink)
+		run.waitReady(t)
+		if !sink.has("a") {
+			t.Fatal("not loaded over TLS")
+		}
+		etcdPut(t, srv.Client, "jti/b", "x")
+		storeEventually(t, "watch over TLS", func() bool { return sink.has("b") })
+	})
+
+	t.Run("untrusted certificate", func(t *testing.T) {
+		src, logs := newTestEtcdSource(t, srv.Endpoint, nil) // system roots only
+		src.requestTimeout = 500 * time.Millisecond
+		run := startStoreSource(t, src, newStoreRecSink())
+		storeEventually(t, "the failure is logged", func() bool {
+			return logs.count(slog.LevelWarn, "load revoked tokens from etcd failed") > 0
+		})
+		rec, _ := logs.find("load revoked tokens from etcd failed")
+		if !strings.Contains(rec.attrs, "TLS certificate is not trusted") {
+			t.Errorf("error %q does not hint at the certificate", rec.attrs)
+		}
+		if run.isReady() {
+			t.Error("ready without a trusted connection")
+		}
+	})
+}

@@ -4,8 +4,9 @@
 // `etcd` runs, so watches, leases, compaction and auth behave as in
 // production.
 //
-//	endpoint, cli := etcdtest.Start(t)                       // no auth
+//	endpoint, cli := etcdtest.Start(t)                              // no auth
 //	endpoint, cli := etcdtest.Start(t, etcdtest.WithAuth("s3cret")) // root user, auth enabled
+//	srv := etcdtest.StartServer(t, etcdtest.WithTLS())              // https://, srv.TLS trusts it
 //
 // StartServer gives the Server itself, for tests that stop and restart etcd
 // (same data and ports), and NewProxy puts a TCP proxy in front of it whose
@@ -15,8 +16,16 @@ package etcdtest
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
 	"net"
 	"net/url"
 	"os"
@@ -25,6 +34,7 @@ import (
 	"testing"
 	"time"
 
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
@@ -39,6 +49,7 @@ const startTimeout = 30 * time.Second
 
 type options struct {
 	rootPassword string
+	tls          bool
 }
 
 // Option changes how StartServer starts etcd.
@@ -51,6 +62,13 @@ func WithAuth(rootPassword string) Option {
 	return func(o *options) { o.rootPassword = rootPassword }
 }
 
+// WithTLS serves clients over TLS with a fresh self-signed certificate for
+// 127.0.0.1 and localhost: Endpoint is https://, and Server.TLS (a client
+// configuration whose RootCAs holds the certificate) connects to it.
+func WithTLS() Option {
+	return func(o *options) { o.tls = true }
+}
+
 // Server is one running embedded etcd member.
 type Server struct {
 	// Endpoint is the client URL, e.g. http://127.0.0.1:40123.
@@ -60,9 +78,15 @@ type Server struct {
 	Client *clientv3.Client
 	// RootPassword is the password of RootUser, empty without WithAuth.
 	RootPassword string
+	// TLS is a client configuration that trusts the server's certificate,
+	// nil without WithTLS.
+	TLS *tls.Config
+	// CertFile is the server's certificate (PEM), empty without WithTLS.
+	CertFile string
 
 	tb         testing.TB
 	dir        string
+	keyFile    string
 	clientPort int
 	peerPort   int
 
@@ -88,6 +112,11 @@ func StartServer(tb testing.TB, opts ...Option) *Server {
 		opt(&o)
 	}
 	s := &Server{tb: tb, dir: tb.TempDir(), RootPassword: o.rootPassword}
+	if o.tls {
+		if err := s.makeCert(); err != nil {
+			tb.Fatalf("etcdtest: certificate: %v", err)
+		}
+	}
 
 	// The ports are picked free and then released, so another process may
 	// take one before etcd binds it: try a few times with fresh ports.
@@ -105,15 +134,15 @@ func StartServer(tb testing.TB, opts ...Option) *Server {
 	if err != nil {
 		tb.Fatalf("etcdtest: start etcd: %v", err)
 	}
-	s.Endpoint = fmt.Sprintf("http://127.0.0.1:%d", s.clientPort)
+	s.Endpoint = fmt.Sprintf("%s://127.0.0.1:%d", s.scheme(), s.clientPort)
 	tb.Cleanup(s.cleanup)
 
 	if o.rootPassword != "" {
-		if err := enableAuth(s.Endpoint, o.rootPassword); err != nil {
+		if err := s.enableAuth(o.rootPassword); err != nil {
 			tb.Fatalf("etcdtest: enable auth: %v", err)
 		}
 	}
-	cli, err := NewClient(s.Endpoint, rootUserIf(o.rootPassword), o.rootPassword)
+	cli, err := s.NewClient(rootUserIf(o.rootPassword), o.rootPassword)
 	if err != nil {
 		tb.Fatalf("etcdtest: client: %v", err)
 	}
@@ -121,11 +150,23 @@ func StartServer(tb testing.TB, opts ...Option) *Server {
 	return s
 }
 
-// NewClient returns a client of endpoint with the given credentials (empty
-// for none) whose internal logging is silenced. The caller closes it.
+// NewClient returns a client of endpoint (http://) with the given
+// credentials (empty for none) whose internal logging is silenced. The
+// caller closes it.
 func NewClient(endpoint, username, password string) (*clientv3.Client, error) {
+	return newClient(endpoint, nil, username, password)
+}
+
+// NewClient returns a client of s with the given credentials (empty for
+// none), over TLS with WithTLS. The caller closes it.
+func (s *Server) NewClient(username, password string) (*clientv3.Client, error) {
+	return newClient(s.Endpoint, s.TLS, username, password)
+}
+
+func newClient(endpoint string, tlsConf *tls.Config, username, password string) (*clientv3.Client, error) {
 	return clientv3.New(clientv3.Config{
 		Endpoints:   []string{endpoint},
+		TLS:         tlsConf,
 		Username:    username,
 		Password:    password,
 		DialTimeout: 30 * time.Second, // generous: test machines can be busy
@@ -140,8 +181,8 @@ func rootUserIf(password string) string {
 	return RootUser
 }
 
-func enableAuth(endpoint, password string) error {
-	cli, err := NewClient(endpoint, "", "")
+func (s *Server) enableAuth(password string) error {
+	cli, err := s.NewClient("", "")
 	if err != nil {
 		return err
 	}
@@ -170,7 +211,10 @@ func (s *Server) config() *embed.Config {
 	// The lowest bcrypt cost (golang.org/x/crypto/bcrypt.MinCost): logging
 	// in with the default cost takes seconds on a loaded test machine.
 	cfg.BcryptCost = 4
-	curl := url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", s.clientPort)}
+	curl := url.URL{Scheme: s.scheme(), Host: fmt.Sprintf("127.0.0.1:%d", s.clientPort)}
+	if s.CertFile != "" {
+		cfg.ClientTLSInfo = transport.TLSInfo{CertFile: s.CertFile, KeyFile: s.keyFile}
+	}
 	purl := url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", s.peerPort)}
 	cfg.ListenClientUrls = []url.URL{curl}
 	cfg.AdvertiseClientUrls = []url.URL{curl}
@@ -178,6 +222,58 @@ func (s *Server) config() *embed.Config {
 	cfg.AdvertisePeerUrls = []url.URL{purl}
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
 	return cfg
+}
+
+func (s *Server) scheme() string {
+	if s.CertFile != "" {
+		return "https"
+	}
+	return "http"
+}
+
+// makeCert writes a self-signed ECDSA certificate for 127.0.0.1, ::1 and
+// localhost, and the client configuration that trusts it.
+func (s *Server) makeCert() error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(time.Now().UnixNano()),
+		Subject:               pkix.Name{CommonName: "etcdtest"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
+		DNSNames:              []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return err
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return err
+	}
+	s.CertFile = filepath.Join(s.dir, "server.crt")
+	s.keyFile = filepath.Join(s.dir, "server.key")
+	if err := os.WriteFile(s.CertFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		return err
+	}
+	if err := os.WriteFile(s.keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		return err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return err
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	s.TLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return nil
 }
 
 func (s *Server) start() error {

@@ -2,11 +2,15 @@ package etcdtest_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 
 	"github.com/micro-gw/micro-gw/pkg/revocation/etcdtest"
 )
@@ -97,5 +101,32 @@ func TestProxyCut(t *testing.T) {
 	}
 	if len(resp.Kvs) != 1 {
 		t.Fatal("k not found after restore")
+	}
+}
+
+func TestTLS(t *testing.T) {
+	s := etcdtest.StartServer(t, etcdtest.WithTLS(), etcdtest.WithAuth("pw"))
+	if !strings.HasPrefix(s.Endpoint, "https://") {
+		t.Fatalf("endpoint %q is not https", s.Endpoint)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := s.Client.Put(ctx, "k", "v"); err != nil {
+		t.Fatalf("put over TLS: %v", err)
+	}
+
+	// A client that does not trust the certificate gets nowhere.
+	untrusting, err := clientv3.New(clientv3.Config{
+		Endpoints: []string{s.Endpoint}, TLS: &tls.Config{MinVersion: tls.VersionTLS12},
+		Logger: zap.NewNop(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer untrusting.Close()
+	short, cancelShort := context.WithTimeout(ctx, time.Second)
+	defer cancelShort()
+	if _, err := untrusting.Get(short, "k"); err == nil {
+		t.Fatal("a client that does not trust the certificate could read")
 	}
 }
