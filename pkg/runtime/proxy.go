@@ -70,7 +70,7 @@ func newTransport(roots *x509.CertPool) *http.Transport {
 
 // newUpstream builds the proxy of an endpoint. rt is the transport (tests and
 // benchmarks pass an in-process one).
-func newUpstream(ep *Endpoint, rt http.RoundTripper, logger *slog.Logger, m *metrics) (*upstream, error) {
+func newUpstream(ep *Endpoint, rt http.RoundTripper, buffers httputil.BufferPool, logger *slog.Logger, m *metrics) (*upstream, error) {
 	if ep == nil || len(ep.URLs) == 0 {
 		return nil, errors.New("endpoint has no urls")
 	}
@@ -111,7 +111,7 @@ func newUpstream(ep *Endpoint, rt http.RoundTripper, logger *slog.Logger, m *met
 		},
 		// Flush streamed responses (server-sent events) as they come.
 		FlushInterval: -1,
-		BufferPool:    copyBuffers,
+		BufferPool:    buffers,
 	}
 	return u, nil
 }
@@ -246,11 +246,13 @@ func isConnError(err error) bool {
 	return errors.As(err, &dns)
 }
 
-// copyBuffers lends the proxies their 32 KB copy buffers, which they would
-// otherwise allocate for every response.
-var copyBuffers httputil.BufferPool = &bufferPool{p: sync.Pool{New: func() any { return make([]byte, 32<<10) }}}
-
+// bufferPool lends a server's proxies their 32 KB copy buffers, which they
+// would otherwise allocate for every response.
 type bufferPool struct{ p sync.Pool }
+
+func newBufferPool() *bufferPool {
+	return &bufferPool{p: sync.Pool{New: func() any { return make([]byte, 32<<10) }}}
+}
 
 func (b *bufferPool) Get() []byte { return b.p.Get().([]byte) }
 

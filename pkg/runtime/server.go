@@ -142,6 +142,7 @@ func New(spec Spec, cfg *config.Config, opts Options) (*Server, error) {
 func (s *Server) buildRouter() (*router, error) {
 	rt := &router{root: newNode()}
 	ups := map[*Endpoint]*upstream{}
+	buffers := newBufferPool()
 	upstreamOf := func(ep *Endpoint) (*upstream, error) {
 		if ep == nil || len(ep.URLs) == 0 {
 			return nil, nil
@@ -153,7 +154,7 @@ func (s *Server) buildRouter() (*router, error) {
 		if tr == nil {
 			tr = newTransport(s.roots)
 		}
-		u, err := newUpstream(ep, tr, s.logger, s.metrics)
+		u, err := newUpstream(ep, tr, buffers, s.logger, s.metrics)
 		if err != nil {
 			return nil, err
 		}
