@@ -156,6 +156,9 @@ func (rt *router) match(method, escapedPath string) matchResult {
 	p := escapedPath[1:]
 	if strings.HasSuffix(p, "/") {
 		p = p[:len(p)-1]
+		if p == "" { // "//"
+			return matchResult{}
+		}
 	}
 	var res matchResult
 	rt.walk(rt.root, p, p == "", method, &res)

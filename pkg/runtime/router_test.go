@@ -24,6 +24,7 @@ func testRouter(t *testing.T) *router {
 	add("/petstore/v1", "/files/{name}.json", "GET")
 	add("/petstore/v1", "/", "GET")
 	add("/", "/health", "GET")
+	add("/", "/", "POST")
 	add("/store/v2", "/order/{id}", "GET")
 	add("/store/v2", "/order/{id}", "HEAD")
 	add("/enc", "/a b", "GET")
@@ -58,7 +59,10 @@ func TestRouterMatch(t *testing.T) {
 		{"GET", "/health", "GET //health", ""},
 		{"GET", "/petstore/v1/pet/1/2", "", ""},
 		{"GET", "/petstore/v2/pet/1", "", ""},
-		{"GET", "/", "", ""},
+		{"GET", "/", "", "POST"},
+		{"POST", "/", "POST //", ""},
+		{"GET", "//", "", ""},
+		{"GET", "//health", "", ""},
 		{"GET", "", "", ""},
 		// Encoded characters: a segment is decoded on its own.
 		{"GET", "/petstore/v1/pet/a%20b", "GET /petstore/v1/pet/{petId}", ""},
