@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/micro-gw/micro-gw/pkg/revocation"
+	"github.com/micro-gw/micro-gw/pkg/runtime/config"
 )
 
 func TestProxyPathAndQuery(t *testing.T) {
@@ -350,5 +352,49 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition never held")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestResourceEndpointOverridesAPI(t *testing.T) {
+	api, op := newBackend(t, "api"), newBackend(t, "operation")
+	spec := petstore(ep(api.URL), nil)
+	spec.APIs[0].Resources[3].Production = ep(op.URL + "/special") // GET /pet/findByStatus
+	s := startServer(t, spec, testConfig(t), Options{})
+	_, body := do(t, "GET", s.testURL("http", "/petstore/v1/pet/findByStatus"), nil)
+	if !strings.Contains(body, `"backend":"operation"`) || !strings.Contains(body, `"uri":"/special/pet/findByStatus"`) {
+		t.Errorf("operation endpoint: %s", body)
+	}
+	_, body = do(t, "POST", s.testURL("http", "/petstore/v1/store/order"), strings.NewReader("{}"))
+	if !strings.Contains(body, `"backend":"api"`) {
+		t.Errorf("API endpoint: %s", body)
+	}
+}
+
+func TestNewRejectsBadSpecs(t *testing.T) {
+	cfg := testConfig(t)
+	for name, spec := range map[string]Spec{
+		"relative base path": {APIs: []API{{Title: "a", BasePath: "v1", Resources: []Resource{{Method: "GET", Path: "/x"}}}}},
+		"bad endpoint type":  {APIs: []API{{Title: "a", BasePath: "/v1", Production: &Endpoint{URLs: []string{"http://h"}, Type: "random"}, Resources: []Resource{{Method: "GET", Path: "/x"}}}}},
+		"endpoint scheme":    {APIs: []API{{Title: "a", BasePath: "/v1", Production: ep("ftp://h"), Resources: []Resource{{Method: "GET", Path: "/x"}}}}},
+		"duplicate resource": {APIs: []API{{Title: "a", BasePath: "/v1", Resources: []Resource{{Method: "GET", Path: "/x/{a}"}, {Method: "GET", Path: "/x/{b}"}}}}},
+	} {
+		if _, err := New(spec, cfg, Options{}); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestTraceLevel(t *testing.T) {
+	var b strings.Builder
+	l := NewLogger(&b, config.LevelTrace)
+	l.Log(context.Background(), config.LevelTrace, "deep")
+	l.Debug("less deep")
+	if !strings.Contains(b.String(), "level=TRACE msg=deep") || !strings.Contains(b.String(), "level=DEBUG") {
+		t.Errorf("log:\n%s", b.String())
+	}
+	b.Reset()
+	NewLogger(&b, slog.LevelDebug).Log(context.Background(), config.LevelTrace, "hidden")
+	if b.String() != "" {
+		t.Errorf("TRACE shown at DEBUG: %s", b.String())
 	}
 }
