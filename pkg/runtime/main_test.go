@@ -185,14 +185,17 @@ level = "INFO"
 	if resp.StatusCode != 200 {
 		t.Errorf("http: %d %s", resp.StatusCode, body)
 	}
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // the test's own self-signed pair
+	client := &http.Client{Transport: &http.Transport{
+		TLSClientConfig:   &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // the test's own self-signed pair
+		ForceAttemptHTTP2: true,
+	}}
 	hresp, err := client.Get(fmt.Sprintf("https://127.0.0.1:%d/petstore/v1/pet/findByStatus", p[1]))
 	if err != nil {
 		t.Fatalf("https: %v", err)
 	}
 	hresp.Body.Close()
-	if hresp.StatusCode != 200 || hresp.TLS == nil {
-		t.Errorf("https: %d", hresp.StatusCode)
+	if hresp.StatusCode != 200 || hresp.TLS == nil || hresp.ProtoMajor != 2 {
+		t.Errorf("https: %d %s", hresp.StatusCode, hresp.Proto)
 	}
 	if resp, _ := do(t, "GET", fmt.Sprintf("http://127.0.0.1:%d/health/ready", p[2]), nil); resp.StatusCode != 200 {
 		t.Errorf("ready: %d", resp.StatusCode)

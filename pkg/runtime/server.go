@@ -281,11 +281,9 @@ func (s *Server) listen(name, addr string, tc *tls.Config, h http.Handler) error
 	if err != nil {
 		return fmt.Errorf("%s listener: %w", strings.ToLower(name), err)
 	}
-	if tc != nil {
-		ln = tls.NewListener(ln, tc)
-	}
 	srv := &http.Server{
 		Handler:           h,
+		TLSConfig:         tc, // ServeTLS adds h2 to its protocols
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		IdleTimeout:       idleTimeout,
@@ -295,7 +293,13 @@ func (s *Server) listen(name, addr string, tc *tls.Config, h http.Handler) error
 	s.servers = append(s.servers, srv)
 	s.addrs[strings.ToLower(name)] = ln.Addr()
 	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if tc != nil {
+			err = srv.ServeTLS(ln, "", "")
+		} else {
+			err = srv.Serve(ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.done <- fmt.Errorf("%s listener: %w", strings.ToLower(name), err)
 		}
 	}()
@@ -320,8 +324,8 @@ func (s *Server) Addr(name string) net.Addr {
 func (s *Server) Done() <-chan error { return s.done }
 
 // Shutdown stops accepting connections, waits for in-flight requests until
-// ctx is done, then stops the revocation sources. It is safe after a failed
-// or partial Start.
+// ctx is done (then cuts the connections still open), and stops the
+// revocation sources. It is safe after a failed or partial Start.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	servers := s.servers
@@ -332,7 +336,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	var errs []error
 	for _, srv := range servers {
 		if err := srv.Shutdown(ctx); err != nil {
-			errs = append(errs, err)
+			// Out of time: cut the connections still open.
+			_ = srv.Close()
+			errs = append(errs, fmt.Errorf("drain: %w", err))
 		}
 	}
 	if err := s.revocation.stop(ctx); err != nil {

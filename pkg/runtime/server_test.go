@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -396,5 +397,54 @@ func TestTraceLevel(t *testing.T) {
 	NewLogger(&b, slog.LevelDebug).Log(context.Background(), config.LevelTrace, "hidden")
 	if b.String() != "" {
 		t.Errorf("TRACE shown at DEBUG: %s", b.String())
+	}
+}
+
+// brokenSource fails the way a source does when its configuration can
+// never work.
+type brokenSource struct{}
+
+func (brokenSource) Run(context.Context, revocation.Sink, func()) error {
+	return errors.New("no such topic")
+}
+
+func TestFailingSourceStopsTheGateway(t *testing.T) {
+	s := startServer(t, petstore(ep("http://backend.invalid"), nil), testConfig(t), Options{Sources: []NamedSource{{Name: "broken", Source: brokenSource{}}}})
+	err := <-s.Done()
+	if err == nil || !strings.Contains(err.Error(), "revocation source broken stopped: no such topic") {
+		t.Errorf("Done: %v", err)
+	}
+}
+
+func TestShutdownCutsWhatOutlivesTheDrain(t *testing.T) {
+	arrived := make(chan struct{})
+	stuck := newBackend(t, "stuck")
+	stuck.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(arrived)
+		<-r.Context().Done()
+	})
+	s, err := New(petstore(ep(stuck.URL), nil), testConfig(t), Options{HTTPAddr: "127.0.0.1:0", AdminAddr: "-", Sources: []NamedSource{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(s.testURL("http", "/petstore/v1/slow"))
+		if err == nil {
+			resp.Body.Close()
+		}
+		got <- err
+	}()
+	<-arrived
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // no time at all to drain
+	if err := s.Shutdown(ctx); err == nil || !strings.Contains(err.Error(), "drain") {
+		t.Errorf("Shutdown: %v", err)
+	}
+	if err := <-got; err == nil {
+		t.Error("the stuck request was not cut")
 	}
 }
