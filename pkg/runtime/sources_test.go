@@ -4,7 +4,9 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -154,17 +156,59 @@ func TestCustomStoreRevocation(t *testing.T) {
 	}
 }
 
-// startStomp runs an in-process STOMP broker (go-stomp's server).
-func startStomp(t *testing.T) string {
+// stompBroker is an in-process STOMP broker (go-stomp's server) that can be
+// stopped, connections and all, and started again on the same address.
+type stompBroker struct {
+	addr  string
+	mu    sync.Mutex
+	ln    net.Listener
+	conns []net.Conn
+}
+
+func startStomp(t *testing.T) *stompBroker {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	b := &stompBroker{addr: "127.0.0.1:0"}
+	b.start(t)
+	t.Cleanup(b.stop)
+	return b
+}
+
+func (b *stompBroker) start(t *testing.T) {
+	t.Helper()
+	ln, err := net.Listen("tcp", b.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
+	b.mu.Lock()
+	b.ln, b.addr = ln, ln.Addr().String()
+	b.mu.Unlock()
 	srv := &server.Server{Log: stompQuiet{}}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { ln.Close() })
-	return ln.Addr().String()
+	go func() { _ = srv.Serve(trackingListener{ln, b}) }()
+}
+
+func (b *stompBroker) stop() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.ln.Close()
+	for _, c := range b.conns {
+		c.Close()
+	}
+	b.conns = nil
+}
+
+type trackingListener struct {
+	net.Listener
+	b *stompBroker
+}
+
+func (l trackingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.b.mu.Lock()
+		l.b.conns = append(l.b.conns, c)
+		l.b.mu.Unlock()
+	}
+	return c, err
 }
 
 type stompQuiet struct{}
@@ -181,7 +225,7 @@ func (stompQuiet) Error(string)            {}
 // TestBrokerRevocation: a revocation published to the topic refuses the
 // token at once, cached or not.
 func TestBrokerRevocation(t *testing.T) {
-	addr := startStomp(t)
+	addr := startStomp(t).addr
 	be := newBackend(t, "prod")
 	iss, cfg := issuerConfig(t)
 	cfg.Revocation.Realtime.Enabled = true
@@ -213,5 +257,51 @@ func TestBrokerRevocation(t *testing.T) {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %s", want)
 		}
+	}
+}
+
+// metricValue reads one sample of /metrics; -1 when it is absent.
+func metricValue(t *testing.T, s *Server, sample string) float64 {
+	t.Helper()
+	_, metrics := do(t, "GET", s.testURL("admin", "/metrics"), nil)
+	for _, line := range strings.Split(metrics, "\n") {
+		if v, ok := strings.CutPrefix(line, sample+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f
+		}
+	}
+	return -1
+}
+
+// TestBrokerReconnectResyncsTheStore: what was published while the
+// subscriber was away is lost on the topic, so after reconnecting it makes
+// the persistent store load again, and a revocation written to etcd in the
+// meantime counts (also through the watch; the reload is what is checked).
+func TestBrokerReconnectResyncsTheStore(t *testing.T) {
+	endpoint, _ := etcdtest.Start(t)
+	broker := startStomp(t)
+	_, cfg := issuerConfig(t)
+	cfg.Revocation.Persistent.Enabled = true
+	cfg.Revocation.Persistent.Hostname = endpoint + "/v2/keys/jti/"
+	cfg.Revocation.Persistent.Username, cfg.Revocation.Persistent.Password = "", ""
+	cfg.Revocation.Realtime.Enabled = true
+	cfg.Revocation.Realtime.ProviderURL = "stomp://" + broker.addr
+	s := startServer(t, petstore(ep("http://backend.invalid"), nil), cfg, Options{})
+	waitReady(t, s)
+	const reloads = `microgw_revocation_store_reloads_total{store="etcd"}`
+	if got := metricValue(t, s, reloads); got != 1 {
+		t.Fatalf("reloads after start: %v", got)
+	}
+	broker.stop()
+	waitFor(t, func() bool { return metricValue(t, s, "microgw_revocation_broker_connected") == 0 })
+	broker.start(t)
+	waitFor(t, func() bool { return metricValue(t, s, "microgw_revocation_broker_connected") == 1 })
+	waitFor(t, func() bool { return metricValue(t, s, reloads) >= 2 })
+	// Readiness is not lost by a source that dropped and came back.
+	if resp, body := do(t, "GET", s.testURL("admin", "/health/ready"), nil); resp.StatusCode != 200 {
+		t.Errorf("ready after the reconnect: %d %s", resp.StatusCode, body)
 	}
 }
