@@ -74,26 +74,30 @@ func newUpstream(ep *Endpoint, rt http.RoundTripper, buffers httputil.BufferPool
 	if ep == nil || len(ep.URLs) == 0 {
 		return nil, errors.New("endpoint has no urls")
 	}
-	u := &upstream{name: strings.Join(ep.URLs, ",")}
+	u := &upstream{}
+	names := make([]string, 0, len(ep.URLs))
+	for _, raw := range ep.URLs {
+		pu, err := url.Parse(raw)
+		if err != nil {
+			return nil, fmt.Errorf("endpoint url: %w", err)
+		}
+		if (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			return nil, fmt.Errorf("endpoint url %q: want http:// or https:// and a host", pu.Redacted())
+		}
+		pu.Path = strings.TrimSuffix(pu.Path, "/")
+		pu.RawPath = strings.TrimSuffix(pu.RawPath, "/")
+		pu.RawQuery, pu.Fragment = "", ""
+		u.targets = append(u.targets, &target{url: pu})
+		names = append(names, pu.Redacted())
+	}
+	// name is for logs: the URLs without any password.
+	u.name = strings.Join(names, ",")
 	switch ep.Type {
 	case "", EndpointLoadBalance:
 	case EndpointFailover:
 		u.failover = true
 	default:
 		return nil, fmt.Errorf("endpoint %s: unknown type %q (want %s or %s)", u.name, ep.Type, EndpointLoadBalance, EndpointFailover)
-	}
-	for _, raw := range ep.URLs {
-		pu, err := url.Parse(raw)
-		if err != nil {
-			return nil, fmt.Errorf("endpoint url %q: %w", raw, err)
-		}
-		if (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
-			return nil, fmt.Errorf("endpoint url %q: want http:// or https:// and a host", raw)
-		}
-		pu.Path = strings.TrimSuffix(pu.Path, "/")
-		pu.RawPath = strings.TrimSuffix(pu.RawPath, "/")
-		pu.RawQuery, pu.Fragment = "", ""
-		u.targets = append(u.targets, &target{url: pu})
 	}
 	u.proxy = &httputil.ReverseProxy{
 		Rewrite:   u.rewrite,
