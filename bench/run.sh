@@ -1,0 +1,514 @@
+#!/usr/bin/env bash
+# bench/run.sh — micro-gw's benchmarks, measured side by side on this machine in one run.
+#
+#   bash bench/run.sh           the full run (make bench): ~10-15 min on 2 cores; writes docs/benchmarks.md
+#   bash bench/run.sh --smoke   the same steps with tiny counts and 1 s loads (make bench-smoke, CI):
+#                               checks that the scripts still work; writes $WORK/benchmarks.md only
+#
+# What it does: installs wrk, haproxy, etcd and RabbitMQ with apt-get when missing; builds
+# micro-gw, a gateway of the petstore sample pointing at a local backend (micro-gw init + build),
+# the bare proxy, the backend and the measuring tools of bench/; starts etcd and RabbitMQ through
+# scripts/services.sh on ports of their own (so a developer's services are left alone), the
+# backend, the bare proxy and HAProxy; loads N revocations into etcd; measures every row of
+# issue 7 (see docs/benchmarks.md); stops everything it started, also on error or Ctrl-C.
+#
+# Every load goes to 127.0.0.1 only, is bounded in time (wrk -d, loadgen -duration) or in count
+# (propagation -n), and stops by itself.
+#
+# Knobs (environment): BENCH_WORK (work folder, default $TMPDIR/micro-gw-bench[-smoke]; its
+# services/ subfolder keeps etcd's data, so a second run skips loading the keys), BENCH_OUT
+# (the markdown written; default docs/benchmarks.md, or $WORK/benchmarks.md with --smoke),
+# BENCH_REVOKED, BENCH_RUNS, BENCH_DURATION, BENCH_PROP_N, BENCH_START_RUNS, BENCH_CONNS.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SMOKE=
+[[ ${1:-} == --smoke ]] && SMOKE=1
+
+if [[ -n $SMOKE ]]; then
+	WORK=${BENCH_WORK:-${TMPDIR:-/tmp}/micro-gw-bench-smoke}
+	OUT=${BENCH_OUT:-$WORK/benchmarks.md}
+	N_REVOKED=${BENCH_REVOKED:-1000}
+	RUNS=${BENCH_RUNS:-1}
+	DUR=${BENCH_DURATION:-1}
+	PROP_N=${BENCH_PROP_N:-20}
+	START_RUNS=${BENCH_START_RUNS:-1}
+else
+	WORK=${BENCH_WORK:-${TMPDIR:-/tmp}/micro-gw-bench}
+	OUT=${BENCH_OUT:-$ROOT/docs/benchmarks.md}
+	N_REVOKED=${BENCH_REVOKED:-1000000}
+	RUNS=${BENCH_RUNS:-3}
+	DUR=${BENCH_DURATION:-10}
+	PROP_N=${BENCH_PROP_N:-1000}
+	START_RUNS=${BENCH_START_RUNS:-3}
+fi
+CONNS=${BENCH_CONNS:-32}
+
+# Ports: none of the defaults (9090.., 2379, 5672, 61613), so nothing else running is disturbed.
+BACKEND_PORT=18080 BARE_PORT=18081 HAPROXY_PORT=18082
+GW_HTTP=19090 GW_ADMIN=19096 GW_PPROF=16060
+export MICROGW_SERVICES_DIR=$WORK/services
+export MICROGW_ETCD_PORT=41379 MICROGW_ETCD_PEER_PORT=41380
+export MICROGW_AMQP_PORT=41672 MICROGW_STOMP_PORT=41613
+export MICROGW_RABBITMQ_NODE=microgwbench@localhost
+ETCD=127.0.0.1:$MICROGW_ETCD_PORT
+PREFIX=jti/
+BIN=$WORK/bin
+GW=$WORK/gw                      # the project under test
+LOGS=$WORK/logs
+RES=$WORK/results                # one file per measure; the table is made from them
+export GOFLAGS=${GOFLAGS:-}
+
+say() { printf '\033[1mbench:\033[0m %s\n' "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+# ------------------------------------------------------------------------------ helpers
+
+# jget FILE KEY: a number field of the flat JSON object in FILE.
+jget() { sed -n "s/.*\"$2\":\([-0-9.e+]*\).*/\1/p" "$1" | head -1; }
+
+# median: the median of the numbers on stdin (one a line), empty for none.
+median() {
+	sort -g | awk '{a[NR]=$1} END {if (NR == 0) exit; if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'
+}
+
+# fmt1 NUMBER: one decimal (empty stays empty, so a missing figure shows as such).
+fmt1() { [[ -n ${1:-} ]] && awk -v x="$1" 'BEGIN {printf "%.1f", x}' || echo "n/a"; }
+fmt2() { [[ -n ${1:-} ]] && awk -v x="$1" 'BEGIN {printf "%.2f", x}' || echo "n/a"; }
+fmt3() { [[ -n ${1:-} ]] && awk -v x="$1" 'BEGIN {printf "%.3f", x}' || echo "n/a"; }
+kb2mb() { [[ -n ${1:-} ]] && awk -v x="$1" 'BEGIN {printf "%.1f", x/1024}' || echo "n/a"; }
+ratio() { [[ -n ${1:-} && -n ${2:-} ]] && awk -v a="$1" -v b="$2" 'BEGIN {if (b == 0) print "n/a"; else printf "%.2f", a/b}' || echo "n/a"; }
+
+# verdict OK?: "met" or "**missed**" from an awk condition on the figures given.
+verdict() { awk "BEGIN {exit !($1)}" 2>/dev/null && echo "met" || echo "**missed**"; }
+
+wait_port() { # wait_port PORT SECONDS
+	local i
+	for ((i = 0; i < $2 * 20; i++)); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+PIDS=()
+SERVICES_STARTED=
+cleanup() {
+	local rc=$? p
+	trap - EXIT INT TERM
+	for ((p = ${#PIDS[@]} - 1; p >= 0; p--)); do
+		kill -TERM "${PIDS[p]}" 2>/dev/null || true
+	done
+	for p in "${PIDS[@]}"; do
+		for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	if [[ -n $SERVICES_STARTED ]]; then
+		bash "$ROOT/scripts/services.sh" stop all >/dev/null 2>&1 || say "services.sh stop failed (see $MICROGW_SERVICES_DIR)"
+	fi
+	((rc == 0)) || say "failed (exit $rc); logs in $LOGS"
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+start_bg() { # start_bg LOG CMD...: run in the background, remember the pid
+	local log=$1
+	shift
+	"$@" >"$log" 2>&1 &
+	PIDS+=($!)
+}
+
+stop_pid() { # stop_pid PID: SIGTERM and wait (at most 20 s)
+	kill -TERM "$1" 2>/dev/null || return 0
+	for _ in $(seq 200); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+	kill -KILL "$1" 2>/dev/null || true
+}
+
+# ------------------------------------------------------------------------------ install, build
+
+T_START=$(date +%s)
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+say "mode: $([[ -n $SMOKE ]] && echo smoke || echo full); work folder $WORK; ${N_REVOKED} revocations, ${RUNS} runs of ${DUR} s"
+rm -rf "$BIN" "$GW" "$LOGS" "$RES" "$WORK/sample"
+mkdir -p "$BIN" "$LOGS" "$RES" "$MICROGW_SERVICES_DIR"
+
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v haproxy >/dev/null || need+=(haproxy)
+if ((${#need[@]})); then
+	command -v apt-get >/dev/null || die "install ${need[*]} (apt-get not found)"
+	say "apt-get install ${need[*]}"
+	apt-get update -qq >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+bash "$ROOT/scripts/services.sh" install all
+
+say "building micro-gw and the bench tools"
+gobuild() {
+	(cd "$ROOT" && go build -o "$BIN/" ./cmd/micro-gw ./bench/backend ./bench/bareproxy ./bench/loadgen \
+		./bench/propagation ./bench/startready ./bench/etcdload)
+}
+# A second try: micro-gw embeds the module's source, and a file saved during the build fails it.
+gobuild || { sleep 2; gobuild; }
+
+say "making the project under test: the petstore sample, its endpoint the local backend"
+mkdir -p "$WORK/defs"
+sed "s#https://petstore.swagger.io/v2#http://127.0.0.1:$BACKEND_PORT/v2#g" "$ROOT/samples/petstore_basic.yaml" >"$WORK/defs/petstore.yaml"
+"$BIN/micro-gw" init "$GW" -a "$WORK/defs/petstore.yaml" --force >"$LOGS/init.log"
+cp "$ROOT/bench/project/bench_pprof.go.tmpl" "$GW/extensions/bench_pprof.go"
+"$BIN/micro-gw" build "$GW" >"$LOGS/build-gw.log" 2>&1 || { cat "$LOGS/build-gw.log" >&2; die "micro-gw build of the bench project failed"; }
+GWEXE=$GW/target/gw
+TOKEN=$("$BIN/micro-gw" token issue "$GW" --ttl 2h)
+openssl x509 -in "$GW/security/truststore/wso2apim.pem" -noout -pubkey >"$WORK/issuer.pub.pem"
+URL_PATH=/petstore/v1/pet/42
+
+# ------------------------------------------------------------------------------ services
+
+say "starting etcd and RabbitMQ (scripts/services.sh, data in $MICROGW_SERVICES_DIR)"
+SERVICES_STARTED=1
+bash "$ROOT/scripts/services.sh" start all
+say "loading $N_REVOKED revocations into etcd under $PREFIX"
+"$BIN/etcdload" -endpoint "$ETCD" -prefix "$PREFIX" -n "$N_REVOKED" | tee "$LOGS/etcdload.log" >&2
+
+say "starting the backend, the bare proxy and HAProxy"
+start_bg "$LOGS/backend.log" "$BIN/backend" -addr 127.0.0.1:$BACKEND_PORT
+start_bg "$LOGS/bareproxy.log" "$BIN/bareproxy" -addr 127.0.0.1:$BARE_PORT -backend http://127.0.0.1:$BACKEND_PORT
+awk -v n="$N_REVOKED" 'BEGIN {for (i = 0; i < n; i++) printf "bench-%07d\n", i}' >"$WORK/revoked.lst"
+sed -e "s#@THREADS@#$(nproc)#; s#@PORT@#$HAPROXY_PORT#; s#@CERT@#$WORK/issuer.pub.pem#" \
+	-e "s#@ISSUER@#https://localhost:9443/oauth2/token#; s#@AUDIENCE@#http://org.wso2.apimgt/gateway#" \
+	-e "s#@REVOKED@#$WORK/revoked.lst#; s#@BACKEND@#127.0.0.1:$BACKEND_PORT#" \
+	"$ROOT/bench/haproxy/haproxy.cfg.tmpl" >"$WORK/haproxy.cfg"
+haproxy -c -q -f "$WORK/haproxy.cfg"
+start_bg "$LOGS/haproxy.log" haproxy -db -f "$WORK/haproxy.cfg"
+for p in $BACKEND_PORT $BARE_PORT $HAPROXY_PORT; do wait_port "$p" 60 || die "nothing listens on 127.0.0.1:$p (logs in $LOGS)"; done
+
+# Each target answers 200 to the token, and the checks of HAProxy and the gateway refuse a
+# revoked jti: otherwise the figures would compare different work.
+check() { # check URL WANT [TOKEN]
+	local code
+	code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer ${3:-$TOKEN}" "$1")
+	[[ $code == "$2" ]] || die "$1 answered $code, want $2"
+}
+REVOKED_TOKEN=$("$BIN/micro-gw" token issue "$GW" --jti bench-0000000)
+check "http://127.0.0.1:$BARE_PORT/v2/pet/42" 200
+check "http://127.0.0.1:$HAPROXY_PORT$URL_PATH" 200
+check "http://127.0.0.1:$HAPROXY_PORT$URL_PATH" 401 "$REVOKED_TOKEN"
+
+# ------------------------------------------------------------------------------ the gateway
+
+GW_COMMON=(-e listenerConfig.host=127.0.0.1 -e listenerConfig.httpPort=$GW_HTTP -e listenerConfig.httpsPort=0
+	-e listenerConfig.adminPort=$GW_ADMIN -e log.level=WARN)
+GW_ETCD=(-e tokenRevocationConfig.persistent.enablePersistentStorageRetrieval=true
+	-e "tokenRevocationConfig.persistent.hostname=http://$ETCD/v2/keys/$PREFIX")
+GW_STOMP=(-e tokenRevocationConfig.realtime.enableRealtimeMessageRetrieval=true
+	-e "tokenRevocationConfig.realtime.jmsConnectionProviderUrl=stomp://127.0.0.1:$MICROGW_STOMP_PORT"
+	-e tokenRevocationConfig.realtime.jmsConnectionUsername=guest -e tokenRevocationConfig.realtime.jmsConnectionPassword=guest)
+GW_AMQP=(-e tokenRevocationConfig.realtime.enableRealtimeMessageRetrieval=true
+	-e "tokenRevocationConfig.realtime.jmsConnectionProviderUrl=amqp://guest:guest@127.0.0.1:$MICROGW_AMQP_PORT/")
+GW_URL=http://127.0.0.1:$GW_HTTP$URL_PATH
+
+# gw_start NAME ARGS...: measure one start to ready (result in $RES/start-NAME.json).
+gw_start() {
+	local name=$1
+	shift
+	MICROGW_BENCH_PPROF=127.0.0.1:$GW_PPROF "$BIN/startready" -ready "http://127.0.0.1:$GW_ADMIN/health/ready" -idle 2s \
+		-timeout 10m -log "$LOGS/gw-$name.log" -out "$RES/start-$name.json" -- "$GWEXE" "${GW_COMMON[@]}" "$@" \
+		|| die "gateway $name did not get ready (log $LOGS/gw-$name.log)"
+}
+
+# gw_up NAME ARGS...: start a gateway, measure its start, and leave it running (GW_PID).
+gw_up() {
+	local name=$1
+	shift
+	rm -f "$RES/start-$name.json"
+	MICROGW_BENCH_PPROF=127.0.0.1:$GW_PPROF "$BIN/startready" -ready "http://127.0.0.1:$GW_ADMIN/health/ready" -idle 2s -keep \
+		-timeout 10m -log "$LOGS/gw-$name.log" -out "$RES/start-$name.json" -- "$GWEXE" "${GW_COMMON[@]}" "$@" \
+		>>"$LOGS/startready.log" 2>&1 &
+	GW_PID=$!
+	PIDS+=("$GW_PID")
+	until [[ -s $RES/start-$name.json ]]; do
+		kill -0 "$GW_PID" 2>/dev/null || die "gateway $name did not get ready (log $LOGS/gw-$name.log)"
+		sleep 0.2
+	done
+	check "$GW_URL" 200
+}
+gw_down() { stop_pid "$GW_PID"; }
+
+# wrk_rps URL [TOKEN]: requests per second of one bounded wrk run (fails on non-2xx answers).
+wrk_rps() {
+	local out
+	out=$(wrk -t1 -c"$CONNS" -d"${DUR}s" --latency -H "Authorization: Bearer ${2:-$TOKEN}" "$1")
+	echo "$out" >>"$LOGS/wrk.log"
+	if grep -q 'Non-2xx' <<<"$out"; then die "wrk got non-2xx answers from $1 (see $LOGS/wrk.log)"; fi
+	awk '/^Requests\/sec:/ {print $2}' <<<"$out"
+}
+
+# --- row 8: start -> ready with no revocation source, idle RSS ----------------------------------
+say "row 8: start -> ready with no revocations (${START_RUNS}x)"
+for ((i = 1; i <= START_RUNS; i++)); do
+	gw_start "none-$i"
+	jget "$RES/start-none-$i.json" ReadyMS >>"$RES/none-ready"
+	jget "$RES/start-none-$i.json" IdleRSSKB >>"$RES/none-idle"
+done
+
+# --- row 3: cold tokens (cache off: every request verifies the RS256 signature) ----------------
+say "row 3: throughput with the token cache off"
+gw_up nocache -e caching.enabled=false
+for ((i = 1; i <= RUNS; i++)); do wrk_rps "$GW_URL" >>"$RES/rps-cold"; done
+gw_down
+
+# --- row 7: start -> ready with N revocations in etcd, against etcdctl -------------------------
+say "row 7: etcdctl get --prefix --keys-only on the same data (${START_RUNS}x)"
+for ((i = 1; i <= START_RUNS; i++)); do
+	ETCDCTL_API=3 "$BIN/startready" -run -out "$RES/etcdctl-$i.json" -- \
+		etcdctl --endpoints="$ETCD" get --prefix --keys-only "$PREFIX"
+	jget "$RES/etcdctl-$i.json" WallMS >>"$RES/etcdctl-ms"
+	jget "$RES/etcdctl-$i.json" PeakRSSKB >>"$RES/etcdctl-rss"
+done
+say "row 7: gateway start -> ready with $N_REVOKED revocations in etcd (${START_RUNS}x, the last one stays up)"
+for ((i = 1; i < START_RUNS; i++)); do
+	gw_start "etcd-$i" "${GW_ETCD[@]}" "${GW_STOMP[@]}"
+done
+gw_up "etcd-$START_RUNS" "${GW_ETCD[@]}" "${GW_STOMP[@]}"
+check "$GW_URL" 401 "$REVOKED_TOKEN"
+for ((i = 1; i <= START_RUNS; i++)); do
+	jget "$RES/start-etcd-$i.json" ReadyMS >>"$RES/etcd-ready"
+	jget "$RES/start-etcd-$i.json" PeakRSSKB >>"$RES/etcd-rss"
+done
+
+# --- row 1: throughput, gateway (1M revocations, cached RS256 token) vs bare proxy vs HAProxy ---
+say "row 1: throughput, ${RUNS} rounds of ${DUR} s each on the bare proxy, the gateway and HAProxy"
+for t in bare gw haproxy; do # warm-up, not counted
+	case $t in bare) u=http://127.0.0.1:$BARE_PORT/v2/pet/42 ;; gw) u=$GW_URL ;; haproxy) u=http://127.0.0.1:$HAPROXY_PORT$URL_PATH ;; esac
+	wrk -t1 -c"$CONNS" -d1s -H "Authorization: Bearer $TOKEN" "$u" >/dev/null
+done
+for ((i = 1; i <= RUNS; i++)); do # interleaved, so that a drift of the machine hits all three alike
+	wrk_rps "http://127.0.0.1:$BARE_PORT/v2/pet/42" >>"$RES/rps-bare"
+	wrk_rps "$GW_URL" >>"$RES/rps-gw"
+	wrk_rps "http://127.0.0.1:$HAPROXY_PORT$URL_PATH" >>"$RES/rps-haproxy"
+done
+wrk_rps "http://127.0.0.1:$BACKEND_PORT/v2/pet/42" >>"$RES/rps-backend"
+RPS_BARE=$(median <"$RES/rps-bare")
+
+if [[ -z $SMOKE ]]; then
+	say "profiling the gateway under the same load (CPU profile, ${DUR} s)"
+	curl -s -o "$WORK/gw-cpu.prof" "http://127.0.0.1:$GW_PPROF/debug/pprof/profile?seconds=$DUR" &
+	prof_pid=$!
+	sleep 0.2
+	wrk -t1 -c"$CONNS" -d"${DUR}s" -H "Authorization: Bearer $TOKEN" "$GW_URL" >/dev/null
+	wait "$prof_pid" || true
+	go tool pprof -top -nodecount=25 "$GWEXE" "$WORK/gw-cpu.prof" >"$RES/gw-cpu-top.txt" 2>/dev/null || true
+fi
+
+# --- row 2: added latency at a fixed rate of half the bare proxy's maximum ----------------------
+RATE=$(awk -v r="$RPS_BARE" 'BEGIN {printf "%d", r/2}')
+say "row 2: latency at a fixed $RATE requests/s (${RUNS}x ${DUR} s each on the bare proxy and the gateway)"
+for ((i = 1; i <= RUNS; i++)); do
+	for t in bare gw haproxy; do
+		case $t in bare) u=http://127.0.0.1:$BARE_PORT/v2/pet/42 ;; gw) u=$GW_URL ;; haproxy) u=http://127.0.0.1:$HAPROXY_PORT$URL_PATH ;; esac
+		"$BIN/loadgen" -url "$u" -rate "$RATE" -duration "${DUR}s" -conns 64 -H "Authorization: Bearer $TOKEN" -json >"$RES/lat-$t-$i.json"
+		jget "$RES/lat-$t-$i.json" P50 >>"$RES/lat-$t-p50"
+		jget "$RES/lat-$t-$i.json" P99 >>"$RES/lat-$t-p99"
+		[[ $(jget "$RES/lat-$t-$i.json" Errors) == 0 ]] || die "loadgen got errors from $u ($RES/lat-$t-$i.json)"
+	done
+done
+
+# --- rows 5 (STOMP) and 6 (etcd watch): publish -> refused -----------------------------------
+say "row 5: publish -> 401 over STOMP ($PROP_N revocations)"
+"$BIN/propagation" -url "$GW_URL" -key "$GW/security/issuer.key" -via stomp \
+	-broker "stomp://127.0.0.1:$MICROGW_STOMP_PORT" -n "$PROP_N" -json >"$RES/prop-stomp.json"
+say "row 6: etcd put -> 401 through the gateway's watch ($PROP_N revocations)"
+"$BIN/propagation" -url "$GW_URL" -key "$GW/security/issuer.key" -via etcd \
+	-etcd "$ETCD" -prefix "$PREFIX" -n "$PROP_N" -json >"$RES/prop-etcd.json"
+gw_down
+
+say "row 5: publish -> 401 over AMQP 0-9-1 ($PROP_N revocations; this gateway's start is one more row-7 sample)"
+gw_up etcd-amqp "${GW_ETCD[@]}" "${GW_AMQP[@]}"
+jget "$RES/start-etcd-amqp.json" ReadyMS >>"$RES/etcd-ready"
+jget "$RES/start-etcd-amqp.json" PeakRSSKB >>"$RES/etcd-rss"
+"$BIN/propagation" -url "$GW_URL" -key "$GW/security/issuer.key" -via amqp \
+	-broker "amqp://guest:guest@127.0.0.1:$MICROGW_AMQP_PORT/" -n "$PROP_N" -json >"$RES/prop-amqp.json"
+gw_down
+
+# --- rows 3 and 4: Go benchmarks -------------------------------------------------------------
+BT=1s
+[[ -n $SMOKE ]] && BT=100x
+say "row 3: go test -bench 'BenchmarkRequest(Cached|Cold)' ./pkg/runtime"
+(cd "$ROOT" && go test -run '^$' -bench 'BenchmarkRequest(Cached|Cold)' -benchmem -benchtime=$BT -count="$RUNS" ./pkg/runtime/) >"$RES/gobench-runtime.txt" 2>&1 ||
+	{ cat "$RES/gobench-runtime.txt" >&2; die "the runtime benchmarks failed"; }
+say "row 4: go test -bench Set ./pkg/revocation"
+(cd "$ROOT" && go test -run '^$' -bench 'Set' -benchmem -benchtime=$BT -count="$RUNS" ./pkg/revocation/) >"$RES/gobench-set.txt" 2>&1 ||
+	{ cat "$RES/gobench-set.txt" >&2; die "the revoked set benchmarks failed"; }
+# gobench FILE NAME FIELD: the median of FIELD (ns/op, B/op, allocs/op, B/entry) of benchmark NAME.
+gobench() {
+	awk -v n="$2" -v f="$3" '$1 ~ "^"n"(-[0-9]+)?$" {for (i = 2; i < NF; i++) if ($(i+1) == f) print $i}' "$1" | median
+}
+
+# --- row 9: micro-gw build of the sample: cold, warm after a definition change, vs go build ----
+say "row 9: micro-gw build of the sample"
+SAMPLE=$WORK/sample
+"$BIN/micro-gw" init "$SAMPLE" -a "$ROOT/samples/petstore_basic.yaml" --force >/dev/null
+def=$(ls "$SAMPLE"/api_definitions/*)
+timed() { # timed OUTFILE CMD...: wall seconds of CMD appended to OUTFILE
+	local t0 t1 out=$1
+	shift
+	t0=$(date +%s.%N)
+	"$@" >>"$LOGS/build-timed.log" 2>&1 || die "failed: $* (see $LOGS/build-timed.log)"
+	t1=$(date +%s.%N)
+	awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f\n", b-a}' >>"$out"
+}
+if [[ -z $SMOKE ]]; then
+	COLD_CACHE=$(mktemp -d)
+	timed "$RES/build-cold" env GOCACHE="$COLD_CACHE" "$BIN/micro-gw" build "$SAMPLE"
+	rm -rf "$COLD_CACHE"
+fi
+"$BIN/micro-gw" build "$SAMPLE" --keep-source >/dev/null 2>&1 # warm the cache with this sample
+for ((i = 1; i <= RUNS; i++)); do
+	# A definition change: the API's version, which the generated spec carries.
+	sed -i "s/^  version: .*/  version: 1.0.$i/" "$def"
+	timed "$RES/build-warm" "$BIN/micro-gw" build "$SAMPLE" --keep-source
+	# go build of the same generated source after the same kind of change to it, with the flags
+	# micro-gw build passes (pkg/codegen/build.go).
+	gen=$(ls "$SAMPLE"/target/gen/*.go | head -1)
+	printf '\nvar _ = "bench change %d"\n' "$i" >>"$gen"
+	timed "$RES/build-go" bash -c "cd '$SAMPLE/target/gen' && go build -trimpath -buildvcs=false -ldflags='-s -w' -o '$WORK/sample-gobuild' ."
+done
+
+# ------------------------------------------------------------------------------ the table
+
+say "writing $OUT"
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+m() { median <"$RES/$1" 2>/dev/null || true; }
+RPS_GW=$(m rps-gw)
+RPS_HA=$(m rps-haproxy)
+RPS_BE=$(m rps-backend)
+RPS_COLD=$(m rps-cold)
+L_BARE50=$(m lat-bare-p50) L_BARE99=$(m lat-bare-p99) L_GW50=$(m lat-gw-p50) L_GW99=$(m lat-gw-p99)
+L_HA50=$(m lat-haproxy-p50) L_HA99=$(m lat-haproxy-p99)
+ADD50=$(awk -v a="$L_GW50" -v b="$L_BARE50" 'BEGIN {print a-b}')
+ADD99=$(awk -v a="$L_GW99" -v b="$L_BARE99" 'BEGIN {print a-b}')
+NS_CACHED=$(gobench "$RES/gobench-runtime.txt" BenchmarkRequestCached/RS256 ns/op)
+NS_COLD=$(gobench "$RES/gobench-runtime.txt" BenchmarkRequestCold/RS256 ns/op)
+AL_CACHED=$(gobench "$RES/gobench-runtime.txt" BenchmarkRequestCached/RS256 allocs/op)
+AL_COLD=$(gobench "$RES/gobench-runtime.txt" BenchmarkRequestCold/RS256 allocs/op)
+S=$RES/gobench-set.txt
+LK1K=$(gobench "$S" BenchmarkSetLookup/1k ns/op) LK1M=$(gobench "$S" BenchmarkSetLookup/1M ns/op)
+LM1K=$(gobench "$S" BenchmarkSetLookup/1k-miss ns/op) LM1M=$(gobench "$S" BenchmarkSetLookup/1M-miss ns/op)
+LKA=$(cat <(gobench "$S" BenchmarkSetLookup/1k allocs/op) <(gobench "$S" BenchmarkSetLookup/1M allocs/op) \
+	<(gobench "$S" BenchmarkSetLookup/1k-miss allocs/op) <(gobench "$S" BenchmarkSetLookup/1M-miss allocs/op) | sort -g | tail -1)
+INS=$(gobench "$S" BenchmarkSetInsert ns/op) INSA=$(gobench "$S" BenchmarkSetInsert allocs/op)
+BPE=$(gobench "$S" BenchmarkSetMemory B/entry)
+NONE_MS=$(m none-ready) NONE_RSS=$(m none-idle)
+ETCD_MS=$(m etcd-ready) ETCD_RSS=$(m etcd-rss) CTL_MS=$(m etcdctl-ms) CTL_RSS=$(m etcdctl-rss)
+BUILD_COLD=$(m build-cold) BUILD_WARM=$(m build-warm) BUILD_GO=$(m build-go)
+prop() { jget "$RES/prop-$1.json" "$2"; }
+
+V1a=$(verdict "$RPS_GW >= 0.85 * $RPS_BARE")
+V1b=$(verdict "$RPS_GW >= $RPS_HA")
+V2=$(verdict "$ADD99 <= 0.3")
+V4L=$(verdict "$LK1M <= 50 && $LK1K <= 50 && $LM1M <= 50 && $LKA == 0")
+V4I=$(verdict "$INS <= 50")
+V4B=$(verdict "$BPE <= 64")
+V5s=$(verdict "$(prop stomp P99) <= 5")
+V5a=$(verdict "$(prop amqp P99) <= 5")
+V6=$(verdict "$(prop etcd P99) <= 20")
+V7t=$(verdict "$ETCD_MS <= 1.5 * $CTL_MS")
+V7r=$(verdict "$ETCD_RSS <= 1.5 * $CTL_RSS")
+V8t=$(verdict "$NONE_MS <= 50")
+V8r=$(verdict "$NONE_RSS <= 30 * 1024")
+V9=$(verdict "$BUILD_WARM <= 1.2 * $BUILD_GO")
+
+mkdir -p "$(dirname "$OUT")"
+{
+	cat <<EOF
+# Benchmarks
+
+Measured by \`make bench\` (\`bench/run.sh\`)${SMOKE:+ **in smoke mode: tiny counts, the figures mean nothing**}, all parts side by side on one machine in one run.
+Regenerate this page with \`make bench\`; the targets are issue 7's. A figure is a median of ${RUNS} runs unless said otherwise.
+
+- date: $(date -u '+%Y-%m-%d %H:%M UTC'); run took $(( $(date +%s) - T_START )) s
+- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) memory; load average at the start ${LOAD_START}, at the end ${LOAD_END}
+- versions: $(go version | cut -d' ' -f3-), micro-gw $(cd "$ROOT" && git describe --always --dirty 2>/dev/null || echo '?'), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), $(haproxy -v | head -1 | cut -d' ' -f1-3), etcd $(etcd --version | awk '/etcd Version/ {print $3}'), etcdctl $(ETCDCTL_API=3 etcdctl version | awk '/etcdctl version/ {print $3}'), RabbitMQ $(dpkg-query -W -f='${Version}' rabbitmq-server 2>/dev/null || echo '?')
+- everything on 127.0.0.1; load generators, proxies, backend, etcd and RabbitMQ share the same $(nproc) cores
+
+## Results
+
+| # | measure | micro-gw | compared with, same run | target | verdict |
+|---|---|---|---|---|---|
+| 1 | authenticated throughput, RS256 token (cached), revocation on with $N_REVOKED revoked jtis (etcd + STOMP) | $(fmt1 "$RPS_GW") req/s | bare \`httputil.ReverseProxy\`: $(fmt1 "$RPS_BARE") req/s (ratio $(ratio "$RPS_GW" "$RPS_BARE")); HAProxy 2.6 \`jwt_verify\` + $N_REVOKED-jti list: $(fmt1 "$RPS_HA") req/s (ratio $(ratio "$RPS_GW" "$RPS_HA")); backend alone: $(fmt1 "$RPS_BE") req/s | ≥ 0.85 × bare; ≥ HAProxy | $V1a; $V1b |
+| 2 | added latency at a fixed $RATE req/s (half the bare proxy's max) | p50 $(fmt3 "$L_GW50") ms, p99 $(fmt3 "$L_GW99") ms: **added p50 $(fmt3 "$ADD50") ms, p99 $(fmt3 "$ADD99") ms** | bare proxy: p50 $(fmt3 "$L_BARE50") ms, p99 $(fmt3 "$L_BARE99") ms; HAProxy: p50 $(fmt3 "$L_HA50") ms, p99 $(fmt3 "$L_HA99") ms | p99 ≤ 0.3 ms added | $V2 |
+| 3 | cold-token cost (every token verified) | cache off: $(fmt1 "$RPS_COLD") req/s; in process: $(fmt1 "$NS_COLD") ns, $(fmt1 "$AL_COLD") allocs a request | cached: $(fmt1 "$RPS_GW") req/s; in process $(fmt1 "$NS_CACHED") ns, $(fmt1 "$AL_CACHED") allocs a request (×$(ratio "$NS_COLD" "$NS_CACHED")) | report | — |
+| 4 | revoked set: lookup at 1k / 1M (hit; miss), insert, bytes per entry | hit $(fmt1 "$LK1K") / $(fmt1 "$LK1M") ns; miss $(fmt1 "$LM1K") / $(fmt1 "$LM1M") ns; $(fmt1 "$LKA") allocs; insert $(fmt1 "$INS") ns, $(fmt1 "$INSA") allocs; $(fmt1 "$BPE") B/entry | — | ≤ 50 ns, 0 allocs; ≤ 64 B | lookup $V4L; insert $V4I; memory $V4B |
+| 5 | publish -> refused, STOMP (RabbitMQ), $(prop stomp N) revocations | p50 $(fmt2 "$(prop stomp P50)") ms, p99 $(fmt2 "$(prop stomp P99)") ms (max $(fmt2 "$(prop stomp Max)")) | broker confirm alone: p50 $(fmt2 "$(prop stomp PublishP50)") ms; one gateway call: p50 $(fmt3 "$(prop stomp PollP50)") ms | p99 ≤ 5 ms | $V5s |
+| 5 | publish -> refused, AMQP 0-9-1 (RabbitMQ), $(prop amqp N) revocations | p50 $(fmt2 "$(prop amqp P50)") ms, p99 $(fmt2 "$(prop amqp P99)") ms (max $(fmt2 "$(prop amqp Max)")) | broker confirm alone: p50 $(fmt2 "$(prop amqp PublishP50)") ms | p99 ≤ 5 ms | $V5a |
+| 6 | etcd put -> refused (watch), $(prop etcd N) revocations | p50 $(fmt2 "$(prop etcd P50)") ms, p99 $(fmt2 "$(prop etcd P99)") ms (max $(fmt2 "$(prop etcd Max)")) | put acknowledged alone: p50 $(fmt2 "$(prop etcd PublishP50)") ms | p99 ≤ 20 ms | $V6 |
+| 7 | start -> ready with $N_REVOKED revocations in etcd; peak RSS | $(fmt1 "$ETCD_MS") ms; $(kb2mb "$ETCD_RSS") MB | \`etcdctl get --prefix --keys-only\`: $(fmt1 "$CTL_MS") ms (×$(ratio "$ETCD_MS" "$CTL_MS")); $(kb2mb "$CTL_RSS") MB (×$(ratio "$ETCD_RSS" "$CTL_RSS")) | ≤ 1.5 × etcdctl | time $V7t; RSS $V7r |
+| 8 | start -> ready with no revocations; idle RSS | $(fmt1 "$NONE_MS") ms; $(kb2mb "$NONE_RSS") MB | — | ≤ 50 ms; ≤ 30 MB | $V8t; $V8r |
+| 9 | \`micro-gw build\` of the sample: cold (empty GOCACHE); warm after a definition change | cold $(fmt1 "$BUILD_COLD") s; warm $(fmt2 "$BUILD_WARM") s | \`go build\` of the same generated source after a change: $(fmt2 "$BUILD_GO") s (×$(ratio "$BUILD_WARM" "$BUILD_GO")) | warm ≤ 1.2 × go build | $V9 |
+
+## How each row is measured
+
+Ports: backend 127.0.0.1:$BACKEND_PORT, bare proxy :$BARE_PORT, HAProxy :$HAPROXY_PORT, gateway :$GW_HTTP (admin :$GW_ADMIN, HTTPS off),
+etcd :$MICROGW_ETCD_PORT, RabbitMQ AMQP :$MICROGW_AMQP_PORT and STOMP :$MICROGW_STOMP_PORT (\`scripts/services.sh\` with \`MICROGW_*_PORT\`).
+The gateway is \`micro-gw build\` of the petstore sample with its endpoint replaced by the backend's URL, plus
+\`bench/project/bench_pprof.go.tmpl\` in its \`extensions/\` (net/http/pprof on a loopback port when \`MICROGW_BENCH_PPROF\` is set,
+nothing otherwise), run as \`target/gw -e listenerConfig.httpPort=$GW_HTTP -e log.level=WARN ...\`. Every request is
+\`GET /petstore/v1/pet/42\` with \`Authorization: Bearer <RS256 token from micro-gw token issue>\`; the backend gets \`GET /v2/pet/42\`
+and answers 200 with 47 bytes of JSON (\`bench/backend\`).
+
+1. \`wrk -t1 -c$CONNS -d${DUR}s --latency -H 'Authorization: Bearer ...' URL\`, ${RUNS} rounds, each round the bare proxy, the gateway and
+   HAProxy in turn (a 1 s warm-up of each first). The gateway loads the $N_REVOKED keys \`${PREFIX}bench-NNNNNNN\` from etcd
+   (\`bench/etcdload\` writes them, 128 puts a transaction) and is subscribed to STOMP. The bare proxy is \`bench/bareproxy\`: an
+   \`httputil.NewSingleHostReverseProxy\` with the same idle-connection pool as the gateway's. HAProxy runs
+   \`bench/haproxy/haproxy.cfg.tmpl\`: \`jwt_verify\` of the signature with the issuer's public key (HAProxy 2.6 wants a
+   \`PUBLIC KEY\` PEM, not the certificate: jwt_verify answers -5 for a certificate), \`alg\`, \`exp\`, \`iss\`, \`aud\`, the jti
+   against a $N_REVOKED-line \`-f\` list, the Authorization header removed, the same path rewrite; \`nbthread $(nproc)\`. HAProxy has no
+   token cache: it verifies the RS256 signature on every request.
+2. \`bench/loadgen -url URL -rate $RATE -duration ${DUR}s -conns 64\` (an open loop at a fixed rate after a 1 s warm-up; every
+   latency kept, exact percentiles), ${RUNS} runs on each target; added = gateway − bare proxy of the medians.
+3. The gateway run with \`-e caching.enabled=false\` (no revocation source), loaded like row 1; and
+   \`go test -run '^$' -bench 'BenchmarkRequest(Cached|Cold)' -benchmem ./pkg/runtime/\` (the whole handler in process, an
+   in-memory backend; Cold = cache off, every request verifies RS256).
+4. \`go test -run '^$' -bench Set -benchmem ./pkg/revocation/\` (lookups of 36-byte UUID-shaped jtis; insert; B/entry is the heap
+   held by a set of 1M entries apart from the jti strings).
+5. \`bench/propagation -via stomp|amqp -n $PROP_N\`: for each revocation a new token (pkg/issuer, the project's issuer key),
+   one call (200, now cached), then the clock starts, the revocation is published (pkg/revocation's publisher, as
+   \`micro-gw revoke\` does; it waits for the broker's receipt/confirm) and the gateway is called in a loop until it answers 401.
+   STOMP: the gateway subscribed with \`stomp://127.0.0.1:$MICROGW_STOMP_PORT\`; AMQP: a second gateway subscribed with
+   \`amqp://guest:guest@127.0.0.1:$MICROGW_AMQP_PORT/\`. The resolution is one gateway call (column "one gateway call").
+6. \`bench/propagation -via etcd\`: the same with a plain etcd put of \`${PREFIX}<jti>\` (the gateway watches the prefix); the keys
+   are deleted afterwards.
+7. \`bench/startready -ready http://127.0.0.1:$GW_ADMIN/health/ready -- target/gw ...\` with etcd (and the broker) on: the time
+   from exec to the first 200 of /health/ready (polled every 1 ms, less often as the wait grows), the peak RSS (VmHWM) then;
+   ${START_RUNS} starts with STOMP and one with AMQP. Against \`bench/startready -run -- etcdctl --endpoints=$ETCD get --prefix
+   --keys-only $PREFIX\` (wall time and ru_maxrss, output discarded), ${START_RUNS}x.
+8. The same start with no revocation source (${START_RUNS}x); the idle RSS is VmRSS 2 s after ready.
+9. \`micro-gw init\` of \`samples/petstore_basic.yaml\` (endpoint untouched), then \`GOCACHE=\$(mktemp -d) micro-gw build\` (cold,
+   once); warm: change \`info.version\` in the definition and \`micro-gw build --keep-source\` (${RUNS}x); against it, the same
+   kind of change to the generated source in \`target/gen\` and \`go build -trimpath -buildvcs=false -ldflags='-s -w'\` there
+   (the flags micro-gw build passes), ${RUNS}x.
+EOF
+	if [[ -s $RES/gw-cpu-top.txt ]]; then
+		printf '\n## Where the gateway spends its CPU under row 1'"'"'s load\n\n'
+		printf 'A %s s CPU profile (net/http/pprof of the bench extension) while wrk loads the gateway as in row 1:\n\n```\n' "$DUR"
+		sed -n '1,35p' "$RES/gw-cpu-top.txt"
+		printf '```\n'
+	fi
+	if [[ -f $ROOT/bench/analysis.md && -z $SMOKE ]]; then
+		printf '\n'
+		cat "$ROOT/bench/analysis.md"
+	fi
+	printf '\n## Raw figures of this run\n\n'
+	printf 'wrk req/s, each run: bare %s; gateway %s; HAProxy %s; gateway cache off %s.\n' \
+		"$(paste -sd' ' "$RES/rps-bare")" "$(paste -sd' ' "$RES/rps-gw")" "$(paste -sd' ' "$RES/rps-haproxy")" "$(paste -sd' ' "$RES/rps-cold")"
+	printf 'start -> ready ms, each start: none %s; etcd %s; etcdctl %s.\n\n' \
+		"$(paste -sd' ' "$RES/none-ready")" "$(paste -sd' ' "$RES/etcd-ready")" "$(paste -sd' ' "$RES/etcdctl-ms")"
+	printf '```\n'
+	grep -E '^Benchmark' "$RES/gobench-runtime.txt" "$RES/gobench-set.txt" | sed 's#^.*/gobench-##'
+	printf '```\n'
+} >"$OUT"
+
+# The table on the terminal too.
+sed -n '/^| # /,/^$/p' "$OUT"
+say "done in $(( $(date +%s) - T_START )) s; $OUT written"
