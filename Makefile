@@ -26,3 +26,14 @@ fmt-check:
 
 clean:
 	rm -rf bin
+
+# Benchmarks (bench/run.sh; see docs/benchmarks.md). Loopback only, bounded loads.
+#   make bench        the full run (~15 min on 2 cores): installs wrk/haproxy/etcd/RabbitMQ when
+#                     missing, measures every row of issue 7, rewrites docs/benchmarks.md
+#   make bench-smoke  the same steps with tiny counts and 1 s loads, no assertion on speed (CI)
+.PHONY: bench bench-smoke
+bench:
+	bash bench/run.sh
+
+bench-smoke:
+	bash bench/run.sh --smoke
