@@ -210,7 +210,7 @@ func (r *brokerTestRun) metric(t *testing.T, name string, labels map[string]stri
 	return 0
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
+func brokerEventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(brokerTestDeadline)
 	for !cond() {
@@ -255,7 +255,7 @@ func TestBrokerSubscriberAppliesEveryForm(t *testing.T) {
 	rawStompSend(t, b.addr, `{"revokedToken":"`+jwt+`"}`, nil)
 
 	want := []string{"flat-string-ttl", "flat-number-ttl", "event-form", "headers-only", "jwt-form-jti"}
-	eventually(t, "every form applied", func() bool { return r.sub.Stats().Applied == uint64(len(want)) })
+	brokerEventually(t, "every form applied", func() bool { return r.sub.Stats().Applied == uint64(len(want)) })
 	for _, jti := range want {
 		if !r.set.Revoked(jti) {
 			t.Errorf("%s is not revoked", jti)
@@ -293,7 +293,7 @@ func TestBrokerSubscriberDropsBadMessages(t *testing.T) {
 
 	// The subscriber handles messages in order: once the good one is in,
 	// the bad ones before it have been handled.
-	eventually(t, "good message applied after bad ones", func() bool { return r.set.Revoked("good-after-bad") })
+	brokerEventually(t, "good message applied after bad ones", func() bool { return r.set.Revoked("good-after-bad") })
 	if st := r.sub.Stats(); st.Rejected != 3 || st.Applied != 1 {
 		t.Fatalf("stats = %+v, want 3 rejected, 1 applied", st)
 	}
@@ -323,7 +323,7 @@ func TestBrokerSubscriberTTL(t *testing.T) {
 	rawStompSend(t, b.addr, `{"revokedToken":"ttl-60","ttl":"60"}`, nil)
 	rawStompSend(t, b.addr, `{"revokedToken":"no-ttl"}`, nil)
 	rawStompSend(t, b.addr, `{"revokedToken":"ttl-1","ttl":1}`, nil)
-	eventually(t, "messages applied", func() bool { return r.sub.Stats().Applied == 3 })
+	brokerEventually(t, "messages applied", func() bool { return r.sub.Stats().Applied == 3 })
 	after := time.Now()
 
 	// Applied between before and after, so it expires between before+60s
@@ -338,7 +338,7 @@ func TestBrokerSubscriberTTL(t *testing.T) {
 		t.Error("a revocation without ttl expired")
 	}
 	// And on the real clock: a 1 s ttl ends, and the sweep removes it.
-	eventually(t, "ttl-1 expires", func() bool { return !r.set.Revoked("ttl-1") })
+	brokerEventually(t, "ttl-1 expires", func() bool { return !r.set.Revoked("ttl-1") })
 	r.set.Sweep(time.Now())
 	if r.set.Len() != 2 {
 		t.Errorf("Len after sweep = %d, want 2", r.set.Len())
@@ -357,7 +357,7 @@ func TestBrokerSubscriberReconnects(t *testing.T) {
 	if err := pub.Publish(context.Background(), Notice{JTI: "before-loss", TTL: time.Hour}); err != nil {
 		t.Fatalf("Publish: %v", err)
 	}
-	eventually(t, "first revocation applied", func() bool { return r.set.Revoked("before-loss") })
+	brokerEventually(t, "first revocation applied", func() bool { return r.set.Revoked("before-loss") })
 	select {
 	case <-reconnected:
 		t.Fatal("OnReconnect was called for the first connection")
@@ -365,13 +365,13 @@ func TestBrokerSubscriberReconnects(t *testing.T) {
 	}
 
 	b1.Stop()
-	eventually(t, "loss noticed", func() bool { return !r.sub.Connected() })
+	brokerEventually(t, "loss noticed", func() bool { return !r.sub.Connected() })
 	if r.metric(t, "microgw_revocation_broker_connected", nil) != 0 {
 		t.Error("connected gauge still 1 after the loss")
 	}
 	// Let a few attempts fail against the closed port before the broker
 	// comes back: they must not be logged one by one.
-	eventually(t, "retries against the dead broker", func() bool {
+	brokerEventually(t, "retries against the dead broker", func() bool {
 		return strings.Count(r.log.String(), "broker still unavailable") >= 2
 	})
 
@@ -386,7 +386,7 @@ func TestBrokerSubscriberReconnects(t *testing.T) {
 	}
 	// Published to the new broker after the re-subscription: applied.
 	rawStompSend(t, b2.addr, `{"revokedToken":"after-reconnect","ttl":"60"}`, nil)
-	eventually(t, "revocation after reconnect applied", func() bool { return r.set.Revoked("after-reconnect") })
+	brokerEventually(t, "revocation after reconnect applied", func() bool { return r.set.Revoked("after-reconnect") })
 
 	logs := r.log.String()
 	if n := strings.Count(logs, "connection to broker lost, retrying"); n != 1 {
@@ -402,7 +402,7 @@ func TestBrokerSubscriberReconnects(t *testing.T) {
 	if err := pub.Publish(context.Background(), Notice{JTI: "publisher-reconnected", TTL: time.Hour}); err != nil {
 		t.Fatalf("Publish after the broker restarted: %v", err)
 	}
-	eventually(t, "revocation from the reconnected publisher", func() bool { return r.set.Revoked("publisher-reconnected") })
+	brokerEventually(t, "revocation from the reconnected publisher", func() bool { return r.set.Revoked("publisher-reconnected") })
 }
 
 func TestBrokerSubscriberFailover(t *testing.T) {
@@ -415,7 +415,7 @@ func TestBrokerSubscriberFailover(t *testing.T) {
 	})
 	r.waitReady(t)
 	rawStompSend(t, b.addr, `{"revokedToken":"via-second-broker","ttl":"60"}`, nil)
-	eventually(t, "applied via the second broker", func() bool { return r.set.Revoked("via-second-broker") })
+	brokerEventually(t, "applied via the second broker", func() bool { return r.set.Revoked("via-second-broker") })
 	if reconnects.Load() != 0 {
 		t.Error("OnReconnect called for the first subscription")
 	}
@@ -451,7 +451,7 @@ func TestBrokerSubscriberWrongCredentials(t *testing.T) {
 
 	// The go-stomp server waits a second before refusing a login; wait for
 	// two refusals to see that the second is not logged as loudly.
-	eventually(t, "two refused logins", func() bool {
+	brokerEventually(t, "two refused logins", func() bool {
 		return b.accepts.Load() >= 3 && strings.Count(r.log.String(), "broker still unavailable") >= 1
 	})
 	select {
@@ -475,7 +475,7 @@ func TestBrokerSubscriberWrongCredentials(t *testing.T) {
 	auth.pass.Store(wrong)
 	r.waitReady(t)
 	rawStompSendAuth(t, b.addr, "gw", wrong, `{"revokedToken":"after-auth-fix","ttl":"60"}`)
-	eventually(t, "applied after the login was accepted", func() bool { return r.set.Revoked("after-auth-fix") })
+	brokerEventually(t, "applied after the login was accepted", func() bool { return r.set.Revoked("after-auth-fix") })
 }
 
 func rawStompSendAuth(t *testing.T, addr, user, pass, body string) {
@@ -554,7 +554,7 @@ func TestBrokerPublisherRoundTrip(t *testing.T) {
 			t.Fatalf("Publish(%+v): %v", n, err)
 		}
 	}
-	eventually(t, "published revocations applied", func() bool { return r.sub.Stats().Applied == 3 })
+	brokerEventually(t, "published revocations applied", func() bool { return r.sub.Stats().Applied == 3 })
 	if !r.set.Revoked("pub-1") || !r.set.RevokedAt("pub-2", time.Now().Add(1000*time.Hour)) {
 		t.Error("published revocations missing or with the wrong expiry")
 	}
@@ -591,7 +591,7 @@ func TestBrokerPublisherRoundTrip(t *testing.T) {
 	case <-time.After(brokerTestDeadline):
 		t.Fatal("nothing published")
 	}
-	eventually(t, "published JWT applied", func() bool { return r.set.Revoked("published-jwt") })
+	brokerEventually(t, "published JWT applied", func() bool { return r.set.Revoked("published-jwt") })
 	if err := pub.Publish(ctx, Notice{JTI: "bad\x00jti"}); !errors.Is(err, ErrInvalidNotice) {
 		t.Errorf("Publish of an invalid jti: %v, want ErrInvalidNotice", err)
 	}
@@ -694,7 +694,7 @@ func TestBrokerExternal(t *testing.T) {
 					t.Fatalf("Publish: %v", err)
 				}
 			}
-			eventually(t, "revocations applied", func() bool {
+			brokerEventually(t, "revocations applied", func() bool {
 				return r.set.Revoked("ext-1") && r.set.Revoked("ext-jwt-jti")
 			})
 			if got := r.set.Len(); got != 2 {
@@ -708,7 +708,7 @@ func TestBrokerExternal(t *testing.T) {
 			continue
 		}
 		bad := startBrokerTestRun(t, BrokerConfig{URL: u, Username: "microgw-no-such-user", Password: "Wrong-Passw0rd-123"})
-		eventually(t, "refused login logged", func() bool {
+		brokerEventually(t, "refused login logged", func() bool {
 			return strings.Contains(bad.log.String(), `broker refused the login for user \"microgw-no-such-user\"`)
 		})
 		if strings.Contains(bad.log.String(), "Wrong-Passw0rd-123") {
@@ -794,14 +794,14 @@ func TestBrokerSTOMPOverTLS(t *testing.T) {
 	if err := pub.Publish(ctx, Notice{JTI: "over-tls", TTL: time.Minute}); err != nil {
 		t.Fatalf("Publish over TLS: %v", err)
 	}
-	eventually(t, "revocation over TLS applied", func() bool { return r.set.Revoked("over-tls") })
+	brokerEventually(t, "revocation over TLS applied", func() bool { return r.set.Revoked("over-tls") })
 	if clientTLS.ServerName != "" {
 		t.Error("the caller's tls.Config was modified")
 	}
 
 	// Without the CA (system roots only), the broker is not trusted.
 	untrusted := startBrokerTestRun(t, BrokerConfig{URL: url})
-	eventually(t, "untrusted certificate reported", func() bool {
+	brokerEventually(t, "untrusted certificate reported", func() bool {
 		return strings.Contains(untrusted.log.String(), "cannot connect to broker, retrying") &&
 			strings.Contains(untrusted.log.String(), "certificate")
 	})
