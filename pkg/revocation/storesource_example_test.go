@@ -2,6 +2,7 @@ package revocation
 
 import (
 	"context"
+	"go/format"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -143,6 +144,11 @@ func TestExampleExtensionBuildsAndWorks(t *testing.T) {
 	src, err := os.ReadFile(filepath.Join(ext, "token_revocation_extension.go.tmpl"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The template is not a .go file in this repository, so neither gofmt
+	// nor go vet ./... sees it: check it here.
+	if formatted, err := format.Source(src); err != nil || string(formatted) != string(src) {
+		t.Errorf("the example extension is not gofmt-clean (err: %v)", err)
 	}
 	shipped, err := os.ReadFile(filepath.Join(ext, "revoked_tokens.txt"))
 	if err != nil {
