@@ -212,7 +212,7 @@ func noticeJTI(token string) (jti string, exp int64, err error) {
 	} else {
 		jti = token
 	}
-	if err := validateJTI(jti); err != nil {
+	if err := noticeValidateJTI(jti); err != nil {
 		return "", 0, err
 	}
 	return jti, exp, nil
@@ -246,9 +246,9 @@ func noticeB64(s string) ([]byte, error) {
 	return base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
 }
 
-// validateJTI checks that jti can be a key: not empty, at most MaxJTILength
+// noticeValidateJTI checks that jti can be a key: not empty, at most MaxJTILength
 // bytes, valid UTF-8 without control characters.
-func validateJTI(jti string) error {
+func noticeValidateJTI(jti string) error {
 	switch {
 	case jti == "":
 		return fmt.Errorf("%w: empty jti", ErrInvalidNotice)

@@ -190,7 +190,7 @@ func FuzzDecodeNotice(f *testing.F) {
 			}
 			return
 		}
-		if validateJTI(n.JTI) != nil {
+		if noticeValidateJTI(n.JTI) != nil {
 			t.Fatalf("accepted an invalid jti %q", n.JTI)
 		}
 		if n.TTL < 0 || n.TTL > MaxNoticeTTL || n.TTL%time.Second != 0 {
