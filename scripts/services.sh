@@ -77,7 +77,16 @@ apt_install() {
 		APT_UPDATED=1
 	fi
 	say "apt-get install $*"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+	# The packages would start system-wide services on our ports; a policy-rc.d that says 101
+	# stops that (Debian's container images ship one; put it there for the install if not).
+	local policy=
+	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && policy=1
+	fi
+	local rc=0
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null || rc=$?
+	[[ -z $policy ]] || rm -f /usr/sbin/policy-rc.d
+	return $rc
 }
 
 install_etcd() {
