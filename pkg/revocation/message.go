@@ -190,6 +190,11 @@ func noticeJSONErrorKind(err error) string {
 // jti, or the jti claim (and exp, 0 if none) of its payload when it is a
 // whole JWT.
 func noticeJTI(token string) (jti string, exp int64, err error) {
+	if noticeIsJWE(token) {
+		// Its claims are encrypted: no jti to read, and the token must not
+		// be taken for a jti (it would be kept and logged as one).
+		return "", 0, fmt.Errorf("%w: revokedToken is an encrypted JWT (JWE); publish its jti instead", ErrInvalidNotice)
+	}
 	if payload, ok := noticeJWTPayload(token); ok {
 		var claims struct {
 			JTI *string         `json:"jti"`
@@ -240,6 +245,18 @@ func noticeJWTPayload(token string) ([]byte, bool) {
 		return []byte("!"), true
 	}
 	return p, true
+}
+
+// noticeIsJWE reports whether token is a JWE in compact form: five
+// dot-separated parts whose first is a base64url JSON object (the header).
+func noticeIsJWE(token string) bool {
+	if strings.Count(token, ".") != 4 {
+		return false
+	}
+	head, _, _ := strings.Cut(token, ".")
+	h, err := noticeB64(head)
+	h = bytes.TrimSpace(h)
+	return err == nil && len(h) > 0 && h[0] == '{' && json.Valid(h)
 }
 
 func noticeB64(s string) ([]byte, error) {

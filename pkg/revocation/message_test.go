@@ -107,6 +107,7 @@ func TestMessageDecodeRejects(t *testing.T) {
 		{"JWT without jti", `{"revokedToken":"` + jwtNoJTI + `"}`, nil},
 		{"JWT with numeric jti", `{"revokedToken":"` + jwtNumJTI + `"}`, nil},
 		{"JWT with broken payload", `{"revokedToken":"` + head + `.` + secret + `!!.sig"}`, nil},
+		{"JWE", `{"revokedToken":"` + head + `.` + secret + `.iv.ciphertext.tag"}`, nil},
 		{"empty body, no headers", ``, nil},
 		{"empty body, no revokedToken header", ``, map[string]string{"ttl": "5"}},
 		{"header jti with control char", ``, map[string]string{"revokedToken": secret + "\x7f"}},
