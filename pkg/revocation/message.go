@@ -200,7 +200,7 @@ func noticeJTI(token string) (jti string, exp int64, err error) {
 			JTI *string         `json:"jti"`
 			Exp json.RawMessage `json:"exp"`
 		}
-		if err := json.Unmarshal(payload, &claims); err != nil {
+		if payload == nil || json.Unmarshal(payload, &claims) != nil {
 			return "", 0, fmt.Errorf("%w: revokedToken is a JWT whose payload is not a JSON object with a string jti", ErrInvalidNotice)
 		}
 		if claims.JTI == nil {
@@ -223,9 +223,10 @@ func noticeJTI(token string) (jti string, exp int64, err error) {
 	return jti, exp, nil
 }
 
-// noticeJWTPayload returns the decoded payload when token is a whole JWT in
-// compact form: three dot-separated base64url parts whose first decodes to a
-// JSON object (the JOSE header). Anything else is taken as a plain jti.
+// noticeJWTPayload reports whether token is a whole JWT in compact form:
+// three dot-separated base64url parts whose first decodes to a JSON object
+// (the JOSE header). It returns the decoded payload, nil when the payload is
+// not base64url. Anything else is taken as a plain jti.
 func noticeJWTPayload(token string) ([]byte, bool) {
 	head, rest, ok := strings.Cut(token, ".")
 	if !ok {
@@ -242,7 +243,7 @@ func noticeJWTPayload(token string) ([]byte, bool) {
 	p, err := noticeB64(payload)
 	if err != nil {
 		// A JOSE header followed by garbage: a broken JWT, not a jti.
-		return []byte("!"), true
+		return nil, true
 	}
 	return p, true
 }
