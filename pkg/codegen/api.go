@@ -42,27 +42,26 @@ func extractAPI(doc *openapi3.T) (runtime.API, error) {
 	if api.BasePath, err = basePath(doc); err != nil {
 		return api, err
 	}
-	named, err := namedEndpoints(doc.Extensions)
-	if err != nil {
+	x := apiLevel{doc: doc}
+	if x.named, err = namedEndpoints(doc.Extensions); err != nil {
 		return api, err
 	}
-	if api.Production, err = endpointExt(doc.Extensions, extProduction, nil, named); err != nil {
+	if api.Production, err = endpointExt(doc.Extensions, extProduction, nil, x.named); err != nil {
 		return api, err
 	}
 	if api.Production == nil {
 		api.Production = serversEndpoint(doc.Servers)
 	}
-	if api.Sandbox, err = endpointExt(doc.Extensions, extSandbox, nil, named); err != nil {
+	if api.Sandbox, err = endpointExt(doc.Extensions, extSandbox, nil, x.named); err != nil {
 		return api, err
 	}
-	apiInsecure, _, err := boolExt(doc.Extensions, extDisableSecurity, nil)
-	if err != nil {
+	if x.insecure, _, err = boolExt(doc.Extensions, extDisableSecurity, nil); err != nil {
 		return api, err
 	}
-	apiTier, _, err := stringExt(doc.Extensions, extThrottlingTier, nil)
-	if err != nil {
+	if x.tier, _, err = stringExt(doc.Extensions, extThrottlingTier, nil); err != nil {
 		return api, err
 	}
+	x.hasProduction = api.Production != nil
 	if doc.Paths == nil {
 		return api, nil
 	}
@@ -70,55 +69,71 @@ func extractAPI(doc *openapi3.T) (runtime.API, error) {
 	paths := doc.Paths.InMatchingOrder()
 	sort.Strings(paths)
 	for _, p := range paths {
-		at := jsonPath{"paths", p}
 		if err := checkPathTemplate(p); err != nil {
-			return api, &pathError{path: at, err: err}
+			return api, &pathError{path: jsonPath{"paths", p}, err: err}
 		}
 		item := doc.Paths.Value(p)
 		for _, method := range methodOrder {
-			op := item.GetOperation(method)
-			if op == nil {
-				continue
+			if op := item.GetOperation(method); op != nil {
+				r, err := x.resource(p, method, op)
+				if err != nil {
+					return api, err
+				}
+				api.Resources = append(api.Resources, r)
 			}
-			opAt := at.child(strings.ToLower(method))
-			r := runtime.Resource{
-				Method:         method,
-				Path:           p,
-				OperationID:    op.OperationID,
-				Secured:        !apiInsecure,
-				ThrottlingTier: apiTier,
-			}
-			insecure, set, err := boolExt(op.Extensions, extDisableSecurity, opAt)
-			if err != nil {
-				return api, err
-			}
-			if set {
-				r.Secured = !insecure
-			}
-			if op.Security != nil && len(*op.Security) == 0 {
-				r.Secured = false // an explicit `security: []`
-			}
-			if r.Secured {
-				r.Scopes = scopes(doc, op)
-			}
-			if tier, set, err := stringExt(op.Extensions, extThrottlingTier, opAt); err != nil {
-				return api, err
-			} else if set {
-				r.ThrottlingTier = tier
-			}
-			if r.Production, err = endpointExt(op.Extensions, extProduction, opAt, named); err != nil {
-				return api, err
-			}
-			if r.Sandbox, err = endpointExt(op.Extensions, extSandbox, opAt, named); err != nil {
-				return api, err
-			}
-			if r.Production == nil && api.Production == nil {
-				return api, errorAt(opAt, "no production endpoint: set %s on the API or the operation, or an absolute http(s) URL in servers", extProduction)
-			}
-			api.Resources = append(api.Resources, r)
 		}
 	}
 	return api, nil
+}
+
+// apiLevel is what an operation inherits from its API.
+type apiLevel struct {
+	doc           *openapi3.T
+	named         map[string]*runtime.Endpoint
+	insecure      bool
+	tier          string
+	hasProduction bool
+}
+
+// resource extracts one operation: the API's settings, overridden by the
+// operation's extensions and security.
+func (x apiLevel) resource(path, method string, op *openapi3.Operation) (runtime.Resource, error) {
+	at := jsonPath{"paths", path, strings.ToLower(method)}
+	r := runtime.Resource{
+		Method:         method,
+		Path:           path,
+		OperationID:    op.OperationID,
+		Secured:        !x.insecure,
+		ThrottlingTier: x.tier,
+	}
+	insecure, set, err := boolExt(op.Extensions, extDisableSecurity, at)
+	if err != nil {
+		return r, err
+	}
+	if set {
+		r.Secured = !insecure
+	}
+	if op.Security != nil && len(*op.Security) == 0 {
+		r.Secured = false // an explicit `security: []`
+	}
+	if r.Secured {
+		r.Scopes = scopes(x.doc, op)
+	}
+	if tier, set, err := stringExt(op.Extensions, extThrottlingTier, at); err != nil {
+		return r, err
+	} else if set {
+		r.ThrottlingTier = tier
+	}
+	if r.Production, err = endpointExt(op.Extensions, extProduction, at, x.named); err != nil {
+		return r, err
+	}
+	if r.Sandbox, err = endpointExt(op.Extensions, extSandbox, at, x.named); err != nil {
+		return r, err
+	}
+	if r.Production == nil && !x.hasProduction {
+		return r, errorAt(at, "no production endpoint: set %s on the API or the operation, or an absolute http(s) URL in servers", extProduction)
+	}
+	return r, nil
 }
 
 // basePath is x-wso2-basePath, else the path of the first server's URL
