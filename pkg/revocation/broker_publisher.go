@@ -94,7 +94,34 @@ func (p *BrokerPublisher) Publish(ctx context.Context, n Notice) error {
 	if n.TTL == 0 && !exp.IsZero() {
 		n.TTL = max(time.Until(exp).Truncate(time.Second)+time.Second, time.Second)
 	}
-	body := EncodeNotice(n)
+	if err := p.send(ctx, EncodeNotice(n)); err != nil {
+		if errors.Is(err, ErrPublisherClosed) {
+			return err
+		}
+		return fmt.Errorf("publish revocation of jti %q: %w", n.JTI, err)
+	}
+	p.log.Debug("published revocation", "jti", n.JTI, "ttl", n.TTL)
+	return nil
+}
+
+// PublishRule sends the rule n to the topic, as Publish does a notice.
+func (p *BrokerPublisher) PublishRule(ctx context.Context, n RuleNotice) error {
+	if err := ValidateRuleNotice(n); err != nil {
+		return fmt.Errorf("publish revocation rule: %w", err)
+	}
+	if err := p.send(ctx, EncodeRuleNotice(n)); err != nil {
+		if errors.Is(err, ErrPublisherClosed) {
+			return err
+		}
+		return fmt.Errorf("publish revocation rule for %s %q: %w", n.Kind, n.Key, err)
+	}
+	p.log.Debug("published revocation rule", "kind", n.Kind.String(), "key", n.Key,
+		"issued_before", n.IssuedBefore.Unix(), "ttl", n.TTL)
+	return nil
+}
+
+// send sends body, replacing a broken connection once.
+func (p *BrokerPublisher) send(ctx context.Context, body []byte) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -104,12 +131,11 @@ func (p *BrokerPublisher) Publish(ctx context.Context, n Notice) error {
 	for range 2 {
 		if p.sender == nil {
 			if err := p.connect(ctx); err != nil {
-				return fmt.Errorf("publish revocation of jti %q: %w", n.JTI, err)
+				return err
 			}
 		}
 		err := p.sender.send(ctx, body)
 		if err == nil {
-			p.log.Debug("published revocation", "jti", n.JTI, "ttl", n.TTL)
 			return nil
 		}
 		last = err
@@ -119,7 +145,7 @@ func (p *BrokerPublisher) Publish(ctx context.Context, n Notice) error {
 			break
 		}
 	}
-	return fmt.Errorf("publish revocation of jti %q: %w", n.JTI, last)
+	return last
 }
 
 // Close disconnects from the broker. Publish fails afterwards.

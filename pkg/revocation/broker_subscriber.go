@@ -244,16 +244,31 @@ func (s *BrokerSubscriber) setConnected(v bool) {
 	}
 }
 
-// apply decodes one message and revokes its jti; a message that cannot be
-// read is counted and dropped. The token is never logged, the jti may be.
+// apply decodes one message and revokes its jti, or adds its rule when sink
+// is also a RuleSink; a message that cannot be read is counted and dropped.
+// The token is never logged, the jti may be.
 func (s *BrokerSubscriber) apply(sink Sink, body []byte, header func(string) (string, bool)) {
-	n, err := DecodeNotice(body, header)
+	m, err := DecodeMessage(body, header)
+	if err == nil && m.Rule.Kind != RuleNone {
+		rs, ok := sink.(RuleSink)
+		if !ok {
+			err = fmt.Errorf("%w: a revocation rule, and this gateway's revoked set takes none", ErrInvalidNotice)
+		} else {
+			rs.RevokeRule(m.Rule.Rule(time.Now()))
+			s.applied.Add(1)
+			s.metrics.applied.Inc()
+			s.log.Debug("revocation rule added", "kind", m.Rule.Kind.String(), "key", m.Rule.Key,
+				"issued_before", m.Rule.IssuedBefore.Unix(), "ttl", m.Rule.TTL)
+			return
+		}
+	}
 	if err != nil {
 		s.rejected.Add(1)
 		s.metrics.rejected.Inc()
 		s.log.Warn("dropped a revocation message that cannot be read", "error", err, "bytes", len(body))
 		return
 	}
+	n := m.Notice
 	var exp time.Time
 	if n.TTL > 0 {
 		exp = time.Now().Add(n.TTL)

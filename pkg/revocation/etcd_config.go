@@ -40,6 +40,42 @@ type EtcdConfig struct {
 	Registerer prometheus.Registerer
 	// DialTimeout bounds connecting and logging in; zero means 5 s.
 	DialTimeout time.Duration
+	// RulesPrefix is the key prefix of revocation rules (rulesPrefix), an
+	// etcd key prefix of its own, not under Hostname's; empty means
+	// DefaultRulesPrefix.
+	RulesPrefix string
+}
+
+// DefaultRulesPrefix is where revocation rules live in etcd by default.
+const DefaultRulesPrefix = "revocation-rules/"
+
+// rulesPrefix validates c.RulesPrefix against the jti prefix: neither may
+// contain the other, or rule keys would be read as revoked jtis (or jtis as
+// malformed rules).
+func (c EtcdConfig) rulesPrefix(jtiPrefix string) (string, error) {
+	p := c.RulesPrefix
+	if p == "" {
+		p = DefaultRulesPrefix
+	}
+	if p == "/" {
+		return "", errors.New("etcd rulesPrefix \"/\" would be every key of etcd")
+	}
+	if strings.HasPrefix(p, jtiPrefix) || strings.HasPrefix(jtiPrefix, p) {
+		return "", fmt.Errorf("etcd rulesPrefix %q and the jti prefix %q overlap; give the rules a prefix of their own", p, jtiPrefix)
+	}
+	return p, nil
+}
+
+// resolveRules is resolve for the rules prefix.
+func (c EtcdConfig) resolveRules() (etcdTarget, error) {
+	t, err := c.resolve()
+	if err != nil {
+		return etcdTarget{}, err
+	}
+	if t.prefix, err = c.rulesPrefix(t.prefix); err != nil {
+		return etcdTarget{}, err
+	}
+	return t, nil
 }
 
 // ParseEtcdHostname splits the configured hostname into an etcd endpoint and

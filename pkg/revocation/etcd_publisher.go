@@ -18,6 +18,8 @@ import (
 type EtcdPublisher struct {
 	cli    *clientv3.Client
 	prefix string
+	// rulesPrefix is where RevokeRule writes (EtcdConfig.RulesPrefix).
+	rulesPrefix string
 }
 
 // DialEtcdPublisher connects to the etcd of cfg (logging in when
@@ -25,6 +27,10 @@ type EtcdPublisher struct {
 // before ctx is done.
 func DialEtcdPublisher(ctx context.Context, cfg EtcdConfig) (*EtcdPublisher, error) {
 	target, err := cfg.resolve()
+	if err != nil {
+		return nil, err
+	}
+	rulesPrefix, err := cfg.rulesPrefix(target.prefix)
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +51,7 @@ func DialEtcdPublisher(ctx context.Context, cfg EtcdConfig) (*EtcdPublisher, err
 			errs = append(errs, err)
 			continue
 		}
-		return &EtcdPublisher{cli: cli, prefix: target.prefix}, nil
+		return &EtcdPublisher{cli: cli, prefix: target.prefix, rulesPrefix: rulesPrefix}, nil
 	}
 	cli.Close()
 	return nil, describeEtcdError(errors.Join(errs...), target)
@@ -91,6 +97,54 @@ func (p *EtcdPublisher) Unrevoke(ctx context.Context, jti string) error {
 	key := p.prefix + jti
 	if _, err := p.cli.Delete(ctx, key); err != nil {
 		return fmt.Errorf("delete %q: %w", key, err)
+	}
+	return nil
+}
+
+// RuleKey is the etcd key of the rule of kind for key.
+func (p *EtcdPublisher) RuleKey(kind RuleKind, key string) string {
+	return p.rulesPrefix + RuleEtcdKey(kind, key)
+}
+
+// RevokeRule writes the key of rule n under the rules prefix, value
+// {"issuedBefore": ..., "ttl": ...}. With n.TTL > 0 the key carries a lease
+// that outlives every token the rule can match: the rule's expiry
+// (RuleExpiry from now) minus now, rounded up to whole seconds. With
+// n.TTL <= 0 it has no lease and stays until UnrevokeRule.
+func (p *EtcdPublisher) RevokeRule(ctx context.Context, n RuleNotice) error {
+	if err := ValidateRuleNotice(n); err != nil {
+		return fmt.Errorf("revoke rule: %w", err)
+	}
+	key := p.RuleKey(n.Kind, n.Key)
+	value := string(EncodeRuleEtcdValue(n))
+	if n.TTL <= 0 {
+		if _, err := p.cli.Put(ctx, key, value); err != nil {
+			return fmt.Errorf("put %q: %w", key, err)
+		}
+		return nil
+	}
+	now := time.Now()
+	left := RuleExpiry(now, n.IssuedBefore, n.TTL).Sub(now)
+	secs := int64((left + time.Second - 1) / time.Second)
+	lease, err := p.cli.Grant(ctx, secs)
+	if err != nil {
+		return fmt.Errorf("grant a lease of %ds for %q: %w", secs, key, err)
+	}
+	if _, err := p.cli.Put(ctx, key, value, clientv3.WithLease(lease.ID)); err != nil {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		_, _ = p.cli.Revoke(rctx, lease.ID)
+		cancel()
+		return fmt.Errorf("put %q: %w", key, err)
+	}
+	return nil
+}
+
+// UnrevokeRule deletes the key of the rule of kind for key; gateways
+// watching the rules prefix drop the rule.
+func (p *EtcdPublisher) UnrevokeRule(ctx context.Context, kind RuleKind, key string) error {
+	k := p.RuleKey(kind, key)
+	if _, err := p.cli.Delete(ctx, k); err != nil {
+		return fmt.Errorf("delete %q: %w", k, err)
 	}
 	return nil
 }

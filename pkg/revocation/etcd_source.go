@@ -53,8 +53,12 @@ type EtcdSource struct {
 	resync         chan struct{}
 	running        atomic.Bool
 
-	// known is the set of jtis this source has revoked in the sink. Only
-	// Run's goroutine touches it.
+	// keys says what a key under the prefix means: a revoked jti, or a
+	// revocation rule.
+	keys etcdKeyspace
+
+	// known is the set of keys (without the prefix: jtis, or rule keys)
+	// this source has applied to the sink. Only Run's goroutine touches it.
 	known map[string]struct{}
 }
 
@@ -65,19 +69,36 @@ func NewEtcdSource(cfg EtcdConfig) (*EtcdSource, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newEtcdSource(cfg, target, "etcd", etcdJTIKeys{}), nil
+}
+
+// NewEtcdRuleSource validates cfg and returns a source of the revocation
+// rules under cfg.RulesPrefix (rules_etcd.go): the same list, watch and
+// recovery as NewEtcdSource's, on the rules prefix, feeding a sink that is
+// also a RuleSink. Its metrics are labelled store="etcd-rules".
+func NewEtcdRuleSource(cfg EtcdConfig) (*EtcdSource, error) {
+	target, err := cfg.resolveRules()
+	if err != nil {
+		return nil, err
+	}
+	return newEtcdSource(cfg, target, "etcd-rules", etcdRuleKeys{}), nil
+}
+
+func newEtcdSource(cfg EtcdConfig, target etcdTarget, name string, keys etcdKeyspace) *EtcdSource {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
 	}
 	return &EtcdSource{
 		target:         target,
-		log:            log.With("source", "etcd", "prefix", target.prefix),
-		metrics:        newStoreMetrics(cfg.Registerer, "etcd"),
+		keys:           keys,
+		log:            log.With("source", name, "prefix", target.prefix),
+		metrics:        newStoreMetrics(cfg.Registerer, name),
 		pageSize:       defaultEtcdPageSize,
 		requestTimeout: etcdRequestTimeout,
 		resync:         make(chan struct{}, 1),
 		known:          map[string]struct{}{},
-	}, nil
+	}
 }
 
 // Resync asks the running source to list the prefix again and re-watch it.
@@ -98,6 +119,9 @@ func (s *EtcdSource) Run(ctx context.Context, sink Sink, ready func()) error {
 	defer s.running.Store(false)
 	defer s.metrics.loaded.Set(0)
 	defer s.metrics.connected.Set(0)
+	if err := s.keys.check(sink); err != nil {
+		return err
+	}
 
 	var (
 		cli       *clientv3.Client
@@ -218,16 +242,16 @@ func (s *EtcdSource) load(ctx context.Context, cli *clientv3.Client, sink Sink) 
 			return 0, err
 		}
 		removed := 0
-		for jti := range s.known {
-			if _, ok := seen[jti]; !ok {
-				sink.Unrevoke(jti)
+		for rel := range s.known {
+			if _, ok := seen[rel]; !ok {
+				s.keys.del(sink, rel)
 				removed++
 			}
 		}
 		s.known = seen
 		s.metrics.keys.Set(float64(len(seen)))
 		s.metrics.reloads.Inc()
-		s.log.Info("revoked tokens loaded from etcd",
+		s.log.Info(s.keys.loaded(),
 			"count", len(seen), "removed", removed, "revision", rev, "duration", time.Since(start).Round(time.Millisecond))
 		return rev, nil
 	}
@@ -247,7 +271,9 @@ func (s *EtcdSource) list(ctx context.Context, cli *clientv3.Client, sink Sink) 
 		opts := []clientv3.OpOption{
 			clientv3.WithRange(end),
 			clientv3.WithLimit(s.pageSize),
-			clientv3.WithKeysOnly(),
+		}
+		if s.keys.keysOnly() {
+			opts = append(opts, clientv3.WithKeysOnly())
 		}
 		if rev != 0 {
 			opts = append(opts, clientv3.WithRev(rev))
@@ -262,13 +288,12 @@ func (s *EtcdSource) list(ctx context.Context, cli *clientv3.Client, sink Sink) 
 			rev = resp.Header.Revision
 		}
 		for _, kv := range resp.Kvs {
-			jti, ok := etcdKeyJTI(prefix, kv.Key)
-			if !ok {
+			rel, ok := etcdKeyJTI(prefix, kv.Key)
+			if !ok || !s.keys.put(sink, s.log, rel, kv.Value) {
 				continue
 			}
-			sink.Revoke(jti, time.Time{})
-			seen[jti] = struct{}{}
-			s.known[jti] = struct{}{}
+			seen[rel] = struct{}{}
+			s.known[rel] = struct{}{}
 		}
 		if !resp.More || len(resp.Kvs) == 0 {
 			return rev, seen, nil
@@ -318,20 +343,63 @@ func (s *EtcdSource) watch(ctx context.Context, cli *clientv3.Client, sink Sink,
 }
 
 func (s *EtcdSource) apply(sink Sink, ev *clientv3.Event) {
-	jti, ok := etcdKeyJTI(s.target.prefix, ev.Kv.Key)
+	rel, ok := etcdKeyJTI(s.target.prefix, ev.Kv.Key)
 	if !ok {
 		return
 	}
 	switch ev.Type {
 	case clientv3.EventTypePut:
-		sink.Revoke(jti, time.Time{})
-		s.known[jti] = struct{}{}
-		s.log.Debug("token revoked (etcd)", "jti", jti, "lease", ev.Kv.Lease)
+		if s.keys.put(sink, s.log, rel, ev.Kv.Value) {
+			s.known[rel] = struct{}{}
+			s.keys.logChange(s.log, rel, true, ev.Kv.Lease)
+		}
 	case clientv3.EventTypeDelete:
-		sink.Unrevoke(jti)
-		delete(s.known, jti)
-		s.log.Debug("token un-revoked (etcd key deleted)", "jti", jti)
+		s.keys.del(sink, rel)
+		delete(s.known, rel)
+		s.keys.logChange(s.log, rel, false, 0)
 	}
+}
+
+// etcdKeyspace is what the keys under an EtcdSource's prefix mean.
+type etcdKeyspace interface {
+	// check refuses a sink that cannot take what the keys hold.
+	check(sink Sink) error
+	// keysOnly is true when the values are not read.
+	keysOnly() bool
+	// put applies the key rel (without the prefix) with its value; false
+	// when the key or value cannot be read (logged, skipped).
+	put(sink Sink, log *slog.Logger, rel string, value []byte) bool
+	// del undoes the key rel.
+	del(sink Sink, rel string)
+	// loaded is the message logged after a full list.
+	loaded() string
+	// logChange logs a PUT (put) or DELETE seen by the watch, at DEBUG.
+	logChange(log *slog.Logger, rel string, put bool, lease int64)
+}
+
+// etcdJTIKeys: each key is a revoked jti; its existence revokes, with no
+// expiry, and its deletion un-revokes.
+type etcdJTIKeys struct{}
+
+func (etcdJTIKeys) check(Sink) error { return nil }
+func (etcdJTIKeys) keysOnly() bool   { return true }
+func (etcdJTIKeys) loaded() string   { return "revoked tokens loaded from etcd" }
+
+func (etcdJTIKeys) put(sink Sink, _ *slog.Logger, jti string, _ []byte) bool {
+	sink.Revoke(jti, time.Time{})
+	return true
+}
+
+func (etcdJTIKeys) logChange(log *slog.Logger, jti string, put bool, lease int64) {
+	if put {
+		log.Debug("token revoked (etcd)", "jti", jti, "lease", lease)
+	} else {
+		log.Debug("token un-revoked (etcd key deleted)", "jti", jti)
+	}
+}
+
+func (etcdJTIKeys) del(sink Sink, jti string) {
+	sink.Unrevoke(jti)
 }
 
 // watchConnection follows the state of the client's connection: a WARN when

@@ -45,6 +45,16 @@ type Notice struct {
 type noticeFields struct {
 	RevokedToken json.RawMessage `json:"revokedToken"`
 	TTL          json.RawMessage `json:"ttl"`
+	// The rule forms (rules_message.go).
+	RevokedSubject json.RawMessage `json:"revokedSubject"`
+	RevokedClient  json.RawMessage `json:"revokedClient"`
+	RevokedIssuer  json.RawMessage `json:"revokedIssuer"`
+	IssuedBefore   json.RawMessage `json:"issuedBefore"`
+}
+
+// isRule reports whether f names a rule rather than a token.
+func (f *noticeFields) isRule() bool {
+	return f.RevokedToken == nil && (f.RevokedSubject != nil || f.RevokedClient != nil || f.RevokedIssuer != nil)
 }
 
 type noticeJSON struct {
@@ -72,50 +82,92 @@ type noticeJSON struct {
 // gateway restarts. A revocation that lapses while its token may still be
 // valid would let a revoked token through, so the safe reading of "no ttl"
 // is "for as long as we run". The set holds such an entry in about 40 bytes.
+//
+// A rule message (revokedSubject, revokedClient, revokedIssuer) is an error
+// here; DecodeMessage reads both.
 func DecodeNotice(body []byte, header func(string) (string, bool)) (Notice, error) {
 	return decodeNoticeAt(body, header, time.Now())
 }
 
 func decodeNoticeAt(body []byte, header func(string) (string, bool), now time.Time) (Notice, error) {
+	m, err := decodeMessageAt(body, header, now)
+	if err != nil {
+		return Notice{}, err
+	}
+	if m.Rule.Kind != RuleNone {
+		return Notice{}, fmt.Errorf("%w: a revocation rule (revoked%s), not a token revocation", ErrInvalidNotice, ruleFieldSuffix(m.Rule.Kind))
+	}
+	return m.Notice, nil
+}
+
+// Message is one message of the revocation topic: a token revocation
+// (Notice) or, when Rule.Kind is not RuleNone, a revocation rule.
+type Message struct {
+	Notice Notice
+	Rule   RuleNotice
+}
+
+// DecodeMessage reads a message of the revocation topic in any form:
+// everything DecodeNotice reads, and the rule forms
+//
+//	{"revokedSubject": "alice", "issuedBefore": 1764300000, "ttl": 86400}
+//	{"revokedClient": "...", ...}, {"revokedIssuer": "...", ...}
+//	{"event": {"payloadData": {"revokedSubject": ...}}}
+//
+// Rules travel in the body only.
+func DecodeMessage(body []byte, header func(string) (string, bool)) (Message, error) {
+	return decodeMessageAt(body, header, time.Now())
+}
+
+func decodeMessageAt(body []byte, header func(string) (string, bool), now time.Time) (Message, error) {
+	n, rule, err := decodeMessageParts(body, header, now)
+	return Message{Notice: n, Rule: rule}, err
+}
+
+func decodeMessageParts(body []byte, header func(string) (string, bool), now time.Time) (Notice, RuleNotice, error) {
 	if len(body) > MaxNoticeSize {
-		return Notice{}, fmt.Errorf("%w: body of %d bytes is larger than %d", ErrInvalidNotice, len(body), MaxNoticeSize)
+		return Notice{}, RuleNotice{}, fmt.Errorf("%w: body of %d bytes is larger than %d", ErrInvalidNotice, len(body), MaxNoticeSize)
 	}
 	var token, ttl string
 	var tokenSet, ttlSet bool
 	if len(bytes.TrimSpace(body)) == 0 {
 		if header == nil {
-			return Notice{}, fmt.Errorf("%w: empty body and no headers", ErrInvalidNotice)
+			return Notice{}, RuleNotice{}, fmt.Errorf("%w: empty body and no headers", ErrInvalidNotice)
 		}
 		token, tokenSet = header("revokedToken")
 		ttl, ttlSet = header("ttl")
 		if !tokenSet {
-			return Notice{}, fmt.Errorf("%w: empty body and no revokedToken header", ErrInvalidNotice)
+			return Notice{}, RuleNotice{}, fmt.Errorf("%w: empty body and no revokedToken header", ErrInvalidNotice)
 		}
 		if len(token) > MaxNoticeSize {
-			return Notice{}, fmt.Errorf("%w: revokedToken header of %d bytes is larger than %d", ErrInvalidNotice, len(token), MaxNoticeSize)
+			return Notice{}, RuleNotice{}, fmt.Errorf("%w: revokedToken header of %d bytes is larger than %d", ErrInvalidNotice, len(token), MaxNoticeSize)
 		}
 	} else {
 		var m noticeJSON
 		if err := json.Unmarshal(body, &m); err != nil {
 			// The decoder's message can quote the input; keep only its kind.
-			return Notice{}, fmt.Errorf("%w: body is not a JSON object (%s)", ErrInvalidNotice, noticeJSONErrorKind(err))
+			return Notice{}, RuleNotice{}, fmt.Errorf("%w: body is not a JSON object (%s)", ErrInvalidNotice, noticeJSONErrorKind(err))
 		}
 		f := m.noticeFields
-		if f.RevokedToken == nil && m.Event != nil && m.Event.PayloadData != nil {
+		if f.RevokedToken == nil && !f.isRule() && m.Event != nil && m.Event.PayloadData != nil {
 			f = *m.Event.PayloadData
 		}
+		if f.isRule() {
+			r, err := decodeRuleFields(&f)
+			return Notice{}, r, err
+		}
 		if f.RevokedToken == nil {
-			return Notice{}, fmt.Errorf("%w: no revokedToken field (flat or event.payloadData)", ErrInvalidNotice)
+			return Notice{}, RuleNotice{}, fmt.Errorf("%w: no revokedToken field (flat or event.payloadData)", ErrInvalidNotice)
 		}
 		if err := json.Unmarshal(f.RevokedToken, &token); err != nil {
-			return Notice{}, fmt.Errorf("%w: revokedToken is not a JSON string", ErrInvalidNotice)
+			return Notice{}, RuleNotice{}, fmt.Errorf("%w: revokedToken is not a JSON string", ErrInvalidNotice)
 		}
 		tokenSet = true
 		if f.TTL != nil && string(f.TTL) != "null" {
 			ttlSet = true
 			if f.TTL[0] == '"' {
 				if err := json.Unmarshal(f.TTL, &ttl); err != nil {
-					return Notice{}, fmt.Errorf("%w: ttl is not a valid JSON string", ErrInvalidNotice)
+					return Notice{}, RuleNotice{}, fmt.Errorf("%w: ttl is not a valid JSON string", ErrInvalidNotice)
 				}
 			} else {
 				ttl = string(f.TTL) // a number (or garbage that parseNoticeTTL refuses)
@@ -125,7 +177,7 @@ func decodeNoticeAt(body []byte, header func(string) (string, bool), now time.Ti
 
 	jti, exp, err := noticeJTI(token)
 	if err != nil {
-		return Notice{}, err
+		return Notice{}, RuleNotice{}, err
 	}
 	n := Notice{JTI: jti}
 	if ttlSet && strings.TrimSpace(ttl) == "" {
@@ -135,7 +187,7 @@ func decodeNoticeAt(body []byte, header func(string) (string, bool), now time.Ti
 	}
 	if ttlSet {
 		if n.TTL, err = parseNoticeTTL(ttl); err != nil {
-			return Notice{}, err
+			return Notice{}, RuleNotice{}, err
 		}
 	} else if exp != 0 {
 		left := time.Unix(exp, 0).Sub(now)
@@ -150,7 +202,7 @@ func decodeNoticeAt(body []byte, header func(string) (string, bool), now time.Ti
 			n.TTL = left.Round(time.Second)
 		}
 	}
-	return n, nil
+	return n, RuleNotice{}, nil
 }
 
 // TokenJTI returns the key under which a gateway revokes revokedToken: the

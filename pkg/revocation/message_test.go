@@ -165,6 +165,9 @@ func FuzzDecodeNotice(f *testing.F) {
 	f.Add([]byte(``), "hdr-jti", "10")
 	f.Add([]byte(`{"revokedToken":"`+messageTestJWT(f, map[string]any{"jti": "j", "exp": 2_000_000_000})+`"}`), "", "")
 	f.Add([]byte(`{"revokedToken":"eyJhbGciOiJub25lIn0.e30.x"}`), "", "")
+	f.Add([]byte(`{"revokedSubject":"alice","issuedBefore":1764300000,"ttl":86400}`), "", "")
+	f.Add([]byte(`{"revokedClient":"app","issuedBefore":"1764300000","ttl":"60"}`), "", "")
+	f.Add([]byte(`{"event":{"payloadData":{"revokedIssuer":"https://idp","issuedBefore":1764300000}}}`), "", "")
 	f.Fuzz(func(t *testing.T, body []byte, hdrToken, hdrTTL string) {
 		h := func(k string) (string, bool) {
 			switch k {
@@ -175,6 +178,7 @@ func FuzzDecodeNotice(f *testing.F) {
 			}
 			return "", false
 		}
+		fuzzDecodeMessageRule(t, body, h)
 		n, err := DecodeNotice(body, h)
 		if err != nil {
 			if !errors.Is(err, ErrInvalidNotice) {
@@ -238,5 +242,35 @@ func TestMessageTokenJTI(t *testing.T) {
 		} else if bad != "" && strings.Contains(err.Error(), bad) {
 			t.Errorf("error shows the token: %v", err)
 		}
+	}
+}
+
+// fuzzDecodeMessageRule checks DecodeMessage on the same input: it agrees
+// with DecodeNotice on token revocations, and a rule it accepts is valid and
+// reads back the same once encoded.
+func fuzzDecodeMessageRule(t *testing.T, body []byte, h func(string) (string, bool)) {
+	m, err := DecodeMessage(body, h)
+	if err != nil {
+		if !errors.Is(err, ErrInvalidNotice) {
+			t.Fatalf("DecodeMessage error does not wrap ErrInvalidNotice: %v", err)
+		}
+		return
+	}
+	if m.Rule.Kind == RuleNone {
+		n, err := DecodeNotice(body, h)
+		if err != nil || n.JTI != m.Notice.JTI {
+			t.Fatalf("DecodeMessage read jti %q, DecodeNotice %q, %v", m.Notice.JTI, n.JTI, err)
+		}
+		return
+	}
+	if err := ValidateRuleNotice(m.Rule); err != nil {
+		t.Fatalf("accepted an invalid rule %+v: %v", m.Rule, err)
+	}
+	if m.Rule.TTL < 0 || m.Rule.TTL > MaxNoticeTTL || m.Rule.TTL%time.Second != 0 {
+		t.Fatalf("accepted a bad rule TTL %v", m.Rule.TTL)
+	}
+	back, err := DecodeMessage(EncodeRuleNotice(m.Rule), nil)
+	if err != nil || back.Rule != m.Rule {
+		t.Fatalf("re-encoded rule %+v decodes as %+v, %v", m.Rule, back.Rule, err)
 	}
 }

@@ -1,0 +1,53 @@
+package revocation
+
+import (
+	"errors"
+	"log/slog"
+	"time"
+)
+
+// etcdRuleKeys: each key under the rules prefix is a revocation rule,
+// sub/<subject>, client/<id> or iss/<issuer, url.PathEscape'd>, its value
+// {"issuedBefore": SECONDS, "ttl": SECONDS}. As with jti keys, the key's
+// existence is what holds the rule (its lease, of ttl, ends it: etcd deletes
+// the key and the watch un-revokes it), so the rule enters the RuleSet with
+// no expiry; the ttl of the value is informational. A key or value that
+// cannot be read is logged (the key) and skipped.
+type etcdRuleKeys struct{}
+
+func (etcdRuleKeys) check(sink Sink) error {
+	if _, ok := sink.(RuleSink); !ok {
+		return errors.New("etcd rule source: the sink takes no revocation rules (it is not a RuleSink)")
+	}
+	return nil
+}
+
+func (etcdRuleKeys) keysOnly() bool { return false }
+func (etcdRuleKeys) loaded() string { return "revocation rules loaded from etcd" }
+
+func (etcdRuleKeys) put(sink Sink, log *slog.Logger, rel string, value []byte) bool {
+	kind, key, err := parseRuleEtcdKey(rel)
+	if err == nil {
+		var before time.Time
+		if before, err = parseRuleEtcdValue(value); err == nil {
+			sink.(RuleSink).RevokeRule(Rule{Kind: kind, Key: key, IssuedBefore: before})
+			return true
+		}
+	}
+	log.Warn("skipped an etcd revocation rule that cannot be read", "key", rel, "error", err)
+	return false
+}
+
+func (etcdRuleKeys) del(sink Sink, rel string) {
+	if kind, key, err := parseRuleEtcdKey(rel); err == nil {
+		sink.(RuleSink).UnrevokeRule(kind, key)
+	}
+}
+
+func (etcdRuleKeys) logChange(log *slog.Logger, rel string, put bool, lease int64) {
+	if put {
+		log.Debug("revocation rule added (etcd)", "key", rel, "lease", lease)
+	} else {
+		log.Debug("revocation rule removed (etcd key deleted)", "key", rel)
+	}
+}

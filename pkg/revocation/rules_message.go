@@ -1,0 +1,257 @@
+package revocation
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// MaxRuleKeyLength is the longest subject, client id or issuer a rule takes,
+// in bytes.
+const MaxRuleKeyLength = 1024
+
+// RuleNotice is one revocation rule as it travels over a broker or sits in
+// etcd: refuse the tokens whose claim of Kind is Key and that were issued
+// before IssuedBefore, for TTL (zero: no expiry) counted as RuleExpiry says.
+type RuleNotice struct {
+	Kind         RuleKind
+	Key          string
+	IssuedBefore time.Time
+	TTL          time.Duration
+}
+
+// Rule is the rule n stands for, received at receivedAt.
+func (n RuleNotice) Rule(receivedAt time.Time) Rule {
+	return Rule{Kind: n.Kind, Key: n.Key, IssuedBefore: n.IssuedBefore,
+		ExpiresAt: RuleExpiry(receivedAt, n.IssuedBefore, n.TTL)}
+}
+
+// ruleFieldSuffix is the end of the message field of kind: revokedSubject...
+func ruleFieldSuffix(k RuleKind) string {
+	switch k {
+	case RuleSubject:
+		return "Subject"
+	case RuleClient:
+		return "Client"
+	case RuleIssuer:
+		return "Issuer"
+	}
+	return ""
+}
+
+// decodeRuleFields reads the rule of a message: exactly one of
+// revokedSubject, revokedClient and revokedIssuer (a string), issuedBefore
+// (required: epoch seconds, a JSON number or a string of digits) and ttl (as
+// for a token; absent means no expiry).
+func decodeRuleFields(f *noticeFields) (RuleNotice, error) {
+	var n RuleNotice
+	var raw json.RawMessage
+	for _, c := range []struct {
+		kind RuleKind
+		v    json.RawMessage
+	}{{RuleSubject, f.RevokedSubject}, {RuleClient, f.RevokedClient}, {RuleIssuer, f.RevokedIssuer}} {
+		if c.v == nil {
+			continue
+		}
+		if n.Kind != RuleNone {
+			return RuleNotice{}, fmt.Errorf("%w: more than one of revokedSubject, revokedClient and revokedIssuer", ErrInvalidNotice)
+		}
+		n.Kind, raw = c.kind, c.v
+	}
+	if err := json.Unmarshal(raw, &n.Key); err != nil {
+		return RuleNotice{}, fmt.Errorf("%w: revoked%s is not a JSON string", ErrInvalidNotice, ruleFieldSuffix(n.Kind))
+	}
+	if err := validateRuleKey(n.Kind, n.Key); err != nil {
+		return RuleNotice{}, err
+	}
+	before, err := parseRuleNumber("issuedBefore", f.IssuedBefore)
+	if err != nil {
+		return RuleNotice{}, err
+	}
+	if before == "" {
+		return RuleNotice{}, fmt.Errorf("%w: a rule needs issuedBefore (epoch seconds)", ErrInvalidNotice)
+	}
+	if n.IssuedBefore, err = parseIssuedBefore(before); err != nil {
+		return RuleNotice{}, err
+	}
+	ttl, err := parseRuleNumber("ttl", f.TTL)
+	if err != nil {
+		return RuleNotice{}, err
+	}
+	if strings.TrimSpace(ttl) != "" {
+		if n.TTL, err = parseNoticeTTL(ttl); err != nil {
+			return RuleNotice{}, err
+		}
+	}
+	return n, nil
+}
+
+// parseRuleNumber returns the text of a JSON number or string field, "" when
+// it is absent or null.
+func parseRuleNumber(name string, v json.RawMessage) (string, error) {
+	if v == nil || string(v) == "null" {
+		return "", nil
+	}
+	if v[0] == '"' {
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			return "", fmt.Errorf("%w: %s is not a valid JSON string", ErrInvalidNotice, name)
+		}
+		return s, nil
+	}
+	return string(v), nil
+}
+
+// parseIssuedBefore reads epoch seconds: a positive integer before 2^32 (the
+// year 2106, as far as the set stores times).
+func parseIssuedBefore(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || len(s) > 11 {
+		return time.Time{}, fmt.Errorf("%w: issuedBefore is not epoch seconds", ErrInvalidNotice)
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return time.Time{}, fmt.Errorf("%w: issuedBefore %q is not epoch seconds", ErrInvalidNotice, s)
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 || n >= math.MaxUint32 {
+		return time.Time{}, fmt.Errorf("%w: issuedBefore must be positive epoch seconds before 2106", ErrInvalidNotice)
+	}
+	return time.Unix(n, 0), nil
+}
+
+// validateRuleKey checks that key can be the subject, client id or issuer of
+// a rule: not empty, at most MaxRuleKeyLength bytes, valid UTF-8 without
+// control characters. Errors do not quote the key.
+func validateRuleKey(kind RuleKind, key string) error {
+	what := kind.String()
+	switch {
+	case key == "":
+		return fmt.Errorf("%w: empty %s", ErrInvalidNotice, what)
+	case len(key) > MaxRuleKeyLength:
+		return fmt.Errorf("%w: %s of %d bytes is longer than %d", ErrInvalidNotice, what, len(key), MaxRuleKeyLength)
+	case !utf8.ValidString(key):
+		return fmt.Errorf("%w: %s is not valid UTF-8", ErrInvalidNotice, what)
+	}
+	for _, r := range key {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("%w: %s contains a control character", ErrInvalidNotice, what)
+		}
+	}
+	return nil
+}
+
+// ValidateRuleNotice checks a rule before it is published.
+func ValidateRuleNotice(n RuleNotice) error {
+	if n.Kind == RuleNone || n.Kind >= ruleKinds {
+		return fmt.Errorf("%w: no rule kind", ErrInvalidNotice)
+	}
+	if err := validateRuleKey(n.Kind, n.Key); err != nil {
+		return err
+	}
+	if n.IssuedBefore.Unix() <= 0 || n.IssuedBefore.Unix() >= math.MaxUint32-1 {
+		return fmt.Errorf("%w: issuedBefore must be between 1970 and 2106", ErrInvalidNotice)
+	}
+	if n.TTL < 0 {
+		return fmt.Errorf("%w: negative ttl", ErrInvalidNotice)
+	}
+	return nil
+}
+
+// EncodeRuleNotice writes n in the flat form, issuedBefore and ttl as JSON
+// numbers of whole seconds (issuedBefore rounded up, ttl rounded up); a zero
+// TTL is left out, which DecodeMessage reads as no expiry.
+func EncodeRuleNotice(n RuleNotice) []byte {
+	m := map[string]any{
+		"revoked" + ruleFieldSuffix(n.Kind): n.Key,
+		"issuedBefore":                      int64(ruleCut(n.IssuedBefore)),
+	}
+	if n.TTL > 0 {
+		m["ttl"] = int64((n.TTL + time.Second - 1) / time.Second)
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic("revocation: cannot encode a rule: " + err.Error())
+	}
+	return b
+}
+
+// Rule keys in etcd, under the rules prefix: sub/<subject>, client/<id>,
+// iss/<issuer, url.PathEscape'd>.
+const (
+	ruleEtcdSubject = "sub/"
+	ruleEtcdClient  = "client/"
+	ruleEtcdIssuer  = "iss/"
+)
+
+// RuleEtcdKey is the key of a rule under the rules prefix (without it).
+func RuleEtcdKey(kind RuleKind, key string) string {
+	switch kind {
+	case RuleSubject:
+		return ruleEtcdSubject + key
+	case RuleClient:
+		return ruleEtcdClient + key
+	case RuleIssuer:
+		return ruleEtcdIssuer + url.PathEscape(key)
+	}
+	return ""
+}
+
+// parseRuleEtcdKey reads a key under the rules prefix (without it).
+func parseRuleEtcdKey(rel string) (RuleKind, string, error) {
+	var kind RuleKind
+	var key string
+	switch {
+	case strings.HasPrefix(rel, ruleEtcdSubject):
+		kind, key = RuleSubject, rel[len(ruleEtcdSubject):]
+	case strings.HasPrefix(rel, ruleEtcdClient):
+		kind, key = RuleClient, rel[len(ruleEtcdClient):]
+	case strings.HasPrefix(rel, ruleEtcdIssuer):
+		iss, err := url.PathUnescape(rel[len(ruleEtcdIssuer):])
+		if err != nil {
+			return RuleNone, "", fmt.Errorf("%w: the issuer is not URL-escaped", ErrInvalidNotice)
+		}
+		kind, key = RuleIssuer, iss
+	default:
+		return RuleNone, "", fmt.Errorf("%w: a rule key starts with sub/, client/ or iss/", ErrInvalidNotice)
+	}
+	return kind, key, validateRuleKey(kind, key)
+}
+
+// ruleEtcdValue is the value of a rule key.
+type ruleEtcdValue struct {
+	IssuedBefore json.RawMessage `json:"issuedBefore"`
+	TTL          json.RawMessage `json:"ttl"`
+}
+
+// EncodeRuleEtcdValue is the value of n's etcd key:
+// {"issuedBefore": SECONDS, "ttl": SECONDS} (ttl 0 when n has none).
+func EncodeRuleEtcdValue(n RuleNotice) []byte {
+	secs := int64((n.TTL + time.Second - 1) / time.Second)
+	return fmt.Appendf(nil, `{"issuedBefore":%d,"ttl":%d}`, ruleCut(n.IssuedBefore), max(secs, 0))
+}
+
+// parseRuleEtcdValue reads a rule key's value and returns its cut. The ttl
+// is informational (the key's lease is what ends the rule) but must be a
+// number or absent.
+func parseRuleEtcdValue(v []byte) (time.Time, error) {
+	var f ruleEtcdValue
+	if err := json.Unmarshal(v, &f); err != nil {
+		return time.Time{}, fmt.Errorf("%w: the value is not a JSON object (%s)", ErrInvalidNotice, noticeJSONErrorKind(err))
+	}
+	before, err := parseRuleNumber("issuedBefore", f.IssuedBefore)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if before == "" {
+		return time.Time{}, fmt.Errorf("%w: no issuedBefore", ErrInvalidNotice)
+	}
+	return parseIssuedBefore(before)
+}
