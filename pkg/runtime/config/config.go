@@ -108,6 +108,10 @@ type Persistent struct {
 	Endpoints  []string // endpoints: etcd cluster members (hostname then only gives the prefix)
 	Username   string   // username
 	Password   string   // password
+	// RulesPrefix is rulesPrefix: the etcd key prefix of revocation rules
+	// (sub/<subject>, client/<id>, iss/<issuer>), beside the jti prefix of
+	// hostname and not under it. Default DefaultRulesPrefix.
+	RulesPrefix string
 	// ServeBeforeLoaded is serveBeforeLoaded: when false (the default) secured
 	// requests are refused with 503 until the first load has succeeded, so a
 	// gateway that starts while the store is down cannot let a revoked token in.

@@ -25,7 +25,10 @@ const (
 	DefaultEtcdHostname        = "https://127.0.0.1:2379/v2/keys/jti/"
 	DefaultEtcdUsername        = "root"
 	DefaultEtcdPassword        = "root"
-	DefaultLogLevel            = "INFO"
+	// DefaultRulesPrefix is rulesPrefix: where revocation rules live in etcd
+	// (revocation.DefaultRulesPrefix).
+	DefaultRulesPrefix = "revocation-rules/"
+	DefaultLogLevel    = "INFO"
 
 	// DefaultIssuer, DefaultAudience and DefaultCertificateAlias are the
 	// [[jwtTokenConfig]] that `micro-gw init` writes: the development issuer.
@@ -73,10 +76,11 @@ func Default() *Config {
 				ProviderURL:           DefaultProviderURL,
 			},
 			Persistent: Persistent{
-				UseDefault: true,
-				Hostname:   DefaultEtcdHostname,
-				Username:   DefaultEtcdUsername,
-				Password:   DefaultEtcdPassword,
+				UseDefault:  true,
+				Hostname:    DefaultEtcdHostname,
+				Username:    DefaultEtcdUsername,
+				Password:    DefaultEtcdPassword,
+				RulesPrefix: DefaultRulesPrefix,
 			},
 		},
 		Log: Log{Level: DefaultLogLevel},

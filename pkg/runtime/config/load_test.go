@@ -83,6 +83,7 @@ hostname = "http://etcd:2379/v3/keys/revoked/"
 endpoints = ["http://e1:2379", "http://e2:2379"]
 username = "eu"
 password = "ep"
+rulesPrefix = "gw/rules/"
 serveBeforeLoaded = true
 
 [log]
@@ -112,7 +113,7 @@ func TestLoadFull(t *testing.T) {
 		Revocation: Revocation{
 			Realtime: Realtime{Enabled: true, Topic: "revoked", InitialContextFactory: "x", ProviderURL: "stomp://broker:61613", Username: "u", Password: "p"},
 			Persistent: Persistent{Enabled: true, UseDefault: true, Hostname: "http://etcd:2379/v3/keys/revoked/",
-				Endpoints: []string{"http://e1:2379", "http://e2:2379"}, Username: "eu", Password: "ep", ServeBeforeLoaded: true},
+				Endpoints: []string{"http://e1:2379", "http://e2:2379"}, Username: "eu", Password: "ep", RulesPrefix: "gw/rules/", ServeBeforeLoaded: true},
 		},
 		Log: Log{Level: "debug"},
 	}
@@ -154,7 +155,8 @@ func TestLoadDefaults(t *testing.T) {
 		c.Revocation.Realtime.Topic != "tokenRevocation" || c.Revocation.Realtime.Enabled || c.Revocation.Persistent.Enabled ||
 		c.Revocation.Realtime.ProviderURL != "amqp://admin:admin@carbon/carbon?brokerlist='tcp://localhost:5672'" ||
 		c.Revocation.Persistent.Hostname != "https://127.0.0.1:2379/v2/keys/jti/" || !c.Revocation.Persistent.UseDefault ||
-		c.Revocation.Persistent.Username != "root" || c.Revocation.Persistent.Password != "root" || c.Log.Level != "INFO" {
+		c.Revocation.Persistent.Username != "root" || c.Revocation.Persistent.Password != "root" || c.Log.Level != "INFO" ||
+		c.Revocation.Persistent.RulesPrefix != "revocation-rules/" {
 		t.Fatalf("defaults differ from design.md: %+v", c)
 	}
 }
@@ -196,6 +198,9 @@ func TestBadConfs(t *testing.T) {
 		{"unset environment variable", "[listenerConfig]\ntrustStorePassword = \"${MGW_TEST_UNSET_SURELY}\"\n" + minimal, "listenerConfig.trustStorePassword", 2, "MGW_TEST_UNSET_SURELY is not set"},
 		{"unterminated ${", "[listenerConfig]\nhost = \"${HOME\"\n" + minimal, "listenerConfig.host", 2, "unterminated"},
 		{"unknown persistent key with useDefault", "[tokenRevocationConfig.persistent]\nrevokedTokensFile = \"x\"\n" + minimal, "tokenRevocationConfig.persistent.revokedTokensFile", 2, "useDefault = false"},
+		{"empty rulesPrefix", "[tokenRevocationConfig.persistent]\nrulesPrefix = \"\"\n" + minimal, "tokenRevocationConfig.persistent.rulesPrefix", 2, "empty"},
+		{"rulesPrefix under the jti prefix", "[tokenRevocationConfig.persistent]\nhostname = \"http://e:2379/v2/keys/jti/\"\nrulesPrefix = \"jti/rules/\"\n" + minimal, "tokenRevocationConfig.persistent.rulesPrefix", 3, "overlaps"},
+		{"rulesPrefix around the jti prefix", "[tokenRevocationConfig.persistent]\nrulesPrefix = \"j\"\n" + minimal, "tokenRevocationConfig.persistent.rulesPrefix", 2, "overlaps"},
 		{"unknown realtime key", "[tokenRevocationConfig.realtime]\nfoo = 1\n" + minimal, "tokenRevocationConfig.realtime.foo", 2, "unknown key"},
 		{"unknown revocation section", "[tokenRevocationConfig.other]\nfoo = 1\n" + minimal, "tokenRevocationConfig.other", 1, "unknown key"},
 		{"negative cache expiry", "[caching]\ntokenCacheExpiryTime = -5\n" + minimal, "caching.tokenCacheExpiryTime", 2, "out of range"},

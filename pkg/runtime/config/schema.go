@@ -123,6 +123,7 @@ var fields = map[string]field{
 	}},
 	"tokenRevocationConfig.persistent.username":          str(func(c *Config, s string) { c.Revocation.Persistent.Username = s }),
 	"tokenRevocationConfig.persistent.password":          str(func(c *Config, s string) { c.Revocation.Persistent.Password = s }),
+	"tokenRevocationConfig.persistent.rulesPrefix":       str(func(c *Config, s string) { c.Revocation.Persistent.RulesPrefix = s }),
 	"tokenRevocationConfig.persistent.serveBeforeLoaded": boolean(func(c *Config, b bool) { c.Revocation.Persistent.ServeBeforeLoaded = b }),
 	"tokenRevocationConfig.persistent.store":             str(func(c *Config, s string) { c.Revocation.Persistent.Store = s }),
 

@@ -104,6 +104,9 @@ func (d *decoder) validate() error {
 				d.fail(fmt.Sprintf("tokenRevocationConfig.persistent.endpoints[%d]", i), err)
 			}
 		}
+		if err := rulesPrefix(ps.RulesPrefix, ps.Hostname); err != nil {
+			d.fail("tokenRevocationConfig.persistent.rulesPrefix", err)
+		}
 		if ps.Store != "" {
 			d.fail("tokenRevocationConfig.persistent.store", errors.New("names a custom store: set useDefault = false"))
 		}
@@ -161,4 +164,28 @@ func validHeaderName(s string) bool {
 		return false
 	}
 	return true
+}
+
+// rulesPrefix checks the etcd prefix of revocation rules: not empty, not the
+// whole of etcd, printable, and not overlapping the jti prefix of hostname
+// (as far as it can be read here; the etcd source checks it again exactly).
+func rulesPrefix(p, hostname string) error {
+	switch {
+	case p == "":
+		return errors.New("is empty (the default is " + DefaultRulesPrefix + ")")
+	case p == "/":
+		return errors.New(`"/" would be every key of etcd`)
+	}
+	for _, r := range p {
+		if r < 0x20 || r == 0x7f {
+			return errors.New("contains a control character")
+		}
+	}
+	if _, after, ok := strings.Cut(hostname, "/keys/"); ok {
+		jti := strings.TrimSuffix(after, "/") + "/"
+		if after != "" && (strings.HasPrefix(p, jti) || strings.HasPrefix(jti, p)) {
+			return fmt.Errorf("%q overlaps the jti prefix %q of hostname; give the rules a prefix of their own", p, jti)
+		}
+	}
+	return nil
 }
