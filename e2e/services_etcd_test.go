@@ -362,3 +362,76 @@ func TestServicesEtcdDownAtStart(t *testing.T) {
 	gw.expectAccepted(t, "a token never revoked", tc)
 	guard.Stop()
 }
+
+// The persistent section's username and password against Debian's etcd: the conf that
+// `micro-gw init` writes says root/root, which must also work while etcd's auth is off (most
+// development etcds); then with auth on (root:root), keys put before start and while running are
+// refused, `micro-gw revoke` writes its key, and a wrong password keeps the gateway unready.
+func TestServicesEtcdAuth(t *testing.T) {
+	s := svcEnv(t)
+	p := svcSharedProject(t)
+	withCreds := func(name, user, pass string) string {
+		return p.writeConf(t, name, svcConf{EtcdHostname: svcEtcdHostname(s),
+			Persistent: []string{"username = " + strconv.Quote(user), "password = " + strconv.Quote(pass)}})
+	}
+
+	t.Run("root/root while auth is off", func(t *testing.T) {
+		jti := svcJTI("auth-off")
+		tok := p.issueToken(t, jti)
+		svcEtcdctl(t, s, "put", "jti/"+jti, "3600")
+		defer svcEtcdctl(t, s, "del", "jti/"+jti)
+		gw := p.startGateway(t, "etcd-auth-off", withCreds("svc-etcd-root-noauth", "root", "root"))
+		if a := gw.call(tok); !a.revoked() {
+			t.Errorf("revoked token got %s, want 401 fault 900901", a)
+		}
+	})
+
+	root := "--user=root:root"
+	svcEtcdctl(t, s, "user", "add", "root:root")
+	t.Cleanup(func() {
+		// Leave etcd as the other suites expect it: auth off, no users.
+		svcRun(t, "", 30*time.Second, []string{"ETCDCTL_API=3"}, "etcdctl", "--endpoints="+s.Etcd, root, "auth", "disable")
+		svcRun(t, "", 30*time.Second, []string{"ETCDCTL_API=3"}, "etcdctl", "--endpoints="+s.Etcd, "user", "delete", "root")
+	})
+	svcEtcdctl(t, s, "auth", "enable")
+
+	before, during, viaRevoke := svcJTI("auth-before"), svcJTI("auth-during"), svcJTI("auth-revoke")
+	tb, td, tr := p.issueToken(t, before), p.issueToken(t, during), p.issueToken(t, viaRevoke)
+	svcEtcdctl(t, s, root, "put", "jti/"+before, "3600")
+	conf := withCreds("svc-etcd-auth", "root", "root")
+	gw := p.startGateway(t, "etcd-auth-on", conf)
+	if a := gw.call(tb); !a.revoked() {
+		t.Errorf("auth on: a key put before start: token got %s, want 401 fault 900901", a)
+	}
+	gw.expectAccepted(t, "auth on: a token not yet revoked", td)
+	start := time.Now()
+	svcEtcdctl(t, s, root, "put", "jti/"+during, "3600")
+	gw.expectRevoked(t, "auth on: a key put while running", td, start)
+
+	start = time.Now()
+	if out, err := p.revoke(t, conf, "--jti", viaRevoke, "--ttl", "600"); err != nil {
+		t.Errorf("micro-gw revoke with etcd auth on: %v\n%s", err, out)
+	} else {
+		gw.expectRevoked(t, "auth on: micro-gw revoke", tr, start)
+	}
+
+	t.Run("a wrong password", func(t *testing.T) {
+		bad := p.launchGateway(t, "etcd-auth-wrong", withCreds("svc-etcd-auth-wrong", "root", "wrong"))
+		end := time.Now().Add(3 * time.Second)
+		for time.Now().Before(end) {
+			if code, err := bad.ready(); err == nil && code == 200 {
+				t.Fatalf("a gateway with a wrong etcd password reports ready: it cannot have loaded the revoked list")
+			}
+			if a := bad.call(tb); a.accepted() {
+				t.Fatalf("a gateway with a wrong etcd password served a revoked token")
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		code, err := bad.ready()
+		t.Logf("with a wrong password: /health/ready %d (%v), a secured request %s", code, err, bad.call(td))
+	})
+
+	for _, j := range []string{before, during, viaRevoke} {
+		svcEtcdctl(t, s, root, "del", "jti/"+j)
+	}
+}
