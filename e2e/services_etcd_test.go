@@ -387,12 +387,16 @@ func TestServicesEtcdAuth(t *testing.T) {
 	})
 
 	root := "--user=root:root"
+	// Leave etcd as the other suites expect it: auth off, no user, no role (`auth enable` makes
+	// the role root). Done first too, in case an earlier run was cut short.
+	undo := func() {
+		for _, args := range [][]string{{root, "auth", "disable"}, {"user", "delete", "root"}, {"role", "delete", "root"}} {
+			svcRun(t, "", 30*time.Second, []string{"ETCDCTL_API=3"}, "etcdctl", append([]string{"--endpoints=" + s.Etcd}, args...)...)
+		}
+	}
+	undo()
+	t.Cleanup(undo)
 	svcEtcdctl(t, s, "user", "add", "root:root")
-	t.Cleanup(func() {
-		// Leave etcd as the other suites expect it: auth off, no users.
-		svcRun(t, "", 30*time.Second, []string{"ETCDCTL_API=3"}, "etcdctl", "--endpoints="+s.Etcd, root, "auth", "disable")
-		svcRun(t, "", 30*time.Second, []string{"ETCDCTL_API=3"}, "etcdctl", "--endpoints="+s.Etcd, "user", "delete", "root")
-	})
 	svcEtcdctl(t, s, "auth", "enable")
 
 	before, during, viaRevoke := svcJTI("auth-before"), svcJTI("auth-during"), svcJTI("auth-revoke")
