@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/micro-gw/micro-gw/pkg/revocation"
 	"github.com/micro-gw/micro-gw/pkg/runtime/config"
 )
 
@@ -30,6 +31,8 @@ type tokenValidator interface {
 // credential is a validated token.
 type credential interface {
 	jti() string
+	// ruleToken is what revocation rules match: sub, client, iss and iat.
+	ruleToken() revocation.RuleToken
 	// sandbox is true for keytype SANDBOX.
 	sandbox() bool
 	hasScopes(scopes []string) bool

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/micro-gw/micro-gw/pkg/revocation"
 	"github.com/micro-gw/micro-gw/pkg/runtime/auth"
 )
 
@@ -22,6 +23,14 @@ type jwtValidator struct {
 type claimsCredential auth.Claims
 
 func (c *claimsCredential) jti() string { return c.JTI }
+
+func (c *claimsCredential) ruleToken() revocation.RuleToken {
+	t := revocation.RuleToken{Subject: c.Subject, Client: c.Client, Issuer: c.Issuer}
+	if !c.IssuedAt.IsZero() {
+		t.IssuedAt, t.HasIssuedAt = c.IssuedAt.Unix(), true
+	}
+	return t
+}
 
 func (c *claimsCredential) sandbox() bool { return strings.EqualFold(c.KeyType, "SANDBOX") }
 

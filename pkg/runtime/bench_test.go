@@ -4,11 +4,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/micro-gw/micro-gw/pkg/revocation"
 	"github.com/micro-gw/micro-gw/pkg/runtime/auth/authtest"
 )
 
@@ -43,6 +45,12 @@ func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (d *discardWriter) WriteHeader(code int)        { d.status = code }
 
 func benchmarkRequest(b *testing.B, key authtest.KeyType, cached bool) {
+	benchmarkRequestWith(b, key, cached, nil, nil)
+}
+
+// benchmarkRequestWith is benchmarkRequest with the token's claims changed
+// by claims and the server prepared by setup before the first request.
+func benchmarkRequestWith(b *testing.B, key authtest.KeyType, cached bool, claims map[string]any, setup func(*Server)) {
 	iss := authtest.NewIssuer(b, authtest.WithKeyType(key))
 	cfg := iss.Config()
 	cfg.Listener.HTTPPort, cfg.Listener.HTTPSPort, cfg.Listener.AdminPort = 0, 0, 0
@@ -52,8 +60,11 @@ func benchmarkRequest(b *testing.B, key authtest.KeyType, cached bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	if setup != nil {
+		setup(s)
+	}
 	h := s.Handler()
-	auth := []string{"Bearer " + iss.Token(b, nil)}
+	auth := []string{"Bearer " + iss.Token(b, claims)}
 	u, _ := url.Parse("/petstore/v1/pet/42?x=1")
 	req := &http.Request{Method: "GET", URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: http.Header{}, Host: "gw.test", RemoteAddr: "192.0.2.1:1234", RequestURI: u.RequestURI()}
@@ -82,6 +93,43 @@ func benchmarkRequest(b *testing.B, key authtest.KeyType, cached bool) {
 func BenchmarkRequestCached(b *testing.B) {
 	b.Run("RS256", func(b *testing.B) { benchmarkRequest(b, authtest.RSA, true) })
 	b.Run("ES256", func(b *testing.B) { benchmarkRequest(b, authtest.ECDSA, true) })
+}
+
+// BenchmarkRequestCachedRules is BenchmarkRequestCached/RS256 with a token
+// that has a client (azp), so that the subject, client and issuer rules are
+// each looked up, against no rules and against 100k rules (a third of each
+// kind, one of them for the token's own subject with a cut before its iat,
+// so that lookup finds a rule and compares the cut).
+func BenchmarkRequestCachedRules(b *testing.B) {
+	claims := map[string]any{"azp": "bench-app"}
+	b.Run("none", func(b *testing.B) { benchmarkRequestWith(b, authtest.RSA, true, claims, nil) })
+	b.Run("100k", func(b *testing.B) {
+		benchmarkRequestWith(b, authtest.RSA, true, claims, func(s *Server) { loadBenchRules(s.RuleSet(), 100_000) })
+	})
+}
+
+// BenchmarkRequestCachedRules100k is BenchmarkRequestCachedRules/100k on
+// its own.
+func BenchmarkRequestCachedRules100k(b *testing.B) {
+	benchmarkRequestWith(b, authtest.RSA, true, map[string]any{"azp": "bench-app"},
+		func(s *Server) { loadBenchRules(s.RuleSet(), 100_000) })
+}
+
+// loadBenchRules adds n rules that the benchmark's token does not match.
+func loadBenchRules(rs *revocation.RuleSet, n int) {
+	cut := time.Now().Add(-time.Hour)
+	rs.RevokeRule(revocation.Rule{Kind: revocation.RuleSubject, Key: "admin", IssuedBefore: cut})
+	for i := 1; i < n; i++ {
+		kind := revocation.RuleKind(1 + i%3)
+		key := "user-" + strconv.Itoa(i)
+		if kind == revocation.RuleIssuer {
+			key = "https://idp-" + strconv.Itoa(i) + ".test/oauth2/token"
+		}
+		rs.RevokeRule(revocation.Rule{Kind: kind, Key: key, IssuedBefore: cut, ExpiresAt: cut.Add(48 * time.Hour)})
+	}
+	if rs.Len() != n {
+		panic("loadBenchRules: wrong count")
+	}
 }
 
 // BenchmarkRequestCold is the same with the cache off: every request

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"runtime/debug"
 	"time"
+
+	"github.com/micro-gw/micro-gw/pkg/revocation"
 )
 
 // stage is one step of the request path; it either answers (a fault) or
@@ -29,7 +31,7 @@ func (s *Server) buildHandler() http.Handler {
 		s.matchRoute,           // 404 900906 / 405 before any credential check
 		s.gateOnRevocationLoad, // 503 900950 while a persistent store has not loaded (fail closed)
 		s.authenticate,         // 401 900902 / 900901 (secured resources only)
-		s.refuseRevoked,        // 401 900901 for a revoked jti, cached token or not
+		s.refuseRevoked,        // 401 900901 for a revoked jti, then a matching rule, cached token or not
 		s.checkScopes,          // 403 900910
 		s.checkSubscription,    // 403 900908 when an issuer has validateSubscription
 		s.removeAuthHeader,     // removeAuthHeaderFromOutMessage
@@ -116,12 +118,12 @@ func (s *Server) matchRoute(next stage) stage {
 // enabled persistent revocation source has loaded, unless
 // serveBeforeLoaded = true.
 func (s *Server) gateOnRevocationLoad(next stage) stage {
-	if s.revocation.persistent == nil || s.cfg.Revocation.Persistent.ServeBeforeLoaded {
+	if len(s.revocation.persistent) == 0 || s.cfg.Revocation.Persistent.ServeBeforeLoaded {
 		return next
 	}
-	src := s.revocation.persistent
+	srcs := s.revocation.persistent
 	return func(x *exchange, r *http.Request) {
-		if x.route.resource.Secured && !src.ready.Load() {
+		if x.route.resource.Secured && !allReady(srcs) {
 			x.fail(newFault(CodeRevocationNotLoaded, ""))
 			return
 		}
@@ -130,17 +132,41 @@ func (s *Server) gateOnRevocationLoad(next stage) stage {
 }
 
 // refuseRevoked answers exactly the 900901 fault for a token whose jti is
-// in the revoked set, on every request.
+// in the revoked set, or that a revocation rule matches (subject, client,
+// issuer, in that order; docs/revocation.md "Rules"), on every request. Each
+// is an O(1) lookup; without rules the rule check is one atomic load.
 func (s *Server) refuseRevoked(next stage) stage {
+	rules := s.revocation.rules
 	return func(x *exchange, r *http.Request) {
-		if x.route.resource.Secured && s.revocation.set.Revoked(x.jti) {
-			s.logger.Debug("JWT Token is revoked", "jti", x.jti)
-			s.metrics.authFailures.WithLabelValues("revoked").Inc()
-			x.fail(newFault(CodeInvalidCredentials, ""))
-			return
+		if x.route.resource.Secured {
+			if s.revocation.set.Revoked(x.jti) {
+				s.logger.Debug("JWT Token is revoked", "jti", x.jti)
+				s.metrics.authFailures.WithLabelValues("revoked").Inc()
+				x.fail(newFault(CodeInvalidCredentials, ""))
+				return
+			}
+			if rules.Len() > 0 {
+				tok := x.cred.ruleToken()
+				if kind := rules.Match(&tok); kind != revocation.RuleNone {
+					s.logger.Debug("JWT Token is revoked by a rule", "kind", kind.String(), "jti", x.jti)
+					s.metrics.authFailures.WithLabelValues("revoked").Inc()
+					x.fail(newFault(CodeInvalidCredentials, ""))
+					return
+				}
+			}
 		}
 		next(x, r)
 	}
+}
+
+// allReady reports whether every source has called ready.
+func allReady(srcs []*sourceRun) bool {
+	for _, sr := range srcs {
+		if !sr.ready.Load() {
+			return false
+		}
+	}
+	return true
 }
 
 // checkScopes answers 403 900910 when the token lacks a scope the resource

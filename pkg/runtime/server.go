@@ -112,7 +112,7 @@ func New(spec Spec, cfg *config.Config, opts Options) (*Server, error) {
 		addrs:      map[string]net.Addr{},
 		done:       make(chan error, 8),
 		authHeader: cfg.Auth.AuthorizationHeader,
-		revocation: &revocationRuntime{set: revocation.NewSet()},
+		revocation: &revocationRuntime{set: revocation.NewSet(), rules: revocation.NewRuleSet()},
 	}
 	if s.authHeader == "" {
 		s.authHeader = "Authorization"
@@ -202,6 +202,9 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // RevokedSet is the set the request path asks; sources feed it.
 func (s *Server) RevokedSet() *revocation.Set { return s.revocation.set }
+
+// RuleSet holds the revocation rules the request path checks after the jti.
+func (s *Server) RuleSet() *revocation.RuleSet { return s.revocation.rules }
 
 // Start starts the revocation sources and opens the listeners: HTTPS (with
 // the configured certificate and key), HTTP and admin. A port of 0 in the

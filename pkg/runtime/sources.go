@@ -24,11 +24,15 @@ type sourceRun struct {
 
 // revocationRuntime is the revoked set and the sources that feed it.
 type revocationRuntime struct {
-	set     *revocation.Set
+	set *revocation.Set
+	// rules are the revocation rules (by subject, client, issuer), checked
+	// after the jti.
+	rules   *revocation.RuleSet
 	sources []*sourceRun
-	// persistent is the enabled persistent source, or nil; it gates secured
-	// requests until it has loaded.
-	persistent *sourceRun
+	// persistent are the enabled persistent sources (etcd's jti and rules
+	// prefixes, or the custom store); they gate secured requests until each
+	// has loaded.
+	persistent []*sourceRun
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -39,16 +43,21 @@ type revocationRuntime struct {
 func (rv *revocationRuntime) start(ctx context.Context, logger *slog.Logger, m *metrics, fail func(error)) {
 	ctx, rv.cancel = context.WithCancel(ctx)
 	rv.done = make(chan struct{})
-	running := make(chan struct{}, len(rv.sources)+1)
+	running := make(chan struct{}, len(rv.sources)+2)
 	go func() {
 		rv.set.RunSweeper(ctx, sweepInterval)
 		running <- struct{}{}
 	}()
+	go func() {
+		rv.rules.RunSweeper(ctx, sweepInterval)
+		running <- struct{}{}
+	}()
+	sink := revocation.Revocations{Tokens: rv.set, Rules: rv.rules}
 	for _, sr := range rv.sources {
 		m.sourceReady.WithLabelValues(sr.name).Set(0)
 		go func() {
 			defer func() { running <- struct{}{} }()
-			err := sr.src.Run(ctx, rv.set, func() {
+			err := sr.src.Run(ctx, sink, func() {
 				if sr.ready.CompareAndSwap(false, true) {
 					m.sourceReady.WithLabelValues(sr.name).Set(1)
 					logger.Info("revocation source is ready", "source", sr.name, "revoked", rv.set.Len())
@@ -60,7 +69,7 @@ func (rv *revocationRuntime) start(ctx context.Context, logger *slog.Logger, m *
 		}()
 	}
 	go func() {
-		for range len(rv.sources) + 1 {
+		for range len(rv.sources) + 2 {
 			<-running
 		}
 		close(rv.done)

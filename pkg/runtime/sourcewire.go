@@ -19,7 +19,7 @@ func (s *Server) provisionSources() error {
 			sr := &sourceRun{name: ns.Name, src: ns.Source}
 			rv.sources = append(rv.sources, sr)
 			if ns.Persistent {
-				rv.persistent = sr
+				rv.persistent = append(rv.persistent, sr)
 			}
 		}
 		return nil
@@ -32,23 +32,34 @@ func (s *Server) configuredSources() error {
 	rv := s.revocation
 	tlsConf := &tls.Config{RootCAs: s.roots, MinVersion: tls.VersionTLS12}
 	rc := s.cfg.Revocation
-	var resync revocation.Resyncer
+	var resync []revocation.Resyncer
 	if p := rc.Persistent; p.Enabled {
-		var sr *sourceRun
 		if p.UseDefault {
-			src, err := revocation.NewEtcdSource(revocation.EtcdConfig{
-				Hostname:   p.Hostname,
-				Endpoints:  p.Endpoints,
-				Username:   p.Username,
-				Password:   p.Password,
-				TLS:        tlsConf,
-				Logger:     s.logger,
-				Registerer: s.metrics.registry,
-			})
+			ec := revocation.EtcdConfig{
+				Hostname:    p.Hostname,
+				Endpoints:   p.Endpoints,
+				Username:    p.Username,
+				Password:    p.Password,
+				TLS:         tlsConf,
+				Logger:      s.logger,
+				Registerer:  s.metrics.registry,
+				RulesPrefix: p.RulesPrefix,
+			}
+			src, err := revocation.NewEtcdSource(ec)
 			if err != nil {
 				return fmt.Errorf("persistent revocation store (etcd): %w", err)
 			}
-			sr, resync = &sourceRun{name: "etcd", src: src}, src
+			// The rules prefix: the same list, watch and recovery, a
+			// second source (and client) of its own.
+			rules, err := revocation.NewEtcdRuleSource(ec)
+			if err != nil {
+				return fmt.Errorf("persistent revocation store (etcd rules): %w", err)
+			}
+			for _, sr := range []*sourceRun{{name: "etcd", src: src}, {name: "etcd-rules", src: rules}} {
+				rv.sources = append(rv.sources, sr)
+				rv.persistent = append(rv.persistent, sr)
+			}
+			resync = append(resync, src, rules)
 		} else {
 			info, err := s.opts.Registry.Lookup(p.Store)
 			if err != nil {
@@ -61,15 +72,20 @@ func (s *Server) configuredSources() error {
 				return fmt.Errorf("persistent revocation store: %w", err)
 			}
 			src := revocation.NewStoreSource(store, s.logger).WithRegisterer(s.metrics.registry)
-			sr, resync = &sourceRun{name: "store:" + info.Name, src: src}, src
+			sr := &sourceRun{name: "store:" + info.Name, src: src}
+			rv.sources = append(rv.sources, sr)
+			rv.persistent = append(rv.persistent, sr)
+			resync = append(resync, src)
 		}
-		rv.sources = append(rv.sources, sr)
-		rv.persistent = sr
 	}
 	if rt := rc.Realtime; rt.Enabled {
 		var onReconnect func()
-		if resync != nil {
-			onReconnect = resync.Resync
+		if len(resync) > 0 {
+			onReconnect = func() {
+				for _, r := range resync {
+					r.Resync()
+				}
+			}
 		}
 		sub, err := revocation.NewBrokerSubscriber(revocation.BrokerConfig{
 			URL:         rt.ProviderURL,

@@ -15,9 +15,13 @@ import (
 // every request that presents the same token (it comes from the cache):
 // treat it as read-only.
 type Claims struct {
-	Subject   string    // sub
-	Issuer    string    // iss
-	JTI       string    // jti: the key of revocation
+	Subject string // sub
+	Issuer  string // iss
+	JTI     string // jti: the key of revocation
+	// Client is the client application the token was issued to, for
+	// revocation rules: azp, else client_id, else WSO2's consumerKey, else
+	// WSO2's application.id (a string or a number, as written); "" if none.
+	Client    string
 	KeyType   string    // keytype (WSO2): PRODUCTION (also when absent) or SANDBOX
 	Audience  []string  // aud
 	ExpiresAt time.Time // exp
@@ -139,6 +143,7 @@ func parseClaims(m map[string]any) (*Claims, *Error) {
 	date("iat", &c.IssuedAt)
 	var kt string
 	str("keytype", &kt)
+	c.Client = clientOf(m)
 	if e != nil {
 		return nil, e
 	}
@@ -208,4 +213,25 @@ func numericDate(v any) (time.Time, bool) {
 	}
 	sec, frac := math.Modf(f)
 	return time.Unix(int64(sec), int64(frac*1e9)).UTC(), true
+}
+
+// clientOf reads the client of a token: azp, else client_id, else
+// consumerKey, else application.id; the first that is a non-empty string
+// (application.id also a number, kept as written). Read once at validation,
+// so that the request path's rule check allocates nothing.
+func clientOf(m map[string]any) string {
+	for _, name := range []string{"azp", "client_id", "consumerKey"} {
+		if s, ok := m[name].(string); ok && s != "" {
+			return s
+		}
+	}
+	if app, ok := m["application"].(map[string]any); ok {
+		switch id := app["id"].(type) {
+		case string:
+			return id
+		case json.Number:
+			return id.String()
+		}
+	}
+	return ""
 }
