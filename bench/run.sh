@@ -298,7 +298,7 @@ if [[ -z $SMOKE ]]; then
 	sleep 0.2
 	wrk -t1 -c"$CONNS" -d"${DUR}s" -H "Authorization: Bearer $TOKEN" "$GW_URL" >/dev/null
 	wait "$prof_pid" || true
-	go tool pprof -top -nodecount=25 "$GWEXE" "$WORK/gw-cpu.prof" >"$RES/gw-cpu-top.txt" 2>/dev/null || true
+	go tool pprof -top -cum -nodecount=40 "$GWEXE" "$WORK/gw-cpu.prof" >"$RES/gw-cpu-top.txt" 2>/dev/null || true
 fi
 
 # --- row 2: added latency at a fixed rate of half the bare proxy's maximum ----------------------
@@ -492,8 +492,8 @@ and answers 200 with 47 bytes of JSON (\`bench/backend\`).
 EOF
 	if [[ -s $RES/gw-cpu-top.txt ]]; then
 		printf '\n## Where the gateway spends its CPU under row 1'"'"'s load\n\n'
-		printf 'A %s s CPU profile (net/http/pprof of the bench extension) while wrk loads the gateway as in row 1:\n\n```\n' "$DUR"
-		sed -n '1,35p' "$RES/gw-cpu-top.txt"
+		printf 'A %s s CPU profile (net/http/pprof of the bench extension, `go tool pprof -top -cum`) while wrk loads the gateway as in row 1:\n\n```\n' "$DUR"
+		sed -n '1,52p' "$RES/gw-cpu-top.txt"
 		printf '```\n'
 	fi
 	if [[ -f $ROOT/bench/analysis.md && -z $SMOKE ]]; then

@@ -11,6 +11,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httputil"
+	_ "net/http/pprof" // on -pprof's listener only: the proxy has its own handler
 	"net/url"
 	"sync"
 	"time"
@@ -31,7 +32,11 @@ func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
 func main() {
 	addr := flag.String("addr", "127.0.0.1:18081", "listen address (loopback)")
 	backend := flag.String("backend", "http://127.0.0.1:18080", "backend URL")
+	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this loopback address (for profiling the baseline)")
 	flag.Parse()
+	if *pprofAddr != "" {
+		go func() { log.Println(http.ListenAndServe(*pprofAddr, nil)) }()
+	}
 	u, err := url.Parse(*backend)
 	if err != nil {
 		log.Fatal(err)
