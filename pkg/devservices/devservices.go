@@ -7,7 +7,8 @@
 //   - an embedded STOMP 1.2 broker (go-stomp's server), the real-time topic;
 //   - a token service over HTTPS with the RFC 7009 revocation endpoint
 //     POST /revoke, which revokes through a tokenservice.Revoker against the
-//     two services above, exactly as `micro-gw revoke` does.
+//     two services above, exactly as `micro-gw revoke` does, and
+//     POST /revoke/rules for revocation rules (by subject, client, issuer).
 //
 // All three listen on loopback by default and have no authentication of
 // their own, except the token service's client credentials: they are for
@@ -102,6 +103,9 @@ type Services struct {
 	StompURL string
 	// RevokeURL is the token service's RFC 7009 endpoint.
 	RevokeURL string
+	// RulesURL is the token service's endpoint for revocation rules
+	// (tokenservice.RulesHandler).
+	RulesURL string
 	// CertFile is the token service's certificate (PEM), for clients that
 	// trust it rather than skipping verification.
 	CertFile string
@@ -203,6 +207,9 @@ func (s *Services) startTokenService() error {
 	mux.Handle(tokenservice.RevokePath, &tokenservice.Handler{
 		Revoker: s.revoker, ClientID: s.cfg.ClientID, ClientSecret: s.cfg.ClientSecret, Logger: logger,
 	})
+	mux.Handle(tokenservice.RulesPath, &tokenservice.RulesHandler{
+		Revoker: s.revoker, ClientID: s.cfg.ClientID, ClientSecret: s.cfg.ClientSecret, Logger: logger,
+	})
 	s.http = &http.Server{
 		Handler:           mux,
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
@@ -218,6 +225,7 @@ func (s *Services) startTokenService() error {
 		close(s.httpErr)
 	}()
 	s.RevokeURL = "https://" + hostForURL(l.Addr().String()) + tokenservice.RevokePath
+	s.RulesURL = "https://" + hostForURL(l.Addr().String()) + tokenservice.RulesPath
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -268,5 +269,51 @@ func TestProjectCertificate(t *testing.T) {
 	}
 	if code := revoke(t, httpsClient(t, cfg.CertFile), s.RevokeURL, DefaultClientID, DefaultClientSecret, "via-project-cert"); code != http.StatusOK {
 		t.Errorf("revoke: %d", code)
+	}
+}
+
+// TestRevokeRuleOverHTTPS: POST /revoke/rules puts the rule on the topic and
+// in etcd under the rules prefix, with a lease; a bad form is a 400.
+func TestRevokeRuleOverHTTPS(t *testing.T) {
+	s := start(t, loopbackConfig(t, t.TempDir()))
+	defer s.Close()
+	sub := subscribe(t, s.StompURL, "tokenRevocation")
+	cli := etcdClient(t, s.EtcdEndpoint)
+	client := httpsClient(t, s.CertFile)
+	post := func(user, pass string, form url.Values) int {
+		req, err := http.NewRequest(http.MethodPost, s.RulesURL, strings.NewReader(form.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(user, pass)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post("admin", "wrong", url.Values{"subject": {"alice"}}); code != http.StatusUnauthorized {
+		t.Errorf("wrong secret: %d, want 401", code)
+	}
+	for _, bad := range []url.Values{{}, {"subject": {"a"}, "client": {"b"}}, {"issuer": {"x"}, "ttl": {"0"}}, {"subject": {"a"}, "issued_before": {"soon"}}} {
+		if code := post(DefaultClientID, DefaultClientSecret, bad); code != http.StatusBadRequest {
+			t.Errorf("form %v: %d, want 400", bad, code)
+		}
+	}
+	if code := post(DefaultClientID, DefaultClientSecret, url.Values{
+		"issuer": {"https://localhost:9443/oauth2/token"}, "issued_before": {"2026-11-28T10:00:00Z"}, "ttl": {"2h"},
+	}); code != http.StatusOK {
+		t.Fatalf("revoke rule: %d, want 200", code)
+	}
+	m, err := revocation.DecodeMessage(next(t, sub).Body, nil)
+	cut := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	want := revocation.RuleNotice{Kind: revocation.RuleIssuer, Key: "https://localhost:9443/oauth2/token", IssuedBefore: cut, TTL: 2 * time.Hour}
+	if err != nil || m.Rule.Kind != want.Kind || m.Rule.Key != want.Key || !m.Rule.IssuedBefore.Equal(cut) || m.Rule.TTL != want.TTL {
+		t.Errorf("published rule %+v, %v; want %+v", m.Rule, err, want)
+	}
+	if v, ok := getKey(t, cli, "revocation-rules/iss/https:%2F%2Flocalhost:9443%2Foauth2%2Ftoken"); !ok || v != `{"issuedBefore":`+strconv.FormatInt(cut.Unix(), 10)+`,"ttl":7200}` {
+		t.Errorf("etcd rule key = %q (present %v)", v, ok)
 	}
 }

@@ -61,6 +61,7 @@ func FromConfig(rev config.Revocation, tlsConf *tls.Config, logger *slog.Logger)
 				cfg: revocation.EtcdConfig{
 					Hostname: p.Hostname, Endpoints: p.Endpoints,
 					Username: p.Username, Password: p.Password, TLS: tlsConf, Logger: logger,
+					RulesPrefix: p.RulesPrefix,
 				},
 				prefix:   prefix,
 				endpoint: endpoint,

@@ -1,0 +1,163 @@
+package tokenservice
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/micro-gw/micro-gw/pkg/revocation"
+)
+
+// RulesPath is where the development token service takes revocation rules.
+const RulesPath = "/revoke/rules"
+
+// RulesHandler takes revocation rules: POST a form with exactly one of
+// subject=, client= or issuer=, and optionally issued_before= (RFC 3339 or
+// epoch seconds; default now) and ttl= (seconds or a Go duration; default
+// DefaultRuleTTL), with the same HTTP Basic client authentication as
+// Handler. It answers
+//   - 200 with the rule as JSON {"kind","key","issuedBefore","ttl"} once
+//     every side has it;
+//   - 400 {"error":"invalid_request"} for a form that names no rule or a bad one;
+//   - 401 {"error":"invalid_client"} for bad or missing client credentials;
+//   - 503 {"error":"temporarily_unavailable"} with Retry-After when a side failed.
+type RulesHandler struct {
+	Revoker      *Revoker
+	ClientID     string
+	ClientSecret string
+	Logger       *slog.Logger
+}
+
+// ServeHTTP serves RulesPath.
+func (h *RulesHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	log := h.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		oauthError(w, http.StatusMethodNotAllowed, "invalid_request", "use POST")
+		return
+	}
+	auth := Handler{ClientID: h.ClientID, ClientSecret: h.ClientSecret}
+	if !auth.authenticated(r) {
+		w.Header().Set("WWW-Authenticate", `Basic realm="micro-gw token service"`)
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/x-www-form-urlencoded" {
+			oauthError(w, http.StatusBadRequest, "invalid_request", "the body must be application/x-www-form-urlencoded")
+			return
+		}
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "cannot read the form")
+		return
+	}
+	req, err := ruleRequestFromForm(r.PostForm.Get)
+	if err != nil {
+		oauthError(w, http.StatusBadRequest, "invalid_request", err.Error())
+		return
+	}
+	res, err := h.Revoker.RevokeRule(r.Context(), req)
+	var invalid *InvalidTokenError
+	switch {
+	case errors.As(err, &invalid):
+		oauthError(w, http.StatusBadRequest, "invalid_request", invalid.Error())
+		return
+	case err != nil:
+		log.Error("revocation rule incomplete", "kind", req.Kind.String(), "key", req.Key, "error", err)
+		w.Header().Set("Retry-After", "5")
+		oauthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the rule could not be delivered everywhere; try again")
+		return
+	}
+	for _, line := range res.Done {
+		log.Info(line)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"kind": res.Rule.Kind.String(), "key": res.Rule.Key,
+		"issuedBefore": res.Rule.IssuedBefore.Unix(), "ttl": int64(res.Rule.TTL / time.Second),
+	})
+}
+
+// ruleRequestFromForm reads subject|client|issuer, issued_before and ttl.
+func ruleRequestFromForm(get func(string) string) (RuleRequest, error) {
+	var req RuleRequest
+	for _, f := range []struct {
+		name string
+		kind revocation.RuleKind
+	}{{"subject", revocation.RuleSubject}, {"client", revocation.RuleClient}, {"issuer", revocation.RuleIssuer}} {
+		v := strings.TrimSpace(get(f.name))
+		if v == "" {
+			continue
+		}
+		if req.Kind != revocation.RuleNone {
+			return RuleRequest{}, errors.New("give exactly one of subject, client and issuer")
+		}
+		req.Kind, req.Key = f.kind, v
+	}
+	if req.Kind == revocation.RuleNone {
+		return RuleRequest{}, errors.New("give one of subject, client and issuer")
+	}
+	var err error
+	if v := strings.TrimSpace(get("issued_before")); v != "" {
+		if req.IssuedBefore, err = ParseIssuedBefore(v); err != nil {
+			return RuleRequest{}, fmt.Errorf("issued_before: %w", err)
+		}
+	}
+	if v := strings.TrimSpace(get("ttl")); v != "" {
+		if req.TTL, err = ParseTTL(v); err != nil {
+			return RuleRequest{}, fmt.Errorf("ttl: %w", err)
+		}
+	}
+	return req, nil
+}
+
+// ParseIssuedBefore reads the cut of a rule: RFC 3339 (2026-11-28T10:00:00Z)
+// or epoch seconds.
+func ParseIssuedBefore(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if n <= 0 {
+			return time.Time{}, fmt.Errorf("%q is not a time after 1970", s)
+		}
+		return time.Unix(n, 0), nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("want RFC 3339 (2026-11-28T10:00:00Z) or epoch seconds, got %q", s)
+	}
+	return t, nil
+}
+
+// ParseTTL reads a ttl: whole seconds (3600) or a Go duration (1h), at least
+// one second and at most ten years, rounded up to whole seconds.
+func ParseTTL(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	var d time.Duration
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if n > int64(revocation.MaxNoticeTTL/time.Second) {
+			return 0, fmt.Errorf("%q is longer than ten years", s)
+		}
+		d = time.Duration(n) * time.Second
+	} else if d, err = time.ParseDuration(s); err != nil {
+		return 0, fmt.Errorf("want seconds (3600) or a duration (1h), got %q", s)
+	}
+	if d > revocation.MaxNoticeTTL {
+		return 0, fmt.Errorf("%q is longer than ten years", s)
+	}
+	if d < time.Second {
+		return 0, fmt.Errorf("must be at least 1 second, got %q", s)
+	}
+	return roundUpToSecond(d), nil
+}
