@@ -41,6 +41,26 @@ type RevokeOptions struct {
 	TTL time.Duration
 	// Timeout bounds each side's attempt.
 	Timeout time.Duration
+
+	// A revocation rule instead of one token: one of --sub, --client,
+	// --issuer, with --before (the cut, default now) and --ttl (default
+	// tokenservice.DefaultRuleTTL).
+	Subject, Client, Issuer string
+	Before                  string // --before: RFC 3339 or epoch seconds
+}
+
+// rule returns the kind and key of the rule the options name, RuleNone for
+// a token revocation.
+func (o *RevokeOptions) rule() (revocation.RuleKind, string) {
+	switch {
+	case o.Subject != "":
+		return revocation.RuleSubject, o.Subject
+	case o.Client != "":
+		return revocation.RuleClient, o.Client
+	case o.Issuer != "":
+		return revocation.RuleIssuer, o.Issuer
+	}
+	return revocation.RuleNone, ""
 }
 
 // NewCmdRevoke returns `micro-gw revoke`; runF, when not nil, replaces
@@ -48,8 +68,8 @@ type RevokeOptions struct {
 func NewCmdRevoke(f *factory.Factory, runF func(*RevokeOptions) error) *cobra.Command {
 	opts := &RevokeOptions{In: f.In, Out: f.Out, ErrOut: f.ErrOut, Getwd: f.Getwd}
 	cmd := &cobra.Command{
-		Use:   "revoke --config FILE (--jti JTI | --token JWT)",
-		Short: "Revoke a token: publish it to the broker topic and store it in etcd",
+		Use:   "revoke --config FILE (--jti JTI | --token JWT | --sub S | --client C | --issuer I)",
+		Short: "Revoke a token, or every token of a subject, client or issuer: publish to the broker topic and store in etcd",
 		Long: "Do what a token service does when a token is revoked, as the gateway configured by\n" +
 			"FILE (a micro-gw.conf) expects it:\n" +
 			"  - with [tokenRevocationConfig.realtime] enabled, publish {\"revokedToken\": JTI, \"ttl\": SECONDS}\n" +
@@ -60,17 +80,40 @@ func NewCmdRevoke(f *factory.Factory, runF func(*RevokeOptions) error) *cobra.Co
 			"It prints one line for each, tries both even when one fails, and exits 1 if either failed.\n\n" +
 			"The revocation holds for --ttl; without it, for the remaining lifetime of a --token (nothing\n" +
 			"is done for an expired one), or one hour for a bare --jti. TLS to the broker and etcd trusts\n" +
-			"the system's roots and the conf's trust store.",
+			"the system's roots and the conf's trust store.\n\n" +
+			"With --sub, --client or --issuer it revokes every token of that subject (sub), client\n" +
+			"(azp, client_id, consumerKey or application.id) or issuer (iss) issued before --before\n" +
+			"(RFC 3339 or epoch seconds; default now): it publishes\n" +
+			"{\"revokedSubject\": S, \"issuedBefore\": SECONDS, \"ttl\": SECONDS} (revokedClient, revokedIssuer)\n" +
+			"and puts the etcd key <rulesPrefix>sub/S (client/C, iss/<I URL-escaped>) with a lease.\n" +
+			"The rule's --ttl (default 24h) must be at least the longest lifetime of the tokens to refuse:\n" +
+			"the rule ends ttl after the later of now and --before (see docs/revocation.md, \"Rules\").",
 		Example: "  micro-gw revoke --config petstore/conf/micro-gw.conf --jti 3ad5672a-afca-4387-9ec5-fcf28785f803\n" +
 			"  micro-gw revoke --config petstore/conf/micro-gw.conf --token \"$TOKEN\"\n" +
-			"  echo \"$TOKEN\" | micro-gw revoke --config petstore/conf/micro-gw.conf --token - --ttl 2h",
+			"  echo \"$TOKEN\" | micro-gw revoke --config petstore/conf/micro-gw.conf --token - --ttl 2h\n" +
+			"  micro-gw revoke --config petstore/conf/micro-gw.conf --sub alice\n" +
+			"  micro-gw revoke --config petstore/conf/micro-gw.conf --issuer https://localhost:9443/oauth2/token --before 2026-11-28T10:00:00Z --ttl 2h",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.ConfigFile == "" {
 				return errors.New("--config is required")
 			}
-			if (opts.JTI == "") == (opts.Token == "") {
-				return errors.New("give exactly one of --jti and --token")
+			given := 0
+			for _, v := range []string{opts.JTI, opts.Token, opts.Subject, opts.Client, opts.Issuer} {
+				if v != "" {
+					given++
+				}
+			}
+			if given != 1 {
+				return errors.New("give exactly one of --jti, --token, --sub, --client and --issuer")
+			}
+			if kind, _ := opts.rule(); kind == revocation.RuleNone && opts.Before != "" {
+				return errors.New("--before goes with --sub, --client or --issuer")
+			}
+			if opts.Before != "" {
+				if _, err := tokenservice.ParseIssuedBefore(opts.Before); err != nil {
+					return fmt.Errorf("--before: %w", err)
+				}
 			}
 			if runF != nil {
 				return runF(opts)
@@ -83,7 +126,11 @@ func NewCmdRevoke(f *factory.Factory, runF func(*RevokeOptions) error) *cobra.Co
 	fl.StringArrayVarP(&opts.Overrides, "e", "e", nil, "override one configuration key, `KEY=VALUE` (as for the gateway; repeatable)")
 	fl.StringVar(&opts.JTI, "jti", "", "the jti of the token to revoke")
 	fl.StringVar(&opts.Token, "token", "", "the whole JWT to revoke (its jti is read without verifying it); - reads it from stdin")
-	fl.Var((*ttlValue)(&opts.TTL), "ttl", "how long the revocation holds: seconds (3600) or a duration (1h) (default: the token's remaining lifetime, or 3600 for a jti)")
+	fl.Var((*ttlValue)(&opts.TTL), "ttl", "how long the revocation holds: seconds (3600) or a duration (1h) (default: the token's remaining lifetime, or 3600 for a jti; 24h for a rule)")
+	fl.StringVar(&opts.Subject, "sub", "", "revoke every token of this subject (sub) issued before --before")
+	fl.StringVar(&opts.Client, "client", "", "revoke every token of this client (azp, client_id, consumerKey, application.id) issued before --before")
+	fl.StringVar(&opts.Issuer, "issuer", "", "revoke every token of this issuer (iss) issued before --before")
+	fl.StringVar(&opts.Before, "before", "", "with --sub, --client or --issuer: the cut, RFC 3339 or epoch seconds (default now)")
 	fl.DurationVar(&opts.Timeout, "timeout", tokenservice.DefaultSideTimeout, "how long to try each of the broker and etcd")
 	return cmd
 }
@@ -123,6 +170,9 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 		fmt.Fprintln(opts.ErrOut, "note:", n)
 	}
 
+	if kind, key := opts.rule(); kind != revocation.RuleNone {
+		return revokeRuleRun(ctx, opts, rev, kind, key)
+	}
 	req := tokenservice.Request{JTI: opts.JTI, TTL: opts.TTL}
 	if opts.Token != "" {
 		req.Token = opts.Token
@@ -150,6 +200,31 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 		}
 		return &factory.ExitError{Code: 1, Err: fmt.Errorf("revocation of jti %s incomplete:\n  %s",
 			res.Token.JTI, strings.ReplaceAll(err.Error(), "\n", "\n  "))}
+	}
+	return nil
+}
+
+// revokeRuleRun sends the rule of --sub, --client or --issuer.
+func revokeRuleRun(ctx context.Context, opts *RevokeOptions, rev *tokenservice.Revoker, kind revocation.RuleKind, key string) error {
+	req := tokenservice.RuleRequest{Kind: kind, Key: key, TTL: opts.TTL}
+	if opts.Before != "" {
+		t, err := tokenservice.ParseIssuedBefore(opts.Before)
+		if err != nil {
+			return fmt.Errorf("--before: %w", err)
+		}
+		req.IssuedBefore = t
+	}
+	res, err := rev.RevokeRule(ctx, req)
+	for _, line := range res.Done {
+		fmt.Fprintln(opts.Out, line)
+	}
+	if err != nil {
+		var invalid *tokenservice.InvalidTokenError
+		if errors.As(err, &invalid) {
+			return err
+		}
+		return &factory.ExitError{Code: 1, Err: fmt.Errorf("revocation rule for %s %q incomplete:\n  %s",
+			kind, key, strings.ReplaceAll(err.Error(), "\n", "\n  "))}
 	}
 	return nil
 }
