@@ -240,24 +240,9 @@ func (v *ttlValue) String() string {
 }
 
 func (v *ttlValue) Set(s string) error {
-	s = strings.TrimSpace(s)
-	var d time.Duration
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		if n > int64(revocation.MaxNoticeTTL/time.Second) {
-			return fmt.Errorf("%q is longer than ten years", s)
-		}
-		d = time.Duration(n) * time.Second
-	} else if d, err = time.ParseDuration(s); err != nil {
-		return fmt.Errorf("want seconds (3600) or a duration (1h), got %q", s)
-	}
-	if d > revocation.MaxNoticeTTL {
-		return fmt.Errorf("%q is longer than ten years", s)
-	}
-	if d < time.Second {
-		return fmt.Errorf("must be at least 1 second, got %q", s)
-	}
-	if d%time.Second != 0 {
-		d = d.Truncate(time.Second) + time.Second
+	d, err := tokenservice.ParseTTL(s)
+	if err != nil {
+		return err
 	}
 	*v = ttlValue(d)
 	return nil
