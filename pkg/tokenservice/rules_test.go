@@ -84,4 +84,3 @@ func TestParseIssuedBeforeAndTTL(t *testing.T) {
 		}
 	}
 }
-
