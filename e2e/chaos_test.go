@@ -1,0 +1,812 @@
+//go:build chaos
+
+// The chaos suite (build tag chaos): real gateways, Debian's etcd and RabbitMQ run by the suite
+// itself on their own loopback ports (see chaos_helpers_test.go), faults injected while a token
+// service revokes, and at the end every gateway must refuse every revoked token and accept every
+// other one. docs/reliability.md has the failure modes and the measured results.
+//
+//	make chaos         N = 10,000 (scripts/chaos.sh)
+//	make chaos-smoke   N = 300, one fault of each kind, for CI
+//	go test -tags chaos -run '^TestChaosStartup' ./e2e/     the start-up faults only (about 1 min)
+//
+// Knobs (environment): MICROGW_CHAOS_N (tokens), MICROGW_CHAOS_SPAN (how long revocations are
+// published, Go duration), MICROGW_CHAOS_SEED, MICROGW_CHAOS_CLUSTER_N, MICROGW_CHAOS_LOGS (a
+// folder where gateway logs are kept; default the test's temp folder), MICROGW_CHAOS_SCAN (a
+// folder or glob of logs for TestChaosScanLogs).
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/micro-gw/micro-gw/pkg/revocation"
+	"github.com/micro-gw/micro-gw/pkg/runtime/config"
+)
+
+// chaosLogDir is where a test's gateway logs go: MICROGW_CHAOS_LOGS/<test> when set (kept after
+// the run), else the test's temp folder.
+func chaosLogDir(t *testing.T) string {
+	t.Helper()
+	if d := os.Getenv("MICROGW_CHAOS_LOGS"); d != "" {
+		dir := filepath.Join(d, strings.ReplaceAll(t.Name(), "/", "_"))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	return t.TempDir()
+}
+
+// chaosSeed is MICROGW_CHAOS_SEED or a fresh one, logged so that a run can be replayed (the
+// faults' order and the revoked subset; the timing of a shared machine cannot be).
+func chaosSeed(t *testing.T) uint64 {
+	var seed uint64
+	if _, err := fmt.Sscan(os.Getenv("MICROGW_CHAOS_SEED"), &seed); err != nil || seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	t.Logf("seed %d (MICROGW_CHAOS_SEED=%d replays the choices)", seed, seed)
+	return seed
+}
+
+// chaosTokens signs n tokens with jtis chaos-<tag>-<i>, and picks about half of them to revoke.
+func chaosTokens(t *testing.T, p *chaosProject, rng *rand.Rand, tag string, n int) (tokens, jtis []string, revoked map[int]bool) {
+	t.Helper()
+	start := time.Now()
+	tokens = make([]string, n)
+	jtis = make([]string, n)
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	for w := range 2 {
+		wg.Go(func() {
+			for i := w; i < n; i += 2 {
+				jtis[i] = fmt.Sprintf("chaos-%s-%05d", tag, i)
+				tok, err := p.Token(jtis[i], 3*time.Hour)
+				if err != nil {
+					errs <- err
+					return
+				}
+				tokens[i] = tok
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	revoked = map[int]bool{}
+	for _, i := range rng.Perm(n)[:n/2] {
+		revoked[i] = true
+	}
+	t.Logf("signed %d tokens in %v; %d will be revoked", n, time.Since(start).Round(time.Millisecond), len(revoked))
+	return tokens, jtis, revoked
+}
+
+// chaosSettle waits for every gateway to be ready, then checks every token on every gateway;
+// while the check is not clean it checks again every 5 s, for at most settle. It returns the
+// last verdict and how long after the first check it was taken.
+func chaosSettle(t *testing.T, gws []*chaosGateway, tokens []string, revoked map[int]bool, settle time.Duration) chaosVerdict {
+	t.Helper()
+	for _, g := range gws {
+		if err := g.WaitReady(3 * time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Give the real-time notifiers a moment to reconnect after the last fault (readiness stays
+	// true while a source is away: docs/runtime.md).
+	time.Sleep(2 * time.Second)
+	start := time.Now()
+	for round := 1; ; round++ {
+		cs := time.Now()
+		v := chaosCheck(gws, tokens, revoked, 16)
+		t.Logf("check %d (%v after the first, took %v): lost: %d of %d revoked, wrongly refused: %d of %d, no answer/other: %d %v",
+			round, time.Since(start).Round(time.Second), time.Since(cs).Round(time.Millisecond),
+			v.Lost, v.Revoked, v.WronglyRefused, v.N-v.Revoked, v.Errors, v.Other)
+		if (v.Lost == 0 && v.WronglyRefused == 0 && v.Errors == 0) || time.Since(start) > settle {
+			return v
+		}
+		time.Sleep(5 * time.Second)
+	}
+}
+
+// chaosReport prints the verdict's lines and fails the test unless nothing was lost or wrongly
+// refused.
+func chaosReport(t *testing.T, v chaosVerdict) {
+	t.Helper()
+	fmt.Printf("lost: %d of %d\n", v.Lost, v.N)
+	fmt.Printf("wrongly refused: %d of %d\n", v.WronglyRefused, v.N)
+	t.Logf("lost: %d of %d (revoked tokens accepted by some gateway; %d revoked)", v.Lost, v.N, v.Revoked)
+	t.Logf("wrongly refused: %d of %d (tokens never revoked refused by some gateway)", v.WronglyRefused, v.N)
+	if v.Lost != 0 {
+		t.Errorf("lost: %d of %d revoked tokens accepted; e.g. %v", v.Lost, v.N, v.LostExamples)
+	}
+	if v.WronglyRefused != 0 {
+		t.Errorf("wrongly refused: %d; e.g. %v", v.WronglyRefused, v.RefusedExamples)
+	}
+	if v.Errors != 0 {
+		t.Errorf("%d checks got neither 200 nor 401: %v", v.Errors, v.Other)
+	}
+}
+
+// chaosScanGatewayLogs fails the test if any gateway log holds a token or a fragment of one.
+func chaosScanGatewayLogs(t *testing.T, gws []*chaosGateway, tokens []string) {
+	t.Helper()
+	var paths []string
+	for _, g := range gws {
+		paths = append(paths, g.LogPath)
+	}
+	start := time.Now()
+	hits, err := chaosScanLogs(paths, tokens)
+	if err != nil {
+		t.Errorf("log scan: %v", err)
+	}
+	var size int64
+	for _, p := range paths {
+		if st, err := os.Stat(p); err == nil {
+			size += st.Size()
+		}
+	}
+	t.Logf("log scan: %d gateway logs (%d KB) for %d tokens in %v: %d hits", len(paths), size>>10, len(tokens), time.Since(start).Round(time.Millisecond), len(hits))
+	for _, h := range hits {
+		t.Errorf("token in a gateway log: %s", h)
+	}
+}
+
+// chaosFault is one kind of fault.
+type chaosFault string
+
+const (
+	faultRabbitRestart chaosFault = "restart RabbitMQ"
+	faultEtcdRestart   chaosFault = "restart etcd"
+	faultGatewayKill   chaosFault = "SIGKILL and restart a gateway"
+	faultEtcdCompact   chaosFault = "compact etcd"
+	faultPartition     chaosFault = "cut the gateways off etcd and the broker, compact etcd, heal"
+)
+
+// TestChaos: two gateways (realtime over STOMP and over AMQP, persistent etcd), a token service
+// revoking half of N tokens over broker and etcd, and meanwhile RabbitMQ restarted, etcd
+// restarted (SIGTERM or SIGKILL), a gateway SIGKILLed and restarted, etcd compacted, and the
+// gateways cut off from both services while revocations go on and etcd is compacted (so their
+// watch must fall back to a full reload). Then every gateway must refuse every revoked token and
+// accept every other: `lost: 0 of N`.
+func TestChaos(t *testing.T) {
+	n := chaosEnvInt("MICROGW_CHAOS_N", 300)
+	spanDef := 40 * time.Second
+	if n > 1000 {
+		spanDef = 180 * time.Second
+	}
+	span := chaosEnvDuration("MICROGW_CHAOS_SPAN", spanDef)
+	seed := chaosSeed(t)
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	began := time.Now()
+
+	dir := t.TempDir()
+	logs := chaosLogDir(t)
+	etcd := chaosStartEtcdCluster(t, dir, 1, chaosPort("MICROGW_CHAOS_ETCD_PORT", 23791), chaosPort("MICROGW_CHAOS_ETCD_PEER_PORT", 23801))[0]
+	rabbit := chaosNewRabbit(t, dir)
+	rs := time.Now()
+	if err := rabbit.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("etcd and RabbitMQ %s up (RabbitMQ took %v)", rabbit.Node, time.Since(rs).Round(time.Millisecond))
+
+	// The gateways reach the services through cuttable proxies; the token service directly.
+	etcdProxy := chaosNewProxy(t, fmt.Sprintf("127.0.0.1:%d", etcd.Client))
+	stompProxy := chaosNewProxy(t, fmt.Sprintf("127.0.0.1:%d", rabbit.STOMP))
+	amqpProxy := chaosNewProxy(t, fmt.Sprintf("127.0.0.1:%d", rabbit.AMQP))
+	proxies := []*chaosProxy{etcdProxy, stompProxy, amqpProxy}
+
+	work := filepath.Join(dir, "work")
+	os.MkdirAll(work, 0o755)
+	p := chaosNewProject(t, work)
+	hostname := "http://" + etcdProxy.Addr() + "/v3/keys/jti/"
+	confSTOMP := p.WriteConf(t, "chaos-stomp", chaosConf{
+		BrokerURL: "stomp://" + stompProxy.Addr(), BrokerUser: "guest", BrokerPass: "guest", EtcdHostname: hostname})
+	confAMQP := p.WriteConf(t, "chaos-amqp", chaosConf{
+		BrokerURL:    "amqp://guest:guest@chaos/?brokerlist='tcp://" + amqpProxy.Addr() + "'",
+		EtcdHostname: hostname})
+	gws := []*chaosGateway{
+		p.NewGateway(t, "gw-stomp", confSTOMP, logs),
+		p.NewGateway(t, "gw-amqp", confAMQP, logs),
+	}
+	for _, g := range gws {
+		if err := g.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, g := range gws {
+		if err := g.WaitReady(2 * time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tokens, jtis, revoked := chaosTokens(t, p, rng, fmt.Sprintf("%x", seed%0xffffff), n)
+	var toRevoke []string
+	for _, i := range rng.Perm(n) {
+		if revoked[i] {
+			toRevoke = append(toRevoke, jtis[i])
+		}
+	}
+
+	// A share of the revocations is kept for the partition faults, which publish them while the
+	// gateways are cut off (so their etcd watch has to catch up past a compaction).
+	reserved := toRevoke[len(toRevoke)-max(len(toRevoke)/10, 10):]
+	toRevoke = toRevoke[:len(toRevoke)-len(reserved)]
+	pub := &chaosPublisher{
+		Rev: config.Revocation{
+			Realtime: config.Realtime{Enabled: true, Topic: "tokenRevocation",
+				ProviderURL: fmt.Sprintf("stomp://127.0.0.1:%d", rabbit.STOMP), Username: "guest", Password: "guest"},
+			Persistent: config.Persistent{Enabled: true, UseDefault: true,
+				Hostname: fmt.Sprintf("http://127.0.0.1:%d/v3/keys/jti/", etcd.Client)},
+		},
+		Workers: 4, TTL: 3 * time.Hour, BrokerGiveUp: 90 * time.Second,
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), span+10*time.Minute)
+	defer cancel()
+	partPub := &chaosPublisher{Rev: pub.Rev, Workers: 2, TTL: pub.TTL, BrokerGiveUp: pub.BrokerGiveUp}
+	var partMissed []string
+	publishReserved := func(k int) int {
+		batch := reserved[:min(k, len(reserved))]
+		reserved = reserved[len(batch):]
+		partMissed = append(partMissed, partPub.Run(ctx, batch, 0)...)
+		return len(batch)
+	}
+
+	// The faults: every kind once in a random order, then (while revocations go on) more at
+	// random, a random pause of 1-4 s (smoke) or 3-12 s (full) between two.
+	kinds := []chaosFault{faultRabbitRestart, faultEtcdRestart, faultGatewayKill, faultEtcdCompact, faultPartition}
+	pubDone := make(chan struct{})
+	var notAccepted []string
+	pubStart := time.Now()
+	go func() {
+		defer close(pubDone)
+		notAccepted = pub.Run(ctx, toRevoke, span)
+	}()
+	counts := map[chaosFault]int{}
+	pause := func() time.Duration {
+		if n <= 1000 {
+			return time.Second + time.Duration(rng.Int64N(int64(3*time.Second)))
+		}
+		return 3*time.Second + time.Duration(rng.Int64N(int64(9*time.Second)))
+	}
+	order := slices.Clone(kinds)
+	rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+	for i := 0; ; i++ {
+		var k chaosFault
+		if i < len(order) {
+			k = order[i]
+		} else {
+			select {
+			case <-pubDone:
+			default:
+				k = kinds[rng.IntN(len(kinds))]
+			}
+			if k == "" {
+				break
+			}
+		}
+		time.Sleep(pause())
+		fs := time.Now()
+		detail := chaosInject(t, k, rng, etcd, rabbit, gws, proxies, func() int { return publishReserved(max(len(reserved)/2, 5)) })
+		counts[k]++
+		line := fmt.Sprintf("%s +%v %s: %s (%v)", fs.UTC().Format("15:04:05"), fs.Sub(pubStart).Round(time.Second), k, detail, time.Since(fs).Round(time.Millisecond))
+		t.Log("fault: " + line)
+	}
+	<-pubDone
+	if len(reserved) > 0 {
+		t.Logf("publishing the %d reserved revocations that no partition took", publishReserved(len(reserved)))
+	}
+	notAccepted = append(notAccepted, partMissed...)
+	pubTook := time.Since(pubStart)
+	t.Logf("publisher: %d revocations accepted (etcd took them) in %v; %d not accepted; failed attempts: etcd %d, broker %d; broker side given up: %d",
+		pub.accepted.Load(), pubTook.Round(time.Millisecond), len(notAccepted), pub.etcdFailures.Load(), pub.brokerFailures.Load(), pub.brokerGivenUp.Load())
+	if len(notAccepted) > 0 {
+		t.Fatalf("%d revocations were never accepted by etcd (e.g. %v): nothing to check against", len(notAccepted), notAccepted[:min(5, len(notAccepted))])
+	}
+	var faults []string
+	for _, k := range kinds {
+		faults = append(faults, fmt.Sprintf("%s ×%d", k, counts[k]))
+	}
+	t.Logf("faults injected: %s", strings.Join(faults, ", "))
+
+	v := chaosSettle(t, gws, tokens, revoked, 60*time.Second)
+	chaosReport(t, v)
+	for _, g := range gws {
+		t.Logf("%s: %d starts, %d broker reconnects logged, %d etcd reloads logged (watch could not resume), %d resyncs", g.Name, g.starts,
+			chaosCountInFile(g.LogPath, "reconnected to broker"), chaosCountInFile(g.LogPath, "etcd watch cannot resume"),
+			chaosCountInFile(g.LogPath, "resync requested"))
+	}
+	chaosScanGatewayLogs(t, gws, tokens)
+	t.Logf("summary: N=%d, revoked %d, faults: %s; took %v (publishing %v); lost: %d of %d, wrongly refused %d",
+		n, len(revoked), strings.Join(faults, ", "), time.Since(began).Round(time.Second), pubTook.Round(time.Second), v.Lost, n, v.WronglyRefused)
+}
+
+// chaosInject injects one fault and returns what it did.
+func chaosInject(t *testing.T, k chaosFault, rng *rand.Rand, etcd *chaosEtcd, rabbit *chaosRabbit, gws []*chaosGateway, proxies []*chaosProxy, duringCut func() int) string {
+	t.Helper()
+	switch k {
+	case faultRabbitRestart:
+		down := time.Duration(rng.Int64N(int64(3 * time.Second)))
+		if err := rabbit.Restart(down); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprintf("down %v", down.Round(time.Millisecond))
+	case faultEtcdRestart:
+		kill := rng.IntN(2) == 0
+		down := time.Duration(rng.Int64N(int64(4 * time.Second)))
+		if err := etcd.Restart(kill, down); err != nil {
+			t.Fatal(err)
+		}
+		how := "SIGTERM"
+		if kill {
+			how = "SIGKILL"
+		}
+		return fmt.Sprintf("%s, down %v", how, down.Round(time.Millisecond))
+	case faultGatewayKill:
+		g := gws[rng.IntN(len(gws))]
+		g.Kill()
+		down := time.Duration(rng.Int64N(int64(2 * time.Second)))
+		time.Sleep(down)
+		if err := g.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Not waiting for it to be ready: the next fault may hit it while it loads.
+		return fmt.Sprintf("%s, down %v", g.Name, down.Round(time.Millisecond))
+	case faultEtcdCompact:
+		rev, err := etcd.Compact()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprintf("at revision %d", rev)
+	case faultPartition:
+		for _, p := range proxies {
+			p.Cut()
+		}
+		r0, _ := etcd.Revision()
+		cutAt := time.Now()
+		published := duringCut()
+		time.Sleep(2*time.Second + time.Duration(rng.Int64N(int64(4*time.Second))) - time.Since(cutAt))
+		rev, err := etcd.Compact()
+		if err != nil {
+			for _, p := range proxies {
+				p.Heal()
+			}
+			t.Fatal(err)
+		}
+		for _, p := range proxies {
+			p.Heal()
+		}
+		return fmt.Sprintf("%d revocations published while cut (revisions %d..%d), compacted at %d", published, r0, rev, rev)
+	}
+	t.Fatalf("unknown fault %q", k)
+	return ""
+}
+
+// TestChaosEtcdCluster: a 3-member etcd cluster on loopback, two gateways with the persistent
+// notifier only (so every revocation reaches them through etcd) and `endpoints` listing the three
+// members; while the token service revokes, the leader is SIGKILLed (then restarted), twice,
+// and the cluster compacted. Then `lost: 0 of N`.
+func TestChaosEtcdCluster(t *testing.T) {
+	n := chaosEnvInt("MICROGW_CHAOS_CLUSTER_N", 1000)
+	span := chaosEnvDuration("MICROGW_CHAOS_CLUSTER_SPAN", 30*time.Second)
+	seed := chaosSeed(t)
+	rng := rand.New(rand.NewPCG(seed, seed^0x51ed2701))
+	began := time.Now()
+	dir := t.TempDir()
+	logs := chaosLogDir(t)
+	base := chaosPort("MICROGW_CHAOS_ETCD_PORT", 23791) + 1
+	peerBase := chaosPort("MICROGW_CHAOS_ETCD_PEER_PORT", 23801) + 1
+	ms := chaosStartEtcdCluster(t, dir, 3, base, peerBase)
+	var eps []string
+	for _, m := range ms {
+		eps = append(eps, m.Endpoint())
+	}
+	work := filepath.Join(dir, "work")
+	os.MkdirAll(work, 0o755)
+	p := chaosNewProject(t, work)
+	conf := p.WriteConf(t, "chaos-cluster", chaosConf{EtcdHostname: "/v3/keys/jti/", EtcdEndpoints: eps})
+	gws := []*chaosGateway{p.NewGateway(t, "gw-c1", conf, logs), p.NewGateway(t, "gw-c2", conf, logs)}
+	for _, g := range gws {
+		if err := g.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, g := range gws {
+		if err := g.WaitReady(2 * time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tokens, jtis, revoked := chaosTokens(t, p, rng, fmt.Sprintf("c%x", seed%0xffffff), n)
+	var toRevoke []string
+	for i := range n {
+		if revoked[i] {
+			toRevoke = append(toRevoke, jtis[i])
+		}
+	}
+	pub := &chaosPublisher{
+		Rev: config.Revocation{Persistent: config.Persistent{Enabled: true, UseDefault: true,
+			Hostname: "/v3/keys/jti/", Endpoints: eps}},
+		Workers: 4, TTL: 3 * time.Hour,
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), span+5*time.Minute)
+	defer cancel()
+	pubDone := make(chan struct{})
+	var notAccepted []string
+	pubStart := time.Now()
+	go func() {
+		defer close(pubDone)
+		notAccepted = pub.Run(ctx, toRevoke, span)
+	}()
+	var faults []string
+	for round := range 2 {
+		time.Sleep(span/4 + time.Duration(rng.Int64N(int64(span/8))))
+		leader, err := chaosEtcdLeader(ms)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs := time.Now()
+		leader.proc.stop(syscall.SIGKILL, 5*time.Second)
+		// The others elect a new leader while the old one is down.
+		time.Sleep(3 * time.Second)
+		var others []*chaosEtcd
+		for _, m := range ms {
+			if m != leader {
+				others = append(others, m)
+			}
+		}
+		newLeader, lerr := chaosEtcdLeader(others)
+		if err := leader.start(); err != nil {
+			t.Fatal(err)
+		}
+		if err := leader.waitHealthy(60 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+		nl := "none yet"
+		if lerr == nil {
+			nl = newLeader.Name
+		}
+		line := fmt.Sprintf("round %d +%v: SIGKILLed leader %s, new leader %s, restarted after %v", round+1,
+			fs.Sub(pubStart).Round(time.Second), leader.Name, nl, time.Since(fs).Round(time.Millisecond))
+		faults = append(faults, line)
+		t.Log("fault: " + line)
+	}
+	if rev, err := ms[rng.IntN(3)].Compact(); err == nil {
+		faults = append(faults, fmt.Sprintf("compacted at %d", rev))
+	} else {
+		t.Errorf("compact: %v", err)
+	}
+	<-pubDone
+	t.Logf("publisher: %d accepted in %v, %d not accepted, %d failed attempts on etcd",
+		pub.accepted.Load(), time.Since(pubStart).Round(time.Millisecond), len(notAccepted), pub.etcdFailures.Load())
+	if len(notAccepted) > 0 {
+		t.Fatalf("%d revocations never accepted by etcd", len(notAccepted))
+	}
+	v := chaosSettle(t, gws, tokens, revoked, 60*time.Second)
+	chaosReport(t, v)
+	chaosScanGatewayLogs(t, gws, tokens)
+	t.Logf("summary: N=%d, revoked %d, faults: %s; took %v; lost: %d of %d, wrongly refused %d",
+		n, len(revoked), strings.Join(faults, "; "), time.Since(began).Round(time.Second), v.Lost, n, v.WronglyRefused)
+}
+
+// TestChaosStartup: the start-up faults end to end with the real services.
+//   - broker down at start: the gateway starts, says it retries, serves from etcd (not ready:
+//     the broker has not subscribed), and catches up when RabbitMQ comes: ready, and a
+//     revocation sent over the broker only is applied;
+//   - etcd down at start: not ready, secured requests 503 900950 (serveBeforeLoaded = false),
+//     unsecured ones served, a broker revocation received meanwhile kept; once etcd is up:
+//     ready, the etcd revocation refused, the rest served;
+//   - wrong broker credentials (STOMP and AMQP): one clear ERROR line naming the user, the
+//     process keeps running and retrying, without a log line per retry.
+func TestChaosStartup(t *testing.T) {
+	dir := t.TempDir()
+	logs := chaosLogDir(t)
+	etcd := chaosStartEtcdCluster(t, dir, 1, chaosPort("MICROGW_CHAOS_ETCD_PORT", 23791), chaosPort("MICROGW_CHAOS_ETCD_PEER_PORT", 23801))[0]
+	rabbit := chaosNewRabbit(t, dir)
+	work := filepath.Join(dir, "work")
+	os.MkdirAll(work, 0o755)
+	p := chaosNewProject(t, work)
+	hostname := fmt.Sprintf("http://127.0.0.1:%d/v3/keys/jti/", etcd.Client)
+	stompURL := fmt.Sprintf("stomp://127.0.0.1:%d", rabbit.STOMP)
+	amqpURL := fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/", rabbit.AMQP)
+	var allGws []*chaosGateway
+	var allTokens []string
+	tok := func(jti string) string {
+		s, err := p.Token(jti, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		allTokens = append(allTokens, s)
+		return s
+	}
+	etcdRevoke := func(jti string) {
+		t.Helper()
+		if out, err := etcd.etcdctl("put", "jti/"+jti, "3600"); err != nil {
+			t.Fatalf("etcdctl put: %v %s", err, out)
+		}
+	}
+	brokerRevoke := func(jti string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		pub, err := revocation.DialBrokerPublisher(ctx, revocation.BrokerConfig{URL: stompURL, Username: "guest", Password: "guest"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pub.Close()
+		if err := pub.Publish(ctx, revocation.Notice{JTI: jti, TTL: time.Hour}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// expect polls until the gateway answers want for token.
+	expect := func(g *chaosGateway, what, token string, want func(chaosAnswer) bool, d time.Duration) {
+		t.Helper()
+		end := time.Now().Add(d)
+		var a chaosAnswer
+		for time.Now().Before(end) {
+			if a = g.Call(token); want(a) {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatalf("%s: %s: last answer %s after %v", g.Name, what, a, d)
+	}
+	notReadyFor := func(g *chaosGateway, d time.Duration) {
+		t.Helper()
+		end := time.Now().Add(d)
+		for time.Now().Before(end) {
+			if ex, err := g.Exited(); ex {
+				t.Fatalf("%s exited (%v): no crash loop allowed:\n%s", g.Name, err, chaosTailFile(g.LogPath, 30))
+			}
+			if code, body, err := g.Ready(); err == nil && code == http.StatusOK {
+				t.Fatalf("%s ready while a source is down: %s", g.Name, body)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	defer func() {
+		hits, err := chaosScanLogs(func() (ps []string) {
+			for _, g := range allGws {
+				ps = append(ps, g.LogPath)
+			}
+			return
+		}(), allTokens)
+		if err != nil {
+			t.Error(err)
+		}
+		for _, h := range hits {
+			t.Errorf("token in a gateway log: %s", h)
+		}
+		t.Logf("log scan of %d gateway logs for %d tokens: %d hits", len(allGws), len(allTokens), len(hits))
+	}()
+
+	t.Run("BrokerDownAtStart", func(t *testing.T) {
+		inEtcd := "chaos-bd-etcd-" + fmt.Sprint(time.Now().UnixNano())
+		etcdRevoke(inEtcd)
+		revokedTok, okTok := tok(inEtcd), tok("chaos-bd-ok")
+		var gws []*chaosGateway
+		for _, c := range []struct{ name, url string }{{"bd-stomp", stompURL}, {"bd-amqp", amqpURL}} {
+			conf := p.WriteConf(t, c.name, chaosConf{BrokerURL: c.url, BrokerUser: "guest", BrokerPass: "guest", EtcdHostname: hostname})
+			g := p.NewGateway(t, c.name, conf, logs)
+			if err := g.Start(); err != nil {
+				t.Fatal(err)
+			}
+			gws = append(gws, g)
+			allGws = append(allGws, g)
+		}
+		for _, g := range gws {
+			// etcd is up: revocations it holds are enforced even before the broker comes.
+			expect(g, "etcd revocation refused while the broker is down", revokedTok, chaosAnswer.revoked, 30*time.Second)
+			expect(g, "other token served while the broker is down", okTok, chaosAnswer.accepted, 10*time.Second)
+		}
+		notReadyFor(gws[0], 4*time.Second)
+		for _, g := range gws {
+			if c := chaosCountInFile(g.LogPath, "cannot connect to broker, retrying"); c < 1 {
+				t.Errorf("%s: no `cannot connect to broker, retrying` line:\n%s", g.Name, chaosTailFile(g.LogPath, 20))
+			}
+		}
+		cs := time.Now()
+		if err := rabbit.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("RabbitMQ started in %v", time.Since(cs).Round(time.Millisecond))
+		for _, g := range gws {
+			if err := g.WaitReady(90 * time.Second); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s ready %v after RabbitMQ started", g.Name, time.Since(cs).Round(time.Millisecond))
+		}
+		late := "chaos-bd-late-" + fmt.Sprint(time.Now().UnixNano())
+		lateTok := tok(late)
+		for _, g := range gws {
+			expect(g, "token served before its revocation", lateTok, chaosAnswer.accepted, 10*time.Second)
+		}
+		brokerRevoke(late) // over the broker only: the subscription must be in place
+		for _, g := range gws {
+			expect(g, "broker-only revocation refused", lateTok, chaosAnswer.revoked, 10*time.Second)
+		}
+		for _, g := range gws {
+			g.Stop()
+		}
+	})
+
+	t.Run("EtcdDownAtStart", func(t *testing.T) {
+		if rabbit.proc == nil || rabbit.proc.exited() {
+			if err := rabbit.Start(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		inEtcd := "chaos-ed-etcd-" + fmt.Sprint(time.Now().UnixNano())
+		etcdRevoke(inEtcd)
+		revokedTok, okTok := tok(inEtcd), tok("chaos-ed-ok")
+		etcd.proc.stop(syscall.SIGTERM, 15*time.Second)
+		conf := p.WriteConf(t, "ed", chaosConf{BrokerURL: stompURL, BrokerUser: "guest", BrokerPass: "guest", EtcdHostname: hostname})
+		g := p.NewGateway(t, "ed", conf, logs)
+		allGws = append(allGws, g)
+		if err := g.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Secured: 503 900950 until etcd has been loaded, whatever the token; unsecured: served.
+		expect(g, "secured request while etcd is down", okTok, func(a chaosAnswer) bool {
+			return a.Err == nil && a.Status == http.StatusServiceUnavailable && a.Code == 900950
+		}, 30*time.Second)
+		if a := g.Call(revokedTok); a.Status != http.StatusServiceUnavailable || a.Code != 900950 {
+			t.Errorf("revoked token while etcd is down: %s, want 503 900950", a)
+		}
+		if a := g.call("/chaos/v1/open", ""); !a.accepted() {
+			t.Errorf("unsecured resource while etcd is down: %s, want 200", a)
+		}
+		// The broker is up: a revocation it delivers now must still hold once etcd is loaded.
+		viaBroker := "chaos-ed-broker-" + fmt.Sprint(time.Now().UnixNano())
+		viaBrokerTok := tok(viaBroker)
+		// wait for the subscription (the log line) before publishing: a topic keeps nothing.
+		end := time.Now().Add(60 * time.Second)
+		for chaosCountInFile(g.LogPath, "subscriber service for token revocation is started") == 0 {
+			if time.Now().After(end) {
+				t.Fatalf("no subscription within 60 s:\n%s", chaosTailFile(g.LogPath, 30))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		brokerRevoke(viaBroker)
+		// Long enough for the first attempt's dial timeout (5 s) to run out and be logged.
+		notReadyFor(g, 7*time.Second)
+		if c := chaosCountInFile(g.LogPath, "connect to etcd failed; retrying") + chaosCountInFile(g.LogPath, "load revoked tokens from etcd failed; retrying"); c < 1 {
+			t.Errorf("no etcd retry line in the log:\n%s", chaosTailFile(g.LogPath, 20))
+		}
+		es := time.Now()
+		if err := etcd.start(); err != nil {
+			t.Fatal(err)
+		}
+		if err := etcd.waitHealthy(60 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if err := g.WaitReady(90 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("ready %v after etcd started", time.Since(es).Round(time.Millisecond))
+		expect(g, "etcd revocation refused", revokedTok, chaosAnswer.revoked, 5*time.Second)
+		expect(g, "broker revocation received before the load refused", viaBrokerTok, chaosAnswer.revoked, 5*time.Second)
+		expect(g, "other token served", okTok, chaosAnswer.accepted, 5*time.Second)
+		g.Stop()
+	})
+
+	t.Run("WrongBrokerCredentials", func(t *testing.T) {
+		if rabbit.proc == nil || rabbit.proc.exited() {
+			if err := rabbit.Start(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if etcd.proc.exited() {
+			if err := etcd.start(); err != nil {
+				t.Fatal(err)
+			}
+			if err := etcd.waitHealthy(60 * time.Second); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var gws []*chaosGateway
+		for _, c := range []struct{ name, url string }{
+			{"cred-stomp", stompURL},
+			{"cred-amqp", fmt.Sprintf("amqp://127.0.0.1:%d/", rabbit.AMQP)},
+		} {
+			conf := p.WriteConf(t, c.name, chaosConf{BrokerURL: c.url, BrokerUser: "guest", BrokerPass: "not-the-password", EtcdHostname: hostname})
+			g := p.NewGateway(t, c.name, conf, logs)
+			allGws = append(allGws, g)
+			if err := g.Start(); err != nil {
+				t.Fatal(err)
+			}
+			gws = append(gws, g)
+		}
+		okTok := tok("chaos-cred-ok")
+		for _, g := range gws {
+			expect(g, "served from etcd while the broker refuses the login", okTok, chaosAnswer.accepted, 30*time.Second)
+		}
+		notReadyFor(gws[0], 12*time.Second)
+		loginLine := regexp.MustCompile(`level=ERROR .*broker refused the login for user \\?"guest\\?"`)
+		for _, g := range gws {
+			if ex, err := g.Exited(); ex {
+				t.Fatalf("%s exited (%v)", g.Name, err)
+			}
+			b, _ := os.ReadFile(g.LogPath)
+			lines := strings.Split(string(b), "\n")
+			errLines, warnLines := 0, 0
+			for _, l := range lines {
+				if strings.Contains(l, "level=ERROR") {
+					errLines++
+				}
+				if strings.Contains(l, "level=WARN") {
+					warnLines++
+				}
+			}
+			found := loginLine.Match(b)
+			t.Logf("%s: %d log lines, %d ERROR, %d WARN, login line found: %v, retries at DEBUG: %d", g.Name,
+				len(lines), errLines, warnLines, found,
+				chaosCountInFile(g.LogPath, "broker still unavailable"))
+			if !found {
+				t.Errorf("%s: no ERROR line `broker refused the login for user \"guest\"`:\n%s", g.Name, chaosTailFile(g.LogPath, 30))
+			}
+			if errLines > 3 {
+				t.Errorf("%s: %d ERROR lines in about 12 s: each change of state is to be logged once (docs/revocation.md):\n%s", g.Name, errLines, chaosTailFile(g.LogPath, 30))
+			}
+			if strings.Contains(string(b), "not-the-password") {
+				t.Errorf("%s: the broker password is in the log", g.Name)
+			}
+		}
+	})
+}
+
+// TestChaosScanLogs scans the logs named by MICROGW_CHAOS_SCAN (a folder, scanned recursively
+// for *.log and *.out, or a glob) for anything shaped like a JWT, and fails on a hit. .ci/run can
+// point it at its log folder after the other stages. Without the variable it checks the scanner
+// itself on a made-up log.
+func TestChaosScanLogs(t *testing.T) {
+	spec := os.Getenv("MICROGW_CHAOS_SCAN")
+	if spec == "" {
+		dir := t.TempDir()
+		tok := "eyJhbGciOiJSUzI1NiIsImtpZCI6IndzbzJhcGltIn0.eyJqdGkiOiJ4LXh4eHgteHh4eCIsInN1YiI6ImFkbWluIiwic2NvcGUiOiIifQ.c2lnbmF0dXJlLW9mLWEtdG9rZW4tdGhhdC1pcy1sb25nLWVub3VnaC10by1iZS1zZWVuLWJ5LXRoZS1zY2FubmVy"
+		sig := tok[strings.LastIndex(tok, ".")+1:]
+		clean := filepath.Join(dir, "clean.log")
+		os.WriteFile(clean, []byte("time=x level=DEBUG msg=request jti=x-xxxx-xxxx status=401\n"), 0o644)
+		leak := filepath.Join(dir, "leak.log")
+		os.WriteFile(leak, []byte("ok line\nlevel=WARN msg=bad sig="+sig[5:60]+"\nlevel=INFO token=Bearer "+tok+"\n"), 0o644)
+		hits, err := chaosScanLogs([]string{clean, leak}, []string{tok})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(hits) != 2 || hits[0].Line != 2 || hits[1].Line != 3 || hits[1].Token != -1 || hits[0].Token != 0 {
+			t.Fatalf("hits = %v, want the signature fragment on line 2 and the JWT on line 3 of leak.log", hits)
+		}
+		return
+	}
+	var paths []string
+	if st, err := os.Stat(spec); err == nil && st.IsDir() {
+		filepath.WalkDir(spec, func(path string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && (strings.HasSuffix(path, ".log") || strings.HasSuffix(path, ".out")) {
+				paths = append(paths, path)
+			}
+			return nil
+		})
+	} else {
+		paths, _ = filepath.Glob(spec)
+	}
+	if len(paths) == 0 {
+		t.Fatalf("MICROGW_CHAOS_SCAN=%s names no log file", spec)
+	}
+	hits, err := chaosScanLogs(paths, nil)
+	if err != nil {
+		t.Error(err)
+	}
+	t.Logf("scanned %d files: %d hits", len(paths), len(hits))
+	for _, h := range hits {
+		t.Errorf("JWT in a log: %s", h)
+	}
+}
