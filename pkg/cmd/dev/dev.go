@@ -178,6 +178,8 @@ func printBanner(w io.Writer, svc *devservices.Services, opts *DevOptions) {
 	fmt.Fprint(w, indent(svc.ConfSnippet(), "    "))
 	fmt.Fprintf(w, "\nRevoke a token (a jti or a whole JWT) as the seed's token service did:\n\n")
 	fmt.Fprintf(w, "    curl -k -u %s:%s -d \"token=<jti>\" %s\n\n", opts.ClientID, maskSecret(opts.ClientSecret), svc.RevokeURL)
+	fmt.Fprintf(w, "Revoke every token of a subject (or client=, issuer=) issued before now:\n\n")
+	fmt.Fprintf(w, "    curl -k -u %s:%s -d \"subject=<sub>\" %s\n\n", opts.ClientID, maskSecret(opts.ClientSecret), svc.RulesURL)
 }
 
 // maskSecret shows the default secret (it is in the docs anyway) and hides

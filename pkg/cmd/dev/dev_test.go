@@ -103,6 +103,7 @@ func TestDevServesAndKeepsData(t *testing.T) {
 		"enableRealtimeMessageRetrieval = true",
 		`hostname = "http://` + etcdAddr + `/v2/keys/jti/"`,
 		"curl -k -u app:<secret> -d \"token=<jti>\" " + revokeURL,
+		"curl -k -u app:<secret> -d \"subject=<sub>\" " + revokeURL + "/rules",
 		"micro-gw dev: stopped",
 	} {
 		if !strings.Contains(out, want) {
