@@ -37,3 +37,14 @@ bench:
 
 bench-smoke:
 	bash bench/run.sh --smoke
+
+# The chaos suite (scripts/chaos.sh, e2e/chaos_test.go; see docs/reliability.md): its own Debian
+# etcd and RabbitMQ on loopback ports of its own, two gateways, faults while a token service revokes.
+#   make chaos         N = 10,000 tokens, and a 3-member etcd cluster with the leader killed (~10 min)
+#   make chaos-smoke   N = 300, one fault of each kind, and a small cluster run (CI, ~2 min)
+.PHONY: chaos chaos-smoke
+chaos:
+	bash scripts/chaos.sh
+
+chaos-smoke:
+	bash scripts/chaos.sh --smoke
