@@ -461,7 +461,8 @@ and answers 200 with 47 bytes of JSON (\`bench/backend\`).
 1. \`wrk -t1 -c$CONNS -d${DUR}s --latency -H 'Authorization: Bearer ...' URL\`, ${RUNS} rounds, each round the bare proxy, the gateway and
    HAProxy in turn (a 1 s warm-up of each first). The gateway loads the $N_REVOKED keys \`${PREFIX}bench-NNNNNNN\` from etcd
    (\`bench/etcdload\` writes them, 128 puts a transaction) and is subscribed to STOMP. The bare proxy is \`bench/bareproxy\`: an
-   \`httputil.NewSingleHostReverseProxy\` with the same idle-connection pool as the gateway's. HAProxy runs
+   \`httputil.NewSingleHostReverseProxy\` with the gateway's idle-connection pool and pooled copy buffers, FlushInterval 0 (the
+   default). HAProxy runs
    \`bench/haproxy/haproxy.cfg.tmpl\`: \`jwt_verify\` of the signature with the issuer's public key (HAProxy 2.6 wants a
    \`PUBLIC KEY\` PEM, not the certificate: jwt_verify answers -5 for a certificate), \`alg\`, \`exp\`, \`iss\`, \`aud\`, the jti
    against a $N_REVOKED-line \`-f\` list, the Authorization header removed, the same path rewrite; \`nbthread $(nproc)\`. HAProxy has no
