@@ -17,8 +17,10 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -808,5 +810,100 @@ func TestChaosScanLogs(t *testing.T) {
 	t.Logf("scanned %d files: %d hits", len(paths), len(hits))
 	for _, h := range hits {
 		t.Errorf("JWT in a log: %s", h)
+	}
+}
+
+// TestChaosLimits: a real gateway (no revocation sources) against hostile clients: a header
+// block over the 64 KB limit gets 431, slow clients that trickle their headers are cut off by the
+// 10 s ReadHeaderTimeout, and meanwhile other clients are served (docs/runtime.md, "Server
+// limits").
+func TestChaosLimits(t *testing.T) {
+	dir := t.TempDir()
+	work := filepath.Join(dir, "work")
+	os.MkdirAll(work, 0o755)
+	p := chaosNewProject(t, work)
+	conf := p.WriteConf(t, "limits", chaosConf{LogLevel: "INFO"})
+	g := p.NewGateway(t, "limits", conf, chaosLogDir(t))
+	if err := g.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.WaitReady(time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	okTok, err := p.Token("chaos-limits-ok", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", g.HTTP)
+
+	// Over the limit: 80 KB of headers.
+	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/chaos/v1/pets", nil)
+	req.Header.Set("Authorization", "Bearer "+okTok)
+	req.Header.Set("X-Big", strings.Repeat("a", 80<<10))
+	if resp, err := g.client.Do(req); err != nil {
+		t.Errorf("80 KB of headers: %v, want a 431", err)
+	} else {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+			t.Errorf("80 KB of headers: %d, want 431", resp.StatusCode)
+		}
+	}
+	// Just under it (a 60 KB token in the header): refused as a bad token, not a crash.
+	if a := g.Call(strings.Repeat("A", 60<<10)); a.Status != http.StatusUnauthorized || a.Code != 900901 {
+		t.Errorf("a 60 KB bearer token: %s, want 401 900901", a)
+	}
+
+	// 40 slow clients: each sends a request line and then one header byte a second.
+	const slow = 40
+	start := time.Now()
+	closedAfter := make(chan time.Duration, slow)
+	for range slow {
+		go func() {
+			c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+			if err != nil {
+				closedAfter <- -1
+				return
+			}
+			defer c.Close()
+			fmt.Fprintf(c, "GET /chaos/v1/pets HTTP/1.1\r\nHost: %s\r\nX-Slow: ", addr)
+			for i := 0; i < 40; i++ {
+				c.SetWriteDeadline(time.Now().Add(2 * time.Second))
+				if _, err := c.Write([]byte("a")); err != nil {
+					break
+				}
+				c.SetReadDeadline(time.Now().Add(time.Second))
+				buf := make([]byte, 1024)
+				if _, err := c.Read(buf); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+					break // closed by the server (or a 408 written then closed)
+				}
+			}
+			closedAfter <- time.Since(start)
+		}()
+	}
+	// Meanwhile a normal client is served.
+	for i := 0; i < 10; i++ {
+		if a := g.Call(okTok); !a.accepted() {
+			t.Errorf("normal request during the slow clients: %s", a)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	var worst time.Duration
+	for range slow {
+		d := <-closedAfter
+		if d < 0 {
+			t.Error("a slow client could not connect")
+			continue
+		}
+		worst = max(worst, d)
+	}
+	t.Logf("%d slow clients cut off, the last after %v (ReadHeaderTimeout 10 s)", slow, worst.Round(time.Millisecond))
+	if worst > 20*time.Second {
+		t.Errorf("slow clients held their connections for %v: ReadHeaderTimeout (10 s) not applied", worst)
+	}
+	if a := g.Call(okTok); !a.accepted() {
+		t.Errorf("after the slow clients: %s", a)
+	}
+	if ex, err := g.Exited(); ex {
+		t.Fatalf("gateway exited: %v", err)
 	}
 }
