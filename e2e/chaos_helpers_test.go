@@ -1207,3 +1207,52 @@ func chaosCountInFile(path, s string) int {
 	}
 	return strings.Count(string(b), s)
 }
+
+// chaosGuard asks every gateway, over and over (one request at a time per gateway), about tokens
+// that are revoked for good, and records every time one is served. A gateway that is down or not
+// ready refuses by not answering or with 503, which is fine.
+type chaosGuard struct {
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	checks int
+	leaks  []string
+}
+
+func chaosStartGuard(gws []*chaosGateway, tokens []string) *chaosGuard {
+	g := &chaosGuard{stop: make(chan struct{})}
+	for _, gw := range gws {
+		g.wg.Go(func() {
+			for {
+				for i, tok := range tokens {
+					select {
+					case <-g.stop:
+						return
+					default:
+					}
+					a := gw.Call(tok)
+					g.mu.Lock()
+					g.checks++
+					if a.accepted() {
+						g.leaks = append(g.leaks, fmt.Sprintf("%s served guarded token %d at %s", gw.Name, i, time.Now().UTC().Format("15:04:05.000")))
+					}
+					g.mu.Unlock()
+					if a.Err != nil {
+						time.Sleep(100 * time.Millisecond)
+					}
+				}
+				time.Sleep(250 * time.Millisecond)
+			}
+		})
+	}
+	return g
+}
+
+// Stop ends the guard and returns how many requests it made and what was served.
+func (g *chaosGuard) Stop() (int, []string) {
+	close(g.stop)
+	g.wg.Wait()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.checks, g.leaks
+}

@@ -112,8 +112,8 @@ func chaosSettle(t *testing.T, gws []*chaosGateway, tokens []string, revoked map
 	for round := 1; ; round++ {
 		cs := time.Now()
 		v := chaosCheck(gws, tokens, revoked, 16)
-		t.Logf("check %d (%v after the first, took %v): lost: %d of %d revoked, wrongly refused: %d of %d, no answer/other: %d %v",
-			round, time.Since(start).Round(time.Second), time.Since(cs).Round(time.Millisecond),
+		t.Logf("check %d (started %v after the first, took %v): lost: %d of %d revoked, wrongly refused: %d of %d, no answer/other: %d %v",
+			round, cs.Sub(start).Round(time.Second), time.Since(cs).Round(time.Millisecond),
 			v.Lost, v.Revoked, v.WronglyRefused, v.N-v.Revoked, v.Errors, v.Other)
 		if (v.Lost == 0 && v.WronglyRefused == 0 && v.Errors == 0) || time.Since(start) > settle {
 			return v
@@ -234,11 +234,23 @@ func TestChaos(t *testing.T) {
 	}
 	tokens, jtis, revoked := chaosTokens(t, p, rng, fmt.Sprintf("%x", seed%0xffffff), n)
 	var toRevoke []string
+	var toRevokeIdx []int
 	for _, i := range rng.Perm(n) {
 		if revoked[i] {
 			toRevoke = append(toRevoke, jtis[i])
+			toRevokeIdx = append(toRevokeIdx, i)
 		}
 	}
+	// The first few are revoked before any fault, and a guard asks for them on every gateway all
+	// through the faults: once refused everywhere they must never be served again, whatever
+	// restarts, reloads or compacts (a restarted gateway must not serve before its load).
+	guardN := min(20, max(len(toRevoke)/50, 5))
+	guarded := toRevoke[:guardN]
+	var guardedTokens []string
+	for _, i := range toRevokeIdx[:guardN] {
+		guardedTokens = append(guardedTokens, tokens[i])
+	}
+	toRevoke = toRevoke[guardN:]
 
 	// A share of the revocations is kept for the partition faults, which publish them while the
 	// gateways are cut off (so their etcd watch has to catch up past a compaction).
@@ -267,6 +279,21 @@ func TestChaos(t *testing.T) {
 	// The faults: every kind once in a random order, then (while revocations go on) more at
 	// random, a random pause of 1-4 s (smoke) or 3-12 s (full) between two.
 	kinds := []chaosFault{faultRabbitRestart, faultEtcdRestart, faultGatewayKill, faultEtcdCompact, faultPartition}
+	if missed := pub.Run(ctx, guarded, 0); len(missed) > 0 {
+		t.Fatalf("guarded revocations not accepted: %v", missed)
+	}
+	for _, g := range gws {
+		for _, tok := range guardedTokens {
+			end := time.Now().Add(30 * time.Second)
+			for a := g.Call(tok); !a.revoked(); a = g.Call(tok) {
+				if time.Now().After(end) {
+					t.Fatalf("%s: a guarded revoked token is not refused after 30 s: %s", g.Name, a)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+	}
+	guard := chaosStartGuard(gws, guardedTokens)
 	pubDone := make(chan struct{})
 	var notAccepted []string
 	pubStart := time.Now()
@@ -310,8 +337,10 @@ func TestChaos(t *testing.T) {
 	}
 	notAccepted = append(notAccepted, partMissed...)
 	pubTook := time.Since(pubStart)
-	t.Logf("publisher: %d revocations accepted (etcd took them) in %v; %d not accepted; failed attempts: etcd %d, broker %d; broker side given up: %d",
-		pub.accepted.Load(), pubTook.Round(time.Millisecond), len(notAccepted), pub.etcdFailures.Load(), pub.brokerFailures.Load(), pub.brokerGivenUp.Load())
+	t.Logf("publisher: %d revocations accepted (etcd took them; %d of them while the gateways were cut off) in %v; %d not accepted; failed attempts: etcd %d, broker %d; broker side given up: %d",
+		pub.accepted.Load()+partPub.accepted.Load(), partPub.accepted.Load(), pubTook.Round(time.Millisecond), len(notAccepted),
+		pub.etcdFailures.Load()+partPub.etcdFailures.Load(), pub.brokerFailures.Load()+partPub.brokerFailures.Load(),
+		pub.brokerGivenUp.Load()+partPub.brokerGivenUp.Load())
 	if len(notAccepted) > 0 {
 		t.Fatalf("%d revocations were never accepted by etcd (e.g. %v): nothing to check against", len(notAccepted), notAccepted[:min(5, len(notAccepted))])
 	}
@@ -321,6 +350,11 @@ func TestChaos(t *testing.T) {
 	}
 	t.Logf("faults injected: %s", strings.Join(faults, ", "))
 
+	checks, leaks := guard.Stop()
+	t.Logf("guard: %d requests with the %d tokens revoked before the faults, %d served", checks, len(guardedTokens), len(leaks))
+	for _, l := range leaks[:min(len(leaks), 10)] {
+		t.Errorf("a token revoked before the faults was served: %s", l)
+	}
 	v := chaosSettle(t, gws, tokens, revoked, 60*time.Second)
 	chaosReport(t, v)
 	for _, g := range gws {
