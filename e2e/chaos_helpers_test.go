@@ -5,8 +5,10 @@
 // suites of the package. The suite runs its own services, never the ones of scripts/services.sh:
 //
 //	etcd      Debian's etcd 3.4, client 127.0.0.1:23791.., peers 127.0.0.1:23801..
-//	RabbitMQ  Debian's 3.10 as node chaos@localhost, AMQP 127.0.0.1:35672, STOMP 127.0.0.1:36613,
-//	          Erlang distribution 127.0.0.1:35673, everything under the test's temp folder
+//	RabbitMQ  Debian's 3.10 as node chaos@localhost, AMQP 127.0.0.1:28672, STOMP 127.0.0.1:28613,
+//	          Erlang distribution 127.0.0.1:28673, everything under the test's temp folder
+//	          (all below the kernel's ephemeral range, 32768-60999: a port in it can be taken by
+//	          any outgoing connection of the machine, and RabbitMQ then fails to bind it)
 //
 // (MICROGW_CHAOS_AMQP_PORT, _STOMP_PORT, _DIST_PORT, _ETCD_PORT, _ETCD_PEER_PORT move them.)
 package e2e
@@ -361,9 +363,9 @@ func chaosNewRabbit(t *testing.T, dir string) *chaosRabbit {
 		t.Fatalf("RabbitMQ is not installed (%v): apt-get install -y rabbitmq-server", err)
 	}
 	r := &chaosRabbit{t: t, Node: "chaos@localhost",
-		AMQP:  chaosPort("MICROGW_CHAOS_AMQP_PORT", 35672),
-		STOMP: chaosPort("MICROGW_CHAOS_STOMP_PORT", 36613),
-		Dist:  chaosPort("MICROGW_CHAOS_DIST_PORT", 35673),
+		AMQP:  chaosPort("MICROGW_CHAOS_AMQP_PORT", 28672),
+		STOMP: chaosPort("MICROGW_CHAOS_STOMP_PORT", 28613),
+		Dist:  chaosPort("MICROGW_CHAOS_DIST_PORT", 28673),
 		dir:   filepath.Join(dir, "rabbitmq")}
 	if v := os.Getenv("MICROGW_CHAOS_RABBITMQ_NODE"); v != "" {
 		r.Node = v

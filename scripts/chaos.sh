@@ -6,7 +6,7 @@
 #   scripts/chaos.sh --startup  the start-up faults and the log scanner only (TestChaosStartup, TestChaosScanLogs)
 #
 # The suite runs its own Debian etcd (client 127.0.0.1:23791-23794, peers 23801-23804) and its
-# own RabbitMQ node chaos@localhost (AMQP 35672, STOMP 36613, distribution 35673) under a temp
+# own RabbitMQ node chaos@localhost (AMQP 28672, STOMP 28613, distribution 28673) under a temp
 # folder, so it never touches scripts/services.sh's services; it installs nothing (see
 # scripts/services.sh install). Gateway logs are kept in $MICROGW_CHAOS_LOGS (default: a new
 # folder under $TMPDIR, printed at the end). Extra arguments go to go test. -short only keeps the
