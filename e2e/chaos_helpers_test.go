@@ -729,6 +729,7 @@ type chaosGateway struct {
 	mu         sync.Mutex
 	proc       *chaosProc
 	starts     int
+	started    time.Time
 	client     *http.Client
 	killedOnce atomic.Bool
 }
@@ -788,7 +789,15 @@ func (g *chaosGateway) Start() error {
 		return err
 	}
 	g.proc = p
+	g.started = time.Now()
 	return nil
+}
+
+// startedAt is when the current process was started.
+func (g *chaosGateway) startedAt() time.Time {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.started
 }
 
 func (g *chaosGateway) current() *chaosProc {

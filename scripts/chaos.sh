@@ -3,7 +3,7 @@
 #
 #   scripts/chaos.sh            N = 10,000 tokens (make chaos): TestChaos, TestChaosEtcdCluster
 #   scripts/chaos.sh --smoke    N = 300, one fault of each kind, small cluster run (make chaos-smoke, CI)
-#   scripts/chaos.sh --startup  the start-up faults and the log scanner only (TestChaosStartup, TestChaosScanLogs)
+#   scripts/chaos.sh --startup  start-up faults, hostile clients, the log scanner (TestChaosStartup, TestChaosLimits, TestChaosScanLogs)
 #
 # The suite runs its own Debian etcd (client 127.0.0.1:23791-23794, peers 23801-23804) and its
 # own RabbitMQ node chaos@localhost (AMQP 28672, STOMP 28613, distribution 28673) under a temp
@@ -39,7 +39,7 @@ smoke)
 	timeout=10m
 	;;
 startup)
-	run='^TestChaos(Startup|ScanLogs)$'
+	run='^TestChaos(Startup|Limits|ScanLogs)$'
 	timeout=10m
 	;;
 esac
