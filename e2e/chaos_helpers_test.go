@@ -557,8 +557,20 @@ var chaosBins struct {
 func chaosBinaries(t *testing.T) (microgw, gateway string) {
 	t.Helper()
 	chaosBins.once.Do(func() {
-		dir, err := os.MkdirTemp("", "micro-gw-chaos-bin-")
-		if err != nil {
+		// $TMPDIR/micro-gw-chaos-bin-PID; the package's TestMain is not ours, so each run removes
+		// the folders of earlier runs whose process is gone.
+		old, _ := filepath.Glob(filepath.Join(os.TempDir(), "micro-gw-chaos-bin-*"))
+		for _, d := range old {
+			pid, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(d), "micro-gw-chaos-bin-"))
+			if err != nil || pid == os.Getpid() {
+				continue
+			}
+			if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); os.IsNotExist(err) {
+				os.RemoveAll(d)
+			}
+		}
+		dir := filepath.Join(os.TempDir(), fmt.Sprintf("micro-gw-chaos-bin-%d", os.Getpid()))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			chaosBins.err = err
 			return
 		}
