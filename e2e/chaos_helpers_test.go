@@ -1279,3 +1279,26 @@ func (g *chaosGuard) Stop() (int, []string) {
 	defer g.mu.Unlock()
 	return g.checks, g.leaks
 }
+
+// Gauges reads the gateway's /metrics and returns the revocation sources' connection gauges
+// (microgw_revocation_broker_connected, microgw_revocation_store_connected,
+// microgw_revocation_store_loaded), one "name{labels} value" each.
+func (g *chaosGateway) Gauges() []string {
+	resp, err := g.client.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", g.Admin))
+	if err != nil {
+		return []string{err.Error()}
+	}
+	defer resp.Body.Close()
+	var out []string
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		l := sc.Text()
+		for _, m := range []string{"microgw_revocation_broker_connected", "microgw_revocation_store_connected", "microgw_revocation_store_loaded"} {
+			if strings.HasPrefix(l, m) {
+				out = append(out, l)
+			}
+		}
+	}
+	return out
+}

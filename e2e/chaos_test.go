@@ -108,6 +108,9 @@ func chaosSettle(t *testing.T, gws []*chaosGateway, tokens []string, revoked map
 	// Give the real-time notifiers a moment to reconnect after the last fault (readiness stays
 	// true while a source is away: docs/runtime.md).
 	time.Sleep(2 * time.Second)
+	for _, g := range gws {
+		t.Logf("%s at the first check: %s", g.Name, strings.Join(g.Gauges(), ", "))
+	}
 	start := time.Now()
 	for round := 1; ; round++ {
 		cs := time.Now()
@@ -174,6 +177,7 @@ const (
 	faultGatewayKill   chaosFault = "SIGKILL and restart a gateway"
 	faultEtcdCompact   chaosFault = "compact etcd"
 	faultPartition     chaosFault = "cut the gateways off etcd and the broker, compact etcd, heal"
+	faultKillEtcdDown  chaosFault = "stop etcd, SIGKILL and restart a gateway, start etcd"
 )
 
 // TestChaos: two gateways (realtime over STOMP and over AMQP, persistent etcd), a token service
@@ -278,7 +282,7 @@ func TestChaos(t *testing.T) {
 
 	// The faults: every kind once in a random order, then (while revocations go on) more at
 	// random, a random pause of 1-4 s (smoke) or 3-12 s (full) between two.
-	kinds := []chaosFault{faultRabbitRestart, faultEtcdRestart, faultGatewayKill, faultEtcdCompact, faultPartition}
+	kinds := []chaosFault{faultRabbitRestart, faultEtcdRestart, faultGatewayKill, faultEtcdCompact, faultPartition, faultKillEtcdDown}
 	if missed := pub.Run(ctx, guarded, 0); len(missed) > 0 {
 		t.Fatalf("guarded revocations not accepted: %v", missed)
 	}
@@ -398,6 +402,24 @@ func chaosInject(t *testing.T, k chaosFault, rng *rand.Rand, etcd *chaosEtcd, ra
 		}
 		// Not waiting for it to be ready: the next fault may hit it while it loads.
 		return fmt.Sprintf("%s, down %v", g.Name, down.Round(time.Millisecond))
+	case faultKillEtcdDown:
+		// The restarted gateway cannot load: it must answer secured requests with 503 (the
+		// guard sees any 200 of a revoked token) until etcd is back.
+		etcd.proc.stop(syscall.SIGTERM, 15*time.Second)
+		g := gws[rng.IntN(len(gws))]
+		g.Kill()
+		if err := g.Start(); err != nil {
+			t.Fatal(err)
+		}
+		down := 2*time.Second + time.Duration(rng.Int64N(int64(3*time.Second)))
+		time.Sleep(down)
+		if err := etcd.start(); err != nil {
+			t.Fatal(err)
+		}
+		if err := etcd.waitHealthy(60 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprintf("%s restarted while etcd was down for %v", g.Name, down.Round(time.Millisecond))
 	case faultEtcdCompact:
 		rev, err := etcd.Compact()
 		if err != nil {
