@@ -6,8 +6,8 @@
 // other one. docs/reliability.md has the failure modes and the measured results.
 //
 //	make chaos         N = 10,000 (scripts/chaos.sh)
-//	make chaos-smoke   N = 300, one fault of each kind, for CI
-//	go test -tags chaos -run '^TestChaosStartup' ./e2e/     the start-up faults only (about 1 min)
+//	make chaos-smoke   N = 300, one fault of each kind, plus the start-up faults and limits, for CI
+//	scripts/chaos.sh --startup   the start-up faults, limits and log scanner only (about 1 min)
 //
 // Knobs (environment): MICROGW_CHAOS_N (tokens), MICROGW_CHAOS_SPAN (how long revocations are
 // published, Go duration), MICROGW_CHAOS_SEED, MICROGW_CHAOS_CLUSTER_N, MICROGW_CHAOS_LOGS (a
@@ -818,7 +818,7 @@ func TestChaosStartup(t *testing.T) {
 		for _, g := range gws {
 			expect(g, "served from etcd while the broker refuses the login", okTok, chaosAnswer.accepted, 30*time.Second)
 		}
-		notReadyFor(gws[0], 12*time.Second)
+		notReadyFor(gws[0], 8*time.Second)
 		loginLine := regexp.MustCompile(`level=ERROR .*broker refused the login for user \\?"guest\\?"`)
 		for _, g := range gws {
 			if ex, err := g.Exited(); ex {
@@ -843,7 +843,7 @@ func TestChaosStartup(t *testing.T) {
 				t.Errorf("%s: no ERROR line `broker refused the login for user \"guest\"`:\n%s", g.Name, chaosTailFile(g.LogPath, 30))
 			}
 			if errLines > 3 {
-				t.Errorf("%s: %d ERROR lines in about 12 s: each change of state is to be logged once (docs/revocation.md):\n%s", g.Name, errLines, chaosTailFile(g.LogPath, 30))
+				t.Errorf("%s: %d ERROR lines in about 10 s: each change of state is to be logged once (docs/revocation.md):\n%s", g.Name, errLines, chaosTailFile(g.LogPath, 30))
 			}
 			if strings.Contains(string(b), "not-the-password") {
 				t.Errorf("%s: the broker password is in the log", g.Name)

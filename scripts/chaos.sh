@@ -2,7 +2,8 @@
 # scripts/chaos.sh — the chaos suite (e2e/chaos_test.go, build tag chaos; docs/reliability.md).
 #
 #   scripts/chaos.sh            N = 10,000 tokens (make chaos): TestChaos, TestChaosEtcdCluster
-#   scripts/chaos.sh --smoke    N = 300, one fault of each kind, small cluster run (make chaos-smoke, CI)
+#   scripts/chaos.sh --smoke    N = 300, one fault of each kind, small cluster run, and what --startup
+#                               runs (make chaos-smoke, CI; about 2-2.5 min)
 #   scripts/chaos.sh --startup  start-up faults, hostile clients, the log scanner (TestChaosStartup, TestChaosLimits, TestChaosScanLogs)
 #
 # The suite runs its own Debian etcd (client 127.0.0.1:23791-23794, peers 23801-23804) and its
@@ -11,6 +12,8 @@
 # scripts/services.sh install). Gateway logs are kept in $MICROGW_CHAOS_LOGS (default: a new
 # folder under $TMPDIR, printed at the end). Extra arguments go to go test. -short only keeps the
 # toolkit suite's TestMain from building binaries that the chaos suite does not use.
+# MICROGW_CHAOS_SCAN=<folder> makes TestChaosScanLogs scan every *.log/*.out under it for JWTs
+# (CI: its log folder, after the other stages).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,7 +38,7 @@ smoke)
 	export MICROGW_CHAOS_SPAN=${MICROGW_CHAOS_SPAN:-20s}
 	export MICROGW_CHAOS_CLUSTER_N=${MICROGW_CHAOS_CLUSTER_N:-200}
 	export MICROGW_CHAOS_CLUSTER_SPAN=${MICROGW_CHAOS_CLUSTER_SPAN:-16s}
-	run='^TestChaos(|EtcdCluster|ScanLogs)$'
+	run='^TestChaos(|EtcdCluster|Startup|Limits|ScanLogs)$'
 	timeout=10m
 	;;
 startup)
