@@ -30,6 +30,9 @@ const (
 	CodeRevocationNotLoaded = 900950
 	// CodeInternalError is a fault inside the gateway (a recovered panic).
 	CodeInternalError = 101500
+	// CodeRequestTooLarge refuses a body over listenerConfig.maxRequestBodySize
+	// (413, code = status as for 405).
+	CodeRequestTooLarge = 413
 )
 
 // faultInfo is the fixed part of a fault: status and message.
@@ -52,6 +55,7 @@ var faults = map[int]faultInfo{
 	CodeMethodNotAllowed:    {http.StatusMethodNotAllowed, "Method not allowed", "Method not allowed for given API resource"},
 	CodeRevocationNotLoaded: {http.StatusServiceUnavailable, "Revocation list not loaded", "The gateway has not yet loaded the revoked tokens; retry shortly"},
 	CodeInternalError:       {http.StatusInternalServerError, "Internal server error", "The gateway failed to handle the request"},
+	CodeRequestTooLarge:     {http.StatusRequestEntityTooLarge, "Request entity too large", "The request body is larger than the gateway accepts"},
 }
 
 // Fault is an error answered to the client as the JSON fault body.

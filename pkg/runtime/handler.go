@@ -35,6 +35,7 @@ func (s *Server) buildHandler() http.Handler {
 		s.checkScopes,          // 403 900910
 		s.checkSubscription,    // 403 900908 when an issuer has validateSubscription
 		s.removeAuthHeader,     // removeAuthHeaderFromOutMessage
+		s.limitBody,            // 413 for a body over maxRequestBodySize
 	}
 	h := stage(s.forward)
 	for i := len(chain) - 1; i >= 0; i-- {
@@ -191,6 +192,27 @@ func (s *Server) removeAuthHeader(next stage) stage {
 	return func(x *exchange, r *http.Request) {
 		if x.route.resource.Secured {
 			r.Header.Del(name)
+		}
+		next(x, r)
+	}
+}
+
+// limitBody refuses a body over listenerConfig.maxRequestBodySize: at once
+// when Content-Length says so, else (a chunked body) when the stream passes
+// the limit on its way to the backend, which the proxy's error handler
+// answers with the same 413.
+func (s *Server) limitBody(next stage) stage {
+	limit := s.cfg.Listener.MaxRequestBodySize
+	if limit <= 0 {
+		return next
+	}
+	return func(x *exchange, r *http.Request) {
+		if r.ContentLength > limit {
+			newFault(CodeRequestTooLarge, "").write(x)
+			return
+		}
+		if r.Body != nil && r.Body != http.NoBody && r.ContentLength < 0 {
+			r.Body = http.MaxBytesReader(x, r.Body, limit)
 		}
 		next(x, r)
 	}

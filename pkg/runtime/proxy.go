@@ -109,6 +109,10 @@ func newUpstream(ep *Endpoint, rt http.RoundTripper, buffers httputil.BufferPool
 				w.WriteHeader(499)
 				return
 			}
+			if tooLarge := (*http.MaxBytesError)(nil); errors.As(err, &tooLarge) {
+				newFault(CodeRequestTooLarge, "").write(w)
+				return
+			}
 			logger.Warn("backend unreachable", "endpoint", u.name, "err", err)
 			m.backendErrors.Inc()
 			newFault(CodeBackendUnreachable, "").write(w)

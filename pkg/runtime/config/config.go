@@ -59,6 +59,9 @@ type Listener struct {
 	// TrustStorePath is a folder of <alias>.pem files or a PKCS#12 file, absolute.
 	TrustStorePath     string
 	TrustStorePassword string
+	// MaxRequestBodySize is maxRequestBodySize: the largest request body in
+	// bytes that is passed on to a backend (413 beyond it); 0 means no limit.
+	MaxRequestBodySize int64
 }
 
 // JWTIssuer is one [[jwtTokenConfig]] table.

@@ -29,6 +29,9 @@ const (
 	// (revocation.DefaultRulesPrefix).
 	DefaultRulesPrefix = "revocation-rules/"
 	DefaultLogLevel    = "INFO"
+	// DefaultMaxRequestBodySize is 10 MiB: far above what an API call
+	// carries, low enough that a client cannot stream gigabytes through.
+	DefaultMaxRequestBodySize = 10 << 20
 
 	// DefaultIssuer, DefaultAudience and DefaultCertificateAlias are the
 	// [[jwtTokenConfig]] that `micro-gw init` writes: the development issuer.
@@ -47,13 +50,14 @@ const LevelTrace = slog.LevelDebug - 4
 func Default() *Config {
 	return &Config{
 		Listener: Listener{
-			Host:           DefaultHost,
-			HTTPPort:       DefaultHTTPPort,
-			HTTPSPort:      DefaultHTTPSPort,
-			AdminPort:      DefaultAdminPort,
-			CertFile:       DefaultCertFile,
-			KeyFile:        DefaultKeyFile,
-			TrustStorePath: DefaultTrustStorePath,
+			Host:               DefaultHost,
+			HTTPPort:           DefaultHTTPPort,
+			HTTPSPort:          DefaultHTTPSPort,
+			AdminPort:          DefaultAdminPort,
+			MaxRequestBodySize: DefaultMaxRequestBodySize,
+			CertFile:           DefaultCertFile,
+			KeyFile:            DefaultKeyFile,
+			TrustStorePath:     DefaultTrustStorePath,
 		},
 		JWT: []JWTIssuer{{
 			Issuer:           DefaultIssuer,

@@ -46,6 +46,7 @@ certFile = "tls/gw.crt"
 keyFile = "/etc/gw.key"
 trustStorePath = "security/trust.p12"
 trustStorePassword = "changeit"
+maxRequestBodySize = 4096
 
 [[jwtTokenConfig]]
 issuer = "https://idp-a/token"
@@ -102,7 +103,7 @@ func TestLoadFull(t *testing.T) {
 		Listener: Listener{
 			Host: "127.0.0.1", HTTPPort: 8080, HTTPSPort: 8443, AdminPort: 8081,
 			CertFile: filepath.Join(root, "tls/gw.crt"), KeyFile: "/etc/gw.key",
-			TrustStorePath: filepath.Join(root, "security/trust.p12"), TrustStorePassword: "changeit",
+			TrustStorePath: filepath.Join(root, "security/trust.p12"), TrustStorePassword: "changeit", MaxRequestBodySize: 4096,
 		},
 		JWT: []JWTIssuer{
 			{Issuer: "https://idp-a/token", Audience: "aud-a", CertificateAlias: "a", ValidateSubscription: true},
@@ -117,8 +118,8 @@ func TestLoadFull(t *testing.T) {
 		},
 		Log: Log{Level: "debug"},
 	}
-	if e := c.Fault("jwtTokenConfig[1].jwksUrl", errors.New("unreachable")); e.Line != 21 || e.File != file ||
-		e.Error() != file+":21: jwtTokenConfig[1].jwksUrl: unreachable" {
+	if e := c.Fault("jwtTokenConfig[1].jwksUrl", errors.New("unreachable")); e.Line != 22 || e.File != file ||
+		e.Error() != file+":22: jwtTokenConfig[1].jwksUrl: unreachable" {
 		t.Errorf("Fault = %v", e)
 	}
 	if e := c.Fault("listenerConfig.nothere", errors.New("x")); e.Line != 2 {
@@ -182,6 +183,7 @@ func TestBadConfs(t *testing.T) {
 		{"string as number", "[log]\nlevel = 3\n" + minimal, "log.level", 2, "must be a string, not an integer"},
 		{"endpoints as string", "[tokenRevocationConfig.persistent]\nendpoints = \"http://e:2379\"\n" + minimal, "tokenRevocationConfig.persistent.endpoints", 2, "must be an array of strings"},
 		{"section as value", "listenerConfig = 3\n" + minimal, "listenerConfig", 1, "must be a table"},
+		{"negative body limit", "[listenerConfig]\nmaxRequestBodySize = -1\n" + minimal, "listenerConfig.maxRequestBodySize", 2, "must be 0 (no limit)"},
 		{"port out of range", "[listenerConfig]\nadminPort = 70000\n" + minimal, "listenerConfig.adminPort", 2, "out of range"},
 		{"negative port", "[listenerConfig]\nhttpPort = -1\n" + minimal, "listenerConfig.httpPort", 2, "out of range"},
 		{"two listeners on one port", "[listenerConfig]\nhttpPort = 9095\n" + minimal, "listenerConfig.httpPort", 2, "also listenerConfig.httpsPort"},

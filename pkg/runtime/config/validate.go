@@ -34,6 +34,9 @@ func (d *decoder) validate() error {
 			}
 		}
 	}
+	if l.MaxRequestBodySize < 0 {
+		d.fail("listenerConfig.maxRequestBodySize", errors.New("must be 0 (no limit) or a number of bytes"))
+	}
 	if l.HTTPSPort != 0 && (l.CertFile == "" || l.KeyFile == "") {
 		d.fail("listenerConfig.certFile", errors.New("the HTTPS listener needs certFile and keyFile (set httpsPort = 0 to switch it off)"))
 	}
