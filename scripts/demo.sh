@@ -17,6 +17,20 @@
 #   DEMO_TIMEOUT=60         seconds to wait for a service to come up
 set -euo pipefail
 
+# A fresh Debian machine may have Go but not curl: install it when we can
+# (root with apt-get), else say what is missing instead of failing mid-story.
+for tool in go curl base64; do
+	command -v "$tool" >/dev/null 2>&1 && continue
+	if [[ $tool == curl && $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+		echo "micro-gw demo: installing curl (apt-get install curl)"
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl; } >/dev/null ||
+			{ echo "micro-gw demo: apt-get install curl failed; install curl and run again" >&2; exit 1; }
+		continue
+	fi
+	echo "micro-gw demo: '$tool' is not on PATH; install it and run again (the demo needs Go 1.26, curl and coreutils)" >&2
+	exit 1
+done
+
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BACKEND_PORT=${DEMO_BACKEND_PORT:-8280}
 ETCD_PORT=${DEMO_ETCD_PORT:-2379}
