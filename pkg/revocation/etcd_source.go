@@ -27,6 +27,9 @@ const (
 	// etcdRequestTimeout bounds one Get of the list, so that a member that
 	// went away fails the load (and the load is retried) instead of hanging.
 	etcdRequestTimeout = 30 * time.Second
+	// etcdFirstLoadPatience is how long the first list may take before the
+	// source says it is still waiting for etcd.
+	etcdFirstLoadPatience = 5 * time.Second
 )
 
 var (
@@ -134,7 +137,10 @@ func (s *EtcdSource) Run(ctx context.Context, sink Sink, ready func()) error {
 		bo        = newStoreBackoff()
 		failing   failureLog
 		isReady   bool
-		rev       int64 // events up to rev are applied; 0: a full load is needed
+		// warnedWaiting is set, from a timer's goroutine, once a slow first
+		// list has been reported.
+		warnedWaiting atomic.Bool
+		rev           int64 // events up to rev are applied; 0: a full load is needed
 	)
 	defer func() {
 		if cli != nil {
@@ -174,7 +180,21 @@ func (s *EtcdSource) Run(ctx context.Context, sink Sink, ready func()) error {
 			stopWatch = s.watchConnection(ctx, cli)
 		}
 		if rev == 0 {
+			// The client waits for a connection until the request times
+			// out (30 s), so a gateway started while etcd is down would say
+			// nothing for that long: say once, early, what it waits for.
+			var waiting *time.Timer
+			if !isReady && !warnedWaiting.Load() {
+				waiting = time.AfterFunc(etcdFirstLoadPatience, func() {
+					warnedWaiting.Store(true)
+					s.log.Warn("etcd has not answered the first list yet; still trying (not ready until it does)",
+						"endpoints", s.target.endpoints, "prefix", s.target.prefix)
+				})
+			}
 			r, err := s.load(ctx, cli, sink)
+			if waiting != nil {
+				waiting.Stop()
+			}
 			if err != nil {
 				if ctx.Err() != nil {
 					return nil

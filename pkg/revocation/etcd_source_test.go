@@ -320,6 +320,27 @@ func TestEtcdSourceNotReadyUntilLoaded(t *testing.T) {
 	})
 }
 
+// TestEtcdSourceSaysWhatItWaitsFor: without credentials the client does not
+// fail while etcd is down, it waits for a connection until the request times
+// out; the source must say early that the first list is still pending.
+func TestEtcdSourceSaysWhatItWaitsFor(t *testing.T) {
+	srv := etcdtest.StartServer(t)
+	srv.Stop()
+	src, logs := newTestEtcdSource(t, srv.Endpoint, nil)
+	run := startStoreSource(t, src, newStoreRecSink())
+	storeEventually(t, "the pending first list is reported", func() bool {
+		return logs.count(slog.LevelWarn, "has not answered the first list yet") > 0
+	})
+	if run.isReady() {
+		t.Fatal("ready without a first list")
+	}
+	srv.Restart()
+	run.waitReady(t)
+	if n := logs.count(slog.LevelWarn, "has not answered the first list yet"); n != 1 {
+		t.Errorf("the pending first list was reported %d times, want once", n)
+	}
+}
+
 func TestEtcdSourceAuth(t *testing.T) {
 	endpoint, root := etcdtest.Start(t, etcdtest.WithAuth("s3cret"))
 	etcdPut(t, root, "jti/a", "x")
