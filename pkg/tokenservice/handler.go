@@ -42,25 +42,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		oauthError(w, http.StatusMethodNotAllowed, "invalid_request", "use POST")
-		return
-	}
-	if !h.authenticated(r) {
-		w.Header().Set("WWW-Authenticate", `Basic realm="micro-gw token service"`)
-		oauthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
-		return
-	}
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/x-www-form-urlencoded" {
-			oauthError(w, http.StatusBadRequest, "invalid_request", "the body must be application/x-www-form-urlencoded")
-			return
-		}
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		oauthError(w, http.StatusBadRequest, "invalid_request", "cannot read the form")
+	if !readClientForm(w, r, h.ClientID, h.ClientSecret) {
 		return
 	}
 	token := strings.TrimSpace(r.PostForm.Get("token"))
@@ -90,14 +72,45 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-func (h *Handler) authenticated(r *http.Request) bool {
+// readClientForm is what both endpoints of the token service ask of a
+// request before reading its fields: a POST, client credentials in Basic auth
+// (RFC 7009 section 2.1), and a bounded url-encoded form, parsed into
+// r.PostForm. It answers the fault itself and reports false when the request
+// is refused.
+func readClientForm(w http.ResponseWriter, r *http.Request, clientID, clientSecret string) bool {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		oauthError(w, http.StatusMethodNotAllowed, "invalid_request", "use POST")
+		return false
+	}
+	if !clientAuthenticated(r, clientID, clientSecret) {
+		w.Header().Set("WWW-Authenticate", `Basic realm="micro-gw token service"`)
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
+		return false
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/x-www-form-urlencoded" {
+			oauthError(w, http.StatusBadRequest, "invalid_request", "the body must be application/x-www-form-urlencoded")
+			return false
+		}
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "cannot read the form")
+		return false
+	}
+	return true
+}
+
+// clientAuthenticated compares the Basic credentials in constant time.
+func clientAuthenticated(r *http.Request, clientID, clientSecret string) bool {
 	id, secret, ok := r.BasicAuth()
 	if !ok {
 		return false
 	}
-	idOK := subtle.ConstantTimeCompare([]byte(id), []byte(h.ClientID)) == 1
-	secretOK := subtle.ConstantTimeCompare([]byte(secret), []byte(h.ClientSecret)) == 1
-	return idOK && secretOK && h.ClientID != ""
+	idOK := subtle.ConstantTimeCompare([]byte(id), []byte(clientID)) == 1
+	secretOK := subtle.ConstantTimeCompare([]byte(secret), []byte(clientSecret)) == 1
+	return idOK && secretOK && clientID != ""
 }
 
 func oauthError(w http.ResponseWriter, status int, code, description string) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -40,26 +39,7 @@ func (h *RulesHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		oauthError(w, http.StatusMethodNotAllowed, "invalid_request", "use POST")
-		return
-	}
-	auth := Handler{ClientID: h.ClientID, ClientSecret: h.ClientSecret}
-	if !auth.authenticated(r) {
-		w.Header().Set("WWW-Authenticate", `Basic realm="micro-gw token service"`)
-		oauthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
-		return
-	}
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/x-www-form-urlencoded" {
-			oauthError(w, http.StatusBadRequest, "invalid_request", "the body must be application/x-www-form-urlencoded")
-			return
-		}
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		oauthError(w, http.StatusBadRequest, "invalid_request", "cannot read the form")
+	if !readClientForm(w, r, h.ClientID, h.ClientSecret) {
 		return
 	}
 	req, err := ruleRequestFromForm(r.PostForm.Get)
