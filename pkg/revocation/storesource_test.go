@@ -123,9 +123,8 @@ func TestStoreSourceLoadsAndResyncs(t *testing.T) {
 	if n := logs.count(slog.LevelInfo, "resync requested"); n != 1 {
 		t.Errorf("resync logged %d times, want 1", n)
 	}
-	if got := storeMetricValue(src.metrics.keys); got != 2 {
-		t.Errorf("keys = %v, want 2", got)
-	}
+	// The gauge is set once the whole list is applied, just after the sink.
+	storeEventually(t, "keys gauge = 2", func() bool { return storeMetricValue(src.metrics.keys) == 2 })
 }
 
 func TestStoreSourceRetriesUntilLoaded(t *testing.T) {
