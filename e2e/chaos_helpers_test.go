@@ -746,27 +746,9 @@ type chaosGateway struct {
 	killedOnce atomic.Bool
 }
 
-func chaosFreePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var ports []int
-	var ls []net.Listener
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return ports
-}
-
 func (p *chaosProject) NewGateway(t *testing.T, name, conf, logDir string) *chaosGateway {
 	t.Helper()
-	ports := chaosFreePorts(t, 2)
+	ports := freePorts(t, 2)
 	g := &chaosGateway{t: t, Name: name, p: p, conf: conf, HTTP: ports[0], Admin: ports[1],
 		LogPath: filepath.Join(logDir, "gateway-"+name+".log"),
 		client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
@@ -889,41 +871,19 @@ func (g *chaosGateway) WaitReady(d time.Duration) error {
 	}
 }
 
-// chaosAnswer is what a secured request got.
-type chaosAnswer struct {
-	Status int
-	Code   int
-	Err    error
-}
-
-func (a chaosAnswer) String() string {
-	if a.Err != nil {
-		return a.Err.Error()
-	}
-	if a.Code != 0 {
-		return fmt.Sprintf("%d fault %d", a.Status, a.Code)
-	}
-	return strconv.Itoa(a.Status)
-}
-
-func (a chaosAnswer) accepted() bool { return a.Err == nil && a.Status == http.StatusOK }
-func (a chaosAnswer) revoked() bool {
-	return a.Err == nil && a.Status == http.StatusUnauthorized && a.Code == 900901
-}
-
 // Call sends GET /chaos/v1/pets with the token.
-func (g *chaosGateway) Call(token string) chaosAnswer {
+func (g *chaosGateway) Call(token string) gatewayAnswer {
 	return g.call("/chaos/v1/pets", token)
 }
 
-func (g *chaosGateway) call(path, token string) chaosAnswer {
+func (g *chaosGateway) call(path, token string) gatewayAnswer {
 	req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d%s", g.HTTP, path), nil)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := g.client.Do(req)
 	if err != nil {
-		return chaosAnswer{Err: err}
+		return gatewayAnswer{Err: err}
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
@@ -933,7 +893,7 @@ func (g *chaosGateway) call(path, token string) chaosAnswer {
 		} `json:"fault"`
 	}
 	json.Unmarshal(body, &f)
-	return chaosAnswer{Status: resp.StatusCode, Code: f.Fault.Code}
+	return gatewayAnswer{Status: resp.StatusCode, Code: f.Fault.Code}
 }
 
 // -------------------------------------------------------------------------------- the publisher
@@ -1070,7 +1030,7 @@ func chaosCheck(gws []*chaosGateway, tokens []string, revoked map[int]bool, conc
 		wg.Go(func() {
 			for i := range jobs {
 				for _, g := range gws {
-					var a chaosAnswer
+					var a gatewayAnswer
 					for attempt := range 5 {
 						a = g.Call(tokens[i])
 						if a.Err == nil && (a.Status == http.StatusOK || a.Status == http.StatusUnauthorized) {

@@ -632,10 +632,10 @@ func TestChaosStartup(t *testing.T) {
 		}
 	}
 	// expect polls until the gateway answers want for token.
-	expect := func(g *chaosGateway, what, token string, want func(chaosAnswer) bool, d time.Duration) {
+	expect := func(g *chaosGateway, what, token string, want func(gatewayAnswer) bool, d time.Duration) {
 		t.Helper()
 		end := time.Now().Add(d)
-		var a chaosAnswer
+		var a gatewayAnswer
 		for time.Now().Before(end) {
 			if a = g.Call(token); want(a) {
 				return
@@ -689,8 +689,8 @@ func TestChaosStartup(t *testing.T) {
 		}
 		for _, g := range gws {
 			// etcd is up: revocations it holds are enforced even before the broker comes.
-			expect(g, "etcd revocation refused while the broker is down", revokedTok, chaosAnswer.revoked, 30*time.Second)
-			expect(g, "other token served while the broker is down", okTok, chaosAnswer.accepted, 10*time.Second)
+			expect(g, "etcd revocation refused while the broker is down", revokedTok, gatewayAnswer.revoked, 30*time.Second)
+			expect(g, "other token served while the broker is down", okTok, gatewayAnswer.accepted, 10*time.Second)
 		}
 		notReadyFor(gws[0], 4*time.Second)
 		for _, g := range gws {
@@ -712,11 +712,11 @@ func TestChaosStartup(t *testing.T) {
 		late := "chaos-bd-late-" + fmt.Sprint(time.Now().UnixNano())
 		lateTok := tok(late)
 		for _, g := range gws {
-			expect(g, "token served before its revocation", lateTok, chaosAnswer.accepted, 10*time.Second)
+			expect(g, "token served before its revocation", lateTok, gatewayAnswer.accepted, 10*time.Second)
 		}
 		brokerRevoke(late) // over the broker only: the subscription must be in place
 		for _, g := range gws {
-			expect(g, "broker-only revocation refused", lateTok, chaosAnswer.revoked, 10*time.Second)
+			expect(g, "broker-only revocation refused", lateTok, gatewayAnswer.revoked, 10*time.Second)
 		}
 		for _, g := range gws {
 			g.Stop()
@@ -740,7 +740,7 @@ func TestChaosStartup(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Secured: 503 900950 until etcd has been loaded, whatever the token; unsecured: served.
-		expect(g, "secured request while etcd is down", okTok, func(a chaosAnswer) bool {
+		expect(g, "secured request while etcd is down", okTok, func(a gatewayAnswer) bool {
 			return a.Err == nil && a.Status == http.StatusServiceUnavailable && a.Code == 900950
 		}, 30*time.Second)
 		if a := g.Call(revokedTok); a.Status != http.StatusServiceUnavailable || a.Code != 900950 {
@@ -781,9 +781,9 @@ func TestChaosStartup(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("ready %v after etcd started", time.Since(es).Round(time.Millisecond))
-		expect(g, "etcd revocation refused", revokedTok, chaosAnswer.revoked, 5*time.Second)
-		expect(g, "broker revocation received before the load refused", viaBrokerTok, chaosAnswer.revoked, 5*time.Second)
-		expect(g, "other token served", okTok, chaosAnswer.accepted, 5*time.Second)
+		expect(g, "etcd revocation refused", revokedTok, gatewayAnswer.revoked, 5*time.Second)
+		expect(g, "broker revocation received before the load refused", viaBrokerTok, gatewayAnswer.revoked, 5*time.Second)
+		expect(g, "other token served", okTok, gatewayAnswer.accepted, 5*time.Second)
 		g.Stop()
 	})
 
@@ -816,7 +816,7 @@ func TestChaosStartup(t *testing.T) {
 		}
 		okTok := tok("chaos-cred-ok")
 		for _, g := range gws {
-			expect(g, "served from etcd while the broker refuses the login", okTok, chaosAnswer.accepted, 30*time.Second)
+			expect(g, "served from etcd while the broker refuses the login", okTok, gatewayAnswer.accepted, 30*time.Second)
 		}
 		notReadyFor(gws[0], 8*time.Second)
 		loginLine := regexp.MustCompile(`level=ERROR .*broker refused the login for user \\?"guest\\?"`)

@@ -220,7 +220,7 @@ func TestServicesRevokeCommand(t *testing.T) {
 	}
 
 	// Unreachable sides are errors.
-	dead := svcFreePorts(t, 1)[0]
+	dead := freePorts(t, 1)[0]
 	for _, c := range []struct {
 		name string
 		conf svcConf

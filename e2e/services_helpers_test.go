@@ -480,25 +480,6 @@ func (b *svcBuffer) String() string {
 	return b.b.String()
 }
 
-// svcFreePorts returns n distinct loopback ports that were free a moment ago.
-func svcFreePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var ports []int
-	var ls []net.Listener
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return ports
-}
-
 // startGateway runs the project's executable through the gateway launcher with conf, the three
 // listener ports overridden with -e, and waits until /health/ready answers 200. It is stopped
 // (SIGTERM) at the end of the test, and its output is printed when the test failed.
@@ -513,7 +494,7 @@ func (p *svcProject) startGateway(t *testing.T, name, conf string) *svcGateway {
 func (p *svcProject) launchGateway(t *testing.T, name, conf string) *svcGateway {
 	t.Helper()
 	_, launcher := svcBinaries(t)
-	ports := svcFreePorts(t, 3)
+	ports := freePorts(t, 3)
 	g := &svcGateway{t: t, Name: name, HTTP: ports[0], HTTPS: ports[1], Admin: ports[2],
 		logs: &svcBuffer{}, done: make(chan struct{}),
 		client: &http.Client{Timeout: 5 * time.Second}}
@@ -600,37 +581,13 @@ func (g *svcGateway) Stop() {
 	}
 }
 
-// svcAnswer is what a secured request got.
-type svcAnswer struct {
-	Status int
-	Code   int // fault code, 0 when the body is no fault
-	Err    error
-}
-
-func (a svcAnswer) String() string {
-	if a.Err != nil {
-		return a.Err.Error()
-	}
-	if a.Code != 0 {
-		return fmt.Sprintf("%d fault %d", a.Status, a.Code)
-	}
-	return strconv.Itoa(a.Status)
-}
-
-func (a svcAnswer) accepted() bool { return a.Err == nil && a.Status == http.StatusOK }
-
-// revoked is exactly the fault design.md section 6 gives a revoked token.
-func (a svcAnswer) revoked() bool {
-	return a.Err == nil && a.Status == http.StatusUnauthorized && a.Code == 900901
-}
-
 // call sends GET /svc/v1/pets with the token over plain HTTP.
-func (g *svcGateway) call(token string) svcAnswer {
+func (g *svcGateway) call(token string) gatewayAnswer {
 	req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/svc/v1/pets", g.HTTP), nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := g.client.Do(req)
 	if err != nil {
-		return svcAnswer{Err: err}
+		return gatewayAnswer{Err: err}
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
@@ -640,7 +597,7 @@ func (g *svcGateway) call(token string) svcAnswer {
 		} `json:"fault"`
 	}
 	json.Unmarshal(body, &f)
-	return svcAnswer{Status: resp.StatusCode, Code: f.Fault.Code}
+	return gatewayAnswer{Status: resp.StatusCode, Code: f.Fault.Code}
 }
 
 // expectAccepted polls until the token is served (200).

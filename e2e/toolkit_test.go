@@ -13,7 +13,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -271,7 +270,7 @@ type toolkitGateway struct {
 // loopback ports and waits until it is ready.
 func toolkitStart(t *testing.T, wd, exe string) *toolkitGateway {
 	t.Helper()
-	ports := toolkitFreePorts(t, 3)
+	ports := freePorts(t, 3)
 	cmd := exec.Command(filepath.Join(toolkitBin, "gateway"),
 		"-e", "listenerConfig.host=127.0.0.1",
 		"-e", "listenerConfig.httpPort="+strconv.Itoa(ports[0]),
@@ -334,24 +333,6 @@ func (g *toolkitGateway) stop(t *testing.T) int {
 		t.Fatalf("the gateway did not stop on SIGTERM:\n%s", g.output)
 		return -1
 	}
-}
-
-func toolkitFreePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var ports []int
-	var ls []net.Listener
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return ports
 }
 
 func toolkitDo(t *testing.T, c *http.Client, req *http.Request) (int, map[string]any) {

@@ -1,0 +1,34 @@
+//go:build chaos || e2e_services
+
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+)
+
+// gatewayAnswer is what a secured request to a running gateway got, for the
+// suites that drive gateways against real services.
+type gatewayAnswer struct {
+	Status int
+	Code   int // fault code, 0 when the body is no fault
+	Err    error
+}
+
+func (a gatewayAnswer) String() string {
+	if a.Err != nil {
+		return a.Err.Error()
+	}
+	if a.Code != 0 {
+		return fmt.Sprintf("%d fault %d", a.Status, a.Code)
+	}
+	return strconv.Itoa(a.Status)
+}
+
+func (a gatewayAnswer) accepted() bool { return a.Err == nil && a.Status == http.StatusOK }
+
+// revoked is exactly the fault design.md section 6 gives a revoked token.
+func (a gatewayAnswer) revoked() bool {
+	return a.Err == nil && a.Status == http.StatusUnauthorized && a.Code == 900901
+}
