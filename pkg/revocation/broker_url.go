@@ -201,7 +201,9 @@ func brokerURLQpidList(query string) (string, bool, error) {
 	const key = "brokerlist="
 	i := 0
 	for {
-		j := strings.Index(strings.ToLower(query[i:]), key)
+		// ASCII folding only: strings.ToLower may change the length of
+		// non-ASCII bytes, and j must index query itself.
+		j := strings.Index(asciiLower(query[i:]), key)
 		if j < 0 {
 			return "", false, nil
 		}
@@ -233,6 +235,18 @@ func brokerURLQpidList(query string) (string, bool, error) {
 		depth--
 	}
 	return "", false, brokerURLError("brokerlist has no closing quote")
+}
+
+// asciiLower lowers A-Z and keeps every other byte, so that the result has
+// the same length as s.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // brokerURLParseList parses the brokers of a Qpid brokerlist:
