@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,14 +30,16 @@ type Definition struct {
 	// root is the parsed YAML (or JSON) document, to find the line of a
 	// JSON path.
 	root *yaml.Node
+	// warnings are faults of the definition that do not stop the build.
+	warnings []*DefinitionError
 }
 
 // LoadDefinition reads an OpenAPI 2.0 or 3.x definition, YAML or JSON, and
 // validates it with kin-openapi. 2.0 is converted to 3.0 (openapi2conv).
 // Every error is a *DefinitionError naming file and, where known, the line
-// and JSON path. References to other files or URLs are refused: a
-// definition is untrusted input and must not make the build read the disk
-// or the network.
+// and JSON path. A $ref may name files in the definition's folder and below
+// (localRefReader); URLs and files elsewhere are refused, so a definition
+// cannot make the build read the network or the rest of the disk.
 func LoadDefinition(ctx context.Context, file string) (*Definition, error) {
 	switch strings.ToLower(filepath.Ext(file)) {
 	case ".yaml", ".yml", ".json":
@@ -55,10 +58,12 @@ func LoadDefinition(ctx context.Context, file string) (*Definition, error) {
 
 	loader := openapi3.NewLoader()
 	loader.Context = ctx
-	loader.IsExternalRefsAllowed = false
+	loader.IsExternalRefsAllowed = true
+	loader.ReadFromURIFunc = localRefReader(filepath.Dir(file))
+	location := &url.URL{Path: filepath.ToSlash(file)}
 	switch {
 	case strings.HasPrefix(openapiVersion, "3."):
-		d.Doc, err = loader.LoadFromData(data)
+		d.Doc, err = loader.LoadFromDataWithPath(data, location)
 		if err != nil {
 			e := d.errorf(nil, "cannot load OpenAPI %s definition: %w", openapiVersion, err)
 			if line := lineInMessage(err); line > 0 {
@@ -67,22 +72,65 @@ func LoadDefinition(ctx context.Context, file string) (*Definition, error) {
 			return nil, e
 		}
 	case swaggerVersion == "2.0":
-		d.Doc, err = d.convertV2(loader, data)
+		d.Doc, err = d.convertV2(loader, data, location)
 		if err != nil {
 			return nil, err
 		}
 	case openapiVersion != "":
 		return nil, d.errorf(jsonPath{"openapi"}, "OpenAPI version %q is not supported: use 2.0 or 3.x", openapiVersion)
 	default:
-		return nil, d.errorf(nil, "not an OpenAPI definition: it has neither an openapi nor a swagger: \"2.0\" field")
+		return nil, d.errorf(nil, "not an OpenAPI definition: it has neither an openapi nor a swagger: \"2.0\" field%s", partHint)
 	}
 
-	if err := d.Doc.Validate(ctx); err != nil {
-		path, cause := validationPath(err)
-		return nil, d.errorf(path, "invalid OpenAPI definition: %w", cause)
+	if d.Doc.Paths == nil {
+		// Swagger 2.0 with `paths: {}` converts to no paths at all, which
+		// 3.0 calls invalid; it is the same empty API as 3.0's `paths: {}`.
+		d.Doc.Paths = openapi3.NewPaths()
+	}
+	if err := d.validate(ctx); err != nil {
+		return nil, err
 	}
 	return d, nil
 }
+
+// lenientValidation is what a gateway can overlook in a definition: it
+// never checks payloads against schemas, so a wrong example or default, or a
+// pattern that Go's regexp cannot compile (a repeat over 1000, a
+// lookahead), does not change how it routes. Real definitions carry such
+// faults often enough that failing the build on them would refuse the
+// definitions of many users; they are printed as warnings instead.
+var lenientValidation = []openapi3.ValidationOption{
+	openapi3.DisableExamplesValidation(),
+	openapi3.DisableSchemaDefaultsValidation(),
+	openapi3.DisableSchemaPatternValidation(),
+}
+
+// validate runs kin-openapi's validation. A fault that only the strict
+// validation finds becomes a warning; any other is the error.
+func (d *Definition) validate(ctx context.Context) error {
+	strict := d.Doc.Validate(ctx)
+	if strict == nil {
+		return nil
+	}
+	if err := d.Doc.Validate(ctx, lenientValidation...); err != nil {
+		path, cause := validationPath(err)
+		return d.errorf(path, "invalid OpenAPI definition: %w", cause)
+	}
+	path, cause := validationPath(strict)
+	d.warnings = append(d.warnings, d.errorf(path, "%s (not used by the gateway; the build goes on)", firstLine(cause.Error())))
+	return nil
+}
+
+// firstLine is the first line of a message: kin-openapi follows some with
+// the whole schema as indented JSON.
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return strings.TrimSpace(line)
+}
+
+// partHint ends the error about a file of api_definitions/ that is no
+// definition: most often it is a part that definitions $ref.
+const partHint = " (files that definitions reference with $ref go in a subfolder of api_definitions/)"
 
 // parse checks the syntax of data, keeps the parsed document for the lines
 // of later faults, and returns the openapi and swagger fields. JSON is read
@@ -101,7 +149,7 @@ func (d *Definition) parse(data []byte, isJSON bool) (openapiVersion, swaggerVer
 		}
 		m, ok := v.(map[string]any)
 		if !ok {
-			return "", "", &DefinitionError{File: d.File, Err: errors.New("not an OpenAPI definition: the document is not an object")}
+			return "", "", &DefinitionError{File: d.File, Err: fmt.Errorf("not an OpenAPI definition: the document is not an object%s", partHint)}
 		}
 		o, _ := m["openapi"].(string)
 		s, _ := m["swagger"].(string)
@@ -131,7 +179,7 @@ func jsonErrorLine(data []byte, err error) int {
 }
 
 // convertV2 reads a Swagger 2.0 document and converts it to OpenAPI 3.
-func (d *Definition) convertV2(loader *openapi3.Loader, data []byte) (*openapi3.T, error) {
+func (d *Definition) convertV2(loader *openapi3.Loader, data []byte, location *url.URL) (*openapi3.T, error) {
 	var v any
 	if err := yaml.Unmarshal(data, &v); err != nil {
 		// YAML refuses a little valid JSON; encoding/json reads that.
@@ -148,7 +196,7 @@ func (d *Definition) convertV2(loader *openapi3.Loader, data []byte) (*openapi3.
 	if err := json.Unmarshal(jsonData, &doc2); err != nil {
 		return nil, d.errorf(nil, "cannot read Swagger 2.0 definition: %w", err)
 	}
-	doc3, err := openapi2conv.ToV3WithLoader(&doc2, loader, nil)
+	doc3, err := openapi2conv.ToV3WithLoader(&doc2, loader, location)
 	if err != nil {
 		return nil, d.errorf(nil, "cannot convert Swagger 2.0 definition to OpenAPI 3: %w", err)
 	}

@@ -117,10 +117,10 @@ func TestDefinitionErrors(t *testing.T) {
 		wantPath: `$.paths["/pet/id-{petId}"]`,
 		wantMsg:  "whole segment",
 	}, {
-		name:    "external reference refused",
+		name:    "reference outside the folder refused",
 		file:    "api.yaml",
 		content: strings.Replace(doc30(prodTop, ""), "            type: string\n", "            $ref: '/etc/passwd'\n", 1),
-		wantMsg: "cannot load",
+		wantMsg: "outside the folder of the definition",
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

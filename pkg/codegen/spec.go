@@ -66,7 +66,7 @@ func LoadAll(ctx context.Context, files []string) ([]Loaded, error) {
 			return nil, &DuplicateBasePathError{BasePath: api.BasePath, First: first, Other: file}
 		}
 		byBasePath[api.BasePath] = file
-		loaded = append(loaded, Loaded{API: api, File: file, Warnings: d.Unsupported()})
+		loaded = append(loaded, Loaded{API: api, File: file, Warnings: d.Warnings()})
 	}
 	return loaded, nil
 }

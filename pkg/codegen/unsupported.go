@@ -14,6 +14,12 @@ var honoured = map[string]bool{
 	extDisableSecurity: true, extThrottlingTier: true,
 }
 
+// Warnings are the faults of the definition that did not stop the build:
+// what only strict validation found, then the extensions not honoured.
+func (d *Definition) Warnings() []*DefinitionError {
+	return append(append([]*DefinitionError(nil), d.warnings...), d.Unsupported()...)
+}
+
 // Unsupported lists, as warnings, the x-wso2-* extensions of the definition
 // that micro-gw does not honour (x-wso2-cors, x-wso2-transports,
 // x-wso2-auth-header, ...): a definition migrated from WSO2 builds, but its
