@@ -262,3 +262,18 @@ func TestUnsupportedExtensions(t *testing.T) {
 		t.Errorf("warnings %v, want %v", got, want)
 	}
 }
+
+// A parameter with literal text around it in its segment routes like the
+// runtime's router matches it ({name}.json, v{major}).
+func TestPartialSegmentParameter(t *testing.T) {
+	for _, path := range []string{"/pet/id-{petId}", "/pet/{petId}.json", "/v{petId}/pet"} {
+		file := writeDef(t, "api.yaml", strings.ReplaceAll(doc30(prodTop, ""), "/pet/{petId}:", path+":"))
+		api, err := LoadAPI(context.Background(), file)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if len(api.Resources) != 1 || api.Resources[0].Path != path {
+			t.Fatalf("%s: resources %+v", path, api.Resources)
+		}
+	}
+}

@@ -111,11 +111,11 @@ func TestDefinitionErrors(t *testing.T) {
 		wantPath: "$.x-wso2-basePath",
 		wantMsg:  "plain path",
 	}, {
-		name:     "partial path parameter",
+		name:     "two parameters in a segment",
 		file:     "api.yaml",
-		content:  strings.ReplaceAll(doc30(prodTop, ""), "/pet/{petId}:", "/pet/id-{petId}:"),
-		wantPath: `$.paths["/pet/id-{petId}"]`,
-		wantMsg:  "whole segment",
+		content:  strings.NewReplacer("/pet/{petId}:", "/pet/{petId}.{ext}:", "            type: string\n", "            type: string\n        - {name: ext, in: path, required: true, schema: {type: string}}\n").Replace(doc30(prodTop, "")),
+		wantPath: `$.paths["/pet/{petId}.{ext}"]`,
+		wantMsg:  "a segment holds one parameter",
 	}, {
 		name:    "reference outside the folder refused",
 		file:    "api.yaml",

@@ -10,8 +10,9 @@ import (
 var paramName = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 
 // checkPathTemplate checks an OpenAPI path template for the router: it
-// starts with "/", and a parameter {name} is a whole segment with a plain
-// name, used once.
+// starts with "/", a segment holds at most one parameter {name} (alone, as in
+// {petId}, or with literal text around it, as in {name}.json or v{major}),
+// and each name is plain and used once.
 func checkPathTemplate(p string) error {
 	if !strings.HasPrefix(p, "/") {
 		return errors.New("a path must start with /")
@@ -27,10 +28,11 @@ func checkPathTemplate(p string) error {
 		if !strings.ContainsAny(seg, "{}") {
 			continue
 		}
-		if len(seg) < 3 || seg[0] != '{' || seg[len(seg)-1] != '}' || strings.Count(seg, "{") != 1 || strings.Count(seg, "}") != 1 {
-			return fmt.Errorf("path parameter segment %q: a parameter must be a whole segment such as {petId}", seg)
+		open, closing := strings.IndexByte(seg, '{'), strings.IndexByte(seg, '}')
+		if strings.Count(seg, "{") != 1 || strings.Count(seg, "}") != 1 || closing < open+2 {
+			return fmt.Errorf("path parameter segment %q: a segment holds one parameter, such as {petId} or {name}.json", seg)
 		}
-		name := seg[1 : len(seg)-1]
+		name := seg[open+1 : closing]
 		if !paramName.MatchString(name) {
 			return fmt.Errorf("path parameter %q: a name is letters, digits, _ . or -", name)
 		}
