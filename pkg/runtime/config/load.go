@@ -218,7 +218,7 @@ func (d *decoder) walk(tree map[string]any, prefix, shown string, idx int) {
 					d.extraKey = append(d.extraKey, disp)
 					continue
 				}
-				d.fail(disp, ErrUnknownKey)
+				d.fail(disp, unknownKeyError(path))
 				continue
 			}
 			v, err := convert(f.kind, val)
@@ -237,6 +237,10 @@ func (d *decoder) settleExtra() {
 	p := &d.c.Revocation.Persistent
 	if p.UseDefault {
 		for _, k := range d.extraKey {
+			if near := nearestKnown(k); near != "" {
+				d.fail(k, fmt.Errorf("%w (did you mean %s?)", ErrUnknownKey, near))
+				continue
+			}
 			d.fail(k, fmt.Errorf("%w (custom store settings need useDefault = false)", ErrUnknownKey))
 		}
 		return
@@ -526,7 +530,7 @@ func applyOverride(tree map[string]any, o string) *overrideError {
 		if last {
 			_, known := fields[path]
 			if hasIndex || (!known && strings.Join(schema[:len(schema)-1], ".") != persistentSection) {
-				return &overrideError{key: key, err: ErrUnknownKey}
+				return &overrideError{key: key, err: unknownKeyError(path)}
 			}
 			// Kept as text: convert parses it for the key's kind (a comma
 			// list for arrays) after ${ENV} substitution.
@@ -562,7 +566,7 @@ func applyOverride(tree map[string]any, o string) *overrideError {
 			}
 			node = t
 		default:
-			return &overrideError{key: key, err: ErrUnknownKey}
+			return &overrideError{key: key, err: unknownKeyError(path)}
 		}
 	}
 	return nil

@@ -172,10 +172,10 @@ func TestBadConfs(t *testing.T) {
 		line    int
 		contain string
 	}{
-		{"unknown key", "[listenerConfig]\nhttpPort = 9090\nhtpPort = 1\n" + minimal, "listenerConfig.htpPort", 3, "unknown key"},
+		{"unknown key", "[listenerConfig]\nhttpPort = 9090\nhtpPort = 1\n" + minimal, "listenerConfig.htpPort", 3, "unknown key (did you mean listenerConfig.httpPort?)"},
 		{"unknown section", "[listener]\nhost = \"x\"\n" + minimal, "listener", 1, "unknown key"},
-		{"key in the wrong case", "[listenerConfig]\nhttpport = 9090\n" + minimal, "listenerConfig.httpport", 2, "unknown key"},
-		{"section in the wrong case", "[ListenerConfig]\nhttpPort = 9090\n" + minimal, "ListenerConfig", 1, "unknown key"},
+		{"key in the wrong case", "[listenerConfig]\nhttpport = 9090\n" + minimal, "listenerConfig.httpport", 2, "unknown key (did you mean listenerConfig.httpPort?)"},
+		{"section in the wrong case", "[ListenerConfig]\nhttpPort = 9090\n" + minimal, "ListenerConfig", 1, "unknown key (did you mean listenerConfig?)"},
 		{"top-level key", "httpPort = 1\n" + minimal, "httpPort", 1, "unknown key"},
 		{"port as string", "[listenerConfig]\nhttpPort = \"9090\"\n" + minimal, "listenerConfig.httpPort", 2, "must be an integer, not a string"},
 		{"port as float", "[listenerConfig]\n\nhttpsPort = 9090.5\n" + minimal, "listenerConfig.httpsPort", 3, "must be an integer, not a float"},
@@ -204,6 +204,10 @@ func TestBadConfs(t *testing.T) {
 		{"rulesPrefix under the jti prefix", "[tokenRevocationConfig.persistent]\nhostname = \"http://e:2379/v2/keys/jti/\"\nrulesPrefix = \"jti/rules/\"\n" + minimal, "tokenRevocationConfig.persistent.rulesPrefix", 3, "overlaps"},
 		{"rulesPrefix around the jti prefix", "[tokenRevocationConfig.persistent]\nrulesPrefix = \"j\"\n" + minimal, "tokenRevocationConfig.persistent.rulesPrefix", 2, "overlaps"},
 		{"unknown realtime key", "[tokenRevocationConfig.realtime]\nfoo = 1\n" + minimal, "tokenRevocationConfig.realtime.foo", 2, "unknown key"},
+		{"WSO2 section", "[analytics]\n  [analytics.fileUpload]\n  enable = false\n" + minimal, "analytics", 1, "a WSO2 Microgateway setting that micro-gw does not have (micro-gw publishes no analytics"},
+		{"WSO2 nested section", "[b7a.users]\n[b7a.users.generalUser1]\npassword = \"x\"\n" + minimal, "b7a.users", 1, "no basic-auth users"},
+		{"WSO2 key", "[listenerConfig]\nkeyStorePath = \"x.p12\"\n" + minimal, "listenerConfig.keyStorePath", 2, "certFile and listenerConfig.keyFile"},
+		{"far from every key", "[listenerConfig]\nbananas = 1\n" + minimal, "listenerConfig.bananas", 2, "unknown key"},
 		{"unknown revocation section", "[tokenRevocationConfig.other]\nfoo = 1\n" + minimal, "tokenRevocationConfig.other", 1, "unknown key"},
 		{"negative cache expiry", "[caching]\ntokenCacheExpiryTime = -5\n" + minimal, "caching.tokenCacheExpiryTime", 2, "out of range"},
 		{"zero cache capacity", "[caching]\ntokenCacheCapacity = 0\n" + minimal, "caching.tokenCacheCapacity", 2, "positive"},
@@ -323,7 +327,7 @@ func TestOverrides(t *testing.T) {
 	bad := []struct {
 		override, key, contain string
 	}{
-		{"listenerConfig.htpPort=1", "listenerConfig.htpPort", "unknown key"},
+		{"listenerConfig.htpPort=1", "listenerConfig.htpPort", "unknown key (did you mean listenerConfig.httpPort?)"},
 		{"nope.x=1", "nope.x", "unknown key"},
 		{"listenerConfig=1", "listenerConfig", "unknown key"},
 		{"listenerConfig.httpPort=abc", "listenerConfig.httpPort", "must be an integer"},
