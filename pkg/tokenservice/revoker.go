@@ -141,6 +141,23 @@ func (r *Revoker) Revoke(ctx context.Context, req Request) (Result, error) {
 		}
 	}
 
+	res.Done, err = r.toEverySide(ctx, func(ctx context.Context, s Side) (string, error) {
+		line, err := s.Revoke(ctx, tok.JTI, res.TTL)
+		if err != nil {
+			r.Logger.Debug("revocation failed", "side", s.Name(), "jti", tok.JTI, "error", err)
+			return "", err
+		}
+		r.Logger.Debug("revoked", "side", s.Name(), "jti", tok.JTI, "ttl", res.TTL.String())
+		return line, nil
+	})
+	return res, err
+}
+
+// toEverySide runs do on every side at once, each bounded by SideTimeout, so
+// that one slow side does not use up the time of the others. It returns the
+// lines of the sides that did their part, in the order of the sides, and the
+// failures of the others, each named by its side.
+func (r *Revoker) toEverySide(ctx context.Context, do func(context.Context, Side) (string, error)) ([]string, error) {
 	timeout := r.SideTimeout
 	if timeout <= 0 {
 		timeout = DefaultSideTimeout
@@ -152,23 +169,22 @@ func (r *Revoker) Revoke(ctx context.Context, req Request) (Result, error) {
 		wg.Go(func() {
 			sctx, cancel := context.WithTimeout(ctx, timeout)
 			defer cancel()
-			line, err := s.Revoke(sctx, tok.JTI, res.TTL)
+			line, err := do(sctx, s)
 			if err != nil {
 				errs[i] = fmt.Errorf("%s: %w", s.Name(), err)
-				r.Logger.Debug("revocation failed", "side", s.Name(), "jti", tok.JTI, "error", err)
 				return
 			}
 			lines[i] = line
-			r.Logger.Debug("revoked", "side", s.Name(), "jti", tok.JTI, "ttl", res.TTL.String())
 		})
 	}
 	wg.Wait()
+	var done []string
 	for _, l := range lines {
 		if l != "" {
-			res.Done = append(res.Done, l)
+			done = append(done, l)
 		}
 	}
-	return res, errors.Join(errs...)
+	return done, errors.Join(errs...)
 }
 
 func (r *Revoker) now() time.Time {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/micro-gw/micro-gw/pkg/revocation"
@@ -63,38 +62,20 @@ func (r *Revoker) RevokeRule(ctx context.Context, req RuleRequest) (RuleResult, 
 		return RuleResult{}, &InvalidTokenError{Err: err}
 	}
 	res := RuleResult{Rule: n}
-	timeout := r.SideTimeout
-	if timeout <= 0 {
-		timeout = DefaultSideTimeout
-	}
-	lines := make([]string, len(r.sides))
-	errs := make([]error, len(r.sides))
-	var wg sync.WaitGroup
-	for i, s := range r.sides {
+	var err error
+	res.Done, err = r.toEverySide(ctx, func(ctx context.Context, s Side) (string, error) {
 		rs, ok := s.(RuleSide)
 		if !ok {
-			errs[i] = fmt.Errorf("%s: cannot carry revocation rules", s.Name())
-			continue
+			return "", errors.New("cannot carry revocation rules")
 		}
-		wg.Go(func() {
-			sctx, cancel := context.WithTimeout(ctx, timeout)
-			defer cancel()
-			line, err := rs.RevokeRule(sctx, n)
-			if err != nil {
-				errs[i] = fmt.Errorf("%s: %w", s.Name(), err)
-				return
-			}
-			lines[i] = line
-			r.Logger.Debug("rule revoked", "side", s.Name(), "kind", n.Kind.String(), "key", n.Key)
-		})
-	}
-	wg.Wait()
-	for _, l := range lines {
-		if l != "" {
-			res.Done = append(res.Done, l)
+		line, err := rs.RevokeRule(ctx, n)
+		if err != nil {
+			return "", err
 		}
-	}
-	return res, errors.Join(errs...)
+		r.Logger.Debug("rule revoked", "side", s.Name(), "kind", n.Kind.String(), "key", n.Key)
+		return line, nil
+	})
+	return res, err
 }
 
 // describeRule is how the sides' reports name a rule.
@@ -104,39 +85,25 @@ func describeRule(n revocation.RuleNotice) string {
 }
 
 func (s *brokerSide) RevokeRule(ctx context.Context, n revocation.RuleNotice) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.pub == nil {
-		pub, err := revocation.DialBrokerPublisher(ctx, s.cfg)
-		if err != nil {
-			return "", err
-		}
-		s.pub = pub
+	err := s.conn.use(ctx, func(pub *revocation.BrokerPublisher) error {
+		return pub.PublishRule(ctx, n)
+	})
+	if err != nil {
+		return "", err
 	}
-	if err := s.pub.PublishRule(ctx, n); err != nil {
-		s.pub.Close()
-		s.pub = nil
-		return "", fmt.Errorf("publish: %w", err)
-	}
-	return fmt.Sprintf("published %s to %s topic %s", describeRule(n), s.where, s.cfg.Topic), nil
+	return fmt.Sprintf("published %s to %s topic %s", describeRule(n), s.where, s.topic), nil
 }
 
 func (s *etcdSide) RevokeRule(ctx context.Context, n revocation.RuleNotice) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.pub == nil {
-		pub, err := revocation.DialEtcdPublisher(ctx, s.cfg)
-		if err != nil {
-			return "", err
-		}
-		s.pub = pub
+	var key string
+	err := s.conn.use(ctx, func(pub *revocation.EtcdPublisher) error {
+		key = pub.RuleKey(n.Kind, n.Key)
+		return pub.RevokeRule(ctx, n)
+	})
+	if err != nil {
+		return "", err
 	}
-	if err := s.pub.RevokeRule(ctx, n); err != nil {
-		s.pub.Close()
-		s.pub = nil
-		return "", fmt.Errorf("store: %w", err)
-	}
-	return fmt.Sprintf("stored %s in etcd key %s at %s", describeRule(n), s.pub.RuleKey(n.Kind, n.Key), s.endpoint), nil
+	return fmt.Sprintf("stored %s in etcd key %s at %s", describeRule(n), key, s.endpoint), nil
 }
 
 var (

@@ -40,12 +40,16 @@ func FromConfig(rev config.Revocation, tlsConf *tls.Config, logger *slog.Logger)
 		if _, err := revocation.ParseBrokerURL(rt.ProviderURL, rt.Username, rt.Password); err != nil {
 			return nil, fmt.Errorf("[tokenRevocationConfig.realtime] %w", err)
 		}
+		cfg := revocation.BrokerConfig{
+			URL: rt.ProviderURL, Username: rt.Username, Password: rt.Password,
+			Topic: topic, TLS: tlsConf, Logger: logger,
+		}
 		sides = append(sides, &brokerSide{
-			cfg: revocation.BrokerConfig{
-				URL: rt.ProviderURL, Username: rt.Username, Password: rt.Password,
-				Topic: topic, TLS: tlsConf, Logger: logger,
-			},
+			topic: topic,
 			where: redactURL(rt.ProviderURL),
+			conn: sideConn[*revocation.BrokerPublisher]{what: "publish", dial: func(ctx context.Context) (*revocation.BrokerPublisher, error) {
+				return revocation.DialBrokerPublisher(ctx, cfg)
+			}},
 		})
 	}
 	if p := rev.Persistent; p.Enabled {
@@ -57,14 +61,17 @@ func FromConfig(rev config.Revocation, tlsConf *tls.Config, logger *slog.Logger)
 			if len(p.Endpoints) > 0 {
 				endpoint = strings.Join(p.Endpoints, ",")
 			}
+			cfg := revocation.EtcdConfig{
+				Hostname: p.Hostname, Endpoints: p.Endpoints,
+				Username: p.Username, Password: p.Password, TLS: tlsConf, Logger: logger,
+				RulesPrefix: p.RulesPrefix,
+			}
 			sides = append(sides, &etcdSide{
-				cfg: revocation.EtcdConfig{
-					Hostname: p.Hostname, Endpoints: p.Endpoints,
-					Username: p.Username, Password: p.Password, TLS: tlsConf, Logger: logger,
-					RulesPrefix: p.RulesPrefix,
-				},
 				prefix:   prefix,
 				endpoint: endpoint,
+				conn: sideConn[*revocation.EtcdPublisher]{what: "store", dial: func(ctx context.Context) (*revocation.EtcdPublisher, error) {
+					return revocation.DialEtcdPublisher(ctx, cfg)
+				}},
 			})
 		} else {
 			notes = append(notes, "the persistent store is a custom one (useDefault = false): only its own code can write to it, so record this revocation there yourself")
@@ -81,88 +88,97 @@ func FromConfig(rev config.Revocation, tlsConf *tls.Config, logger *slog.Logger)
 	return r, nil
 }
 
+// sideConn is a side's connection to its service: made on the first
+// revocation and kept, and dropped when a revocation fails on it, so that the
+// next one connects again rather than trying a connection that may be dead.
+type sideConn[P interface{ Close() error }] struct {
+	dial func(context.Context) (P, error)
+	what string // the failing step in errors: "publish", "store"
+
+	mu  sync.Mutex
+	pub P
+	up  bool
+}
+
+// use runs do on the connection, connecting first when there is none.
+func (c *sideConn[P]) use(ctx context.Context, do func(P) error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.up {
+		pub, err := c.dial(ctx)
+		if err != nil {
+			return err
+		}
+		c.pub, c.up = pub, true
+	}
+	if err := do(c.pub); err != nil {
+		c.drop()
+		return fmt.Errorf("%s: %w", c.what, err)
+	}
+	return nil
+}
+
+func (c *sideConn[P]) Close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.drop()
+}
+
+func (c *sideConn[P]) drop() {
+	if c.up {
+		c.pub.Close()
+		var none P
+		c.pub, c.up = none, false
+	}
+}
+
 // brokerSide publishes revocations to the broker topic that gateways
 // subscribe to.
 type brokerSide struct {
-	cfg   revocation.BrokerConfig
+	topic string
 	where string // the provider URL without its password
-
-	mu  sync.Mutex
-	pub *revocation.BrokerPublisher
+	conn  sideConn[*revocation.BrokerPublisher]
 }
 
 func (s *brokerSide) Name() string {
-	return fmt.Sprintf("broker %s topic %s", s.where, s.cfg.Topic)
+	return fmt.Sprintf("broker %s topic %s", s.where, s.topic)
 }
 
 func (s *brokerSide) Revoke(ctx context.Context, jti string, ttl time.Duration) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.pub == nil {
-		pub, err := revocation.DialBrokerPublisher(ctx, s.cfg)
-		if err != nil {
-			return "", err
-		}
-		s.pub = pub
+	err := s.conn.use(ctx, func(pub *revocation.BrokerPublisher) error {
+		return pub.Publish(ctx, revocation.Notice{JTI: jti, TTL: ttl})
+	})
+	if err != nil {
+		return "", err
 	}
-	if err := s.pub.Publish(ctx, revocation.Notice{JTI: jti, TTL: ttl}); err != nil {
-		s.pub.Close()
-		s.pub = nil
-		return "", fmt.Errorf("publish: %w", err)
-	}
-	return fmt.Sprintf("published revocation of jti %s to %s topic %s", jti, s.where, s.cfg.Topic), nil
+	return fmt.Sprintf("published revocation of jti %s to %s topic %s", jti, s.where, s.topic), nil
 }
 
-func (s *brokerSide) Close() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.pub != nil {
-		s.pub.Close()
-		s.pub = nil
-	}
-}
+func (s *brokerSide) Close() { s.conn.Close() }
 
 // etcdSide writes revocations to etcd: key <prefix><jti>, value the ttl in
 // seconds, with a lease of ttl so that etcd forgets the key when the token
 // could no longer be used anyway.
 type etcdSide struct {
-	cfg      revocation.EtcdConfig
 	prefix   string
 	endpoint string
-
-	mu  sync.Mutex
-	pub *revocation.EtcdPublisher
+	conn     sideConn[*revocation.EtcdPublisher]
 }
 
 func (s *etcdSide) Name() string { return "etcd " + s.endpoint }
 
 func (s *etcdSide) Revoke(ctx context.Context, jti string, ttl time.Duration) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.pub == nil {
-		pub, err := revocation.DialEtcdPublisher(ctx, s.cfg)
-		if err != nil {
-			return "", err
-		}
-		s.pub = pub
-	}
-	if err := s.pub.Revoke(ctx, jti, ttl); err != nil {
-		s.pub.Close()
-		s.pub = nil
-		return "", fmt.Errorf("store: %w", err)
+	err := s.conn.use(ctx, func(pub *revocation.EtcdPublisher) error {
+		return pub.Revoke(ctx, jti, ttl)
+	})
+	if err != nil {
+		return "", err
 	}
 	return fmt.Sprintf("stored revocation of jti %s in etcd key %s%s at %s with a lease of %ds",
 		jti, s.prefix, jti, s.endpoint, int64(ttl/time.Second)), nil
 }
 
-func (s *etcdSide) Close() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.pub != nil {
-		s.pub.Close()
-		s.pub = nil
-	}
-}
+func (s *etcdSide) Close() { s.conn.Close() }
 
 // redactURL hides the password of a broker URL, for reports and logs.
 func redactURL(raw string) string {
