@@ -15,10 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-stomp/stomp/v3"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
+	"github.com/micro-gw/micro-gw/internal/stomptest"
 	"github.com/micro-gw/micro-gw/pkg/issuer"
 	"github.com/micro-gw/micro-gw/pkg/project"
 	"github.com/micro-gw/micro-gw/pkg/revocation"
@@ -103,41 +103,6 @@ func revoke(t *testing.T, client *http.Client, revokeURL, user, pass, token stri
 	return resp.StatusCode
 }
 
-func subscribe(t *testing.T, stompURL, topic string) *stomp.Subscription {
-	t.Helper()
-	conn, err := stomp.Dial("tcp", strings.TrimPrefix(stompURL, "stomp://"), stomp.ConnOpt.Host("/"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Disconnect() })
-	sub, err := conn.Subscribe("/topic/"+topic, stomp.AckAuto)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Once our own message comes back the subscription is in place.
-	if err := conn.Send("/topic/"+topic, "text/plain", []byte("sync")); err != nil {
-		t.Fatal(err)
-	}
-	if m := next(t, sub); string(m.Body) != "sync" {
-		t.Fatalf("first message %q", m.Body)
-	}
-	return sub
-}
-
-func next(t *testing.T, sub *stomp.Subscription) *stomp.Message {
-	t.Helper()
-	select {
-	case m, ok := <-sub.C:
-		if !ok || m.Err != nil {
-			t.Fatalf("subscription ended: %v", m)
-		}
-		return m
-	case <-time.After(15 * time.Second):
-		t.Fatal("no message on the topic")
-	}
-	return nil
-}
-
 // TestRevokeOverHTTPSReachesBrokerAndEtcd is the seed's flow against the dev
 // services: POST /revoke with a JWT puts its jti on the topic and in etcd.
 func TestRevokeOverHTTPSReachesBrokerAndEtcd(t *testing.T) {
@@ -146,7 +111,7 @@ func TestRevokeOverHTTPSReachesBrokerAndEtcd(t *testing.T) {
 	if !strings.HasPrefix(s.RevokeURL, "https://localhost:") {
 		t.Errorf("RevokeURL = %s, want https://localhost:PORT/revoke (the name in the certificate and in the seed)", s.RevokeURL)
 	}
-	sub := subscribe(t, s.StompURL, "tokenRevocation")
+	sub := stomptest.Subscribe(t, strings.TrimPrefix(s.StompURL, "stomp://"), "tokenRevocation")
 	cli := etcdClient(t, s.EtcdEndpoint)
 	client := httpsClient(t, s.CertFile)
 
@@ -165,7 +130,7 @@ func TestRevokeOverHTTPSReachesBrokerAndEtcd(t *testing.T) {
 	if code := revoke(t, client, s.RevokeURL, DefaultClientID, DefaultClientSecret, tok); code != http.StatusOK {
 		t.Fatalf("revoke: %d, want 200", code)
 	}
-	m := next(t, sub)
+	m := stomptest.Next(t, sub)
 	n, err := revocation.DecodeNotice(m.Body, nil)
 	if err != nil || n.JTI != "dev-jti-1" || n.TTL <= 0 || n.TTL > 20*time.Minute {
 		t.Errorf("published %s -> %+v, %v; want jti dev-jti-1 with the token's remaining lifetime", m.Body, n, err)
@@ -277,7 +242,7 @@ func TestProjectCertificate(t *testing.T) {
 func TestRevokeRuleOverHTTPS(t *testing.T) {
 	s := start(t, loopbackConfig(t, t.TempDir()))
 	defer s.Close()
-	sub := subscribe(t, s.StompURL, "tokenRevocation")
+	sub := stomptest.Subscribe(t, strings.TrimPrefix(s.StompURL, "stomp://"), "tokenRevocation")
 	cli := etcdClient(t, s.EtcdEndpoint)
 	client := httpsClient(t, s.CertFile)
 	post := func(user, pass string, form url.Values) int {
@@ -307,7 +272,7 @@ func TestRevokeRuleOverHTTPS(t *testing.T) {
 	}); code != http.StatusOK {
 		t.Fatalf("revoke rule: %d, want 200", code)
 	}
-	m, err := revocation.DecodeMessage(next(t, sub).Body, nil)
+	m, err := revocation.DecodeMessage(stomptest.Next(t, sub).Body, nil)
 	cut := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
 	want := revocation.RuleNotice{Kind: revocation.RuleIssuer, Key: "https://localhost:9443/oauth2/token", IssuedBefore: cut, TTL: 2 * time.Hour}
 	if err != nil || m.Rule.Kind != want.Kind || m.Rule.Key != want.Key || !m.Rule.IssuedBefore.Equal(cut) || m.Rule.TTL != want.TTL {

@@ -12,6 +12,7 @@ import (
 	"github.com/go-stomp/stomp/v3"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/micro-gw/micro-gw/internal/stomptest"
 	"github.com/micro-gw/micro-gw/pkg/devservices/stompbroker"
 	"github.com/micro-gw/micro-gw/pkg/issuer"
 	"github.com/micro-gw/micro-gw/pkg/revocation"
@@ -36,51 +37,13 @@ func startServices(t *testing.T) *services {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
-	return &services{etcdEndpoint: endpoint, etcd: cli, stompAddr: b.Addr(), sub: subscribe(t, b.Addr())}
-}
-
-// subscribe subscribes to /topic/tokenRevocation and returns once the
-// subscription is surely in place (a message of its own came back).
-func subscribe(t *testing.T, addr string) *stomp.Subscription {
-	t.Helper()
-	conn, err := stomp.Dial("tcp", addr, stomp.ConnOpt.Host("/"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Disconnect() })
-	sub, err := conn.Subscribe("/topic/tokenRevocation", stomp.AckAuto)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := conn.Send("/topic/tokenRevocation", "text/plain", []byte("sync")); err != nil {
-		t.Fatal(err)
-	}
-	if m := nextMessage(t, sub); string(m.Body) != "sync" {
-		t.Fatalf("first message %q, want our sync", m.Body)
-	}
-	return sub
-}
-
-// nextMessage waits for the next message; the bound only keeps a broken
-// publisher from hanging the test.
-func nextMessage(t *testing.T, sub *stomp.Subscription) *stomp.Message {
-	t.Helper()
-	select {
-	case m, ok := <-sub.C:
-		if !ok || m.Err != nil {
-			t.Fatalf("subscription ended: %v", m)
-		}
-		return m
-	case <-time.After(15 * time.Second):
-		t.Fatal("no revocation message arrived on the topic")
-	}
-	return nil
+	return &services{etcdEndpoint: endpoint, etcd: cli, stompAddr: b.Addr(), sub: stomptest.Subscribe(t, b.Addr(), "tokenRevocation")}
 }
 
 // nextNotice decodes the next message as the gateway's subscriber does.
 func (s *services) nextNotice(t *testing.T) revocation.Notice {
 	t.Helper()
-	m := nextMessage(t, s.sub)
+	m := stomptest.Next(t, s.sub)
 	n, err := revocation.DecodeNotice(m.Body, func(k string) (string, bool) { return m.Header.Contains(k) })
 	if err != nil {
 		t.Fatalf("the published message does not decode: %v (%s)", err, m.Body)

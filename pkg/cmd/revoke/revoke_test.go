@@ -17,6 +17,7 @@ import (
 	"github.com/go-stomp/stomp/v3"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/micro-gw/micro-gw/internal/stomptest"
 	"github.com/micro-gw/micro-gw/pkg/cmd/factory"
 	"github.com/micro-gw/micro-gw/pkg/devservices/stompbroker"
 	"github.com/micro-gw/micro-gw/pkg/issuer"
@@ -42,39 +43,10 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
-	conn, err := stomp.Dial("tcp", b.Addr(), stomp.ConnOpt.Host("/"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Disconnect() })
-	sub, err := conn.Subscribe("/topic/tokenRevocation", stomp.AckAuto)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Our own message coming back means the subscription is in place.
-	if err := conn.Send("/topic/tokenRevocation", "text/plain", []byte("sync")); err != nil {
-		t.Fatal(err)
-	}
-	e := &env{wd: t.TempDir(), etcd: cli, etcdURL: endpoint, stompAddr: b.Addr(), sub: sub}
-	if m := e.next(t); string(m.Body) != "sync" {
-		t.Fatalf("first message %q", m.Body)
-	}
-	return e
+	return &env{wd: t.TempDir(), etcd: cli, etcdURL: endpoint, stompAddr: b.Addr(), sub: stomptest.Subscribe(t, b.Addr(), "tokenRevocation")}
 }
 
-func (e *env) next(t *testing.T) *stomp.Message {
-	t.Helper()
-	select {
-	case m, ok := <-e.sub.C:
-		if !ok || m.Err != nil {
-			t.Fatalf("subscription ended: %v", m)
-		}
-		return m
-	case <-time.After(15 * time.Second):
-		t.Fatal("no message on the topic")
-	}
-	return nil
-}
+func (e *env) next(t *testing.T) *stomp.Message { return stomptest.Next(t, e.sub) }
 
 // writeConf writes the scaffold's micro-gw.conf into a project under wd
 // with both notifiers on, pointing at stompURL and etcdHostname ("" leaves a

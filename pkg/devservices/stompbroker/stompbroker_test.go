@@ -5,23 +5,9 @@ import (
 	"time"
 
 	"github.com/go-stomp/stomp/v3"
-)
 
-// waitMessage fails the test if no message arrives; the bound only keeps a
-// broken broker from hanging the test.
-func waitMessage(t *testing.T, sub *stomp.Subscription) *stomp.Message {
-	t.Helper()
-	select {
-	case m, ok := <-sub.C:
-		if !ok || m.Err != nil {
-			t.Fatalf("subscription ended: %v", m)
-		}
-		return m
-	case <-time.After(10 * time.Second):
-		t.Fatal("no message")
-	}
-	return nil
-}
+	"github.com/micro-gw/micro-gw/internal/stomptest"
+)
 
 func TestTopicReachesEverySubscriber(t *testing.T) {
 	b, err := Start("127.0.0.1:0", nil)
@@ -46,7 +32,7 @@ func TestTopicReachesEverySubscriber(t *testing.T) {
 		if err := conn.Send("/topic/tokenRevocation", "text/plain", []byte("sync")); err != nil {
 			t.Fatal(err)
 		}
-		for string(waitMessage(t, sub).Body) != "sync" {
+		for string(stomptest.Next(t, sub).Body) != "sync" {
 		}
 		subs = append(subs, sub)
 	}
@@ -60,9 +46,9 @@ func TestTopicReachesEverySubscriber(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, sub := range subs {
-		m := waitMessage(t, sub)
+		m := stomptest.Next(t, sub)
 		for string(m.Body) == "sync" {
-			m = waitMessage(t, sub)
+			m = stomptest.Next(t, sub)
 		}
 		if got := string(m.Body); got != `{"revokedToken":"j1","ttl":"60"}` {
 			t.Errorf("subscriber %d got %q", i, got)
@@ -89,7 +75,7 @@ func TestCloseDropsClientsAndStopsListening(t *testing.T) {
 	if err := conn.Send("/topic/x", "text/plain", []byte("sync")); err != nil {
 		t.Fatal(err)
 	}
-	waitMessage(t, sub)
+	stomptest.Next(t, sub)
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
