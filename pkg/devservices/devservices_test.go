@@ -18,7 +18,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
-	"github.com/micro-gw/micro-gw/internal/stomptest"
+	"github.com/micro-gw/micro-gw/internal/revocationtest"
 	"github.com/micro-gw/micro-gw/pkg/issuer"
 	"github.com/micro-gw/micro-gw/pkg/project"
 	"github.com/micro-gw/micro-gw/pkg/revocation"
@@ -59,20 +59,6 @@ func etcdClient(t *testing.T, endpoint string) *clientv3.Client {
 	return cli
 }
 
-func getKey(t *testing.T, cli *clientv3.Client, key string) (string, bool) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	resp, err := cli.Get(ctx, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(resp.Kvs) == 0 {
-		return "", false
-	}
-	return string(resp.Kvs[0].Value), true
-}
-
 // httpsClient trusts the token service's certificate file and nothing else.
 func httpsClient(t *testing.T, certFile string) *http.Client {
 	t.Helper()
@@ -111,7 +97,7 @@ func TestRevokeOverHTTPSReachesBrokerAndEtcd(t *testing.T) {
 	if !strings.HasPrefix(s.RevokeURL, "https://localhost:") {
 		t.Errorf("RevokeURL = %s, want https://localhost:PORT/revoke (the name in the certificate and in the seed)", s.RevokeURL)
 	}
-	sub := stomptest.Subscribe(t, strings.TrimPrefix(s.StompURL, "stomp://"), "tokenRevocation")
+	sub := revocationtest.Subscribe(t, strings.TrimPrefix(s.StompURL, "stomp://"), "tokenRevocation")
 	cli := etcdClient(t, s.EtcdEndpoint)
 	client := httpsClient(t, s.CertFile)
 
@@ -130,12 +116,12 @@ func TestRevokeOverHTTPSReachesBrokerAndEtcd(t *testing.T) {
 	if code := revoke(t, client, s.RevokeURL, DefaultClientID, DefaultClientSecret, tok); code != http.StatusOK {
 		t.Fatalf("revoke: %d, want 200", code)
 	}
-	m := stomptest.Next(t, sub)
+	m := revocationtest.Next(t, sub)
 	n, err := revocation.DecodeNotice(m.Body, nil)
 	if err != nil || n.JTI != "dev-jti-1" || n.TTL <= 0 || n.TTL > 20*time.Minute {
 		t.Errorf("published %s -> %+v, %v; want jti dev-jti-1 with the token's remaining lifetime", m.Body, n, err)
 	}
-	if v, ok := getKey(t, cli, KeyPrefix+"dev-jti-1"); !ok || v == "" {
+	if v, _, ok := revocationtest.Key(t, cli, KeyPrefix+"dev-jti-1"); !ok || v == "" {
 		t.Errorf("etcd key %sdev-jti-1 missing", KeyPrefix)
 	}
 }
@@ -153,7 +139,7 @@ func TestDataSurvivesRestart(t *testing.T) {
 
 	s = start(t, cfg)
 	defer s.Close()
-	v, ok := getKey(t, etcdClient(t, s.EtcdEndpoint), KeyPrefix+"kept-jti")
+	v, _, ok := revocationtest.Key(t, etcdClient(t, s.EtcdEndpoint), KeyPrefix+"kept-jti")
 	if !ok || v != "3600" {
 		t.Errorf("after a restart, key %skept-jti = %q (present %v), want \"3600\"", KeyPrefix, v, ok)
 	}
@@ -242,7 +228,7 @@ func TestProjectCertificate(t *testing.T) {
 func TestRevokeRuleOverHTTPS(t *testing.T) {
 	s := start(t, loopbackConfig(t, t.TempDir()))
 	defer s.Close()
-	sub := stomptest.Subscribe(t, strings.TrimPrefix(s.StompURL, "stomp://"), "tokenRevocation")
+	sub := revocationtest.Subscribe(t, strings.TrimPrefix(s.StompURL, "stomp://"), "tokenRevocation")
 	cli := etcdClient(t, s.EtcdEndpoint)
 	client := httpsClient(t, s.CertFile)
 	post := func(user, pass string, form url.Values) int {
@@ -272,13 +258,13 @@ func TestRevokeRuleOverHTTPS(t *testing.T) {
 	}); code != http.StatusOK {
 		t.Fatalf("revoke rule: %d, want 200", code)
 	}
-	m, err := revocation.DecodeMessage(stomptest.Next(t, sub).Body, nil)
+	m, err := revocation.DecodeMessage(revocationtest.Next(t, sub).Body, nil)
 	cut := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
 	want := revocation.RuleNotice{Kind: revocation.RuleIssuer, Key: "https://localhost:9443/oauth2/token", IssuedBefore: cut, TTL: 2 * time.Hour}
 	if err != nil || m.Rule.Kind != want.Kind || m.Rule.Key != want.Key || !m.Rule.IssuedBefore.Equal(cut) || m.Rule.TTL != want.TTL {
 		t.Errorf("published rule %+v, %v; want %+v", m.Rule, err, want)
 	}
-	if v, ok := getKey(t, cli, "revocation-rules/iss/https:%2F%2Flocalhost:9443%2Foauth2%2Ftoken"); !ok || v != `{"issuedBefore":`+strconv.FormatInt(cut.Unix(), 10)+`,"ttl":7200}` {
+	if v, _, ok := revocationtest.Key(t, cli, "revocation-rules/iss/https:%2F%2Flocalhost:9443%2Foauth2%2Ftoken"); !ok || v != `{"issuedBefore":`+strconv.FormatInt(cut.Unix(), 10)+`,"ttl":7200}` {
 		t.Errorf("etcd rule key = %q (present %v)", v, ok)
 	}
 }

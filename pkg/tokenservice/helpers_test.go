@@ -1,7 +1,6 @@
 package tokenservice
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"fmt"
@@ -12,7 +11,7 @@ import (
 	"github.com/go-stomp/stomp/v3"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/micro-gw/micro-gw/internal/stomptest"
+	"github.com/micro-gw/micro-gw/internal/revocationtest"
 	"github.com/micro-gw/micro-gw/pkg/devservices/stompbroker"
 	"github.com/micro-gw/micro-gw/pkg/issuer"
 	"github.com/micro-gw/micro-gw/pkg/revocation"
@@ -37,13 +36,13 @@ func startServices(t *testing.T) *services {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
-	return &services{etcdEndpoint: endpoint, etcd: cli, stompAddr: b.Addr(), sub: stomptest.Subscribe(t, b.Addr(), "tokenRevocation")}
+	return &services{etcdEndpoint: endpoint, etcd: cli, stompAddr: b.Addr(), sub: revocationtest.Subscribe(t, b.Addr(), "tokenRevocation")}
 }
 
 // nextNotice decodes the next message as the gateway's subscriber does.
 func (s *services) nextNotice(t *testing.T) revocation.Notice {
 	t.Helper()
-	m := stomptest.Next(t, s.sub)
+	m := revocationtest.Next(t, s.sub)
 	n, err := revocation.DecodeNotice(m.Body, func(k string) (string, bool) { return m.Header.Contains(k) })
 	if err != nil {
 		t.Fatalf("the published message does not decode: %v (%s)", err, m.Body)
@@ -54,24 +53,7 @@ func (s *services) nextNotice(t *testing.T) revocation.Notice {
 // key returns the value of key in etcd and the ttl of its lease (0: none).
 func (s *services) key(t *testing.T, key string) (value string, leaseTTL int64, ok bool) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	resp, err := s.etcd.Get(ctx, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(resp.Kvs) == 0 {
-		return "", 0, false
-	}
-	kv := resp.Kvs[0]
-	if kv.Lease != 0 {
-		l, err := s.etcd.TimeToLive(ctx, clientv3.LeaseID(kv.Lease))
-		if err != nil {
-			t.Fatal(err)
-		}
-		leaseTTL = l.GrantedTTL
-	}
-	return string(kv.Value), leaseTTL, true
+	return revocationtest.Key(t, s.etcd, key)
 }
 
 // revocationConf is the [tokenRevocationConfig] of a gateway using s.

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/micro-gw/micro-gw/internal/stomptest"
+	"github.com/micro-gw/micro-gw/internal/revocationtest"
 	"github.com/micro-gw/micro-gw/pkg/revocation"
 )
 
@@ -34,7 +34,7 @@ func TestRevokeRuleBothSides(t *testing.T) {
 		!strings.Contains(res.Done[1], "etcd key revocation-rules/sub/alice") {
 		t.Errorf("report:\n%s", strings.Join(res.Done, "\n"))
 	}
-	m, err := revocation.DecodeMessage(stomptest.Next(t, s.sub).Body, nil)
+	m, err := revocation.DecodeMessage(revocationtest.Next(t, s.sub).Body, nil)
 	if err != nil || m.Rule.Kind != revocation.RuleSubject || m.Rule.Key != "alice" || !m.Rule.IssuedBefore.Equal(cut) || m.Rule.TTL != DefaultRuleTTL {
 		t.Errorf("published %+v, %v", m.Rule, err)
 	}

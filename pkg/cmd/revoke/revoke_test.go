@@ -17,7 +17,7 @@ import (
 	"github.com/go-stomp/stomp/v3"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/micro-gw/micro-gw/internal/stomptest"
+	"github.com/micro-gw/micro-gw/internal/revocationtest"
 	"github.com/micro-gw/micro-gw/pkg/cmd/factory"
 	"github.com/micro-gw/micro-gw/pkg/devservices/stompbroker"
 	"github.com/micro-gw/micro-gw/pkg/issuer"
@@ -43,10 +43,10 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
-	return &env{wd: t.TempDir(), etcd: cli, etcdURL: endpoint, stompAddr: b.Addr(), sub: stomptest.Subscribe(t, b.Addr(), "tokenRevocation")}
+	return &env{wd: t.TempDir(), etcd: cli, etcdURL: endpoint, stompAddr: b.Addr(), sub: revocationtest.Subscribe(t, b.Addr(), "tokenRevocation")}
 }
 
-func (e *env) next(t *testing.T) *stomp.Message { return stomptest.Next(t, e.sub) }
+func (e *env) next(t *testing.T) *stomp.Message { return revocationtest.Next(t, e.sub) }
 
 // writeConf writes the scaffold's micro-gw.conf into a project under wd
 // with both notifiers on, pointing at stompURL and etcdHostname ("" leaves a
@@ -93,26 +93,18 @@ func (e *env) run(t *testing.T, stdin string, args ...string) (stdout, stderr st
 	return out.String(), errOut.String(), err
 }
 
+// lease returns the value of key in etcd and the ttl of its lease, failing
+// the test when there is no such key or it has no lease.
 func (e *env) lease(t *testing.T, key string) (value string, ttl int64) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	resp, err := e.etcd.Get(ctx, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(resp.Kvs) == 0 {
+	value, ttl, ok := revocationtest.Key(t, e.etcd, key)
+	if !ok {
 		t.Fatalf("no etcd key %s", key)
 	}
-	kv := resp.Kvs[0]
-	if kv.Lease == 0 {
+	if ttl == 0 {
 		t.Fatalf("key %s has no lease", key)
 	}
-	l, err := e.etcd.TimeToLive(ctx, clientv3.LeaseID(kv.Lease))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(kv.Value), l.GrantedTTL
+	return value, ttl
 }
 
 func TestRevokeJTI(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 
 	"github.com/go-stomp/stomp/v3"
 
-	"github.com/micro-gw/micro-gw/internal/stomptest"
+	"github.com/micro-gw/micro-gw/internal/revocationtest"
 )
 
 func TestTopicReachesEverySubscriber(t *testing.T) {
@@ -32,7 +32,7 @@ func TestTopicReachesEverySubscriber(t *testing.T) {
 		if err := conn.Send("/topic/tokenRevocation", "text/plain", []byte("sync")); err != nil {
 			t.Fatal(err)
 		}
-		for string(stomptest.Next(t, sub).Body) != "sync" {
+		for string(revocationtest.Next(t, sub).Body) != "sync" {
 		}
 		subs = append(subs, sub)
 	}
@@ -46,9 +46,9 @@ func TestTopicReachesEverySubscriber(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, sub := range subs {
-		m := stomptest.Next(t, sub)
+		m := revocationtest.Next(t, sub)
 		for string(m.Body) == "sync" {
-			m = stomptest.Next(t, sub)
+			m = revocationtest.Next(t, sub)
 		}
 		if got := string(m.Body); got != `{"revokedToken":"j1","ttl":"60"}` {
 			t.Errorf("subscriber %d got %q", i, got)
@@ -75,7 +75,7 @@ func TestCloseDropsClientsAndStopsListening(t *testing.T) {
 	if err := conn.Send("/topic/x", "text/plain", []byte("sync")); err != nil {
 		t.Fatal(err)
 	}
-	stomptest.Next(t, sub)
+	revocationtest.Next(t, sub)
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}

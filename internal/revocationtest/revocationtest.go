@@ -1,12 +1,15 @@
-// Package stomptest listens on a STOMP topic the way a gateway does, for the
-// tests of the packages that publish revocations to one.
-package stomptest
+// Package revocationtest looks at what a published revocation left where a
+// gateway would find it (a STOMP topic, etcd keys and their leases), for the
+// tests of the packages that publish revocations.
+package revocationtest
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	"github.com/go-stomp/stomp/v3"
+	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // Subscribe subscribes to /topic/TOPIC on the broker at addr (host:port) and
@@ -46,4 +49,28 @@ func Next(t testing.TB, sub *stomp.Subscription) *stomp.Message {
 		t.Fatal("no message on the topic")
 	}
 	return nil
+}
+
+// Key returns the value of key in etcd and the granted ttl of its lease (0:
+// none), ok false when there is no such key.
+func Key(t testing.TB, cli *clientv3.Client, key string) (value string, leaseTTL int64, ok bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := cli.Get(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Kvs) == 0 {
+		return "", 0, false
+	}
+	kv := resp.Kvs[0]
+	if kv.Lease != 0 {
+		l, err := cli.TimeToLive(ctx, clientv3.LeaseID(kv.Lease))
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaseTTL = l.GrantedTTL
+	}
+	return string(kv.Value), leaseTTL, true
 }
