@@ -23,11 +23,12 @@ type metrics struct {
 	backendErrors prometheus.Counter
 	panics        prometheus.Counter
 	revoked       prometheus.GaugeFunc
+	rules         prometheus.GaugeFunc
 	sourceReady   *prometheus.GaugeVec
 	unmatched     *routeMetrics
 }
 
-func newMetrics(revokedLen func() float64) *metrics {
+func newMetrics(revokedLen, rulesLen func() float64) *metrics {
 	reg := prometheus.NewRegistry()
 	m := &metrics{
 		registry: reg,
@@ -56,13 +57,17 @@ func newMetrics(revokedLen func() float64) *metrics {
 			Name: "microgw_revoked_tokens",
 			Help: "Entries in the revoked-token set (expired ones are removed by a sweep every minute).",
 		}, revokedLen),
+		rules: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "microgw_revocation_rules",
+			Help: "Revocation rules held (by subject, client or issuer; expired ones are removed by a sweep every minute).",
+		}, rulesLen),
 		sourceReady: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "microgw_revocation_source_ready",
 			Help: "1 once an enabled revocation source has made its first load or subscription.",
 		}, []string{"source"}),
 	}
 	reg.MustRegister(m.requests, m.duration, m.authFailures, m.backendErrors, m.panics, m.revoked,
-		m.sourceReady,
+		m.rules, m.sourceReady,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.unmatched = m.newRouteMetrics("", "")
 	return m

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -140,6 +141,9 @@ func TestRevocationRules(t *testing.T) {
 	url = s.testURL("http", "/petstore/v1/pet/1")
 	if n := s.RuleSet().Len(); n != 3 {
 		t.Fatalf("after the restart the gateway holds %d rules, want 3", n)
+	}
+	if _, metrics := do(t, "GET", s.testURL("admin", "/metrics"), nil); !strings.Contains(metrics, "\nmicrogw_revocation_rules 3\n") {
+		t.Errorf("metrics lack microgw_revocation_rules 3")
 	}
 	check("subject rule after a restart", subRefused, subAccepted)
 	check("client rule after a restart", cliRefused, cliAccepted)

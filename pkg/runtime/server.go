@@ -117,7 +117,9 @@ func New(spec Spec, cfg *config.Config, opts Options) (*Server, error) {
 	if s.authHeader == "" {
 		s.authHeader = "Authorization"
 	}
-	s.metrics = newMetrics(func() float64 { return float64(s.revocation.set.Len()) })
+	s.metrics = newMetrics(
+		func() float64 { return float64(s.revocation.set.Len()) },
+		func() float64 { return float64(s.revocation.rules.Len()) })
 	roots, err := trustedRoots(cfg.Listener.TrustStorePath, cfg.Listener.TrustStorePassword)
 	if err != nil {
 		return nil, err
