@@ -3,7 +3,9 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 )
@@ -31,4 +33,25 @@ func (a gatewayAnswer) accepted() bool { return a.Err == nil && a.Status == http
 // revoked is exactly the fault design.md section 6 gives a revoked token.
 func (a gatewayAnswer) revoked() bool {
 	return a.Err == nil && a.Status == http.StatusUnauthorized && a.Code == 900901
+}
+
+// askGateway sends GET url with the token as a bearer (none when empty) and returns the answer.
+func askGateway(client *http.Client, url, token string) gatewayAnswer {
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return gatewayAnswer{Err: err}
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var f struct {
+		Fault struct {
+			Code int `json:"code"`
+		} `json:"fault"`
+	}
+	json.Unmarshal(body, &f)
+	return gatewayAnswer{Status: resp.StatusCode, Code: f.Fault.Code}
 }

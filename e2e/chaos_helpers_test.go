@@ -42,14 +42,6 @@ import (
 	"github.com/micro-gw/micro-gw/pkg/tokenservice"
 )
 
-// chaosPort is the port of env variable name, or def.
-func chaosPort(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
-		return v
-	}
-	return def
-}
-
 // chaosEnvInt is a positive integer from the environment, or def.
 func chaosEnvInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
@@ -64,21 +56,6 @@ func chaosEnvDuration(name string, def time.Duration) time.Duration {
 		return v
 	}
 	return def
-}
-
-// chaosRun runs a command with a timeout and returns its combined output.
-func chaosRun(dir string, timeout time.Duration, env []string, name string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	cmd.WaitDelay = 5 * time.Second
-	out, err := cmd.CombinedOutput()
-	if ctx.Err() != nil {
-		err = fmt.Errorf("%v (timed out after %v)", err, timeout)
-	}
-	return string(out), err
 }
 
 // chaosPortOpen says whether something accepts TCP connections on 127.0.0.1:port.
@@ -223,12 +200,12 @@ func (m *chaosEtcd) Endpoint() string { return "http://" + m.clientAddr }
 
 // etcdctl runs ETCDCTL_API=3 etcdctl against this member.
 func (m *chaosEtcd) etcdctl(args ...string) (string, error) {
-	return chaosRun("", 30*time.Second, []string{"ETCDCTL_API=3"}, "etcdctl",
+	return runTimed("", 30*time.Second, []string{"ETCDCTL_API=3"}, "etcdctl",
 		append([]string{"--endpoints=" + m.clientAddr, "--dial-timeout=2s", "--command-timeout=10s"}, args...)...)
 }
 
 func (m *chaosEtcd) healthy() bool {
-	_, err := chaosRun("", 10*time.Second, []string{"ETCDCTL_API=3"}, "etcdctl",
+	_, err := runTimed("", 10*time.Second, []string{"ETCDCTL_API=3"}, "etcdctl",
 		"--endpoints="+m.clientAddr, "--dial-timeout=1s", "--command-timeout=2s", "endpoint", "health")
 	return err == nil
 }
@@ -297,7 +274,7 @@ type chaosEtcdEndpointStatus struct {
 }
 
 func chaosEtcdStatus(endpoints ...string) ([]chaosEtcdEndpointStatus, error) {
-	out, err := chaosRun("", 20*time.Second, []string{"ETCDCTL_API=3"}, "etcdctl",
+	out, err := runTimed("", 20*time.Second, []string{"ETCDCTL_API=3"}, "etcdctl",
 		"--endpoints="+strings.Join(endpoints, ","), "--dial-timeout=2s", "--command-timeout=5s",
 		"endpoint", "status", "-w", "json")
 	if err != nil && !strings.HasPrefix(strings.TrimSpace(out), "[") {
@@ -363,9 +340,9 @@ func chaosNewRabbit(t *testing.T, dir string) *chaosRabbit {
 		t.Fatalf("RabbitMQ is not installed (%v): apt-get install -y rabbitmq-server", err)
 	}
 	r := &chaosRabbit{t: t, Node: "chaos@localhost",
-		AMQP:  chaosPort("MICROGW_CHAOS_AMQP_PORT", 28672),
-		STOMP: chaosPort("MICROGW_CHAOS_STOMP_PORT", 28613),
-		Dist:  chaosPort("MICROGW_CHAOS_DIST_PORT", 28673),
+		AMQP:  chaosEnvInt("MICROGW_CHAOS_AMQP_PORT", 28672),
+		STOMP: chaosEnvInt("MICROGW_CHAOS_STOMP_PORT", 28613),
+		Dist:  chaosEnvInt("MICROGW_CHAOS_DIST_PORT", 28673),
 		dir:   filepath.Join(dir, "rabbitmq")}
 	if v := os.Getenv("MICROGW_CHAOS_RABBITMQ_NODE"); v != "" {
 		r.Node = v
@@ -411,7 +388,7 @@ func (r *chaosRabbit) env() []string {
 }
 
 func (r *chaosRabbit) ctl(timeout time.Duration, args ...string) (string, error) {
-	return chaosRun("", timeout, r.env(), filepath.Join(chaosRabbitBin, "rabbitmqctl"), append([]string{"-q", "-n", r.Node}, args...)...)
+	return runTimed("", timeout, r.env(), filepath.Join(chaosRabbitBin, "rabbitmqctl"), append([]string{"-q", "-n", r.Node}, args...)...)
 }
 
 // Start starts the node and waits until both listeners accept connections and it has booted.
@@ -546,49 +523,16 @@ func (p *chaosProxy) Heal() {
 
 // ------------------------------------------------------------------------------ binaries, project
 
-var chaosBins struct {
-	once             sync.Once
-	microgw, gateway string
-	err              error
-}
+var (
+	chaosBinDir = pidDir("micro-gw-chaos-bin")
+	chaosBins   = toolBinaries{prefix: "chaos"}
+)
 
-// chaosBinaries builds cmd/micro-gw and cmd/gateway once per process (-trimpath, CGO_ENABLED=0,
-// as micro-gw builds gateways, to share the Go build cache).
+// chaosBinaries builds cmd/micro-gw and cmd/gateway once per process, as chaos-micro-gw and
+// chaos-gateway in $TMPDIR/micro-gw-chaos-bin-PID.
 func chaosBinaries(t *testing.T) (microgw, gateway string) {
 	t.Helper()
-	chaosBins.once.Do(func() {
-		// $TMPDIR/micro-gw-chaos-bin-PID; the package's TestMain is not ours, so each run removes
-		// the folders of earlier runs whose process is gone.
-		old, _ := filepath.Glob(filepath.Join(os.TempDir(), "micro-gw-chaos-bin-*"))
-		for _, d := range old {
-			pid, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(d), "micro-gw-chaos-bin-"))
-			if err != nil || pid == os.Getpid() {
-				continue
-			}
-			if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); os.IsNotExist(err) {
-				os.RemoveAll(d)
-			}
-		}
-		dir := filepath.Join(os.TempDir(), fmt.Sprintf("micro-gw-chaos-bin-%d", os.Getpid()))
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			chaosBins.err = err
-			return
-		}
-		for _, c := range []string{"micro-gw", "gateway"} {
-			out, err := chaosRun("..", 10*time.Minute, []string{"CGO_ENABLED=0"}, "go", "build", "-trimpath",
-				"-o", filepath.Join(dir, "chaos-"+c), "./cmd/"+c)
-			if err != nil {
-				chaosBins.err = fmt.Errorf("go build ./cmd/%s: %v\n%s", c, err, out)
-				return
-			}
-		}
-		chaosBins.microgw = filepath.Join(dir, "chaos-micro-gw")
-		chaosBins.gateway = filepath.Join(dir, "chaos-gateway")
-	})
-	if chaosBins.err != nil {
-		t.Fatal(chaosBins.err)
-	}
-	return chaosBins.microgw, chaosBins.gateway
+	return chaosBins.build(t, chaosBinDir(t))
 }
 
 // chaosProject is a project made by `micro-gw init` and `micro-gw build`, its API's endpoint a
@@ -636,11 +580,11 @@ func chaosNewProject(t *testing.T, work string) *chaosProject {
 	if err := os.WriteFile(filepath.Join(work, "chaos_api.yaml"), fmt.Appendf(nil, chaosAPIDefinition, backend.URL), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := chaosRun(work, time.Minute, nil, microgw, "init", p.Name, "-a", "chaos_api.yaml"); err != nil {
+	if out, err := runTimed(work, time.Minute, nil, microgw, "init", p.Name, "-a", "chaos_api.yaml"); err != nil {
 		t.Fatalf("micro-gw init: %v\n%s", err, out)
 	}
 	start := time.Now()
-	if out, err := chaosRun(work, 10*time.Minute, nil, microgw, "build", p.Name); err != nil {
+	if out, err := runTimed(work, 10*time.Minute, nil, microgw, "build", p.Name); err != nil {
 		t.Fatalf("micro-gw build: %v\n%s", err, out)
 	}
 	t.Logf("micro-gw build took %v", time.Since(start).Round(time.Millisecond))
@@ -877,23 +821,7 @@ func (g *chaosGateway) Call(token string) gatewayAnswer {
 }
 
 func (g *chaosGateway) call(path, token string) gatewayAnswer {
-	req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d%s", g.HTTP, path), nil)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := g.client.Do(req)
-	if err != nil {
-		return gatewayAnswer{Err: err}
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	var f struct {
-		Fault struct {
-			Code int `json:"code"`
-		} `json:"fault"`
-	}
-	json.Unmarshal(body, &f)
-	return gatewayAnswer{Status: resp.StatusCode, Code: f.Fault.Code}
+	return askGateway(g.client, fmt.Sprintf("http://127.0.0.1:%d%s", g.HTTP, path), token)
 }
 
 // -------------------------------------------------------------------------------- the publisher

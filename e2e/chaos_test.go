@@ -199,7 +199,7 @@ func TestChaos(t *testing.T) {
 
 	dir := t.TempDir()
 	logs := chaosLogDir(t)
-	etcd := chaosStartEtcdCluster(t, dir, 1, chaosPort("MICROGW_CHAOS_ETCD_PORT", 23791), chaosPort("MICROGW_CHAOS_ETCD_PEER_PORT", 23801))[0]
+	etcd := chaosStartEtcdCluster(t, dir, 1, chaosEnvInt("MICROGW_CHAOS_ETCD_PORT", 23791), chaosEnvInt("MICROGW_CHAOS_ETCD_PEER_PORT", 23801))[0]
 	rabbit := chaosNewRabbit(t, dir)
 	rs := time.Now()
 	if err := rabbit.Start(); err != nil {
@@ -462,8 +462,8 @@ func TestChaosEtcdCluster(t *testing.T) {
 	began := time.Now()
 	dir := t.TempDir()
 	logs := chaosLogDir(t)
-	base := chaosPort("MICROGW_CHAOS_ETCD_PORT", 23791) + 1
-	peerBase := chaosPort("MICROGW_CHAOS_ETCD_PEER_PORT", 23801) + 1
+	base := chaosEnvInt("MICROGW_CHAOS_ETCD_PORT", 23791) + 1
+	peerBase := chaosEnvInt("MICROGW_CHAOS_ETCD_PEER_PORT", 23801) + 1
 	ms := chaosStartEtcdCluster(t, dir, 3, base, peerBase)
 	var eps []string
 	for _, m := range ms {
@@ -594,7 +594,7 @@ func TestChaosEtcdCluster(t *testing.T) {
 func TestChaosStartup(t *testing.T) {
 	dir := t.TempDir()
 	logs := chaosLogDir(t)
-	etcd := chaosStartEtcdCluster(t, dir, 1, chaosPort("MICROGW_CHAOS_ETCD_PORT", 23791), chaosPort("MICROGW_CHAOS_ETCD_PEER_PORT", 23801))[0]
+	etcd := chaosStartEtcdCluster(t, dir, 1, chaosEnvInt("MICROGW_CHAOS_ETCD_PORT", 23791), chaosEnvInt("MICROGW_CHAOS_ETCD_PEER_PORT", 23801))[0]
 	rabbit := chaosNewRabbit(t, dir)
 	work := filepath.Join(dir, "work")
 	os.MkdirAll(work, 0o755)

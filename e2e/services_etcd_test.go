@@ -320,14 +320,14 @@ func TestServicesEtcdDownAtStart(t *testing.T) {
 	svcEtcdctl(t, s, "put", "jti/"+a, "3600")
 	t.Cleanup(func() { svcEtcdctl(t, s, "del", "jti/"+a) })
 
-	out, err := svcRun(t, "", 2*time.Minute, nil, "bash", s.Script, "stop", "etcd")
+	out, err := runTimed("", 2*time.Minute, nil, "bash", s.Script, "stop", "etcd")
 	if err != nil {
 		t.Fatalf("scripts/services.sh stop etcd: %v\n%s", err, out)
 	}
 	etcdUp := false
 	t.Cleanup(func() {
 		if !etcdUp {
-			svcRun(t, "", 3*time.Minute, nil, "bash", s.Script, "start", "etcd")
+			runTimed("", 3*time.Minute, nil, "bash", s.Script, "start", "etcd")
 		}
 	})
 
@@ -349,7 +349,7 @@ func TestServicesEtcdDownAtStart(t *testing.T) {
 	t.Logf("with etcd down: /health/ready %d (%v), a secured request %s", code, rerr, gw.call(tc))
 
 	start := time.Now()
-	out, err = svcRun(t, "", 3*time.Minute, nil, "bash", s.Script, "start", "etcd")
+	out, err = runTimed("", 3*time.Minute, nil, "bash", s.Script, "start", "etcd")
 	if err != nil {
 		t.Fatalf("scripts/services.sh start etcd: %v\n%s", err, out)
 	}
@@ -391,7 +391,7 @@ func TestServicesEtcdAuth(t *testing.T) {
 	// the role root). Done first too, in case an earlier run was cut short.
 	undo := func() {
 		for _, args := range [][]string{{root, "auth", "disable"}, {"user", "delete", "root"}, {"role", "delete", "root"}} {
-			svcRun(t, "", 30*time.Second, []string{"ETCDCTL_API=3"}, "etcdctl", append([]string{"--endpoints=" + s.Etcd}, args...)...)
+			runTimed("", 30*time.Second, []string{"ETCDCTL_API=3"}, "etcdctl", append([]string{"--endpoints=" + s.Etcd}, args...)...)
 		}
 	}
 	undo()

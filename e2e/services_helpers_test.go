@@ -95,7 +95,7 @@ func svcEnv(t *testing.T) svcServices {
 		Etcd:   get("MICROGW_E2E_ETCD", "127.0.0.1:2379"),
 		AMQP:   get("MICROGW_E2E_AMQP", "amqp://guest:guest@127.0.0.1:5672/"),
 		STOMP:  get("MICROGW_E2E_STOMP", "127.0.0.1:61613"),
-		Script: get("MICROGW_E2E_SERVICES", filepath.Join(svcModuleRoot(t), "scripts", "services.sh")),
+		Script: get("MICROGW_E2E_SERVICES", filepath.Join(moduleRoot(t), "scripts", "services.sh")),
 	}
 	for _, addr := range []string{s.Etcd, s.amqpHostPort(), s.STOMP} {
 		c, err := net.DialTimeout("tcp", addr, 2*time.Second)
@@ -113,7 +113,7 @@ func svcEnv(t *testing.T) svcServices {
 func svcRestartService(t *testing.T, s svcServices, name string) {
 	t.Helper()
 	start := time.Now()
-	out, err := svcRun(t, "", 3*time.Minute, nil, "bash", s.Script, "restart", name)
+	out, err := runTimed("", 3*time.Minute, nil, "bash", s.Script, "restart", name)
 	if err != nil {
 		t.Fatalf("scripts/services.sh restart %s: %v\n%s", name, err, out)
 	}
@@ -122,116 +122,16 @@ func svcRestartService(t *testing.T, s svcServices, name string) {
 
 // ------------------------------------------------------------------------------------ the binaries
 
-var svcModRoot struct {
-	once sync.Once
-	dir  string
-	err  error
-}
-
-// svcModuleRoot is the folder of the repository's go.mod.
-func svcModuleRoot(t *testing.T) string {
-	t.Helper()
-	svcModRoot.once.Do(func() {
-		out, err := exec.Command("go", "env", "GOMOD").Output()
-		if err != nil {
-			svcModRoot.err = fmt.Errorf("go env GOMOD: %v", err)
-			return
-		}
-		gomod := strings.TrimSpace(string(out))
-		if gomod == "" || gomod == os.DevNull {
-			svcModRoot.err = fmt.Errorf("not inside the micro-gw module")
-			return
-		}
-		svcModRoot.dir = filepath.Dir(gomod)
-	})
-	if svcModRoot.err != nil {
-		t.Fatal(svcModRoot.err)
-	}
-	return svcModRoot.dir
-}
-
 // svcWorkspace is this process's folder for binaries and projects: $TMPDIR/micro-gw-e2e-svc-PID.
-// There is no TestMain here to remove it at the end (the toolkit suite owns TestMain), so each
-// run removes the folders of earlier runs whose process is gone.
-var svcWork struct {
-	once sync.Once
-	dir  string
-	err  error
-}
+var svcWorkspace = pidDir("micro-gw-e2e-svc")
 
-func svcWorkspace(t *testing.T) string {
-	t.Helper()
-	svcWork.once.Do(func() {
-		old, _ := filepath.Glob(filepath.Join(os.TempDir(), "micro-gw-e2e-svc-*"))
-		for _, d := range old {
-			pid, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(d), "micro-gw-e2e-svc-"))
-			if err != nil || pid == os.Getpid() {
-				continue
-			}
-			if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); os.IsNotExist(err) {
-				os.RemoveAll(d)
-			}
-		}
-		svcWork.dir = filepath.Join(os.TempDir(), fmt.Sprintf("micro-gw-e2e-svc-%d", os.Getpid()))
-		svcWork.err = os.MkdirAll(svcWork.dir, 0o755)
-	})
-	if svcWork.err != nil {
-		t.Fatal(svcWork.err)
-	}
-	return svcWork.dir
-}
-
-var svcBins struct {
-	once             sync.Once
-	microgw, gateway string
-	err              error
-}
+var svcBins = toolBinaries{prefix: "svc"}
 
 // svcBinaries builds cmd/micro-gw and cmd/gateway once per process, as svc-micro-gw and
 // svc-gateway in the workspace.
 func svcBinaries(t *testing.T) (microgw, gateway string) {
 	t.Helper()
-	root := svcModuleRoot(t)
-	work := svcWorkspace(t)
-	svcBins.once.Do(func() {
-		bin := filepath.Join(work, "bin")
-		for _, b := range []struct{ out, pkg string }{
-			{filepath.Join(bin, "svc-micro-gw"), "./cmd/micro-gw"},
-			{filepath.Join(bin, "svc-gateway"), "./cmd/gateway"},
-		} {
-			start := time.Now()
-			// Built as micro-gw builds gateways (and as the toolkit suite builds its binaries),
-			// so that all of them share one set of entries in the Go build cache.
-			out, err := svcRun(t, root, 10*time.Minute, []string{"CGO_ENABLED=0"}, "go", "build", "-trimpath", "-o", b.out, b.pkg)
-			if err != nil {
-				svcBins.err = fmt.Errorf("go build %s: %v\n%s", b.pkg, err, out)
-				return
-			}
-			t.Logf("built %s in %v", b.pkg, time.Since(start).Round(time.Millisecond))
-		}
-		svcBins.microgw = filepath.Join(bin, "svc-micro-gw")
-		svcBins.gateway = filepath.Join(bin, "svc-gateway")
-	})
-	if svcBins.err != nil {
-		t.Fatal(svcBins.err)
-	}
-	return svcBins.microgw, svcBins.gateway
-}
-
-// svcRun runs a command in dir with a timeout and returns its combined output.
-func svcRun(t *testing.T, dir string, timeout time.Duration, env []string, name string, args ...string) (string, error) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	cmd.WaitDelay = 5 * time.Second
-	out, err := cmd.CombinedOutput()
-	if ctx.Err() != nil {
-		err = fmt.Errorf("%v (timed out after %v)", err, timeout)
-	}
-	return string(out), err
+	return svcBins.build(t, filepath.Join(svcWorkspace(t), "bin"))
 }
 
 // ------------------------------------------------------------------------------------ the project
@@ -311,7 +211,7 @@ func svcSharedProject(t *testing.T) *svcProject {
 			svcProj.err = err
 			return
 		}
-		out, err := svcRun(t, work, time.Minute, nil, microgw, "init", p.Name, "--api-definition", "svc_api.yaml")
+		out, err := runTimed(work, time.Minute, nil, microgw, "init", p.Name, "--api-definition", "svc_api.yaml")
 		if err != nil {
 			svcProj.err = fmt.Errorf("micro-gw init %s --api-definition svc_api.yaml: %v\n%s", p.Name, err, out)
 			return
@@ -321,7 +221,7 @@ func svcSharedProject(t *testing.T) *svcProject {
 			return
 		}
 		start := time.Now()
-		out, err = svcRun(t, work, 10*time.Minute, nil, microgw, "build", p.Name)
+		out, err = runTimed(work, 10*time.Minute, nil, microgw, "build", p.Name)
 		if err != nil {
 			svcProj.err = fmt.Errorf("micro-gw build %s: %v\n%s", p.Name, err, out)
 			return
@@ -440,7 +340,7 @@ func (p *svcProject) issueToken(t *testing.T, jti string) string {
 func (p *svcProject) revoke(t *testing.T, conf string, args ...string) (string, error) {
 	t.Helper()
 	microgw, _ := svcBinaries(t)
-	return svcRun(t, p.Work, time.Minute, nil, microgw, append([]string{"revoke", "--config", conf}, args...)...)
+	return runTimed(p.Work, time.Minute, nil, microgw, append([]string{"revoke", "--config", conf}, args...)...)
 }
 
 // svcJTI is a jti no other test or run uses.
@@ -583,21 +483,7 @@ func (g *svcGateway) Stop() {
 
 // call sends GET /svc/v1/pets with the token over plain HTTP.
 func (g *svcGateway) call(token string) gatewayAnswer {
-	req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/svc/v1/pets", g.HTTP), nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := g.client.Do(req)
-	if err != nil {
-		return gatewayAnswer{Err: err}
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	var f struct {
-		Fault struct {
-			Code int `json:"code"`
-		} `json:"fault"`
-	}
-	json.Unmarshal(body, &f)
-	return gatewayAnswer{Status: resp.StatusCode, Code: f.Fault.Code}
+	return askGateway(g.client, fmt.Sprintf("http://127.0.0.1:%d/svc/v1/pets", g.HTTP), token)
 }
 
 // expectAccepted polls until the token is served (200).
@@ -752,7 +638,7 @@ func svcPublishAMQP(t *testing.T, url, topic string, msg svcMessage) {
 // svcEtcdctl runs ETCDCTL_API=3 etcdctl --endpoints=ETCD ARGS... and returns its stdout+stderr.
 func svcEtcdctl(t *testing.T, s svcServices, args ...string) string {
 	t.Helper()
-	out, err := svcRun(t, "", 30*time.Second, []string{"ETCDCTL_API=3"}, "etcdctl",
+	out, err := runTimed("", 30*time.Second, []string{"ETCDCTL_API=3"}, "etcdctl",
 		append([]string{"--endpoints=" + s.Etcd}, args...)...)
 	if err != nil {
 		t.Fatalf("etcdctl %s: %v\n%s", strings.Join(args, " "), err, out)
