@@ -884,6 +884,23 @@ func (p *chaosPublisher) Run(ctx context.Context, jtis []string, span time.Durat
 	return notAccepted
 }
 
+// chaosPublishing is a publisher's Run going on in the background.
+type chaosPublishing struct {
+	Began       time.Time
+	Done        chan struct{} // closed when Run has returned
+	NotAccepted []string      // what Run returned, once Done is closed
+}
+
+// Start runs Run in the background.
+func (p *chaosPublisher) Start(ctx context.Context, jtis []string, span time.Duration) *chaosPublishing {
+	r := &chaosPublishing{Began: time.Now(), Done: make(chan struct{})}
+	go func() {
+		defer close(r.Done)
+		r.NotAccepted = p.Run(ctx, jtis, span)
+	}()
+	return r
+}
+
 // revoke sends jti to every side, each retried with a capped backoff, in parallel; it returns
 // whether etcd took it.
 func (p *chaosPublisher) revoke(ctx context.Context, sides []tokenservice.Side, jti string) bool {
@@ -1166,6 +1183,16 @@ func (g *chaosGuard) Stop() (int, []string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.checks, g.leaks
+}
+
+// Check stops the guard and fails the test if it saw one of the n guarded tokens served.
+func (g *chaosGuard) Check(t *testing.T, n int) {
+	t.Helper()
+	checks, leaks := g.Stop()
+	t.Logf("guard: %d requests with the %d tokens revoked before the faults, %d served", checks, n, len(leaks))
+	for _, l := range leaks[:min(len(leaks), 10)] {
+		t.Errorf("a token revoked before the faults was served: %s", l)
+	}
 }
 
 // Gauges reads the gateway's /metrics and returns the revocation sources' connection gauges
