@@ -113,8 +113,8 @@ type Message struct {
 //	{"revokedSubject": "alice", "issuedBefore": 1764300000, "ttl": 86400}
 //	{"revokedClient": "...", ...}, {"revokedIssuer": "...", ...}
 //	{"event": {"payloadData": {"revokedSubject": ...}}}
-//
-// Rules travel in the body only.
+//	an empty body, with revokedSubject (or revokedClient, revokedIssuer),
+//	issuedBefore and ttl as message headers
 func DecodeMessage(body []byte, header func(string) (string, bool)) (Message, error) {
 	return decodeMessageAt(body, header, time.Now())
 }
@@ -137,6 +137,12 @@ func decodeMessageParts(body []byte, header func(string) (string, bool), now tim
 		token, tokenSet = header("revokedToken")
 		ttl, ttlSet = header("ttl")
 		if !tokenSet {
+			if f, ok, err := ruleHeaders(header); err != nil {
+				return Notice{}, RuleNotice{}, err
+			} else if ok {
+				r, err := decodeRuleFields(&f)
+				return Notice{}, r, err
+			}
 			return Notice{}, RuleNotice{}, fmt.Errorf("%w: empty body and no revokedToken header", ErrInvalidNotice)
 		}
 		if len(token) > MaxNoticeSize {

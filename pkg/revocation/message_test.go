@@ -274,3 +274,72 @@ func fuzzDecodeMessageRule(t *testing.T, body []byte, h func(string) (string, bo
 		t.Fatalf("re-encoded rule %+v decodes as %+v, %v", m.Rule, back.Rule, err)
 	}
 }
+
+// A rule can come as headers with an empty body, as a token can: the bridge
+// of a JMS MapMessage sends it so. The header values are checked exactly as
+// the JSON fields are.
+func TestDecodeMessageRuleHeaders(t *testing.T) {
+	cut := time.Unix(1_764_300_000, 0)
+	for _, tc := range []struct {
+		headers map[string]string
+		want    RuleNotice
+	}{
+		{map[string]string{"revokedSubject": "alice", "issuedBefore": "1764300000", "ttl": "86400"}, RuleNotice{RuleSubject, "alice", cut, 86400 * time.Second}},
+		{map[string]string{"revokedClient": "app <1>&", "issuedBefore": "1764300000"}, RuleNotice{RuleClient, "app <1>&", cut, 0}},
+		{map[string]string{"revokedIssuer": "https://idp/oauth2/token", "issuedBefore": "1764300000", "ttl": ""}, RuleNotice{RuleIssuer, "https://idp/oauth2/token", cut, 0}},
+	} {
+		m, err := DecodeMessage(nil, messageHeaders(tc.headers))
+		if err != nil || m.Rule != tc.want || m.Notice != (Notice{}) {
+			t.Errorf("DecodeMessage(headers %v) = %+v, %v; want %+v", tc.headers, m, err, tc.want)
+		}
+		if _, err := DecodeNotice(nil, messageHeaders(tc.headers)); !errors.Is(err, ErrInvalidNotice) {
+			t.Errorf("DecodeNotice(headers %v) accepted a rule", tc.headers)
+		}
+	}
+	// revokedToken wins, as in the body.
+	m, err := DecodeMessage(nil, messageHeaders(map[string]string{"revokedToken": "j1", "revokedSubject": "alice", "issuedBefore": "1764300000"}))
+	if err != nil || m.Rule.Kind != RuleNone || m.Notice.JTI != "j1" {
+		t.Errorf("token and rule headers decode as %+v, %v", m, err)
+	}
+	for _, bad := range []map[string]string{
+		{"revokedSubject": "alice"},
+		{"revokedSubject": "alice", "issuedBefore": "soon"},
+		{"revokedSubject": "alice", "issuedBefore": "0"},
+		{"revokedSubject": "", "issuedBefore": "1764300000"},
+		{"revokedSubject": "a\x01b", "issuedBefore": "1764300000"},
+		{"revokedSubject": strings.Repeat("a", MaxRuleKeyLength+1), "issuedBefore": "1764300000"},
+		{"revokedSubject": "alice", "revokedClient": "x", "issuedBefore": "1764300000"},
+		{"revokedSubject": "alice", "issuedBefore": "1764300000", "ttl": "1h"},
+		{"issuedBefore": "1764300000", "ttl": "5"},
+		{"revokedSubject": "al\xffice", "issuedBefore": "1764300000"},
+	} {
+		if _, err := DecodeMessage(nil, messageHeaders(bad)); !errors.Is(err, ErrInvalidNotice) {
+			t.Errorf("DecodeMessage(headers %v) = %v, want ErrInvalidNotice", bad, err)
+		}
+	}
+}
+
+func FuzzDecodeRuleHeaders(f *testing.F) {
+	f.Add("revokedSubject", "alice", "1764300000", "86400")
+	f.Add("revokedIssuer", "https://idp/oauth2/token", "1764300000", "")
+	f.Add("revokedClient", "app", "1764300000x", "-1")
+	f.Fuzz(func(t *testing.T, kindHeader, key, issuedBefore, ttl string) {
+		h := messageHeaders(map[string]string{kindHeader: key, "issuedBefore": issuedBefore, "ttl": ttl})
+		m, err := DecodeMessage(nil, h)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidNotice) {
+				t.Fatalf("error does not wrap ErrInvalidNotice: %v", err)
+			}
+			return
+		}
+		if m.Rule.Kind == RuleNone {
+			return // kindHeader was revokedToken: a token revocation
+		}
+		if err := ValidateRuleNotice(m.Rule); err != nil {
+			t.Fatalf("decoded an invalid rule %+v: %v", m.Rule, err)
+		}
+		if m.Rule.Key != key {
+			t.Fatalf("key %q decoded as %q", key, m.Rule.Key)
+		}
+	})
+}

@@ -92,6 +92,34 @@ func decodeRuleFields(f *noticeFields) (RuleNotice, error) {
 	return n, nil
 }
 
+// ruleHeaders reads a rule sent as headers with an empty body (the form of a
+// JMS MapMessage bridge, as for a token) into the fields of the JSON forms,
+// each header value taken as a JSON string, so that one decoder checks both.
+// ok is false when no rule header is present. A value that is not UTF-8 is
+// an error: JSON would turn it into another string.
+func ruleHeaders(header func(string) (string, bool)) (f noticeFields, ok bool, err error) {
+	for _, h := range []struct {
+		name string
+		dst  *json.RawMessage
+	}{
+		{"revokedSubject", &f.RevokedSubject}, {"revokedClient", &f.RevokedClient}, {"revokedIssuer", &f.RevokedIssuer},
+		{"issuedBefore", &f.IssuedBefore}, {"ttl", &f.TTL},
+	} {
+		v, set := header(h.name)
+		if !set {
+			continue
+		}
+		if len(v) > MaxNoticeSize {
+			return f, true, fmt.Errorf("%w: %s header of %d bytes is larger than %d", ErrInvalidNotice, h.name, len(v), MaxNoticeSize)
+		}
+		if !utf8.ValidString(v) {
+			return f, true, fmt.Errorf("%w: %s header is not valid UTF-8", ErrInvalidNotice, h.name)
+		}
+		*h.dst, _ = json.Marshal(v) // a valid string always marshals
+	}
+	return f, f.isRule(), nil
+}
+
 // parseRuleNumber returns the text of a JSON number or string field, "" when
 // it is absent or null.
 func parseRuleNumber(name string, v json.RawMessage) (string, error) {
