@@ -73,9 +73,17 @@ func httpsClient(t *testing.T, certFile string) *http.Client {
 	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 30 * time.Second}
 }
 
+// revoke posts token to the token service's /revoke and returns the status.
 func revoke(t *testing.T, client *http.Client, revokeURL, user, pass, token string) int {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, revokeURL, strings.NewReader(url.Values{"token": {token}}.Encode()))
+	return postForm(t, client, revokeURL, user, pass, url.Values{"token": {token}})
+}
+
+// postForm posts form to the token service with the client credentials user and pass, and
+// returns the status.
+func postForm(t *testing.T, client *http.Client, to, user, pass string, form url.Values) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, to, strings.NewReader(form.Encode()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,29 +239,15 @@ func TestRevokeRuleOverHTTPS(t *testing.T) {
 	sub := revocationtest.Subscribe(t, strings.TrimPrefix(s.StompURL, "stomp://"), "tokenRevocation")
 	cli := etcdClient(t, s.EtcdEndpoint)
 	client := httpsClient(t, s.CertFile)
-	post := func(user, pass string, form url.Values) int {
-		req, err := http.NewRequest(http.MethodPost, s.RulesURL, strings.NewReader(form.Encode()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth(user, pass)
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
-	if code := post("admin", "wrong", url.Values{"subject": {"alice"}}); code != http.StatusUnauthorized {
+	if code := postForm(t, client, s.RulesURL, "admin", "wrong", url.Values{"subject": {"alice"}}); code != http.StatusUnauthorized {
 		t.Errorf("wrong secret: %d, want 401", code)
 	}
 	for _, bad := range []url.Values{{}, {"subject": {"a"}, "client": {"b"}}, {"issuer": {"x"}, "ttl": {"0"}}, {"subject": {"a"}, "issued_before": {"soon"}}} {
-		if code := post(DefaultClientID, DefaultClientSecret, bad); code != http.StatusBadRequest {
+		if code := postForm(t, client, s.RulesURL, DefaultClientID, DefaultClientSecret, bad); code != http.StatusBadRequest {
 			t.Errorf("form %v: %d, want 400", bad, code)
 		}
 	}
-	if code := post(DefaultClientID, DefaultClientSecret, url.Values{
+	if code := postForm(t, client, s.RulesURL, DefaultClientID, DefaultClientSecret, url.Values{
 		"issuer": {"https://localhost:9443/oauth2/token"}, "issued_before": {"2026-11-28T10:00:00Z"}, "ttl": {"2h"},
 	}); code != http.StatusOK {
 		t.Fatalf("revoke rule: %d, want 200", code)
