@@ -237,7 +237,7 @@ func TestRevokeFlags(t *testing.T) {
 	if got.TTL != time.Hour || got.Token != "t" {
 		t.Errorf("options = %+v", got)
 	}
-	for _, bad := range [][]string{
+	refuseFlags(t, f, [][]string{
 		{"--jti", "j"},    // no --config
 		{"--config", "c"}, // neither --jti nor --token
 		{"--config", "c", "--jti", "j", "--token", "t"}, // both
@@ -245,13 +245,19 @@ func TestRevokeFlags(t *testing.T) {
 		{"--config", "c", "--jti", "j", "--ttl", "soon"},
 		{"--config", "c", "--jti", "j", "--ttl", "99999999999"},
 		{"--config", "c", "--jti", "j", "extra"},
-	} {
-		cmd = NewCmdRevoke(f, func(*RevokeOptions) error { t.Errorf("%v: ran", bad); return nil })
-		cmd.SetArgs(bad)
+	})
+}
+
+// refuseFlags checks that every argument list in bad is refused before revokeRun would run.
+func refuseFlags(t *testing.T, f *factory.Factory, bad [][]string) {
+	t.Helper()
+	for _, args := range bad {
+		cmd := NewCmdRevoke(f, func(*RevokeOptions) error { t.Errorf("%v: ran", args); return nil })
+		cmd.SetArgs(args)
 		cmd.SetOut(&bytes.Buffer{})
 		cmd.SetErr(&bytes.Buffer{})
 		if err := cmd.Execute(); err == nil {
-			t.Errorf("%v accepted", bad)
+			t.Errorf("%v accepted", args)
 		}
 	}
 }
