@@ -53,39 +53,30 @@ func svcRevokeCommand(p *svcProject, conf string) svcForm {
 }
 
 func svcSTOMPForms(s svcServices) []svcForm {
-	pub := func(m func(string) svcMessage) func(t *testing.T, jti, _ string) {
-		return func(t *testing.T, jti, _ string) { svcPublishSTOMP(t, s.STOMP, "tokenRevocation", m(jti)) }
-	}
-	return []svcForm{
-		{"STOMP flat JSON", pub(svcFlat)},
-		{"STOMP flat JSON with a numeric ttl", pub(svcFlatNumericTTL)},
-		{"STOMP WSO2 event JSON", pub(svcEvent)},
-		{"STOMP headers only", pub(svcHeadersOnly)},
-		{"STOMP whole JWT without ttl", func(t *testing.T, _, tok string) {
-			svcPublishSTOMP(t, s.STOMP, "tokenRevocation", svcWholeJWT(tok))
-		}},
-		{"STOMP after an unreadable message", func(t *testing.T, jti, _ string) {
-			svcPublishSTOMP(t, s.STOMP, "tokenRevocation", svcGarbage())
-			svcPublishSTOMP(t, s.STOMP, "tokenRevocation", svcFlat(jti))
-		}},
-	}
+	return svcMessageForms("STOMP", func(t *testing.T, m svcMessage) { svcPublishSTOMP(t, s.STOMP, "tokenRevocation", m) })
 }
 
 func svcAMQPForms(url string) []svcForm {
+	return svcMessageForms("AMQP", func(t *testing.T, m svcMessage) { svcPublishAMQP(t, url, "tokenRevocation", m) })
+}
+
+// svcMessageForms are the message forms of design.md section 5, each sent with publish and named
+// after its protocol: every protocol must carry every form.
+func svcMessageForms(protocol string, publish func(*testing.T, svcMessage)) []svcForm {
 	pub := func(m func(string) svcMessage) func(t *testing.T, jti, _ string) {
-		return func(t *testing.T, jti, _ string) { svcPublishAMQP(t, url, "tokenRevocation", m(jti)) }
+		return func(t *testing.T, jti, _ string) { publish(t, m(jti)) }
 	}
 	return []svcForm{
-		{"AMQP flat JSON", pub(svcFlat)},
-		{"AMQP flat JSON with a numeric ttl", pub(svcFlatNumericTTL)},
-		{"AMQP WSO2 event JSON", pub(svcEvent)},
-		{"AMQP headers only", pub(svcHeadersOnly)},
-		{"AMQP whole JWT without ttl", func(t *testing.T, _, tok string) {
-			svcPublishAMQP(t, url, "tokenRevocation", svcWholeJWT(tok))
+		{protocol + " flat JSON", pub(svcFlat)},
+		{protocol + " flat JSON with a numeric ttl", pub(svcFlatNumericTTL)},
+		{protocol + " WSO2 event JSON", pub(svcEvent)},
+		{protocol + " headers only", pub(svcHeadersOnly)},
+		{protocol + " whole JWT without ttl", func(t *testing.T, _, tok string) {
+			publish(t, svcWholeJWT(tok))
 		}},
-		{"AMQP after an unreadable message", func(t *testing.T, jti, _ string) {
-			svcPublishAMQP(t, url, "tokenRevocation", svcGarbage())
-			svcPublishAMQP(t, url, "tokenRevocation", svcFlat(jti))
+		{protocol + " after an unreadable message", func(t *testing.T, jti, _ string) {
+			publish(t, svcGarbage())
+			publish(t, svcFlat(jti))
 		}},
 	}
 }

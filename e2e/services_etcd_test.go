@@ -335,18 +335,7 @@ func TestServicesEtcdDownAtStart(t *testing.T) {
 	guard := svcStartGuard(t)
 	guard.watchGateway(gw)
 	guard.add("a", ta)
-	end := time.Now().Add(3 * time.Second)
-	for time.Now().Before(end) {
-		if code, err := gw.ready(); err == nil && code == 200 {
-			t.Fatalf("gateway reports ready while etcd is down: it cannot have loaded the revoked list")
-		}
-		if ans := gw.call(tc); ans.accepted() {
-			t.Fatalf("gateway served a secured request while etcd is down and nothing was loaded (serveBeforeLoaded = false is the default)")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	code, rerr := gw.ready()
-	t.Logf("with etcd down: /health/ready %d (%v), a secured request %s", code, rerr, gw.call(tc))
+	gw.expectUnloaded(t, "etcd is down", tc)
 
 	start := time.Now()
 	out, err = runTimed("", 3*time.Minute, nil, "bash", s.Script, "start", "etcd")
@@ -421,18 +410,7 @@ func TestServicesEtcdAuth(t *testing.T) {
 
 	t.Run("a wrong password", func(t *testing.T) {
 		bad := p.launchGateway(t, "etcd-auth-wrong", withCreds("svc-etcd-auth-wrong", "root", "wrong"))
-		end := time.Now().Add(3 * time.Second)
-		for time.Now().Before(end) {
-			if code, err := bad.ready(); err == nil && code == 200 {
-				t.Fatalf("a gateway with a wrong etcd password reports ready: it cannot have loaded the revoked list")
-			}
-			if a := bad.call(tb); a.accepted() {
-				t.Fatalf("a gateway with a wrong etcd password served a revoked token")
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		code, err := bad.ready()
-		t.Logf("with a wrong password: /health/ready %d (%v), a secured request %s", code, err, bad.call(td))
+		bad.expectUnloaded(t, "the etcd password is wrong", tb)
 	})
 
 	for _, j := range []string{before, during, viaRevoke} {

@@ -512,6 +512,24 @@ func (g *svcGateway) expectRevoked(t *testing.T, what, token string, since time.
 	return d
 }
 
+// expectUnloaded checks for 3 s that a gateway that cannot load the revoked list (because why)
+// neither reports ready nor serves token (serveBeforeLoaded = false is the default).
+func (g *svcGateway) expectUnloaded(t *testing.T, why, token string) {
+	t.Helper()
+	end := time.Now().Add(3 * time.Second)
+	for time.Now().Before(end) {
+		if code, err := g.ready(); err == nil && code == http.StatusOK {
+			t.Fatalf("gateway %s reports ready while %s: it cannot have loaded the revoked list", g.Name, why)
+		}
+		if a := g.call(token); a.accepted() {
+			t.Fatalf("gateway %s served a secured request while %s and nothing was loaded", g.Name, why)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	code, err := g.ready()
+	t.Logf("while %s: /health/ready %d (%v), a secured request %s", why, code, err, g.call(token))
+}
+
 // svcPoll calls cond until it holds or the deadline passes, then fails with the last observation.
 func svcPoll(t *testing.T, what string, deadline time.Duration, cond func() (bool, string)) {
 	t.Helper()
