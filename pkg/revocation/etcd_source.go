@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -50,7 +51,8 @@ var (
 //
 // The source remembers which jtis it put into the sink, so that a full
 // reload (after the watch fell behind a compaction, or on Resync) can
-// un-revoke the ones that were deleted meanwhile.
+// un-revoke the ones that were deleted meanwhile. It remembers a 64-bit hash
+// of each, not the jti (see known).
 type EtcdSource struct {
 	target   etcdTarget
 	log      *slog.Logger
@@ -65,9 +67,33 @@ type EtcdSource struct {
 	// revocation rule.
 	keys etcdKeyspace
 
-	// known is the set of keys (without the prefix: jtis, or rule keys)
-	// this source has applied to the sink. Only Run's goroutine touches it.
-	known map[string]struct{}
+	// known holds a hash of each key (without the prefix: a jti, or a rule
+	// key) this source has applied to the sink. Only Run's goroutine
+	// touches it, names and set.
+	//
+	// Hashes, not the keys: a 36-byte jti in a map[string]struct{} costs
+	// ~83 bytes, held for the life of the gateway and scanned by every GC;
+	// its hash ~24 (BenchmarkEtcdSourceLoad). When the sink's jtis end up
+	// in a Set (set is not nil: the runtime's sink), the hash is the Set's
+	// own, so a jti deleted while the source was away is un-revoked by its
+	// hash, without its name. Otherwise (rule keys, which are few, or a
+	// Sink from elsewhere) the hash has the source's seed, and names keeps
+	// the key of each hash for the sink's Unrevoke.
+	//
+	// Two keys with one hash are one entry here, which can only keep a
+	// revocation, never drop one or end one early: a reload un-revokes a
+	// hash only when no key it listed has that hash, so a key still in etcd
+	// (listed) is never un-revoked by it, and a deleted key that shares its
+	// hash with a listed one stays revoked. Every key applied is remembered
+	// in the same step, so nothing to un-revoke is missed. (With the Set's
+	// hash the Set cannot tell such two jtis apart anyway: a DELETE of one,
+	// from the watch, removes both from the Set, as it did when known held
+	// strings.) The seeds are random per process, so collisions (about
+	// n²/2⁶⁵ for n keys: 3e-8 for a million) cannot be aimed at.
+	known map[uint64]struct{}
+	names map[uint64]string
+	set   *Set
+	seed  maphash.Seed
 }
 
 // NewEtcdSource validates cfg and returns a source that connects when Run
@@ -105,7 +131,9 @@ func newEtcdSource(cfg EtcdConfig, target etcdTarget, name string, keys etcdKeys
 		pageSize:       defaultEtcdPageSize,
 		requestTimeout: etcdRequestTimeout,
 		resync:         make(chan struct{}, 1),
-		known:          map[string]struct{}{},
+		known:          map[uint64]struct{}{},
+		names:          map[uint64]string{},
+		seed:           maphash.MakeSeed(),
 	}
 }
 
@@ -130,6 +158,7 @@ func (s *EtcdSource) Run(ctx context.Context, sink Sink, ready func()) error {
 	if err := s.keys.check(sink); err != nil {
 		return err
 	}
+	s.remembering(sink)
 
 	var (
 		cli       *clientv3.Client
@@ -258,7 +287,7 @@ func (s *EtcdSource) load(ctx context.Context, cli *clientv3.Client, sink Sink) 
 	var err error
 	for range 3 {
 		var rev int64
-		var seen map[string]struct{}
+		var seen map[uint64]struct{}
 		rev, seen, err = s.list(ctx, cli, sink)
 		if errors.Is(err, rpctypes.ErrCompacted) {
 			continue
@@ -267,9 +296,9 @@ func (s *EtcdSource) load(ctx context.Context, cli *clientv3.Client, sink Sink) 
 			return 0, err
 		}
 		removed := 0
-		for rel := range s.known {
-			if _, ok := seen[rel]; !ok {
-				s.keys.del(sink, rel)
+		for h := range s.known {
+			if _, ok := seen[h]; !ok {
+				s.forget(sink, h)
 				removed++
 			}
 		}
@@ -286,10 +315,10 @@ func (s *EtcdSource) load(ctx context.Context, cli *clientv3.Client, sink Sink) 
 // list is one attempt of load: every key under the prefix at one revision.
 // Each jti revoked goes into s.known at once, so that a list that fails half
 // way leaves s.known a superset of what the sink holds from this source.
-func (s *EtcdSource) list(ctx context.Context, cli *clientv3.Client, sink Sink) (int64, map[string]struct{}, error) {
+func (s *EtcdSource) list(ctx context.Context, cli *clientv3.Client, sink Sink) (int64, map[uint64]struct{}, error) {
 	prefix := s.target.prefix
 	end := clientv3.GetPrefixRangeEnd(prefix)
-	seen := make(map[string]struct{}, len(s.known))
+	seen := make(map[uint64]struct{}, len(s.known))
 	key := prefix
 	var rev int64
 	for page := s.pageSize; ; page = min(2*page, max(s.pageSize, maxEtcdPageSize)) {
@@ -317,8 +346,7 @@ func (s *EtcdSource) list(ctx context.Context, cli *clientv3.Client, sink Sink) 
 			if !ok || !s.keys.put(sink, s.log, rel, kv.Value) {
 				continue
 			}
-			seen[rel] = struct{}{}
-			s.known[rel] = struct{}{}
+			seen[s.remember(rel)] = struct{}{}
 		}
 		if !resp.More || len(resp.Kvs) == 0 {
 			return rev, seen, nil
@@ -375,14 +403,62 @@ func (s *EtcdSource) apply(sink Sink, ev *clientv3.Event) {
 	switch ev.Type {
 	case clientv3.EventTypePut:
 		if s.keys.put(sink, s.log, rel, ev.Kv.Value) {
-			s.known[rel] = struct{}{}
+			s.remember(rel)
 			s.keys.logChange(s.log, rel, true, ev.Kv.Lease)
 		}
 	case clientv3.EventTypeDelete:
 		s.keys.del(sink, rel)
-		delete(s.known, rel)
+		h := s.hash(rel)
+		delete(s.known, h)
+		if s.names != nil {
+			delete(s.names, h)
+		}
 		s.keys.logChange(s.log, rel, false, 0)
 	}
+}
+
+// remembering sets known up for sink: keyed by the hash of sink's Set if
+// it has one for these keys, else by the source's own. What a previous Run
+// remembered stays only when the hash is the same.
+func (s *EtcdSource) remembering(sink Sink) {
+	set := s.keys.tokenSet(sink)
+	if set == s.set {
+		return
+	}
+	s.set = set
+	s.known = map[uint64]struct{}{}
+	s.names = nil
+	if set == nil {
+		s.names = map[uint64]string{}
+	}
+}
+
+func (s *EtcdSource) hash(rel string) uint64 {
+	if s.set != nil {
+		return s.set.hash(rel)
+	}
+	return maphash.String(s.seed, rel)
+}
+
+// remember records that the key rel has been applied to the sink, and
+// returns its hash.
+func (s *EtcdSource) remember(rel string) uint64 {
+	h := s.hash(rel)
+	s.known[h] = struct{}{}
+	if s.names != nil {
+		s.names[h] = rel
+	}
+	return h
+}
+
+// forget undoes in sink the key of hash h, which the store no longer lists.
+func (s *EtcdSource) forget(sink Sink, h uint64) {
+	if s.names == nil {
+		s.set.unrevokeHash(h)
+		return
+	}
+	s.keys.del(sink, s.names[h])
+	delete(s.names, h)
 }
 
 // etcdKeyspace is what the keys under an EtcdSource's prefix mean.
@@ -396,6 +472,9 @@ type etcdKeyspace interface {
 	put(sink Sink, log *slog.Logger, rel string, value []byte) bool
 	// del undoes the key rel.
 	del(sink Sink, rel string)
+	// tokenSet is the Set in which sink keeps what put applies, if any:
+	// the source then remembers keys by that Set's hash (EtcdSource.known).
+	tokenSet(sink Sink) *Set
 	// loaded is the message logged after a full list.
 	loaded() string
 	// logChange logs a PUT (put) or DELETE seen by the watch, at DEBUG.
@@ -425,6 +504,13 @@ func (etcdJTIKeys) logChange(log *slog.Logger, jti string, put bool, lease int64
 
 func (etcdJTIKeys) del(sink Sink, jti string) {
 	sink.Unrevoke(jti)
+}
+
+func (etcdJTIKeys) tokenSet(sink Sink) *Set {
+	if ss, ok := sink.(setSink); ok {
+		return ss.tokenSet()
+	}
+	return nil
 }
 
 // watchConnection follows the state of the client's connection: a WARN when

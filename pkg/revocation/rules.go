@@ -314,6 +314,9 @@ func (v Revocations) Revoke(jti string, expiresAt time.Time) { v.Tokens.Revoke(j
 // Unrevoke implements Sink.
 func (v Revocations) Unrevoke(jti string) { v.Tokens.Unrevoke(jti) }
 
+// tokenSet implements setSink.
+func (v Revocations) tokenSet() *Set { return v.Tokens }
+
 // RevokeRule implements RuleSink.
 func (v Revocations) RevokeRule(r Rule) { v.Rules.RevokeRule(r) }
 
@@ -323,5 +326,6 @@ func (v Revocations) UnrevokeRule(kind RuleKind, key string) { v.Rules.UnrevokeR
 var (
 	_ RuleSink = (*RuleSet)(nil)
 	_ Sink     = Revocations{}
+	_ setSink  = Revocations{}
 	_ RuleSink = Revocations{}
 )

@@ -44,6 +44,10 @@ func (etcdRuleKeys) del(sink Sink, rel string) {
 	}
 }
 
+// tokenSet is nil: rules are not kept in a Set, and are few enough to be
+// remembered by name.
+func (etcdRuleKeys) tokenSet(Sink) *Set { return nil }
+
 func (etcdRuleKeys) logChange(log *slog.Logger, rel string, put bool, lease int64) {
 	if put {
 		log.Debug("revocation rule added (etcd)", "key", rel, "lease", lease)
