@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Claims are the claims of a validated token. A Claims may be shared by
@@ -66,7 +67,11 @@ const maxNumericDate = 253402300799
 
 // decodeObject decodes a JSON object, refusing duplicate member names (a
 // parser that keeps the first and one that keeps the last would disagree on
-// the claims) and trailing data. Numbers stay json.Number.
+// the claims) and trailing data. Numbers stay json.Number. Names that are
+// equal under case folding ("jti" and "JTI") are duplicates too: decoding
+// into a Go struct, as the revocation tools do to find a token's jti and
+// exp, matches names case-insensitively and keeps the last, so it would
+// revoke another jti than the one this validator reads.
 func decodeObject(b []byte) (map[string]any, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
@@ -78,6 +83,7 @@ func decodeObject(b []byte) (map[string]any, error) {
 		return nil, errors.New("not a JSON object")
 	}
 	m := map[string]any{}
+	folded := map[string]struct{}{}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
@@ -87,9 +93,11 @@ func decodeObject(b []byte) (map[string]any, error) {
 		if !ok {
 			return nil, errors.New("bad member name")
 		}
-		if _, dup := m[name]; dup {
+		f := foldName(name)
+		if _, dup := folded[f]; dup {
 			return nil, errors.New("duplicate member")
 		}
+		folded[f] = struct{}{}
 		var v any
 		if err := dec.Decode(&v); err != nil {
 			return nil, err
@@ -103,6 +111,20 @@ func decodeObject(b []byte) (map[string]any, error) {
 		return nil, errors.New("trailing data after the JSON object")
 	}
 	return m, nil
+}
+
+// foldName maps each rune to the smallest of its simple case folding orbit,
+// so that two names are equal under Unicode case folding (encoding/json's
+// field matching, which also folds the Kelvin sign to k and long s to s) if
+// and only if their folded forms are equal.
+func foldName(s string) string {
+	return strings.Map(func(r rune) rune {
+		m := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			m = min(m, f)
+		}
+		return m
+	}, s)
 }
 
 // parseClaims reads the claims this package uses from the decoded payload,

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -99,4 +100,27 @@ func wantErr(t *testing.T, err error, code int, reason string) {
 	if e.Code != code || e.Reason != reason {
 		t.Fatalf("got %d %s (%s); want %d %s", e.Code, e.Reason, e.Detail, code, reason)
 	}
+}
+
+// logBuffer collects every log line of a validator, at all levels, so that
+// a test can check that no token reached the logs.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *logBuffer) logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.Level(-8)}))
 }

@@ -11,10 +11,12 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/micro-gw/micro-gw/pkg/revocation"
 	"github.com/micro-gw/micro-gw/pkg/runtime/config"
 )
 
@@ -228,6 +230,14 @@ var b64 = base64.RawURLEncoding.Strict()
 // x5u, jwk and x5c are never used, and kid only selects among the keys of
 // the issuer's own JWKS.
 func (v *Validator) verify(ctx context.Context, token string) (*Claims, *Error) {
+	// Go's base64 decoders skip CR and LF even when strict, so without this
+	// a token with line breaks in it (RFC 7515 allows none) would verify as
+	// a second spelling of the same token.
+	for i := 0; i < len(token); i++ {
+		if c := token[i]; !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return nil, errMalformed
+		}
+	}
 	h, rest, ok1 := strings.Cut(token, ".")
 	p, _, ok2 := strings.Cut(rest, ".")
 	if !ok1 || !ok2 || h == "" || p == "" || strings.Count(token, ".") != 2 {
@@ -295,7 +305,24 @@ func (v *Validator) verify(ctx context.Context, token string) (*Claims, *Error) 
 			return nil, missingClaim(name)
 		}
 	}
+	if !revocable(claims.JTI, revocation.MaxJTILength) || !revocable(claims.Subject, revocation.MaxRuleKeyLength) ||
+		(claims.Client != "" && !revocable(claims.Client, revocation.MaxRuleKeyLength)) {
+		return nil, errUnrevocable
+	}
 	return claims, nil
+}
+
+var errUnrevocable = invalid(ReasonBadClaim, "The jti, sub or client of the access token is too long or holds control characters or surrounding white space")
+
+// revocable reports whether key (a jti, or the subject or client of a rule)
+// can be named by a revocation: the revocation sources refuse keys that are
+// too long or hold control characters, and trim or split on white space.
+// A token that no revocation could reach must not be accepted.
+func revocable(key string, maxLen int) bool {
+	if len(key) > maxLen || strings.TrimSpace(key) != key {
+		return false
+	}
+	return !strings.ContainsFunc(key, unicode.IsControl)
 }
 
 func missingClaim(name string) *Error {

@@ -6,11 +6,17 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/micro-gw/micro-gw/pkg/revocation"
 	"github.com/micro-gw/micro-gw/pkg/runtime/auth/authtest"
 	"github.com/micro-gw/micro-gw/pkg/runtime/config"
 )
@@ -79,6 +86,11 @@ func TestValidVariants(t *testing.T) {
 		"kid of no alias (ignored)":    iss.Sign(t, iss.Claims(), map[string]any{"kid": "whatever"}),
 		"no iat no nbf":                iss.Token(t, map[string]any{"iat": nil, "nbf": nil}),
 		"unknown extra claims ignored": iss.Token(t, map[string]any{"foo": map[string]any{"bar": 1}}),
+		"exp in exponent notation": craft(t, map[string]any{"alg": "RS256"}, `{"iss":"`+iss.Name+`","aud":"`+iss.Audience+`","sub":"a","jti":"j","exp":`+
+			strconv.FormatFloat(float64(now.Add(time.Hour).Unix()), 'e', -1, 64)+`}`, jwt.SigningMethodRS256, iss.Key),
+		"jti of the longest a revocation takes": iss.Token(t, map[string]any{"jti": strings.Repeat("j", revocation.MaxJTILength)}),
+		"jti and sub with inner spaces":         iss.Token(t, map[string]any{"jti": "a b", "sub": "John Smith"}),
+		"jti in non-ASCII letters":              iss.Token(t, map[string]any{"jti": "é-ü-日本"}),
 	}
 	for name, tok := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -94,11 +106,16 @@ func TestBadTokens(t *testing.T) {
 	iss := authtest.NewIssuer(t, authtest.WithTrustStore(dir))
 	other := authtest.NewIssuer(t, authtest.WithTrustStore(dir), authtest.WithAlias("other"), authtest.WithName("https://other/token"))
 	ec := authtest.NewIssuer(t, authtest.WithKeyType(authtest.ECDSA), authtest.WithTrustStore(dir), authtest.WithAlias("ec"), authtest.WithName("https://ec/token"))
+	ed := authtest.NewIssuer(t, authtest.WithKeyType(authtest.Ed25519), authtest.WithTrustStore(dir), authtest.WithAlias("ed"), authtest.WithName("https://ed/token"))
 	attacker := authtest.NewIssuer(t, authtest.WithAlias(iss.Alias)) // same alias and name, its own store
 	cfg := iss.Config()
-	cfg.JWT = append(cfg.JWT, other.JWTConfig(), ec.JWTConfig())
+	cfg.JWT = append(cfg.JWT, other.JWTConfig(), ec.JWTConfig(), ed.JWTConfig())
 	clk := newClock()
-	v := newValidator(t, cfg, clk)
+	var logs logBuffer
+	v, err := New(cfg, Options{Logger: logs.logger(), Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
 	now := clk.Now()
 
 	pubPEM, _ := os.ReadFile(filepath.Join(dir, iss.Alias+".pem"))
@@ -118,6 +135,51 @@ func TestBadTokens(t *testing.T) {
 	attackerJWK := map[string]any{"kty": "RSA", "n": seg(string(attacker.Key.Public().(*rsa.PublicKey).N.Bytes())), "e": "AQAB"}
 	dupPayload := `{"iss":"` + iss.Name + `","aud":"` + iss.Audience + `","sub":"admin","sub":"root","jti":"j","exp":` +
 		itoa(now.Add(time.Hour).Unix()) + `}`
+	// raw is a payload of iss written by hand, for what json.Marshal cannot
+	// write: exp as given ("" for in an hour), then the extra members.
+	signed := func(payload string) string { return craft(t, rsaHdr, payload, jwt.SigningMethodRS256, iss.Key) }
+	raw := func(exp, extra string) string {
+		if exp == "" {
+			exp = itoa(now.Add(time.Hour).Unix())
+		}
+		return signed(`{"iss":"` + iss.Name + `","aud":"` + iss.Audience + `","sub":"admin","jti":"j-raw","exp":` + exp + extra + `}`)
+	}
+	withSig := func(tok string, sig []byte) string {
+		p := strings.Split(tok, ".")
+		return p[0] + "." + p[1] + "." + b64u(sig)
+	}
+	sigOf := func(tok string) []byte {
+		b, err := b64.DecodeString(strings.Split(tok, ".")[2])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	// nonCanonical sets an unused low bit of the last character: the same
+	// bytes for a lax decoder, a refusal for a strict one (RFC 7515 section 2).
+	nonCanonical := func(seg string) string {
+		const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+		if len(seg)%4 == 0 {
+			t.Fatalf("a segment of %d characters has no unused bits", len(seg))
+		}
+		return seg[:len(seg)-1] + string(alphabet[strings.IndexByte(alphabet, seg[len(seg)-1])|1])
+	}
+	ecTok, edTok := ec.Token(t, nil), ed.Token(t, nil)
+	p256N := make([]byte, 32)
+	ec.Key.(*ecdsa.PrivateKey).Curve.Params().N.FillBytes(p256N)
+	edSig := sigOf(edTok)
+	sPlusL := new(big.Int).SetBytes(reversed(edSig[32:]))
+	sPlusL.Add(sPlusL, ed25519L)
+	edMalleated := append(slices.Clone(edSig[:32]), reversed(sPlusL.FillBytes(make([]byte, 32)))...)
+	identityR := make([]byte, 64)
+	identityR[0] = 1
+	ecDigest := sha256.Sum256([]byte(strings.Join(strings.Split(ecTok, ".")[:2], ".")))
+	der, err := ecdsa.SignASN1(rand.Reader, ec.Key.(*ecdsa.PrivateKey), ecDigest[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	b64False := seg(map[string]any{"alg": "RS256", "b64": false}) + "." + `{"iss":"` + iss.Name + `"}`
+	b64FalseSig, _ := jwt.SigningMethodRS256.Sign(b64False, iss.Key)
 
 	cases := []struct {
 		name   string
@@ -180,6 +242,93 @@ func TestBadTokens(t *testing.T) {
 		{"RS256 token against the EC key", craft(t, map[string]any{"alg": "RS256"}, claimsWith(ec, nil), jwt.SigningMethodRS256, iss.Key), 900901, ReasonBadAlg},
 		{"ES384 against a P-256 key", craft(t, map[string]any{"alg": "ES384"}, claimsWith(ec, nil), jwt.SigningMethodES384, mustEC(t, elliptic.P384())), 900901, ReasonBadAlg},
 		{"EdDSA against the RSA key", craft(t, map[string]any{"alg": "EdDSA"}, iss.Claims(), nil, nil) + "AAAA", 900901, ReasonBadAlg},
+
+		{"HS256 keyed with the DER public key", craft(t, map[string]any{"alg": "HS256"}, iss.Claims(), jwt.SigningMethodHS256, derOf(t, pubPEM)), 900901, ReasonBadAlg},
+		{"HS512 keyed with the PEM public key", craft(t, map[string]any{"alg": "HS512"}, iss.Claims(), jwt.SigningMethodHS512, pubPEM), 900901, ReasonBadAlg},
+		{"kid null", iss.Sign(t, iss.Claims(), map[string]any{"kid": json.RawMessage("null")}), 900901, ReasonBadHeader},
+		{"kid an object", iss.Sign(t, iss.Claims(), map[string]any{"kid": map[string]any{"$ne": ""}}), 900901, ReasonBadHeader},
+		{"kid path traversal, untrusted key", attacker.Sign(t, iss.Claims(), map[string]any{"kid": "../../../../../dev/null"}), 900901, ReasonBadSignature},
+		{"kid SQL, untrusted key", attacker.Sign(t, iss.Claims(), map[string]any{"kid": "x' UNION SELECT 'secret' --"}), 900901, ReasonBadSignature},
+		{"kid of 8 KB, untrusted key", attacker.Sign(t, iss.Claims(), map[string]any{"kid": strings.Repeat("k", 8<<10)}), 900901, ReasonBadSignature},
+		{"embedded x5c of the attacker", attacker.Sign(t, iss.Claims(), map[string]any{"x5c": []string{base64.StdEncoding.EncodeToString(attacker.Cert.Raw)}}), 900901, ReasonBadSignature},
+		{"crit empty", iss.Sign(t, iss.Claims(), map[string]any{"crit": []string{}}), 900901, ReasonBadHeader},
+		{"crit a string", iss.Sign(t, iss.Claims(), map[string]any{"crit": "b64"}), 900901, ReasonBadHeader},
+		{"b64 false without crit, unencoded payload", b64False + "." + b64u(b64FalseSig), 900901, ReasonMalformed},
+		{"JWE header, five segments", seg(map[string]any{"alg": "RSA-OAEP", "enc": "A256GCM"}) + ".a.b.c.d", 900901, ReasonMalformed},
+		{"JWS JSON flattened", `{"protected":"` + parts[0] + `","payload":"` + parts[1] + `","signature":"` + parts[2] + `"}`, 900901, ReasonMalformed},
+		{"leading dot", "." + valid, 900901, ReasonMalformed},
+		{"trailing dot", valid + ".", 900901, ReasonMalformed},
+		{"empty payload segment", parts[0] + ".." + parts[2], 900901, ReasonMalformed},
+		{"padded signature", valid + "==", 900901, ReasonMalformed},
+		{"padded payload", parts[0] + "." + parts[1] + "==." + parts[2], 900901, ReasonMalformed},
+		{"standard alphabet in the signature", parts[0] + "." + parts[1] + "." + strings.NewReplacer("-", "+", "_", "/").Replace(parts[2]) + "+/", 900901, ReasonMalformed},
+		{"non-canonical last character of the signature", parts[0] + "." + parts[1] + "." + nonCanonical(parts[2]), 900901, ReasonMalformed},
+		{"line feed in the signature", parts[0] + "." + parts[1] + "." + parts[2][:20] + "\n" + parts[2][20:], 900901, ReasonMalformed},
+		{"CR LF in the payload", parts[0] + "." + parts[1][:8] + "\r\n" + parts[1][8:] + "." + parts[2], 900901, ReasonMalformed},
+		{"space in the token", parts[0] + ". " + parts[1] + "." + parts[2], 900901, ReasonMalformed},
+		{"duplicate claim spelt with an escape", raw("", `,"j\u0074i":"other"`), 900901, ReasonMalformed},
+		{"claim names differing in case (JTI)", raw("", `,"JTI":"decoy"`), 900901, ReasonMalformed},
+		{"claim names differing in case (EXP)", raw("", `,"EXP":1`), 900901, ReasonMalformed},
+		{"claim name with a long s (ſub)", raw("", `,"\u017fub":"root"`), 900901, ReasonMalformed},
+		{"header names differing in case (ALG)", craft(t, `{"alg":"RS256","ALG":"none"}`, iss.Claims(), jwt.SigningMethodRS256, iss.Key), 900901, ReasonMalformed},
+		{"header name with a Kelvin sign (Kid)", craft(t, `{"alg":"RS256","kid":"a","\u212aid":"b"}`, iss.Claims(), jwt.SigningMethodRS256, iss.Key), 900901, ReasonMalformed},
+		{"jti white space", iss.Token(t, map[string]any{"jti": " "}), 900901, ReasonBadClaim},
+		{"jti with a leading space", iss.Token(t, map[string]any{"jti": " j-1"}), 900901, ReasonBadClaim},
+		{"jti with a trailing tab", iss.Token(t, map[string]any{"jti": "j-1\t"}), 900901, ReasonBadClaim},
+		{"jti with NUL", iss.Token(t, map[string]any{"jti": "j\x00-1"}), 900901, ReasonBadClaim},
+		{"jti with a line feed", iss.Token(t, map[string]any{"jti": "j\n1"}), 900901, ReasonBadClaim},
+		{"jti longer than a revocation takes", iss.Token(t, map[string]any{"jti": strings.Repeat("j", revocation.MaxJTILength+1)}), 900901, ReasonBadClaim},
+		{"jti a number", iss.Token(t, map[string]any{"jti": 7}), 900901, ReasonBadClaim},
+		{"jti an array", iss.Token(t, map[string]any{"jti": []string{"a"}}), 900901, ReasonBadClaim},
+		{"jti an object", iss.Token(t, map[string]any{"jti": map[string]any{}}), 900901, ReasonBadClaim},
+		{"jti null", signed(`{"iss":"` + iss.Name + `","aud":"` + iss.Audience + `","sub":"a","jti":null,"exp":` + itoa(now.Add(time.Hour).Unix()) + `}`), 900901, ReasonBadClaim},
+		{"jti true", iss.Token(t, map[string]any{"jti": true}), 900901, ReasonBadClaim},
+		{"sub with a control character", iss.Token(t, map[string]any{"sub": "admin\u0085"}), 900901, ReasonBadClaim},
+		{"sub longer than a rule takes", iss.Token(t, map[string]any{"sub": strings.Repeat("s", revocation.MaxRuleKeyLength+1)}), 900901, ReasonBadClaim},
+		{"azp with a control character", iss.Token(t, map[string]any{"azp": "app\x7f"}), 900901, ReasonBadClaim},
+		{"exp 1e400", raw("1e400", ""), 900901, ReasonBadClaim},
+		{"exp negative", iss.Token(t, map[string]any{"exp": -1}), 900901, ReasonBadClaim},
+		{"exp minus zero", raw("-0", ""), 900901, ReasonExpired},
+		{"exp in exponent notation, past", raw("1.5e3", ""), 900901, ReasonExpired},
+		{"exp after year 9999", raw("253402300800", ""), 900901, ReasonBadClaim},
+		{"exp NaN as a string", iss.Token(t, map[string]any{"exp": "NaN"}), 900901, ReasonBadClaim},
+		{"exp NaN literal", raw("NaN", ""), 900901, ReasonMalformed},
+		{"exp with a leading zero", raw("0"+itoa(now.Add(time.Hour).Unix()), ""), 900901, ReasonMalformed},
+		{"exp true", iss.Token(t, map[string]any{"exp": true}), 900901, ReasonBadClaim},
+		{"exp an array", iss.Token(t, map[string]any{"exp": []int64{now.Add(time.Hour).Unix()}}), 900901, ReasonBadClaim},
+		{"nbf as a string", iss.Token(t, map[string]any{"nbf": itoa(now.Unix())}), 900901, ReasonBadClaim},
+		{"iat as a string", iss.Token(t, map[string]any{"iat": itoa(now.Unix())}), 900901, ReasonBadClaim},
+		{"iat huge", iss.Token(t, map[string]any{"iat": 1e19}), 900901, ReasonBadClaim},
+		{"aud nested array", iss.Token(t, map[string]any{"aud": []any{[]any{iss.Audience}}}), 900901, ReasonBadClaim},
+		{"aud an object", iss.Token(t, map[string]any{"aud": map[string]any{iss.Audience: true}}), 900901, ReasonBadClaim},
+		{"aud null", signed(`{"iss":"` + iss.Name + `","aud":null,"sub":"a","jti":"j","exp":` + itoa(now.Add(time.Hour).Unix()) + `}`), 900901, ReasonBadClaim},
+		{"aud empty array", iss.Token(t, map[string]any{"aud": []string{}}), 900901, ReasonMissingClaim},
+		{"aud empty string", iss.Token(t, map[string]any{"aud": ""}), 900901, ReasonMissingClaim},
+		{"aud in upper case", iss.Token(t, map[string]any{"aud": strings.ToUpper(iss.Audience)}), 900901, ReasonBadAudience},
+		{"aud with a trailing slash", iss.Token(t, map[string]any{"aud": iss.Audience + "/"}), 900901, ReasonBadAudience},
+		{"iss with a trailing slash", iss.Token(t, map[string]any{"iss": iss.Name + "/"}), 900901, ReasonUnknownIssuer},
+		{"iss in upper case", iss.Token(t, map[string]any{"iss": strings.ToUpper(iss.Name)}), 900901, ReasonUnknownIssuer},
+		{"iss with a trailing NUL", iss.Token(t, map[string]any{"iss": iss.Name + "\x00"}), 900901, ReasonUnknownIssuer},
+		{"iss empty", iss.Token(t, map[string]any{"iss": ""}), 900901, ReasonUnknownIssuer},
+		{"payload nested 5000 deep", craft(t, rsaHdr, `{"iss":"`+iss.Name+`","x":`+strings.Repeat("[", 5000)+strings.Repeat("]", 5000)+`}`, jwt.SigningMethodRS256, attacker.Key), 900901, ReasonBadSignature},
+		{"ES256 r = s = 0 (psychic signature)", withSig(ecTok, make([]byte, 64)), 900901, ReasonBadSignature},
+		{"ES256 r = s = n", withSig(ecTok, append(slices.Clone(p256N), p256N...)), 900901, ReasonBadSignature},
+		{"ES256 r = 0, s kept", withSig(ecTok, append(make([]byte, 32), sigOf(ecTok)[32:]...)), 900901, ReasonBadSignature},
+		{"ES256 signature in DER", withSig(ecTok, der), 900901, ReasonBadSignature},
+		{"ES256 signature with a byte more", withSig(ecTok, append(sigOf(ecTok), 0)), 900901, ReasonBadSignature},
+		{"EdDSA S + L (non-canonical)", withSig(edTok, edMalleated), 900901, ReasonBadSignature},
+		{"EdDSA all zero", withSig(edTok, make([]byte, 64)), 900901, ReasonBadSignature},
+		{"EdDSA R = identity, S = 0", withSig(edTok, identityR), 900901, ReasonBadSignature},
+		{"RS256 signature with a leading zero byte", withSig(valid, append([]byte{0}, sigOf(valid)...)), 900901, ReasonBadSignature},
+		{"PS256 signature under an RS256 header", withSig(valid, sigOf(craft(t, rsaHdr, parts[1], jwt.SigningMethodPS256, iss.Key))), 900901, ReasonBadSignature},
+	}
+	for _, alg := range []any{"rs256", "Rs256", "RS256 ", " RS256", "RS256\x00", "NONE", "nOnE", "none ", "HS256", "hs256", "ES256K", "RSA-OAEP", "dir", "", 256, nil, []string{"RS256"}, map[string]string{"alg": "RS256"}} {
+		cases = append(cases, struct {
+			name   string
+			token  string
+			code   int
+			reason string
+		}{fmt.Sprintf("alg %q", alg), craft(t, map[string]any{"alg": alg}, iss.Claims(), jwt.SigningMethodRS256, iss.Key), 900901, ReasonBadAlg})
 	}
 	if len(cases) < 20 {
 		t.Fatal("the table must keep at least 20 bad tokens")
@@ -188,15 +337,35 @@ func TestBadTokens(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := v.Validate(context.Background(), tc.token)
 			wantErr(t, err, tc.code, tc.reason)
-			if e := err.(*Error); tc.token != "" && (strings.Contains(e.Detail, tc.token) || strings.Contains(e.Error(), parts[2])) {
-				t.Fatalf("the error shows the token: %v", e)
-			}
+			authtest.NoTokenIn(t, "the error", err.Error(), tc.token, valid)
 		})
 	}
 	// The refusals must not have filled the cache.
 	if n := v.cache.len(); n != 0 {
 		t.Errorf("cache holds %d refused tokens", n)
 	}
+	out := logs.String()
+	for _, tc := range cases {
+		authtest.NoTokenIn(t, "the log", out, tc.token)
+	}
+}
+
+// ed25519L is the order of the Ed25519 base point.
+var ed25519L, _ = new(big.Int).SetString("7237005577332262213973186563042994240857116359379907606001950938285454250989", 10)
+
+func reversed(b []byte) []byte {
+	r := slices.Clone(b)
+	slices.Reverse(r)
+	return r
+}
+
+func derOf(t *testing.T, pemBytes []byte) []byte {
+	t.Helper()
+	b, _ := pem.Decode(pemBytes)
+	if b == nil {
+		t.Fatal("no PEM block")
+	}
+	return b.Bytes
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

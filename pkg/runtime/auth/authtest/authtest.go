@@ -21,6 +21,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -236,4 +237,35 @@ func NewJTI() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// HighSTwin returns tok, an ECDSA-signed token of this package's P-256
+// issuers, with its signature (r, s) replaced by (r, n - s): ECDSA
+// signatures are malleable, and the twin verifies as well, so that tests
+// can check that nothing keys security on the token's exact spelling.
+func HighSTwin(t testing.TB, tok string) string {
+	t.Helper()
+	head, sig64, ok := strings.Cut(tok, ".")
+	payload, sig64, ok2 := strings.Cut(sig64, ".")
+	sig, err := base64.RawURLEncoding.DecodeString(sig64)
+	if !ok || !ok2 || err != nil || len(sig) != 64 {
+		t.Fatalf("authtest: not an ES256 token")
+	}
+	s := new(big.Int).SetBytes(sig[32:])
+	s.Sub(elliptic.P256().Params().N, s)
+	s.FillBytes(sig[32:])
+	return head + "." + payload + "." + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+// NoTokenIn fails the test when text (a log, a response) holds one of the
+// tokens, or the payload or signature of one: tokens must never be shown.
+func NoTokenIn(t testing.TB, what, text string, tokens ...string) {
+	t.Helper()
+	for _, tok := range tokens {
+		for _, secret := range append([]string{tok}, strings.Split(tok, ".")[1:]...) {
+			if len(secret) >= 16 && strings.Contains(text, secret) {
+				t.Fatalf("%s shows a token, or its payload or signature", what)
+			}
+		}
+	}
 }
