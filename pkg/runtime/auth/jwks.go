@@ -25,20 +25,25 @@ const (
 	// tokens with made-up kids must not turn the gateway into a load
 	// generator against the identity provider.
 	jwksRefetchInterval = 30 * time.Second
-	jwksFetchTimeout    = 10 * time.Second
-	maxJWKSSize         = 1 << 20
+	// jwksMaxAge bounds how long a key the provider has withdrawn (rotated
+	// out, or compromised) still verifies tokens: a set older than this is
+	// fetched again on its next use, even when every kid is known.
+	jwksMaxAge       = 10 * time.Minute
+	jwksFetchTimeout = 10 * time.Second
+	maxJWKSSize      = 1 << 20
 )
 
 // keySet is an immutable set of JWKS keys, swapped whole on refetch so that
 // lookups need no lock.
 type keySet struct {
-	byKID map[string]*verifier
-	all   []*verifier
+	byKID   map[string]*verifier
+	all     []*verifier
+	fetched time.Time
 }
 
 // jwks fetches and caches the keys of one issuer's jwksUrl. On an unknown
-// kid it refetches, at most once per jwksRefetchInterval, and concurrent
-// callers share one fetch.
+// kid, or a set older than jwksMaxAge, it refetches, at most once per
+// jwksRefetchInterval, and concurrent callers share one fetch.
 type jwks struct {
 	url     string
 	client  *http.Client
@@ -62,12 +67,16 @@ type fetchCall struct {
 // key returns the verifier for kid. With no kid, a set of exactly one key
 // is used: some issuers omit the kid when they have one key.
 func (j *jwks) key(ctx context.Context, kid string) (*verifier, *Error) {
-	if v := j.set.Load().lookup(kid); v != nil {
+	set := j.set.Load()
+	if set != nil && j.now().Sub(set.fetched) >= jwksMaxAge {
+		// In the background: the stale set serves until the new one is in,
+		// and stays in use if the provider cannot be reached.
+		j.start(ctx)
+	}
+	if v := set.lookup(kid); v != nil {
 		return v, nil
 	}
-	if err := j.refresh(ctx); err != nil {
-		j.log.Warn("jwks: fetch failed", "url", j.url, "error", err)
-	}
+	_ = j.refresh(ctx) // run logs a failure
 	if v := j.set.Load().lookup(kid); v != nil {
 		return v, nil
 	}
@@ -90,21 +99,9 @@ func (s *keySet) lookup(kid string) *verifier {
 // refresh fetches the set unless a fetch started less than
 // jwksRefetchInterval ago; a fetch under way is joined, not repeated.
 func (j *jwks) refresh(ctx context.Context) error {
-	j.mu.Lock()
-	call := j.inflight
+	call := j.start(ctx)
 	if call == nil {
-		if !j.lastFetch.IsZero() && j.now().Sub(j.lastFetch) < jwksRefetchInterval {
-			j.mu.Unlock()
-			return nil
-		}
-		call = &fetchCall{done: make(chan struct{})}
-		j.inflight = call
-		j.lastFetch = j.now()
-		j.mu.Unlock()
-		// The fetch outlives a caller that gives up: the others wait for it.
-		go j.run(context.WithoutCancel(ctx), call)
-	} else {
-		j.mu.Unlock()
+		return nil
 	}
 	select {
 	case <-call.done:
@@ -114,10 +111,32 @@ func (j *jwks) refresh(ctx context.Context) error {
 	}
 }
 
-func (j *jwks) run(ctx context.Context, call *fetchCall) {
+// start returns the fetch under way, or starts one unless the last started
+// less than jwksRefetchInterval ago (then nil).
+func (j *jwks) start(ctx context.Context) *fetchCall {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.inflight != nil {
+		return j.inflight
+	}
+	if !j.lastFetch.IsZero() && j.now().Sub(j.lastFetch) < jwksRefetchInterval {
+		return nil
+	}
+	call := &fetchCall{done: make(chan struct{})}
+	j.inflight = call
+	j.lastFetch = j.now()
+	// The fetch outlives a caller that gives up: the others wait for it.
+	go j.run(context.WithoutCancel(ctx), call, j.lastFetch)
+	return call
+}
+
+func (j *jwks) run(ctx context.Context, call *fetchCall, started time.Time) {
 	set, err := j.fetch(ctx)
 	if err == nil {
+		set.fetched = started
 		j.set.Store(set)
+	} else {
+		j.log.Warn("jwks: fetch failed", "url", j.url, "error", err)
 	}
 	j.fetches(err == nil)
 	j.mu.Lock()

@@ -10,6 +10,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -71,6 +72,22 @@ func jwksConfig(url string) *config.Config {
 	return cfg
 }
 
+// jwksValidator validates for the JWKS issuer at url without the token
+// cache, so that every Validate reaches the keys; log nil is quiet.
+func jwksValidator(t *testing.T, url string, clk *clock, log *slog.Logger) *Validator {
+	t.Helper()
+	cfg := jwksConfig(url)
+	cfg.Caching.Enabled = false
+	if log == nil {
+		log = quietLogger()
+	}
+	v, err := New(cfg, Options{Logger: log, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
 func jwksToken(t *testing.T, method jwt.SigningMethod, key crypto.Signer, kid string) string {
 	claims := jwt.MapClaims{"iss": jwksIssuer, "aud": jwksAudience, "sub": "s", "jti": NewTestJTI(), "exp": time.Now().Add(time.Hour).Unix()}
 	hdr := map[string]any{"alg": method.Alg(), "typ": "JWT"}
@@ -91,9 +108,7 @@ func TestJWKSRateLimitedRefetch(t *testing.T) {
 	srv := newJWKSServer(t)
 	srv.publish(toJWK(t, k1.Public(), "k1"))
 	clk := newClock()
-	cfg := jwksConfig(srv.URL)
-	cfg.Caching.Enabled = false
-	v := newValidator(t, cfg, clk)
+	v := jwksValidator(t, srv.URL, clk, nil)
 	ctx := context.Background()
 
 	if _, err := v.Validate(ctx, jwksToken(t, jwt.SigningMethodRS256, k1, "k1")); err != nil {
