@@ -60,8 +60,7 @@ type EtcdSource struct {
 	pageSize int64
 	// requestTimeout bounds one Get of the list (etcdRequestTimeout).
 	requestTimeout time.Duration
-	resync         chan struct{}
-	running        atomic.Bool
+	storeControl
 
 	// keys says what a key under the prefix means: a revoked jti, or a
 	// revocation rule.
@@ -130,29 +129,21 @@ func newEtcdSource(cfg EtcdConfig, target etcdTarget, name string, keys etcdKeys
 		metrics:        newStoreMetrics(cfg.Registerer, name),
 		pageSize:       defaultEtcdPageSize,
 		requestTimeout: etcdRequestTimeout,
-		resync:         make(chan struct{}, 1),
+		storeControl:   newStoreControl(),
 		known:          map[uint64]struct{}{},
 		names:          map[uint64]string{},
 		seed:           maphash.MakeSeed(),
 	}
 }
 
-// Resync asks the running source to list the prefix again and re-watch it.
-// It does not block; requests made while one is pending are coalesced.
-func (s *EtcdSource) Resync() {
-	select {
-	case s.resync <- struct{}{}:
-	default:
-	}
-}
-
 // Run implements Source. It returns nil when ctx is done; connection and
 // authentication failures are logged and retried with backoff.
 func (s *EtcdSource) Run(ctx context.Context, sink Sink, ready func()) error {
-	if !s.running.CompareAndSwap(false, true) {
-		return errors.New("etcd source is already running")
+	release, err := s.claim("etcd")
+	if err != nil {
+		return err
 	}
-	defer s.running.Store(false)
+	defer release()
 	defer s.metrics.loaded.Set(0)
 	defer s.metrics.connected.Set(0)
 	if err := s.keys.check(sink); err != nil {
@@ -163,8 +154,7 @@ func (s *EtcdSource) Run(ctx context.Context, sink Sink, ready func()) error {
 	var (
 		cli       *clientv3.Client
 		stopWatch func()
-		bo        = newStoreBackoff()
-		failing   failureLog
+		retries   = s.newRetry(s.log)
 		isReady   bool
 		// warnedWaiting is set, from a timer's goroutine, once a slow first
 		// list has been reported.
@@ -178,22 +168,14 @@ func (s *EtcdSource) Run(ctx context.Context, sink Sink, ready func()) error {
 		}
 	}()
 
-	// retry logs err (once per kind of failure) and waits a backoff; it
-	// reports false when ctx is done. A Resync during the wait cuts it short
-	// and forces a full load.
+	// retry waits a backoff after a failure; false means ctx is done. A
+	// Resync during the wait forces a full load.
 	retry := func(what string, err error) bool {
-		d := bo.next()
-		failing.log(s.log, what, err, d)
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return false
-		case <-s.resync:
+		resynced, ok := retries.wait(ctx, what, err)
+		if resynced {
 			rev = 0
-		case <-t.C:
 		}
-		return true
+		return ok
 	}
 
 	for ctx.Err() == nil {
@@ -234,8 +216,7 @@ func (s *EtcdSource) Run(ctx context.Context, sink Sink, ready func()) error {
 				continue
 			}
 			rev = r
-			failing.recovered(s.log)
-			bo.reset()
+			retries.recovered()
 			s.metrics.loaded.Set(1)
 			if !isReady {
 				isReady = true
@@ -244,8 +225,7 @@ func (s *EtcdSource) Run(ctx context.Context, sink Sink, ready func()) error {
 		}
 
 		next, err := s.watch(ctx, cli, sink, rev, func() {
-			failing.recovered(s.log)
-			bo.reset()
+			retries.recovered()
 		})
 		rev = next
 		switch {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,8 +23,7 @@ type StoreSource struct {
 	store   Store
 	log     *slog.Logger
 	metrics *storeMetrics
-	resync  chan struct{}
-	running atomic.Bool
+	storeControl
 
 	mu    sync.Mutex
 	known map[string]struct{} // jtis revoked in the sink through this source
@@ -38,11 +36,11 @@ func NewStoreSource(store Store, logger *slog.Logger) *StoreSource {
 		logger = slog.Default()
 	}
 	return &StoreSource{
-		store:   store,
-		log:     logger.With("source", "custom store"),
-		metrics: newStoreMetrics(nil, "custom"),
-		resync:  make(chan struct{}, 1),
-		known:   map[string]struct{}{},
+		store:        store,
+		log:          logger.With("source", "custom store"),
+		metrics:      newStoreMetrics(nil, "custom"),
+		storeControl: newStoreControl(),
+		known:        map[string]struct{}{},
 	}
 }
 
@@ -77,41 +75,23 @@ func NewCustomStore(reg *Registry, name string, cfg StoreConfig) (Store, error) 
 	return store, nil
 }
 
-// Resync asks the running source to load the store again. It does not
-// block; requests made while one is pending are coalesced.
-func (s *StoreSource) Resync() {
-	select {
-	case s.resync <- struct{}{}:
-	default:
-	}
-}
-
 // Run implements Source. It returns nil when ctx is done; failures of the
 // store are logged and retried with backoff.
 func (s *StoreSource) Run(ctx context.Context, sink Sink, ready func()) error {
-	if !s.running.CompareAndSwap(false, true) {
-		return errors.New("custom store source is already running")
+	release, err := s.claim("custom store")
+	if err != nil {
+		return err
 	}
-	defer s.running.Store(false)
+	defer release()
 	defer s.metrics.loaded.Set(0)
 
-	bo := newStoreBackoff()
-	var failing failureLog
+	retries := s.newRetry(s.log)
 	isReady := false
 	// wait sleeps a backoff after a failure; false means ctx is done. A
-	// Resync cuts it short.
+	// Resync cuts it short: the loop loads again anyway.
 	wait := func(what string, err error) bool {
-		d := bo.next()
-		failing.log(s.log, what, err, d)
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return false
-		case <-s.resync:
-		case <-t.C:
-		}
-		return true
+		_, ok := retries.wait(ctx, what, err)
+		return ok
 	}
 
 	for ctx.Err() == nil {
@@ -125,7 +105,7 @@ func (s *StoreSource) Run(ctx context.Context, sink Sink, ready func()) error {
 			}
 			continue
 		}
-		failing.recovered(s.log)
+		retries.failing.recovered(s.log)
 		s.metrics.loaded.Set(1)
 		if !isReady {
 			isReady = true
@@ -156,7 +136,7 @@ func (s *StoreSource) Run(ctx context.Context, sink Sink, ready func()) error {
 		if time.Since(watchStart) > storeBackoffMax {
 			// The watch had been working: this is a new failure, not the
 			// next of a streak.
-			bo.reset()
+			retries.bo.reset()
 		}
 		if !wait("watch the custom store", err) {
 			return nil

@@ -3,8 +3,10 @@ package revocation
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,6 +15,72 @@ import (
 
 // errResyncRequested ends a source's watch when Resync was called.
 var errResyncRequested = errors.New("resync requested")
+
+// storeControl is what the persistent sources share around Run: one Run at
+// a time, and Resync requests, of which one at most is pending.
+type storeControl struct {
+	resync  chan struct{}
+	running atomic.Bool
+}
+
+func newStoreControl() storeControl { return storeControl{resync: make(chan struct{}, 1)} }
+
+// Resync asks the running source to load its store again, then follow it
+// again. It does not block; requests made while one is pending are
+// coalesced.
+func (c *storeControl) Resync() {
+	select {
+	case c.resync <- struct{}{}:
+	default:
+	}
+}
+
+// claim reserves the source for one Run (of the named source); release
+// frees it again.
+func (c *storeControl) claim(name string) (release func(), err error) {
+	if !c.running.CompareAndSwap(false, true) {
+		return nil, fmt.Errorf("%s source is already running", name)
+	}
+	return func() { c.running.Store(false) }, nil
+}
+
+// storeRetry is one Run's way of retrying: the backoff and the log of the
+// failures, and the Resync requests that cut a wait short.
+type storeRetry struct {
+	bo      *storeBackoff
+	failing failureLog
+	log     *slog.Logger
+	resync  <-chan struct{}
+}
+
+func (c *storeControl) newRetry(log *slog.Logger) *storeRetry {
+	return &storeRetry{bo: newStoreBackoff(), log: log, resync: c.resync}
+}
+
+// wait logs err from what (once per kind of failure) and sleeps a backoff.
+// It reports false when ctx is done, and resynced when a Resync cut the
+// wait short (the caller owes a full load).
+func (r *storeRetry) wait(ctx context.Context, what string, err error) (resynced, ok bool) {
+	d := r.bo.next()
+	r.failing.log(r.log, what, err, d)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false, false
+	case <-r.resync:
+		return true, true
+	case <-t.C:
+		return false, true
+	}
+}
+
+// recovered ends a streak of failures: logged if there was one, and the
+// backoff starts again from its shortest step.
+func (r *storeRetry) recovered() {
+	r.failing.recovered(r.log)
+	r.bo.reset()
+}
 
 // storeBackoff is the exponential backoff with jitter between attempts of a
 // persistent source: 250 ms doubling to 30 s, each wait drawn between half
