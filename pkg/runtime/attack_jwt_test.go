@@ -125,3 +125,36 @@ func TestAttackHugeHeaderAndQueryToken(t *testing.T) {
 	}
 	authtest.NoTokenIn(t, "the log", out, tok)
 }
+
+// TestAttackScopeSeparators: the scope claim is split on spaces only (RFC
+// 6749 section 3.3), so a scope value holding a tab, line break or
+// no-break space grants none of the words around it.
+func TestAttackScopeSeparators(t *testing.T) {
+	be := newBackend(t, "prod")
+	iss, cfg := issuerConfig(t)
+	s, err := New(petstore(ep(be.URL), nil), cfg, Options{Sources: []NamedSource{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for scope, status := range map[string]int{
+		"write:pets":                200,
+		"  read:pets  write:pets":   200,
+		"read:pets\twrite:pets":     403,
+		"read:pets\nwrite:pets":     403,
+		"read:pets\u00a0write:pets": 403,
+		"read:pets\u0085write:pets": 403,
+		"read:pets,write:pets":      403,
+		"WRITE:PETS":                403,
+	} {
+		req := httptest.NewRequest("DELETE", "/petstore/v1/pet/1", nil)
+		req.Header.Set("Authorization", "Bearer "+iss.Token(t, map[string]any{"scope": scope}))
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, req)
+		if rec.Code != status {
+			t.Errorf("scope %q: %d %s; want %d", scope, rec.Code, rec.Body, status)
+		}
+	}
+	if n := be.hits.Load(); n != 2 {
+		t.Errorf("the backend saw %d requests; want 2", n)
+	}
+}

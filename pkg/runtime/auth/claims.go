@@ -194,7 +194,15 @@ func parseClaims(m map[string]any) (*Claims, *Error) {
 	switch sc := m["scope"].(type) {
 	case nil:
 	case string:
-		c.Scopes = strings.Fields(sc)
+		// RFC 6749 section 3.3: scopes are separated by spaces (%x20) and
+		// hold no other white space. strings.Fields would also split on
+		// tabs, line breaks and no-break spaces, and so grant scopes the
+		// issuer never listed.
+		for s := range strings.SplitSeq(sc, " ") {
+			if s != "" {
+				c.Scopes = append(c.Scopes, s)
+			}
+		}
 	case []any:
 		// Some issuers (and RFC 9068 drafts) send scopes as an array.
 		for _, s := range sc {
