@@ -323,3 +323,23 @@ func TestSignatureMalleabilityKeepsJTI(t *testing.T) {
 		t.Fatalf("cache len %d; want the two spellings", n)
 	}
 }
+
+// TestJWKSURLPasswordNotLogged: a jwksUrl may hold basic-auth credentials;
+// the warnings about the provider show the URL without the password.
+func TestJWKSURLPasswordNotLogged(t *testing.T) {
+	srv := newJWKSServer(t)
+	srv.status.Store(http.StatusBadGateway)
+	var logs logBuffer
+	u := strings.Replace(srv.URL, "http://", "http://gw:pa55w0rd-jwks@", 1)
+	v := jwksValidator(t, u, newClock(), logs.logger())
+	if err := v.Prefetch(context.Background()); err == nil {
+		t.Fatal("the provider is down")
+	}
+	out := logs.String()
+	if !strings.Contains(out, "jwks: fetch failed") || !strings.Contains(out, "gw:xxxxx@") {
+		t.Fatalf("the failure was not logged with the redacted URL:\n%s", out)
+	}
+	if strings.Contains(out, "pa55w0rd-jwks") {
+		t.Fatalf("the password was logged:\n%s", out)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"math/big"
 	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,6 +47,7 @@ type keySet struct {
 // jwksRefetchInterval, and concurrent callers share one fetch.
 type jwks struct {
 	url     string
+	logURL  string // url without its password, for logs
 	client  *http.Client
 	now     func() time.Time
 	log     *slog.Logger
@@ -136,7 +138,7 @@ func (j *jwks) run(ctx context.Context, call *fetchCall, started time.Time) {
 		set.fetched = started
 		j.set.Store(set)
 	} else {
-		j.log.Warn("jwks: fetch failed", "url", j.url, "error", err)
+		j.log.Warn("jwks: fetch failed", "url", j.logURL, "error", err)
 	}
 	j.fetches(err == nil)
 	j.mu.Lock()
@@ -198,7 +200,7 @@ func (j *jwks) parse(body []byte) (*keySet, error) {
 	for _, raw := range doc.Keys {
 		var k jwk
 		if err := json.Unmarshal(raw, &k); err != nil {
-			j.log.Warn("jwks: skipping a key", "url", j.url, "error", err)
+			j.log.Warn("jwks: skipping a key", "url", j.logURL, "error", err)
 			continue
 		}
 		if k.Use != "" && k.Use != "sig" {
@@ -218,12 +220,21 @@ func (j *jwks) parse(body []byte) (*keySet, error) {
 				}
 			}
 		}
-		j.log.Warn("jwks: skipping a key", "url", j.url, "kid", k.Kid, "error", err)
+		j.log.Warn("jwks: skipping a key", "url", j.logURL, "kid", k.Kid, "error", err)
 	}
 	if len(set.all) == 0 {
 		return nil, errors.New("jwks has no usable signing key")
 	}
 	return set, nil
+}
+
+// redacted is u for logs: a jwksUrl may carry basic-auth credentials.
+func redacted(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(an unparsable URL)"
+	}
+	return p.Redacted()
 }
 
 func (k *jwk) publicKey() (crypto.PublicKey, error) {
