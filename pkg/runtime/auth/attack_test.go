@@ -343,3 +343,31 @@ func TestJWKSURLPasswordNotLogged(t *testing.T) {
 		t.Fatalf("the password was logged:\n%s", out)
 	}
 }
+
+// TestJWKSRedirectDowngradeRefused: an https jwksUrl that redirects to
+// plain http is not followed (the keys could be replaced on the way); a
+// redirect to https is.
+func TestJWKSRedirectDowngradeRefused(t *testing.T) {
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	plain := newJWKSServer(t)
+	plain.publish(toJWK(t, k.Public(), "k"))
+	secure := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_ = json.NewEncoder(w).Encode(map[string]any{"keys": []any{toJWK(t, k.Public(), "k")}})
+	}))
+	defer secure.Close()
+	for target, ok := range map[string]bool{plain.URL: false, secure.URL: true} {
+		front := httptest.NewTLSServer(http.RedirectHandler(target+"/jwks", http.StatusFound))
+		cfg := jwksConfig(front.URL)
+		v, err := New(cfg, Options{Logger: quietLogger(), HTTPClient: front.Client()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := v.Prefetch(context.Background()); (err == nil) != ok {
+			t.Errorf("redirect to %s: %v", target, err)
+		}
+		front.Close()
+	}
+	if n := plain.fetches.Load(); n != 0 {
+		t.Errorf("the plain-http JWKS was fetched %d times", n)
+	}
+}

@@ -228,6 +228,27 @@ func (j *jwks) parse(body []byte) (*keySet, error) {
 	return set, nil
 }
 
+// noDowngrade returns a copy of c that refuses a redirect from https to
+// plain http: the keys fetched decide which tokens are genuine, and one
+// plain hop would let anyone on the path publish their own.
+func noDowngrade(c *http.Client) *http.Client {
+	cc := *c
+	next := c.CheckRedirect
+	cc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+			return fmt.Errorf("redirect from https to %s refused", req.URL.Redacted())
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &cc
+}
+
 // redacted is u for logs: a jwksUrl may carry basic-auth credentials.
 func redacted(u string) string {
 	p, err := url.Parse(u)

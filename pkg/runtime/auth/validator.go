@@ -162,7 +162,7 @@ func New(cfg *config.Config, opts Options) (*Validator, error) {
 			is.static = makeVer(pub, algs)
 		case j.JWKSURL != "":
 			is.jwks = &jwks{
-				url: j.JWKSURL, logURL: redacted(j.JWKSURL), client: opts.HTTPClient, now: opts.Now, log: opts.Logger, makeVer: makeVer,
+				url: j.JWKSURL, logURL: redacted(j.JWKSURL), client: noDowngrade(opts.HTTPClient), now: opts.Now, log: opts.Logger, makeVer: makeVer,
 				fetches: func(ok bool) {
 					if ok {
 						v.jwksFetches.WithLabelValues("ok").Inc()
