@@ -141,6 +141,23 @@ func (r *storeLogs) find(msg string) (storeLogRecord, bool) {
 	return storeLogRecord{}, false
 }
 
+// lastAttr is the value of the attribute key in the last record whose
+// message contains msg, "" if there is none.
+func (r *storeLogs) lastAttr(msg, key string) string {
+	r.shared.mu.Lock()
+	defer r.shared.mu.Unlock()
+	for i := len(r.shared.records) - 1; i >= 0; i-- {
+		if rec := r.shared.records[i]; strings.Contains(rec.msg, msg) {
+			for _, f := range strings.Fields(rec.attrs) {
+				if v, ok := strings.CutPrefix(f, key+"="); ok {
+					return v
+				}
+			}
+		}
+	}
+	return ""
+}
+
 func (r *storeLogs) dump(t testing.TB) {
 	r.shared.mu.Lock()
 	defer r.shared.mu.Unlock()

@@ -31,6 +31,16 @@ const (
 	// etcdFirstLoadPatience is how long the first list may take before the
 	// source says it is still waiting for etcd.
 	etcdFirstLoadPatience = 5 * time.Second
+	// etcdProgressInterval is how often the watch asks etcd how far it is.
+	// On a prefix where nothing is written, the answer is what moves the
+	// point the watch resumes from after a reconnection; once a compaction
+	// has passed that point, only a full list can resume. etcd sends such
+	// progress by itself every 10 minutes, which a busy store's compactions
+	// (other prefixes written) can outrun.
+	etcdProgressInterval = time.Minute
+	// etcdProgressRequestTimeout bounds the wait for the client's watch
+	// stream to take a progress request while it reconnects.
+	etcdProgressRequestTimeout = time.Second
 )
 
 var (
@@ -60,6 +70,9 @@ type EtcdSource struct {
 	pageSize int64
 	// requestTimeout bounds one Get of the list (etcdRequestTimeout).
 	requestTimeout time.Duration
+	// progressEvery is how often the watch asks for its progress
+	// (etcdProgressInterval).
+	progressEvery time.Duration
 	storeControl
 
 	// keys says what a key under the prefix means: a revoked jti, or a
@@ -129,6 +142,7 @@ func newEtcdSource(cfg EtcdConfig, target etcdTarget, name string, keys etcdKeys
 		metrics:        newStoreMetrics(cfg.Registerer, name),
 		pageSize:       defaultEtcdPageSize,
 		requestTimeout: etcdRequestTimeout,
+		progressEvery:  etcdProgressInterval,
 		storeControl:   newStoreControl(),
 		known:          map[uint64]struct{}{},
 		names:          map[uint64]string{},
@@ -344,12 +358,22 @@ func (s *EtcdSource) watch(ctx context.Context, cli *clientv3.Client, sink Sink,
 	defer cancel()
 	wch := cli.Watch(wctx, s.target.prefix,
 		clientv3.WithPrefix(), clientv3.WithRev(rev+1), clientv3.WithProgressNotify(), clientv3.WithCreatedNotify())
+	progress := time.NewTicker(s.progressEvery)
+	defer progress.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return rev, ctx.Err()
 		case <-s.resync:
 			return rev, errResyncRequested
+		case <-progress.C:
+			// The answer arrives on wch as a progress notification. The
+			// stream is found by wctx's metadata, which pctx shares.
+			pctx, cancelProgress := context.WithTimeout(wctx, etcdProgressRequestTimeout)
+			if err := cli.RequestProgress(pctx); err != nil && ctx.Err() == nil {
+				s.log.Debug("etcd watch progress request not sent", "error", err)
+			}
+			cancelProgress()
 		case wr, ok := <-wch:
 			if !ok {
 				return rev, errEtcdWatchClosed
@@ -362,8 +386,12 @@ func (s *EtcdSource) watch(ctx context.Context, cli *clientv3.Client, sink Sink,
 				healthy = nil
 			}
 			if wr.IsProgressNotify() {
-				// Every change up to the header's revision has been sent.
+				// Every change up to the header's revision has been sent:
+				// on a quiet prefix this is what keeps rev (and the
+				// client's resume point) ahead of compactions, so that a
+				// reconnection resumes the watch instead of listing again.
 				rev = max(rev, wr.Header.Revision)
+				s.log.Debug("etcd watch progress", "revision", rev)
 				continue
 			}
 			for _, ev := range wr.Events {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -251,6 +252,65 @@ func testEtcdSourceReloadsAfterCompaction(t *testing.T, sink probeSink) {
 	storeEventually(t, "the connection is reported back", func() bool {
 		return logs.count(slog.LevelInfo, "connection to etcd restored") > 0
 	})
+}
+
+// TestEtcdSourceQuietPrefixResumesAfterCompaction: nothing is written under
+// the prefix while other keys change, and the history is compacted past the
+// source's last event while it is cut off. The progress notifications of
+// the watch have kept its revision current, so it resumes where it was:
+// no full list again. The progress comes from the server's own interval,
+// or from the source's requests when that interval is the default 10
+// minutes.
+func TestEtcdSourceQuietPrefixResumesAfterCompaction(t *testing.T) {
+	t.Run("server interval", func(t *testing.T) {
+		srv := etcdtest.StartServer(t, etcdtest.WithProgressNotifyInterval(100*time.Millisecond))
+		testEtcdSourceQuietPrefixResumes(t, srv, etcdProgressInterval)
+	})
+	t.Run("progress requests", func(t *testing.T) {
+		testEtcdSourceQuietPrefixResumes(t, etcdtest.StartServer(t), 100*time.Millisecond)
+	})
+}
+
+func testEtcdSourceQuietPrefixResumes(t *testing.T, srv *etcdtest.Server, progressEvery time.Duration) {
+	cli := srv.Client
+	proxy := etcdtest.NewProxy(t, srv.Endpoint)
+	etcdPut(t, cli, "jti/a", "x")
+
+	src, logs := newTestEtcdSource(t, proxy.Endpoint, nil)
+	src.progressEvery = progressEvery
+	sink := newStoreRecSink()
+	run := startStoreSource(t, src, sink)
+	run.waitReady(t)
+	var last int64
+	for i := range 5 {
+		resp, err := cli.Put(storeTestCtx(t), fmt.Sprintf("unrelated/%d", i), "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = resp.Header.Revision
+	}
+	storeEventually(t, "a progress notification passes the unrelated writes", func() bool {
+		rev, err := strconv.ParseInt(logs.lastAttr("etcd watch progress", "revision"), 10, 64)
+		return err == nil && rev >= last
+	})
+
+	proxy.Cut()
+	storeEventually(t, "the source notices the connection is lost", func() bool {
+		return logs.count(slog.LevelWarn, "connection to etcd lost") > 0
+	})
+	if _, err := cli.Compact(storeTestCtx(t), last, clientv3.WithCompactPhysical()); err != nil {
+		t.Fatalf("compact: %v", err)
+	}
+	proxy.Restore()
+
+	etcdPut(t, cli, "jti/after", "x")
+	storeEventually(t, "the watch resumes", func() bool { return sink.has("after") })
+	if n := logs.count(slog.LevelInfo, "etcd watch cannot resume"); n != 0 || storeMetricValue(src.metrics.reloads) != 1 {
+		t.Errorf("%d reloads, %d logged as a watch that cannot resume; want the watch resumed with no reload", int(storeMetricValue(src.metrics.reloads)), n)
+	}
+	if !sink.has("a") {
+		t.Error("the key loaded at start is no longer revoked")
+	}
 }
 
 func TestEtcdSourceResync(t *testing.T) {

@@ -48,8 +48,9 @@ const RootUser = "root"
 const startTimeout = 30 * time.Second
 
 type options struct {
-	rootPassword string
-	tls          bool
+	rootPassword   string
+	tls            bool
+	progressNotify time.Duration
 }
 
 // Option changes how StartServer starts etcd.
@@ -69,6 +70,13 @@ func WithTLS() Option {
 	return func(o *options) { o.tls = true }
 }
 
+// WithProgressNotifyInterval makes the server send a progress notification
+// to every watch that asked for them (clientv3.WithProgressNotify) each d,
+// instead of every 10 minutes, so that a test can see one.
+func WithProgressNotifyInterval(d time.Duration) Option {
+	return func(o *options) { o.progressNotify = d }
+}
+
 // Server is one running embedded etcd member.
 type Server struct {
 	// Endpoint is the client URL, e.g. http://127.0.0.1:40123.
@@ -84,11 +92,12 @@ type Server struct {
 	// CertFile is the server's certificate (PEM), empty without WithTLS.
 	CertFile string
 
-	tb         testing.TB
-	dir        string
-	keyFile    string
-	clientPort int
-	peerPort   int
+	tb             testing.TB
+	dir            string
+	keyFile        string
+	clientPort     int
+	peerPort       int
+	progressNotify time.Duration
 
 	mu   sync.Mutex
 	etcd *embed.Etcd
@@ -111,7 +120,7 @@ func StartServer(tb testing.TB, opts ...Option) *Server {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	s := &Server{tb: tb, dir: tb.TempDir(), RootPassword: o.rootPassword}
+	s := &Server{tb: tb, dir: tb.TempDir(), RootPassword: o.rootPassword, progressNotify: o.progressNotify}
 	if o.tls {
 		if err := s.makeCert(); err != nil {
 			tb.Fatalf("etcdtest: certificate: %v", err)
@@ -221,6 +230,9 @@ func (s *Server) config() *embed.Config {
 	cfg.ListenPeerUrls = []url.URL{purl}
 	cfg.AdvertisePeerUrls = []url.URL{purl}
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
+	if s.progressNotify > 0 {
+		cfg.WatchProgressNotifyInterval = s.progressNotify
+	}
 	return cfg
 }
 
