@@ -263,11 +263,15 @@ func TestUnsupportedExtensions(t *testing.T) {
 	}
 }
 
-// A parameter with literal text around it in its segment routes like the
-// runtime's router matches it ({name}.json, v{major}).
+// Parameters with literal text around them in their segment route as the
+// runtime's router matches them ({name}.json, v{major}, {base}...{head}).
 func TestPartialSegmentParameter(t *testing.T) {
-	for _, path := range []string{"/pet/id-{petId}", "/pet/{petId}.json", "/v{petId}/pet"} {
-		file := writeDef(t, "api.yaml", strings.ReplaceAll(doc30(prodTop, ""), "/pet/{petId}:", path+":"))
+	for _, path := range []string{"/pet/id-{petId}", "/pet/{petId}.json", "/v{petId}/pet", "/pet/{petId}...{ext}"} {
+		content := strings.ReplaceAll(doc30(prodTop, ""), "/pet/{petId}:", path+":")
+		if strings.Contains(path, "{ext}") {
+			content = strings.Replace(content, "            type: string\n", "            type: string\n        - {name: ext, in: path, required: true, schema: {type: string}}\n", 1)
+		}
+		file := writeDef(t, "api.yaml", content)
 		api, err := LoadAPI(context.Background(), file)
 		if err != nil {
 			t.Fatalf("%s: %v", path, err)

@@ -105,20 +105,69 @@ var lenientValidation = []openapi3.ValidationOption{
 	openapi3.DisableSchemaPatternValidation(),
 }
 
-// validate runs kin-openapi's validation. A fault that only the strict
-// validation finds becomes a warning; any other is the error.
+// validate runs kin-openapi's validation, once per layer of pathLayers. A
+// fault that only the strict validation finds becomes a warning; any other
+// is the error.
 func (d *Definition) validate(ctx context.Context) error {
-	strict := d.Doc.Validate(ctx)
-	if strict == nil {
-		return nil
+	for _, doc := range d.pathLayers() {
+		strict := doc.Validate(ctx)
+		if strict == nil {
+			continue
+		}
+		if err := doc.Validate(ctx, lenientValidation...); err != nil {
+			path, cause := validationPath(err)
+			return d.errorf(path, "invalid OpenAPI definition: %w", cause)
+		}
+		path, cause := validationPath(strict)
+		d.warnings = append(d.warnings, d.errorf(path, "%s (not used by the gateway; the build goes on)", firstLine(cause.Error())))
 	}
-	if err := d.Doc.Validate(ctx, lenientValidation...); err != nil {
-		path, cause := validationPath(err)
-		return d.errorf(path, "invalid OpenAPI definition: %w", cause)
-	}
-	path, cause := validationPath(strict)
-	d.warnings = append(d.warnings, d.errorf(path, "%s (not used by the gateway; the build goes on)", firstLine(cause.Error())))
 	return nil
+}
+
+// pathLayers returns the document as one or more documents that share all
+// but their paths, so that no layer holds two paths that differ only in the
+// names of their parameters (/orgs/{org}/x/{id} and /orgs/{org}/x/{digest}).
+// kin-openapi calls such paths conflicting and stops there, yet real
+// definitions (GitHub's own) have them, with different methods; the router
+// tells them apart by method, and CheckRoutes refuses the same method twice.
+// A definition without such paths is one layer: itself.
+func (d *Definition) pathLayers() []*openapi3.T {
+	var layers []*openapi3.T
+	seen := map[string]int{} // shape -> how many paths of that shape so far
+	for _, p := range d.Doc.Paths.InMatchingOrder() {
+		shape := pathShape(p)
+		i := seen[shape]
+		seen[shape] = i + 1
+		if i == len(layers) {
+			layer := *d.Doc
+			layer.Paths = openapi3.NewPaths()
+			layers = append(layers, &layer)
+		}
+		layers[i].Paths.Set(p, d.Doc.Paths.Value(p))
+	}
+	if len(layers) <= 1 {
+		return []*openapi3.T{d.Doc}
+	}
+	return layers
+}
+
+// pathShape is p with every {name} replaced by {}.
+func pathShape(p string) string {
+	var b strings.Builder
+	for {
+		open := strings.IndexByte(p, '{')
+		if open < 0 {
+			break
+		}
+		closing := strings.IndexByte(p[open:], '}')
+		if closing < 0 {
+			break
+		}
+		b.WriteString(p[:open+1])
+		p = p[open+closing:]
+	}
+	b.WriteString(p)
+	return b.String()
 }
 
 // firstLine is the first line of a message: kin-openapi follows some with

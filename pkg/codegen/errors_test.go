@@ -111,11 +111,11 @@ func TestDefinitionErrors(t *testing.T) {
 		wantPath: "$.x-wso2-basePath",
 		wantMsg:  "plain path",
 	}, {
-		name:     "two parameters in a segment",
+		name:     "two parameters with nothing between them",
 		file:     "api.yaml",
-		content:  strings.NewReplacer("/pet/{petId}:", "/pet/{petId}.{ext}:", "            type: string\n", "            type: string\n        - {name: ext, in: path, required: true, schema: {type: string}}\n").Replace(doc30(prodTop, "")),
-		wantPath: `$.paths["/pet/{petId}.{ext}"]`,
-		wantMsg:  "a segment holds one parameter",
+		content:  strings.NewReplacer("/pet/{petId}:", "/pet/{petId}{ext}:", "            type: string\n", "            type: string\n        - {name: ext, in: path, required: true, schema: {type: string}}\n").Replace(doc30(prodTop, "")),
+		wantPath: `$.paths["/pet/{petId}{ext}"]`,
+		wantMsg:  "two parameters need text between them",
 	}, {
 		name:    "reference outside the folder refused",
 		file:    "api.yaml",

@@ -68,5 +68,12 @@ func LoadAll(ctx context.Context, files []string) ([]Loaded, error) {
 		byBasePath[api.BasePath] = file
 		loaded = append(loaded, Loaded{API: api, File: file, Warnings: d.Warnings()})
 	}
+	spec := runtime.Spec{APIs: make([]runtime.API, len(loaded))}
+	for i, l := range loaded {
+		spec.APIs[i] = l.API
+	}
+	if err := spec.CheckRoutes(); err != nil {
+		return nil, fmt.Errorf("the gateway could not route these definitions: %w", err)
+	}
 	return loaded, nil
 }

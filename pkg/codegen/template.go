@@ -10,9 +10,9 @@ import (
 var paramName = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 
 // checkPathTemplate checks an OpenAPI path template for the router: it
-// starts with "/", a segment holds at most one parameter {name} (alone, as in
-// {petId}, or with literal text around it, as in {name}.json or v{major}),
-// and each name is plain and used once.
+// starts with "/", a parameter is {name} with a plain name used once, and
+// parameters in one segment ({name}.json, {base}...{head}) have text
+// between them, or no request could say where one ends.
 func checkPathTemplate(p string) error {
 	if !strings.HasPrefix(p, "/") {
 		return errors.New("a path must start with /")
@@ -25,21 +25,24 @@ func checkPathTemplate(p string) error {
 		if seg == "." || seg == ".." {
 			return errors.New("a path must not have . or .. segments")
 		}
-		if !strings.ContainsAny(seg, "{}") {
-			continue
+		for rest, first := seg, true; strings.ContainsAny(rest, "{}"); first = false {
+			open, closing := strings.IndexByte(rest, '{'), strings.IndexByte(rest, '}')
+			if open < 0 || closing < open+2 || strings.IndexByte(rest[open+1:closing], '{') >= 0 {
+				return fmt.Errorf("path parameter segment %q: a parameter is {name}, as in {petId} or {name}.json", seg)
+			}
+			if open == 0 && !first {
+				return fmt.Errorf("path parameter segment %q: two parameters need text between them, as in {base}...{head}", seg)
+			}
+			name := rest[open+1 : closing]
+			if !paramName.MatchString(name) {
+				return fmt.Errorf("path parameter %q: a name is letters, digits, _ . or -", name)
+			}
+			if seen[name] {
+				return fmt.Errorf("path parameter %q is used twice", name)
+			}
+			seen[name] = true
+			rest = rest[closing+1:]
 		}
-		open, closing := strings.IndexByte(seg, '{'), strings.IndexByte(seg, '}')
-		if strings.Count(seg, "{") != 1 || strings.Count(seg, "}") != 1 || closing < open+2 {
-			return fmt.Errorf("path parameter segment %q: a segment holds one parameter, such as {petId} or {name}.json", seg)
-		}
-		name := seg[open+1 : closing]
-		if !paramName.MatchString(name) {
-			return fmt.Errorf("path parameter %q: a name is letters, digits, _ . or -", name)
-		}
-		if seen[name] {
-			return fmt.Errorf("path parameter %q is used twice", name)
-		}
-		seen[name] = true
 	}
 	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -37,10 +39,68 @@ type node struct {
 	allow string
 }
 
-// patternChild is a segment such as "{name}.json": text around one parameter.
+// patternChild is a segment with literal text around its parameters, such
+// as "{name}.json" or "{base}...{head}": literals[0] before the first
+// parameter, literals[i] between parameter i and i+1, the last after the
+// last parameter. Each parameter matches one or more bytes.
 type patternChild struct {
-	prefix, suffix string
-	next           *node
+	literals []string
+	next     *node
+}
+
+// parsePattern splits a template segment into its literals. Two parameters
+// must have text between them, or no request could say where one ends.
+func parsePattern(seg string) ([]string, error) {
+	var lits []string
+	rest := seg
+	for {
+		open := strings.IndexByte(rest, '{')
+		if open < 0 {
+			if strings.IndexByte(rest, '}') >= 0 {
+				return nil, fmt.Errorf("segment %q: unbalanced }", seg)
+			}
+			return append(lits, rest), nil
+		}
+		closing := strings.IndexByte(rest, '}')
+		if closing < open+2 || strings.IndexByte(rest[open+1:closing], '{') >= 0 {
+			return nil, fmt.Errorf("segment %q: a parameter is {name}", seg)
+		}
+		if len(lits) > 0 && open == 0 {
+			return nil, fmt.Errorf("segment %q: two parameters need text between them", seg)
+		}
+		lits = append(lits, rest[:open])
+		rest = rest[closing+1:]
+	}
+}
+
+// literalLen is how much literal text the pattern holds: the more, the more
+// specific, and the earlier it is tried.
+func (pc *patternChild) literalLen() int {
+	n := 0
+	for _, l := range pc.literals {
+		n += len(l)
+	}
+	return n
+}
+
+// matches reports whether seg fits the pattern, each parameter taking at
+// least one byte. Taking each inner literal at its leftmost place after the
+// previous one is enough: if any placement fits, that one does too.
+func (pc *patternChild) matches(seg string) bool {
+	lits := pc.literals
+	first, last := lits[0], lits[len(lits)-1]
+	if len(seg) < pc.literalLen()+len(lits)-1 || !strings.HasPrefix(seg, first) || !strings.HasSuffix(seg, last) {
+		return false
+	}
+	cur, end := len(first), len(seg)-len(last)
+	for _, l := range lits[1 : len(lits)-1] {
+		i := strings.Index(seg[cur+1:end], l)
+		if i < 0 {
+			return false
+		}
+		cur += 1 + i + len(l)
+	}
+	return cur < end
 }
 
 // router is the compiled route table of a Spec; it is read-only once built.
@@ -57,6 +117,44 @@ type matchResult struct {
 
 func newNode() *node { return &node{} }
 
+// eachRoute makes the route of every resource of the spec, lets fill complete
+// it (upstreams, metrics), and adds it to rt. The first error stops it: a
+// base path that is not absolute, or two resources the router cannot tell
+// apart.
+func (s *Spec) eachRoute(rt *router, fill func(*route) error) error {
+	for i := range s.APIs {
+		api := &s.APIs[i]
+		if !strings.HasPrefix(api.BasePath, "/") {
+			return fmt.Errorf("api %s (%s): base path %q must start with /", api.Title, api.Source, api.BasePath)
+		}
+		for j := range api.Resources {
+			res := &api.Resources[j]
+			r := &route{api: api, resource: res, template: path.Join(api.BasePath, res.Path)}
+			if strings.HasSuffix(res.Path, "/") && res.Path != "/" {
+				r.template += "/"
+			}
+			if fill != nil {
+				if err := fill(r); err != nil {
+					return err
+				}
+			}
+			if err := rt.add(api.BasePath, res.Path, strings.ToUpper(res.Method), r); err != nil {
+				return fmt.Errorf("api %s (%s): %w", api.Title, api.Source, err)
+			}
+		}
+	}
+	return nil
+}
+
+// CheckRoutes reports what would stop the gateway from compiling the spec's
+// routes at start: chiefly the same method on two paths that the router
+// cannot tell apart (/pets/{id} and /pets/{name}, /pets and /pets/, or a base
+// path and a resource path that add up to another API's route). micro-gw
+// build calls it, so that such definitions fail the build and not the start.
+func (s *Spec) CheckRoutes() error {
+	return s.eachRoute(&router{root: newNode()}, nil)
+}
+
 // add compiles one resource into the tree.
 func (rt *router) add(basePath, path, method string, r *route) error {
 	segs := splitTemplate(basePath)
@@ -64,9 +162,8 @@ func (rt *router) add(basePath, path, method string, r *route) error {
 	segs = append(segs, splitTemplate(path)...)
 	n := rt.root
 	for _, seg := range segs {
-		open := strings.IndexByte(seg, '{')
 		switch {
-		case open < 0:
+		case !strings.ContainsAny(seg, "{}"):
 			if n.literal == nil {
 				n.literal = map[string]*node{}
 			}
@@ -80,29 +177,27 @@ func (rt *router) add(basePath, path, method string, r *route) error {
 				n.literal[lit] = next
 			}
 			n = next
-		case open == 0 && seg[len(seg)-1] == '}' && strings.Count(seg, "{") == 1:
+		case len(seg) > 2 && seg[0] == '{' && seg[len(seg)-1] == '}' && strings.Count(seg, "{") == 1 && strings.Count(seg, "}") == 1:
 			if n.param == nil {
 				n.param = newNode()
 			}
 			n = n.param
 		default:
-			closing := strings.IndexByte(seg, '}')
-			if closing < open || strings.Count(seg, "{") != 1 {
-				return fmt.Errorf("path %q: segment %q: only one parameter per segment is supported", path, seg)
+			lits, err := parsePattern(seg)
+			if err != nil {
+				return fmt.Errorf("path %q: %w", path, err)
 			}
-			prefix, suffix := seg[:open], seg[closing+1:]
 			var pc *patternChild
 			for _, p := range n.patterns {
-				if p.prefix == prefix && p.suffix == suffix {
+				if slices.Equal(p.literals, lits) {
 					pc = p
 				}
 			}
 			if pc == nil {
-				pc = &patternChild{prefix: prefix, suffix: suffix, next: newNode()}
+				pc = &patternChild{literals: lits, next: newNode()}
 				n.patterns = append(n.patterns, pc)
-				// Longer literal text is more specific: try it first.
 				sort.SliceStable(n.patterns, func(i, j int) bool {
-					return len(n.patterns[i].prefix)+len(n.patterns[i].suffix) > len(n.patterns[j].prefix)+len(n.patterns[j].suffix)
+					return n.patterns[i].literalLen() > n.patterns[j].literalLen()
 				})
 			}
 			n = pc.next
@@ -208,8 +303,7 @@ func (rt *router) walk(n *node, p string, done bool, method string, res *matchRe
 		return true
 	}
 	for _, pc := range n.patterns {
-		if len(seg) > len(pc.prefix)+len(pc.suffix) && strings.HasPrefix(seg, pc.prefix) && strings.HasSuffix(seg, pc.suffix) &&
-			rt.walk(pc.next, rest, !more, method, res) {
+		if pc.matches(seg) && rt.walk(pc.next, rest, !more, method, res) {
 			return true
 		}
 	}

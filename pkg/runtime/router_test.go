@@ -22,6 +22,8 @@ func testRouter(t *testing.T) *router {
 	add("/petstore/v1", "/pet/findByStatus", "GET")
 	add("/petstore/v1", "/pet/{petId}/uploadImage", "POST")
 	add("/petstore/v1", "/files/{name}.json", "GET")
+	add("/gh", "/compare/{base}...{head}", "GET")
+	add("/gh", "/compare/v{major}.{minor}", "GET")
 	add("/petstore/v1", "/", "GET")
 	add("/", "/health", "GET")
 	add("/", "/", "POST")
@@ -54,6 +56,18 @@ func TestRouterMatch(t *testing.T) {
 		{"GET", "/petstore/v1/files/a.json", "GET /petstore/v1/files/{name}.json", ""},
 		{"GET", "/petstore/v1/files/.json", "", ""},
 		{"GET", "/petstore/v1/files/a.xml", "", ""},
+		// Several parameters in a segment, each one byte or more; the
+		// pattern with more literal text is tried first.
+		{"GET", "/gh/compare/main...feature", "GET /gh/compare/{base}...{head}", ""},
+		{"GET", "/gh/compare/a.b...c...d", "GET /gh/compare/{base}...{head}", ""},
+		{"GET", "/gh/compare/v1.2", "GET /gh/compare/v{major}.{minor}", ""},
+		{"GET", "/gh/compare/v1...2", "GET /gh/compare/{base}...{head}", ""},
+		{"GET", "/gh/compare/...feature", "", ""},
+		{"GET", "/gh/compare/main...", "", ""},
+		{"GET", "/gh/compare/....", "", ""},
+		{"GET", "/gh/compare/.....", "GET /gh/compare/{base}...{head}", ""},
+		{"GET", "/gh/compare/v.2", "", ""},
+		{"GET", "/gh/compare/main..feature", "", ""},
 		{"GET", "/petstore/v1", "GET /petstore/v1/", ""},
 		{"GET", "/petstore/v1/", "GET /petstore/v1/", ""},
 		{"GET", "/health", "GET //health", ""},
@@ -103,8 +117,10 @@ func TestRouterRejectsDuplicates(t *testing.T) {
 	if err := rt.add("/x", "/{other}", "GET", r); err == nil {
 		t.Fatal("the same method on the same template twice was accepted")
 	}
-	if err := rt.add("/x", "/{a}{b}", "GET", r); err == nil {
-		t.Fatal("two parameters in one segment were accepted")
+	for _, bad := range []string{"/{a}{b}", "/{a}}", "/a}", "/{}", "/{a{b}}"} {
+		if err := (&router{root: newNode()}).add("/x", bad, "GET", r); err == nil {
+			t.Errorf("the template %s was accepted", bad)
+		}
 	}
 }
 

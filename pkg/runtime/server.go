@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -163,37 +162,27 @@ func (s *Server) buildRouter() (*router, error) {
 		ups[ep] = u
 		return u, nil
 	}
-	for i := range s.spec.APIs {
-		api := &s.spec.APIs[i]
-		if !strings.HasPrefix(api.BasePath, "/") {
-			return nil, fmt.Errorf("api %s (%s): base path %q must start with /", api.Title, api.Source, api.BasePath)
+	err := s.spec.eachRoute(rt, func(r *route) error {
+		api, res := r.api, r.resource
+		prod, sand := res.Production, res.Sandbox
+		if prod == nil {
+			prod = api.Production
 		}
-		apiLabel := api.Title + " " + api.Version
-		for j := range api.Resources {
-			res := &api.Resources[j]
-			r := &route{api: api, resource: res, template: path.Join(api.BasePath, res.Path)}
-			if strings.HasSuffix(res.Path, "/") && res.Path != "/" {
-				r.template += "/"
-			}
-			prod, sand := res.Production, res.Sandbox
-			if prod == nil {
-				prod = api.Production
-			}
-			if sand == nil {
-				sand = api.Sandbox
-			}
-			var err error
-			if r.production, err = upstreamOf(prod); err != nil {
-				return nil, fmt.Errorf("api %s (%s): %s %s: production endpoint: %w", api.Title, api.Source, res.Method, res.Path, err)
-			}
-			if r.sandbox, err = upstreamOf(sand); err != nil {
-				return nil, fmt.Errorf("api %s (%s): %s %s: sandbox endpoint: %w", api.Title, api.Source, res.Method, res.Path, err)
-			}
-			r.metrics = s.metrics.newRouteMetrics(apiLabel, r.template)
-			if err := rt.add(api.BasePath, res.Path, strings.ToUpper(res.Method), r); err != nil {
-				return nil, fmt.Errorf("api %s (%s): %w", api.Title, api.Source, err)
-			}
+		if sand == nil {
+			sand = api.Sandbox
 		}
+		var err error
+		if r.production, err = upstreamOf(prod); err != nil {
+			return fmt.Errorf("api %s (%s): %s %s: production endpoint: %w", api.Title, api.Source, res.Method, res.Path, err)
+		}
+		if r.sandbox, err = upstreamOf(sand); err != nil {
+			return fmt.Errorf("api %s (%s): %s %s: sandbox endpoint: %w", api.Title, api.Source, res.Method, res.Path, err)
+		}
+		r.metrics = s.metrics.newRouteMetrics(api.Title+" "+api.Version, r.template)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return rt, nil
 }
