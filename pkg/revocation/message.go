@@ -196,7 +196,7 @@ func decodeMessageParts(body []byte, header func(string) (string, bool), now tim
 			return Notice{}, RuleNotice{}, err
 		}
 	} else if exp != 0 {
-		left := time.Unix(exp, 0).Sub(now)
+		left := time.Unix(exp, 0).Add(ExpiryLeeway).Sub(now)
 		switch {
 		case left > MaxNoticeTTL:
 			n.TTL = 0
@@ -211,10 +211,17 @@ func decodeMessageParts(body []byte, header func(string) (string, bool), now tim
 	return n, RuleNotice{}, nil
 }
 
+// ExpiryLeeway is how long past its exp (and before its nbf) a gateway still
+// accepts a token: the WSO2 gateway's 60 s of clock skew. A revocation that
+// runs to a token's expiry must run this much longer, or the token would be
+// accepted again in between.
+const ExpiryLeeway = 60 * time.Second
+
 // TokenJTI returns the key under which a gateway revokes revokedToken: the
 // jti claim of a whole JWT (its payload decoded, the signature not
-// verified), or revokedToken itself when it is a bare jti. expiresAt is the
-// JWT's exp, zero when there is none. The revoke command and the stores use
+// verified), or revokedToken itself when it is a bare jti. expiresAt is when
+// gateways stop accepting the JWT, its exp plus ExpiryLeeway; zero when it
+// has no exp. The revoke command and the stores use
 // it so that every side keys a token the same way. Errors never contain the
 // token.
 func TokenJTI(revokedToken string) (jti string, expiresAt time.Time, err error) {
@@ -223,7 +230,7 @@ func TokenJTI(revokedToken string) (jti string, expiresAt time.Time, err error) 
 		return "", time.Time{}, err
 	}
 	if exp != 0 {
-		expiresAt = time.Unix(exp, 0)
+		expiresAt = time.Unix(exp, 0).Add(ExpiryLeeway)
 	}
 	return jti, expiresAt, nil
 }

@@ -33,6 +33,9 @@ func TestMessageDecodeForms(t *testing.T) {
 	jwtWithExp := messageTestJWT(t, map[string]any{"jti": "jwt-jti-1", "sub": "alice", "exp": now.Unix() + 600})
 	jwtNoExp := messageTestJWT(t, map[string]any{"jti": "jwt-jti-2", "sub": "alice"})
 	jwtExpired := messageTestJWT(t, map[string]any{"jti": "jwt-jti-3", "exp": now.Unix() - 600})
+	// Gateways accept a token up to ExpiryLeeway past its exp: one that
+	// expired 30 s ago must stay revoked for 30 s more.
+	jwtJustExpired := messageTestJWT(t, map[string]any{"jti": "jwt-jti-4", "exp": now.Unix() - 30})
 	for _, tc := range []struct {
 		name    string
 		body    string
@@ -53,9 +56,10 @@ func TestMessageDecodeForms(t *testing.T) {
 		{"headers only", ``, map[string]string{"revokedToken": "hdr-1", "ttl": "30"}, Notice{"hdr-1", 30 * time.Second}},
 		{"headers only, whitespace body", " \n", map[string]string{"revokedToken": "hdr-1"}, Notice{"hdr-1", 0}},
 		{"whole JWT, ttl given", `{"revokedToken":"` + jwtWithExp + `","ttl":"3600"}`, nil, Notice{"jwt-jti-1", time.Hour}},
-		{"whole JWT, ttl from exp", `{"revokedToken":"` + jwtWithExp + `"}`, nil, Notice{"jwt-jti-1", 10 * time.Minute}},
+		{"whole JWT, ttl from exp", `{"revokedToken":"` + jwtWithExp + `"}`, nil, Notice{"jwt-jti-1", 10*time.Minute + ExpiryLeeway}},
 		{"whole JWT, no exp no ttl", `{"revokedToken":"` + jwtNoExp + `"}`, nil, Notice{"jwt-jti-2", 0}},
 		{"whole JWT, expired", `{"revokedToken":"` + jwtExpired + `"}`, nil, Notice{"jwt-jti-3", time.Second}},
+		{"whole JWT, expired within the leeway", `{"revokedToken":"` + jwtJustExpired + `"}`, nil, Notice{"jwt-jti-4", ExpiryLeeway - 30*time.Second}},
 		{"whole JWT in header", ``, map[string]string{"revokedToken": jwtWithExp, "ttl": "10"}, Notice{"jwt-jti-1", 10 * time.Second}},
 		{"dotted jti that is no JWT", `{"revokedToken":"a.b.c","ttl":"1"}`, nil, Notice{"a.b.c", time.Second}},
 		{"unicode jti", `{"revokedToken":"jti-é-漢","ttl":"1"}`, nil, Notice{"jti-é-漢", time.Second}},
@@ -227,7 +231,7 @@ func TestMessageTokenJTI(t *testing.T) {
 	}{
 		{"plain-jti", "plain-jti", time.Time{}},
 		{messageTestJWT(t, map[string]any{"jti": "j1"}), "j1", time.Time{}},
-		{long, "long-jti", exp},
+		{long, "long-jti", exp.Add(ExpiryLeeway)},
 	} {
 		jti, e, err := TokenJTI(tc.in)
 		if err != nil || jti != tc.jti || !e.Equal(tc.exp) {

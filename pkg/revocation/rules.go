@@ -61,10 +61,11 @@ type Rule struct {
 }
 
 // RuleExpiry is the expiry of a rule received at receivedAt with ttl: the
-// later of receivedAt and issuedBefore, plus ttl (no expiry for ttl <= 0).
-// With ttl at least the longest lifetime of the tokens the rule is meant for,
-// every token the rule matched has expired by then: such a token has
-// iat < issuedBefore, so exp <= iat + lifetime < issuedBefore + ttl.
+// later of receivedAt and issuedBefore, plus ttl and ExpiryLeeway (no expiry
+// for ttl <= 0). With ttl at least the longest lifetime of the tokens the
+// rule is meant for, every token the rule matched is refused as expired by
+// then: such a token has iat < issuedBefore, so exp <= iat + lifetime <
+// issuedBefore + ttl, and gateways accept it until exp + ExpiryLeeway.
 func RuleExpiry(receivedAt, issuedBefore time.Time, ttl time.Duration) time.Time {
 	if ttl <= 0 {
 		return time.Time{}
@@ -73,7 +74,7 @@ func RuleExpiry(receivedAt, issuedBefore time.Time, ttl time.Duration) time.Time
 	if issuedBefore.After(from) {
 		from = issuedBefore
 	}
-	return from.Add(ttl)
+	return from.Add(ttl + ExpiryLeeway)
 }
 
 // RuleSink receives revocation rules from a source. The RuleSet implements

@@ -110,11 +110,18 @@ func TestRuleExpiryLetsNothingThroughThatWasStillValid(t *testing.T) {
 		rule := n.Rule(received)
 		rs.RevokeRule(rule)
 		checked := 0
+		var iats []time.Time
 		for iat := ruleTestCut.Add(-2 * lifetime); iat.Before(ruleTestCut); iat = iat.Add(7 * time.Minute) {
+			iats = append(iats, iat)
+		}
+		// The last token issued before the cut lives the longest past it.
+		iats = append(iats, ruleTestCut.Add(-time.Second))
+		for _, iat := range iats {
 			for _, life := range []time.Duration{time.Minute, lifetime / 2, lifetime} {
-				exp := iat.Add(life)
+				// Accepted by the validator until exp plus its leeway.
+				exp := iat.Add(life).Add(ExpiryLeeway)
 				tok := ruleTestToken("s", "c", "https://idp", iat)
-				for at := received; at.Before(exp); at = at.Add(30 * time.Second) {
+				for at := received; at.Before(exp); at = at.Add(10 * time.Second) {
 					checked++
 					if rs.MatchAt(tok, at) != RuleIssuer {
 						t.Fatalf("received %v: a token issued at %v, valid until %v, passes at %v (rule expires %v)",

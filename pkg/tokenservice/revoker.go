@@ -48,8 +48,9 @@ type Request struct {
 	// ignored): for callers that know they hold a jti, even one with dots.
 	JTI string
 	// TTL, when positive, is how long the revocation holds; otherwise a
-	// JWT's remaining lifetime, or DefaultTTL for a bare jti. A JWT that has
-	// expired is not revoked whatever the TTL: no gateway accepts it.
+	// JWT's remaining lifetime (to exp plus revocation.ExpiryLeeway, while
+	// gateways still accept it), or DefaultTTL for a bare jti. A JWT past
+	// that is not revoked whatever the TTL: no gateway accepts it.
 	TTL time.Duration
 }
 
@@ -122,7 +123,9 @@ func (r *Revoker) Revoke(ctx context.Context, req Request) (Result, error) {
 	res := Result{Token: tok}
 	var left time.Duration
 	if !tok.ExpiresAt.IsZero() {
-		if left = tok.ExpiresAt.Sub(r.now()); left <= 0 {
+		// Gateways accept a token for ExpiryLeeway past its exp: the
+		// revocation must outlive that too.
+		if left = tok.ExpiresAt.Add(revocation.ExpiryLeeway).Sub(r.now()); left <= 0 {
 			// Whatever ttl was asked for: no gateway accepts the token.
 			res.Expired = true
 			r.Logger.Debug("token already expired, nothing to revoke", "jti", tok.JTI, "expired", tok.ExpiresAt.UTC().Format(time.RFC3339))

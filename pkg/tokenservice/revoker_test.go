@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/micro-gw/micro-gw/pkg/revocation"
 	"github.com/micro-gw/micro-gw/pkg/runtime/config"
 )
 
@@ -65,19 +66,19 @@ func TestRevokeJWTUsesRemainingLifetime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.TTL != 9*time.Minute || res.Token.JTI != jti || !res.Token.IsJWT {
-		t.Errorf("result = %+v, want jti %s and ttl 9m", res, jti)
+	if res.TTL != 9*time.Minute+revocation.ExpiryLeeway || res.Token.JTI != jti || !res.Token.IsJWT {
+		t.Errorf("result = %+v, want jti %s and ttl 10m (9m left, and the gateways' 60s leeway)", res, jti)
 	}
 	for _, line := range res.Done {
 		if strings.Contains(line, tok) {
 			t.Errorf("the report shows the whole token: %s", line)
 		}
 	}
-	if n := s.nextNotice(t); n.JTI != jti || n.TTL != 9*time.Minute {
-		t.Errorf("published notice = %+v, want jti %s ttl 9m", n, jti)
+	if n := s.nextNotice(t); n.JTI != jti || n.TTL != 9*time.Minute+revocation.ExpiryLeeway {
+		t.Errorf("published notice = %+v, want jti %s ttl 10m", n, jti)
 	}
-	if value, lease, ok := s.key(t, "jti/"+jti); !ok || value != "540" || lease != 540 {
-		t.Errorf("etcd key jti/%s = %q lease %d (present %v), want \"540\" with 540s", jti, value, lease, ok)
+	if value, lease, ok := s.key(t, "jti/"+jti); !ok || value != "600" || lease != 600 {
+		t.Errorf("etcd key jti/%s = %q lease %d (present %v), want \"600\" with 600s", jti, value, lease, ok)
 	}
 
 	// An explicit ttl wins over the token's lifetime.

@@ -24,8 +24,9 @@ const (
 	// MaxTokenSize bounds the work an unauthenticated client can cause: a
 	// larger token is refused before any decoding.
 	MaxTokenSize = 16 << 10
-	// ClockSkew is the leeway on exp and nbf (the WSO2 gateway's 60 s).
-	ClockSkew = 60 * time.Second
+	// ClockSkew is the leeway on exp and nbf (the WSO2 gateway's 60 s),
+	// the one revocations that run to a token's exp add to it.
+	ClockSkew = revocation.ExpiryLeeway
 )
 
 // Options are the Validator's dependencies; zero values get defaults.
