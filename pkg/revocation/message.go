@@ -313,6 +313,21 @@ func noticeJWTPayload(token string) ([]byte, bool) {
 	return p, true
 }
 
+// LooksLikeJWT reports whether s is, or was meant to be, a JWT: its first
+// dot-separated part decodes to a JSON object (a JOSE header), whatever the
+// number of parts. Tools use it to refuse a whole or damaged token where a
+// jti is expected: revoked as a jti, it would be put on a broker and in a
+// store as it is, and revoke nothing once a gateway reloads.
+func LooksLikeJWT(s string) bool {
+	head, _, ok := strings.Cut(s, ".")
+	if !ok {
+		return false
+	}
+	h, err := noticeB64(head)
+	h = bytes.TrimSpace(h)
+	return err == nil && len(h) > 0 && h[0] == '{' && json.Valid(h)
+}
+
 // noticeIsJWE reports whether token is a JWE in compact form: five
 // dot-separated parts whose first is a base64url JSON object (the header).
 func noticeIsJWE(token string) bool {

@@ -47,6 +47,9 @@ type Request struct {
 	// JTI, when set, is the jti to revoke, taken as it is (Token is then
 	// ignored): for callers that know they hold a jti, even one with dots.
 	JTI string
+	// WholeJWT refuses a Token that is a bare jti: for callers that were
+	// handed a token, where a jti means a mistake (a token cut short).
+	WholeJWT bool
 	// TTL, when positive, is how long the revocation holds; otherwise a
 	// JWT's remaining lifetime (to exp plus revocation.ExpiryLeeway, while
 	// gateways still accept it), or DefaultTTL for a bare jti. A JWT past
@@ -113,6 +116,9 @@ func (r *Revoker) Revoke(ctx context.Context, req Request) (Result, error) {
 		tok, err = parseJTI(req.JTI)
 	} else {
 		tok, err = ParseToken(req.Token)
+		if err == nil && req.WholeJWT && !tok.IsJWT {
+			err = errors.New("not a JWT (a signed JWT has three dot-separated parts); to revoke a jti, give it as the jti")
+		}
 	}
 	if err != nil {
 		return Result{}, &InvalidTokenError{Err: err}

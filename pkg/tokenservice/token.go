@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/micro-gw/micro-gw/pkg/revocation"
 )
 
 // Token is what a revocation request names: a bare jti, or a whole JWT whose
@@ -28,7 +30,9 @@ type Token struct {
 var ErrNoJTI = errors.New("the token has no jti claim")
 
 // ParseToken reads s as a whole JWT when it has the three dot-separated parts
-// of a compact JWS, and as a bare jti otherwise.
+// of a compact JWS, and as a bare jti otherwise. A value that starts like a
+// JWT but lacks its parts (cut short in a copy, header.payload) is an error,
+// not a jti: revoking it would leave the real token valid.
 func ParseToken(s string) (Token, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -36,6 +40,9 @@ func ParseToken(s string) (Token, error) {
 	}
 	parts := strings.Split(s, ".")
 	if len(parts) != 3 {
+		if revocation.LooksLikeJWT(s) {
+			return Token{}, fmt.Errorf("an incomplete or damaged JWT (%d parts; a signed JWT has 3)", len(parts))
+		}
 		return parseJTI(s)
 	}
 	payload, err := decodeSegment(parts[1])
@@ -93,6 +100,9 @@ func parseJTI(s string) (Token, error) {
 	}
 	if !utf8.ValidString(s) {
 		return Token{}, errors.New("a jti must be valid UTF-8")
+	}
+	if revocation.LooksLikeJWT(s) {
+		return Token{}, errors.New("this is a JWT, not a jti: revoke it as a token (micro-gw revoke --token), which revokes its jti")
 	}
 	for _, r := range s {
 		if unicode.IsSpace(r) || unicode.IsControl(r) {

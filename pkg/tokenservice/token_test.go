@@ -2,6 +2,7 @@ package tokenservice
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -29,6 +30,18 @@ func TestParseToken(t *testing.T) {
 	}
 	if tok, err := ParseToken("a.b"); err != nil || tok.JTI != "a.b" {
 		t.Errorf("a jti with one dot = %+v, %v", tok, err)
+	}
+
+	// A token cut short is no jti: revoked as one, the real token would
+	// stay valid. Nor is a whole token given where a jti is expected.
+	head, _, _ := strings.Cut(jwt, ".")
+	for _, cut := range []string{jwt[:strings.LastIndexByte(jwt, '.')], jwt[:len(head)+10], head + "."} {
+		if tok, err := ParseToken(cut); err == nil {
+			t.Errorf("a JWT cut to %d of %d bytes accepted as %+v", len(cut), len(jwt), tok)
+		}
+	}
+	if tok, err := parseJTI(jwt); err == nil {
+		t.Errorf("a whole JWT accepted as the jti %+v", tok)
 	}
 
 	if _, err := ParseToken("e30.e30.sig"); !errors.Is(err, ErrNoJTI) {

@@ -175,7 +175,7 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 	}
 	req := tokenservice.Request{JTI: opts.JTI, TTL: opts.TTL}
 	if opts.Token != "" {
-		req.Token = opts.Token
+		req.Token, req.WholeJWT = opts.Token, true
 		if req.Token == "-" {
 			data, err := io.ReadAll(io.LimitReader(opts.In, 1<<20))
 			if err != nil {

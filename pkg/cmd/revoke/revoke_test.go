@@ -180,6 +180,41 @@ func TestRevokeWholeToken(t *testing.T) {
 	}
 }
 
+// TestRevokeRefusesTokenMixups: a whole token given as --jti, a token cut
+// short or a bare jti given as --token are refused before anything is sent:
+// revoked as a jti, such a string would be published and stored as it is
+// (a token on the broker), and the real token would stay valid.
+func TestRevokeRefusesTokenMixups(t *testing.T) {
+	e := newEnv(t)
+	conf := e.writeConf(t, "p", "stomp://"+e.stompAddr, e.etcdURL+"/v2/keys/jti/")
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := issuer.Sign(key, "wso2apim", issuer.Claims{JTI: "mixup", TTL: 15 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	headerAndPayload := tok[:strings.LastIndexByte(tok, '.')]
+	for _, args := range [][]string{
+		{"--jti", tok},
+		{"--token", headerAndPayload},
+		{"--token", tok[:strings.IndexByte(tok, '.')+12]},
+		{"--token", "plain-jti"},
+	} {
+		stdout, stderr, err := e.run(t, "", append([]string{"--config", conf}, args...)...)
+		if err == nil {
+			t.Errorf("%s %.20s... accepted: %s", args[0], args[1], stdout)
+		}
+		if strings.Contains(stdout+stderr+fmt.Sprint(err), headerAndPayload[:30]) {
+			t.Errorf("%s: the token was printed: %s %s %v", args[0], stdout, stderr, err)
+		}
+		if strings.Contains(stdout, "published") || strings.Contains(stdout, "stored") {
+			t.Errorf("%s: something was revoked: %s", args[0], stdout)
+		}
+	}
+}
+
 // TestRevokeUnreachableSide: exit 1 naming the failed side, after the other
 // side did its part.
 func TestRevokeUnreachableSide(t *testing.T) {
