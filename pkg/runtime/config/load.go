@@ -115,12 +115,18 @@ type decoder struct {
 	// not know: Settings of a custom store, or errors, once useDefault is known.
 	extra    map[string]any
 	extraKey []string
+	// overridden holds the keys (display paths) that -e set: their faults
+	// are the override's, not those of the line the file has for the key.
+	overridden map[string]bool
 }
 
 // fail records a fault; the one with the smallest line wins, overrides
 // (line 0, no position in the file) come after file faults.
 func (d *decoder) fail(key string, err error) {
 	e := &Error{File: d.file, Key: key, Line: d.line(key), Err: err}
+	if d.overridden[key] {
+		e.Line, e.Err = 0, fmt.Errorf("-e override: %w", err)
+	}
 	if d.err == nil || rank(e.Line) < rank(d.err.Line) {
 		d.err = e
 	}
@@ -161,7 +167,7 @@ func parse(file string, data []byte, overrides []string) (*Config, *decoder, err
 		}
 		return nil, nil, e
 	}
-	d := &decoder{file: file, lines: indexLines(data), c: Default(), extra: map[string]any{}}
+	d := &decoder{file: file, lines: indexLines(data), c: Default(), extra: map[string]any{}, overridden: map[string]bool{}}
 	// Tables the file writes replace the default issuer; a file that writes
 	// none is refused by validate, as the contract requires one.
 	d.c.JWT = nil
@@ -169,6 +175,8 @@ func parse(file string, data []byte, overrides []string) (*Config, *decoder, err
 		if err := applyOverride(tree, o); err != nil {
 			return nil, nil, err.withFile(file)
 		}
+		key, _, _ := strings.Cut(o, "=")
+		d.overridden[strings.TrimSpace(key)] = true
 	}
 	d.walk(tree, "", "", -1)
 	d.settleExtra()
@@ -348,6 +356,12 @@ func millis(n int64) (any, error) {
 	return time.Duration(n) * time.Millisecond, nil
 }
 
+// errNotKind is the error for text that is not of kind k. The text is not
+// shown: it may come from a secret in the environment.
+func errNotKind(k kind) error {
+	return fmt.Errorf("must be %s (the value is not shown: it may be a secret)", k)
+}
+
 // parseText converts text (from -e or the environment) to kind k.
 func parseText(k kind, s string) (any, error) {
 	s = strings.TrimSpace(s)
@@ -355,25 +369,25 @@ func parseText(k kind, s string) (any, error) {
 	case kInt:
 		n, err := strconv.Atoi(s)
 		if err != nil {
-			return nil, fmt.Errorf("must be %s, not %q", k, s)
+			return nil, errNotKind(k)
 		}
 		return n, nil
 	case kMillis:
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("must be %s, not %q", k, s)
+			return nil, errNotKind(k)
 		}
 		return millis(n)
 	case kBool:
 		b, err := strconv.ParseBool(s)
 		if err != nil {
-			return nil, fmt.Errorf("must be %s, not %q", k, s)
+			return nil, errNotKind(k)
 		}
 		return b, nil
 	case kNumber:
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil {
-			return nil, fmt.Errorf("must be %s, not %q", k, s)
+			return nil, errNotKind(k)
 		}
 		return f, nil
 	case kStrings:

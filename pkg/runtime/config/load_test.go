@@ -290,16 +290,21 @@ endpoints = ["http://${MGW_HOST}:2379"]
 		c.Revocation.Persistent.Endpoints[0] != "http://broker:2379" {
 		t.Fatalf("got %+v", c)
 	}
-	t.Setenv("MGW_PORT", "nine")
+	t.Setenv("MGW_PORT", "nine-s3cr3t")
 	_, err = Load(file, nil)
 	var e *Error
 	if !errors.As(err, &e) || e.Key != "listenerConfig.httpPort" || e.Line != 4 {
 		t.Fatalf("non-numeric port from the environment: %v", err)
 	}
+	if strings.Contains(err.Error(), "s3cr3t") {
+		t.Errorf("the error shows the value from the environment: %v", err)
+	}
 }
 
 func TestOverrides(t *testing.T) {
-	file, _ := writeConf(t, minimal)
+	// The file sets keys the overrides also set, so that a fault of an
+	// override could be blamed on the file's line.
+	file, _ := writeConf(t, "[listenerConfig]\nhttpPort = 9090\n[caching]\nenabled = true\n"+minimal)
 	t.Setenv("MGW_U", "envuser")
 	c, err := Load(file, []string{
 		"listenerConfig.httpPort=9190",
@@ -346,10 +351,16 @@ func TestOverrides(t *testing.T) {
 			if !errors.As(err, &e) || e.Key != b.key || !strings.Contains(err.Error(), b.contain) {
 				t.Fatalf("got %v; want key %q containing %q", err, b.key, b.contain)
 			}
+			// The fault is the override's, not a line's of the file
+			// (which may set the same key).
+			if e.Line != 0 || !strings.Contains(err.Error(), "-e override") {
+				t.Errorf("got %v (line %d); want it blamed on the -e override", err, e.Line)
+			}
 		})
 	}
 	// A value given on the command line may be a secret: errors never echo it.
-	for _, o := range []string{"listenerConfig.trustStorePasswrd=hunter2", "tokenRevocationConfig.realtime=hunter2"} {
+	for _, o := range []string{"listenerConfig.trustStorePasswrd=hunter2", "tokenRevocationConfig.realtime=hunter2",
+		"listenerConfig.httpPort=hunter2", "caching.enabled=hunter2", "caching.tokenCacheExpiryTime=hunter2"} {
 		_, err = Load(file, []string{o})
 		if err == nil || strings.Contains(err.Error(), "hunter2") {
 			t.Fatalf("%s: got %v", o, err)
