@@ -136,7 +136,10 @@ jwt_jti() {
 }
 
 start_gateway() {
+	# Loopback only: the project's development issuer key sits on disk, so
+	# anyone who can reach the gateway could mint tokens it accepts.
 	"$BIN/gateway" \
+		-e "listenerConfig.host=127.0.0.1" \
 		-e "listenerConfig.httpPort=$HTTP_PORT" \
 		-e "listenerConfig.httpsPort=$HTTPS_PORT" \
 		-e "listenerConfig.adminPort=$ADMIN_PORT" \

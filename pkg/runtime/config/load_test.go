@@ -195,6 +195,7 @@ func TestBadConfs(t *testing.T) {
 		{"issuer with both key sources", minimal + "jwksUrl = \"https://x/jwks\"\n", "jwtTokenConfig[0].jwksUrl", 6, "both"},
 		{"issuer without audience", "[[jwtTokenConfig]]\nissuer = \"i\"\ncertificateAlias = \"c\"\n", "jwtTokenConfig[0].audience", 1, "is required"},
 		{"jwksUrl not http", "[[jwtTokenConfig]]\nissuer = \"i\"\naudience = \"a\"\njwksUrl = \"file:///etc/passwd\"\n", "jwtTokenConfig[0].jwksUrl", 4, "http"},
+		{"jwksUrl over plain http to another host", "[[jwtTokenConfig]]\nissuer = \"i\"\naudience = \"a\"\njwksUrl = \"http://idp.example/jwks\"\n", "jwtTokenConfig[0].jwksUrl", 4, "must be an https:// URL"},
 		{"unknown key in the second issuer", minimal + "\n[[jwtTokenConfig]]\nissuer = \"x\"\naudience = \"b\"\ncertificateAlias = \"c\"\nbogus = 1\n", "jwtTokenConfig[1].bogus", 11, "unknown key"},
 		{"duplicate issuer", minimal + minimal, "jwtTokenConfig[1].issuer", 8, "already trusted"},
 		{"unset environment variable", "[listenerConfig]\ntrustStorePassword = \"${MGW_TEST_UNSET_SURELY}\"\n" + minimal, "listenerConfig.trustStorePassword", 2, "MGW_TEST_UNSET_SURELY is not set"},
@@ -443,4 +444,15 @@ func FuzzLoad(f *testing.F) {
 			t.Fatal("accepted a conf without an issuer")
 		}
 	})
+}
+
+// Plain http for a JWKS is allowed to the loopback only (a sidecar, a test
+// provider), where nobody can change the keys on the way.
+func TestJWKSOverLoopbackHTTP(t *testing.T) {
+	for _, u := range []string{"http://127.0.0.1:8080/jwks", "http://localhost/jwks", "http://[::1]:9/jwks", "https://idp.example/jwks"} {
+		file, _ := writeConf(t, "[[jwtTokenConfig]]\nissuer = \"i\"\naudience = \"a\"\njwksUrl = \""+u+"\"\n")
+		if _, err := Load(file, nil); err != nil {
+			t.Errorf("%s: %v", u, err)
+		}
+	}
 }

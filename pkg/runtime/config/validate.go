@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 )
@@ -66,7 +67,7 @@ func (d *decoder) validate() error {
 		case j.CertificateAlias != "" && j.JWKSURL != "":
 			d.fail(key+".jwksUrl", errors.New("certificateAlias and jwksUrl are both set: choose one key source"))
 		case j.JWKSURL != "":
-			if err := httpURL(j.JWKSURL); err != nil {
+			if err := jwksURL(j.JWKSURL); err != nil {
 				d.fail(key+".jwksUrl", err)
 			}
 		}
@@ -152,6 +153,24 @@ func httpURL(s string) error {
 		return errors.New("must be an http:// or https:// URL with a host")
 	}
 	return nil
+}
+
+// jwksURL checks a jwksUrl: https, or http to the loopback only. Keys
+// fetched over plain http from another host could be replaced by anyone on
+// the path, who could then sign tokens the gateway accepts.
+func jwksURL(s string) error {
+	if err := httpURL(s); err != nil {
+		return err
+	}
+	u, _ := url.Parse(s)
+	if u.Scheme == "https" {
+		return nil
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
+		return nil
+	}
+	return errors.New("must be an https:// URL (plain http is allowed to the loopback only): keys fetched over http could be replaced on the way")
 }
 
 // validHeaderName reports whether s is an RFC 9110 token.
