@@ -148,6 +148,8 @@ func build(ctx context.Context, opts *BuildOptions) error {
 	}
 	goTool.Log = slog.New(slog.NewTextHandler(opts.ErrOut, &slog.HandlerOptions{Level: level}))
 
+	remind := &reminder{out: opts.Out, first: 20 * time.Second, every: 30 * time.Second}
+	defer remind.Stop()
 	b := &codegen.Builder{
 		Name:        p.Name,
 		Version:     opts.Version,
@@ -164,11 +166,15 @@ func build(ctx context.Context, opts *BuildOptions) error {
 		GOOS:        opts.GOOS,
 		GOARCH:      opts.GOARCH,
 		Progress: func(step codegen.Step, done bool, took time.Duration) {
+			remind.Stop()
 			if done {
-				fmt.Fprintf(opts.Out, "\t%s done (%s)\n", step, round(took))
+				remind.printf("\t%s done (%s)\n", step, round(took))
 				return
 			}
-			fmt.Fprintln(opts.Out, step)
+			remind.printf("%s\n", step)
+			if step == codegen.StepCompile {
+				remind.start(string(step))
+			}
 		},
 		Loaded: func(api runtime.API, file string, warnings []*codegen.DefinitionError) {
 			fmt.Fprintf(opts.Out, "\t%s: %q %s at %s, %d resources\n",
