@@ -42,6 +42,8 @@ import (
 
 	"github.com/go-stomp/stomp/v3"
 	"github.com/go-stomp/stomp/v3/frame"
+
+	"github.com/micro-gw/micro-gw/internal/syncbuf"
 )
 
 // The stated target for a revocation to take effect, and how long the suites poll before
@@ -356,28 +358,11 @@ type svcGateway struct {
 	Name               string
 	HTTP, HTTPS, Admin int
 	cmd                *exec.Cmd
-	logs               *svcBuffer
+	logs               *syncbuf.Buffer
 	done               chan struct{}
 	waitErr            error
 	client             *http.Client
 	started            time.Time
-}
-
-type svcBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *svcBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *svcBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // startGateway runs the project's executable through the gateway launcher with conf, the three
@@ -396,7 +381,7 @@ func (p *svcProject) launchGateway(t *testing.T, name, conf string) *svcGateway 
 	_, launcher := svcBinaries(t)
 	ports := freePorts(t, 3)
 	g := &svcGateway{t: t, Name: name, HTTP: ports[0], HTTPS: ports[1], Admin: ports[2],
-		logs: &svcBuffer{}, done: make(chan struct{}),
+		logs: &syncbuf.Buffer{}, done: make(chan struct{}),
 		client: &http.Client{Timeout: 5 * time.Second}}
 	g.cmd = exec.Command(launcher, "--config", conf,
 		"-e", fmt.Sprintf("listenerConfig.httpPort=%d", g.HTTP),

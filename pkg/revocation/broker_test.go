@@ -1,7 +1,6 @@
 package revocation
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -25,6 +24,8 @@ import (
 	"github.com/go-stomp/stomp/v3/frame"
 	"github.com/go-stomp/stomp/v3/server"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/micro-gw/micro-gw/internal/syncbuf"
 )
 
 // brokerTestDeadline bounds every wait for an eventual result. It is generous
@@ -107,22 +108,7 @@ func (l brokerTestListener) Accept() (net.Conn, error) {
 }
 
 // brokerTestLog collects log output for assertions, safely across goroutines.
-type brokerTestLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *brokerTestLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *brokerTestLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+type brokerTestLog struct{ syncbuf.Buffer }
 
 func (l *brokerTestLog) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))

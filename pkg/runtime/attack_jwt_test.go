@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/micro-gw/micro-gw/internal/syncbuf"
 	"github.com/micro-gw/micro-gw/pkg/runtime/auth/authtest"
 )
 
@@ -17,7 +18,7 @@ import (
 func TestAttackRevokedSpellings(t *testing.T) {
 	be := newBackend(t, "prod")
 	iss, cfg := issuerConfig(t, authtest.WithKeyType(authtest.ECDSA))
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	s := startServer(t, petstore(ep(be.URL), nil), cfg, Options{Logger: NewLogger(&logs, -8)})
 	tok := iss.Token(t, map[string]any{"jti": "twin-jti"})
 	twin := authtest.HighSTwin(t, tok)
@@ -46,7 +47,7 @@ func TestAttackRevokedSpellings(t *testing.T) {
 func TestAttackAuthorizationHeaders(t *testing.T) {
 	be := newBackend(t, "prod")
 	iss, cfg := issuerConfig(t)
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	s, err := New(petstore(ep(be.URL), nil), cfg, Options{Sources: []NamedSource{}, Logger: NewLogger(&logs, -8)})
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +108,7 @@ func TestAttackAuthorizationHeaders(t *testing.T) {
 // request whose backend is down reaches no log line.
 func TestAttackHugeHeaderAndQueryToken(t *testing.T) {
 	iss, cfg := issuerConfig(t)
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	s := startServer(t, petstore(ep(deadURL(t)), nil), cfg, Options{Logger: NewLogger(&logs, -8)})
 	tok := iss.Token(t, nil)
 	resp, _ := do(t, "GET", s.testURL("http", "/petstore/v1/pet/1"), nil, "Authorization", "Bearer "+tok+strings.Repeat("A", 128<<10))

@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/x509"
@@ -11,12 +10,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/micro-gw/micro-gw/internal/syncbuf"
 	"github.com/micro-gw/micro-gw/pkg/runtime/auth/authtest"
 )
 
@@ -74,28 +73,10 @@ func TestUnsecuredIgnoresTokens(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log destination safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestRevokedTokenRefusedAfterCache(t *testing.T) {
 	be := newBackend(t, "prod")
 	iss, cfg := issuerConfig(t)
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	s := startServer(t, petstore(ep(be.URL), nil), cfg, Options{Logger: NewLogger(&logs, -8)})
 	tok := iss.Token(t, map[string]any{"jti": "jti-to-revoke"})
 	url := s.testURL("http", "/petstore/v1/pet/1")

@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/micro-gw/micro-gw/internal/syncbuf"
 	"github.com/micro-gw/micro-gw/pkg/runtime/auth/authtest"
 )
 
@@ -153,7 +154,7 @@ level = "INFO"
 	defer cmd.Process.Kill()
 
 	// Read the log until the listeners are up, then keep draining it.
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	sc := bufio.NewScanner(stderr)
 	var seen []string
 	for len(seen) < 3 && sc.Scan() {

@@ -8,34 +8,16 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
+	"github.com/micro-gw/micro-gw/internal/syncbuf"
 	"github.com/micro-gw/micro-gw/pkg/cmd/factory"
 	"github.com/micro-gw/micro-gw/pkg/devservices"
 )
-
-// syncBuffer is written by the command's goroutine and read by the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -51,8 +33,8 @@ func freeAddr(t *testing.T) string {
 // it calls use. It returns the command's error and output.
 func runDev(t *testing.T, wd string, args []string, use func(*devservices.Services)) (string, error) {
 	t.Helper()
-	out := &syncBuffer{}
-	f := &factory.Factory{Out: out, ErrOut: &syncBuffer{}, Getwd: func() (string, error) { return wd, nil },
+	out := &syncbuf.Buffer{}
+	f := &factory.Factory{Out: out, ErrOut: &syncbuf.Buffer{}, Getwd: func() (string, error) { return wd, nil },
 		Getenv: func(string) string { return "" }}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
