@@ -60,7 +60,7 @@ func (rv *revocationRuntime) start(ctx context.Context, logger *slog.Logger, m *
 			err := sr.src.Run(ctx, sink, func() {
 				if sr.ready.CompareAndSwap(false, true) {
 					m.sourceReady.WithLabelValues(sr.name).Set(1)
-					logger.Info("revocation source is ready", "source", sr.name, "revoked", rv.set.Len())
+					logger.Info("revocation source is ready", "source", sr.name, "revoked", rv.set.Len(), "rules", rv.rules.Len())
 				}
 			})
 			if err != nil && ctx.Err() == nil {

@@ -83,7 +83,11 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 		return err
 	}
 	fmt.Fprintf(opts.Out, "Project '%s' is initialized successfully.\n", opts.Name)
-	fmt.Fprintf(opts.Out, "Next: add API definitions to %s and run 'micro-gw build %s'\n",
-		filepath.Join(opts.Name, project.DefinitionsDir), opts.Name)
+	if len(defs) > 0 {
+		fmt.Fprintf(opts.Out, "Next: micro-gw build %s\n", opts.Name)
+	} else {
+		fmt.Fprintf(opts.Out, "Next: add API definitions to %s and run 'micro-gw build %s'\n",
+			filepath.Join(opts.Name, project.DefinitionsDir), opts.Name)
+	}
 	return nil
 }

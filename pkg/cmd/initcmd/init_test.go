@@ -54,8 +54,7 @@ func TestInitRun(t *testing.T) {
 	if err := initRun(context.Background(), opts); err != nil {
 		t.Fatal(err)
 	}
-	want := "Project 'work/petstore' is initialized successfully.\n" +
-		"Next: add API definitions to " + filepath.Join("work/petstore", "api_definitions") + " and run 'micro-gw build work/petstore'\n"
+	want := "Project 'work/petstore' is initialized successfully.\nNext: micro-gw build work/petstore\n"
 	if out.String() != want {
 		t.Errorf("printed %q, want %q", out.String(), want)
 	}
@@ -65,5 +64,20 @@ func TestInitRun(t *testing.T) {
 	}
 	if _, err := project.LoadIssuerKey(p.Root); err != nil {
 		t.Error(err)
+	}
+}
+
+// Without a definition the next step is to add one.
+func TestInitRunWithoutDefinitions(t *testing.T) {
+	wd := t.TempDir()
+	var out bytes.Buffer
+	opts := &InitOptions{Out: &out, Getwd: func() (string, error) { return wd, nil }, Name: "empty"}
+	if err := initRun(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	want := "Project 'empty' is initialized successfully.\n" +
+		"Next: add API definitions to " + filepath.Join("empty", "api_definitions") + " and run 'micro-gw build empty'\n"
+	if out.String() != want {
+		t.Errorf("printed %q, want %q", out.String(), want)
 	}
 }

@@ -37,6 +37,10 @@ func NewCmdRoot(f *factory.Factory) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.CompletionOptions.DisableDefaultCmd = true
+	// --version as well as the version command: the gateway has --version,
+	// and users try one where they know the other.
+	cmd.Version = f.Version
+	cmd.SetVersionTemplate(versionLine(f) + "\n")
 
 	// The subcommands. Add a new one here: its package provides
 	// NewCmdX(f, nil) returning a *cobra.Command.

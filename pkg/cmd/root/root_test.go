@@ -27,6 +27,10 @@ func TestVersion(t *testing.T) {
 	if !strings.HasPrefix(out.String(), "micro-gw version v9.9.9-test (go") {
 		t.Errorf("version printed %q", out)
 	}
+	f, flagOut, errOut := testFactory(t.TempDir())
+	if code := Run(f, []string{"--version"}); code != ExitOK || flagOut.String() != out.String() {
+		t.Errorf("--version: exit %d, printed %q (stderr %q), want %q", code, flagOut, errOut, out)
+	}
 }
 
 func TestExitCodes(t *testing.T) {
