@@ -145,6 +145,11 @@ func (b *Builder) Build(ctx context.Context) error {
 		_, err = b.Go.Run(ctx, b.GenDir, args...)
 		var goErr *GoError
 		if errors.As(err, &goErr) {
+			if b.Offline {
+				if mod := missingOfflineModule(goErr.Output); mod != "" {
+					return fmt.Errorf("%w: %s is not in the module cache; run one build without --offline (or `go mod download` in %s) while online first", ErrOfflineModules, mod, b.GenDir)
+				}
+			}
 			return &CompileError{Output: MapCompilerOutput(goErr.Output, b.GenDir, b.Extensions, b.display)}
 		}
 		return err

@@ -1,6 +1,7 @@
 package codegen
 
 import (
+	"errors"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -15,6 +16,34 @@ type CompileError struct {
 
 func (e *CompileError) Error() string {
 	return "compilation failed:\n" + strings.TrimRight(e.Output, "\n")
+}
+
+// ErrOfflineModules is wrapped by the error of an --offline build whose
+// module cache lacks a module the gateway needs.
+var ErrOfflineModules = errors.New("--offline: the Go module cache lacks modules the gateway needs")
+
+// offlineMiss finds a module the go command wanted under GOPROXY=off: named
+// on the refusal line ("go: M@V: module lookup disabled ...") by some
+// versions, else on the "go: downloading M V" line before the refusals.
+var offlineMiss = []*regexp.Regexp{
+	regexp.MustCompile(`(?m)([^\s:@]+@v[^\s:]+): module lookup disabled by GOPROXY=off`),
+	regexp.MustCompile(`(?m)^go: downloading (\S+) (v\S+)$`),
+}
+
+// missingOfflineModule returns a module (path@version) that the go command
+// could not fetch offline, "" when it refused none. The go command prints a
+// line per import of a missing module among the "downloading" lines: one
+// sentence that says what to do serves better.
+func missingOfflineModule(out string) string {
+	if !strings.Contains(out, "module lookup disabled by GOPROXY=off") {
+		return ""
+	}
+	for _, re := range offlineMiss {
+		if m := re.FindStringSubmatch(out); m != nil {
+			return strings.Join(m[1:], "@")
+		}
+	}
+	return "a module"
 }
 
 // position is "file.go:line" at the start of a line of compiler output.

@@ -66,3 +66,17 @@ func TestRunFailureAndTimeout(t *testing.T) {
 		t.Errorf("cancelled: got %v", err)
 	}
 }
+
+func TestMissingOfflineModule(t *testing.T) {
+	for _, tc := range []struct{ out, want string }{
+		{"go: downloading github.com/fsnotify/fsnotify v1.10.1\ngo: downloading go.etcd.io/etcd/client/v3 v3.7.3\n" +
+			"../../src/x/pkg/revocation/storesource_file.go:16:2: module lookup disabled by GOPROXY=off\n", "github.com/fsnotify/fsnotify@v1.10.1"},
+		{"go: go.etcd.io/etcd/client/v3@v3.7.3: module lookup disabled by GOPROXY=off\n", "go.etcd.io/etcd/client/v3@v3.7.3"},
+		{"x.go:1:2: module lookup disabled by GOPROXY=off\n", "a module"},
+		{"main.go:3:1: syntax error\n", ""},
+	} {
+		if got := missingOfflineModule(tc.out); got != tc.want {
+			t.Errorf("missingOfflineModule(%q) = %q, want %q", tc.out, got, tc.want)
+		}
+	}
+}
