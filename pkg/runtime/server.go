@@ -16,6 +16,7 @@ import (
 
 	"github.com/micro-gw/micro-gw/pkg/revocation"
 	"github.com/micro-gw/micro-gw/pkg/runtime/config"
+	"github.com/micro-gw/micro-gw/pkg/truststore"
 )
 
 // Server timeouts and limits. The request body is streamed to the backend,
@@ -119,7 +120,7 @@ func New(spec Spec, cfg *config.Config, opts Options) (*Server, error) {
 	s.metrics = newMetrics(
 		func() float64 { return float64(s.revocation.set.Len()) },
 		func() float64 { return float64(s.revocation.rules.Len()) })
-	roots, err := trustedRoots(cfg.Listener.TrustStorePath, cfg.Listener.TrustStorePassword)
+	roots, err := truststore.Pool(cfg.Listener.TrustStorePath, cfg.Listener.TrustStorePassword)
 	if err != nil {
 		return nil, err
 	}
