@@ -109,7 +109,13 @@ func run(ctx context.Context, spec Spec, args []string, stdout, stderr io.Writer
 
 	srv, err := New(spec, cfg, Options{Logger: logger, Registry: revocation.DefaultRegistry})
 	if err != nil {
-		logger.Error("the gateway cannot start", "err", err)
+		// A fault of the conf found here (an alias missing from the trust
+		// store, say) reads like one the loader found.
+		if confErr := (*config.Error)(nil); errors.As(err, &confErr) {
+			fmt.Fprintln(stderr, "error:", err)
+		} else {
+			logger.Error("the gateway cannot start", "err", err)
+		}
 		return 1
 	}
 	if err := srv.Start(ctx); err != nil {

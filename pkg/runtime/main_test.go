@@ -55,6 +55,14 @@ func TestRunVersionAndBadConfig(t *testing.T) {
 	if code := run(t.Context(), Spec{}, []string{"--config", conf}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "httpPort") {
 		t.Errorf("bad key: %d %q", code, errOut.String())
 	}
+	// A fault of the conf found when the server is made reads like one the
+	// loader found: "error: FILE:LINE: KEY: ...".
+	conf = writeProject(t, "[[jwtTokenConfig]]\nissuer = \"i\"\naudience = \"a\"\ncertificateAlias = \"nope\"\n")
+	errOut.Reset()
+	if code := run(t.Context(), Spec{}, []string{"--config", conf}, &out, &errOut); code != 1 ||
+		!strings.HasPrefix(errOut.String(), "error: "+conf+":4: jwtTokenConfig[0].certificateAlias: ") {
+		t.Errorf("alias missing from the trust store: %d %q", code, errOut.String())
+	}
 	if code := run(t.Context(), Spec{}, []string{"-e", "bad"}, &out, &errOut); code != 2 {
 		t.Errorf("bad flag: %d", code)
 	}
