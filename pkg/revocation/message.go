@@ -261,24 +261,26 @@ func noticeJTI(token string) (jti string, exp int64, err error) {
 		return "", 0, fmt.Errorf("%w: revokedToken is an encrypted JWT (JWE); publish its jti instead", ErrInvalidNotice)
 	}
 	if payload, ok := noticeJWTPayload(token); ok {
-		var claims struct {
-			JTI *string         `json:"jti"`
-			Exp json.RawMessage `json:"exp"`
-		}
-		if payload == nil || json.Unmarshal(payload, &claims) != nil {
+		// A map, not a struct: encoding/json matches struct fields without
+		// regard to case, and "JTI" is not the claim the gateway checks.
+		var claims map[string]json.RawMessage
+		if payload == nil || json.Unmarshal(payload, &claims) != nil || claims == nil {
 			return "", 0, fmt.Errorf("%w: revokedToken is a JWT whose payload is not a JSON object with a string jti", ErrInvalidNotice)
 		}
-		if claims.JTI == nil {
+		rawJTI, ok := claims["jti"]
+		if !ok {
 			return "", 0, fmt.Errorf("%w: revokedToken is a JWT without a jti claim", ErrInvalidNotice)
 		}
-		if claims.Exp != nil {
+		if json.Unmarshal(rawJTI, &jti) != nil {
+			return "", 0, fmt.Errorf("%w: revokedToken is a JWT whose payload is not a JSON object with a string jti", ErrInvalidNotice)
+		}
+		if rawExp, ok := claims["exp"]; ok {
 			// exp is a NumericDate; an unreadable one is ignored (the
 			// revocation then holds without expiry unless a ttl is given).
-			if f, err := strconv.ParseFloat(string(claims.Exp), 64); err == nil && f > 0 && f < 1<<40 {
+			if f, err := strconv.ParseFloat(string(rawExp), 64); err == nil && f > 0 && f < 1<<40 {
 				exp = int64(f)
 			}
 		}
-		jti = *claims.JTI
 	} else {
 		jti = token
 	}

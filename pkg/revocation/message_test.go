@@ -232,6 +232,8 @@ func TestMessageTokenJTI(t *testing.T) {
 		{"plain-jti", "plain-jti", time.Time{}},
 		{messageTestJWT(t, map[string]any{"jti": "j1"}), "j1", time.Time{}},
 		{long, "long-jti", exp.Add(ExpiryLeeway)},
+		// Claim names are exact: "JTI" is not the jti the gateway checks.
+		{messageTestJWT(t, map[string]any{"JTI": "upper", "jti": "lower"}), "lower", time.Time{}},
 	} {
 		jti, e, err := TokenJTI(tc.in)
 		if err != nil || jti != tc.jti || !e.Equal(tc.exp) {

@@ -49,14 +49,13 @@ func ParseToken(s string) (Token, error) {
 	if err != nil {
 		return Token{}, fmt.Errorf("decode the JWT payload: %w", err)
 	}
-	var claims struct {
-		JTI any `json:"jti"`
-		Exp any `json:"exp"`
-	}
+	// A map, not a struct: encoding/json matches struct fields without
+	// regard to case, and "JTI" is not the claim the gateway checks.
+	var claims map[string]any
 	if err := json.Unmarshal(payload, &claims); err != nil {
 		return Token{}, fmt.Errorf("decode the JWT payload: %w", err)
 	}
-	jti, ok := claims.JTI.(string)
+	jti, ok := claims["jti"].(string)
 	if !ok || jti == "" {
 		return Token{}, ErrNoJTI
 	}
@@ -64,7 +63,7 @@ func ParseToken(s string) (Token, error) {
 		return Token{}, fmt.Errorf("the JWT's jti claim: %w", err)
 	}
 	t := Token{JTI: jti, IsJWT: true}
-	switch exp := claims.Exp.(type) {
+	switch exp := claims["exp"].(type) {
 	case nil:
 	case float64:
 		sec, frac := math.Modf(exp)

@@ -1,6 +1,7 @@
 package tokenservice
 
 import (
+	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
@@ -44,6 +45,10 @@ func TestParseToken(t *testing.T) {
 		t.Errorf("a whole JWT accepted as the jti %+v", tok)
 	}
 
+	// Claim names are exact: "JTI" is not the jti the gateway checks.
+	if _, err := ParseToken("e30." + base64.RawURLEncoding.EncodeToString([]byte(`{"JTI":"upper"}`)) + ".sig"); !errors.Is(err, ErrNoJTI) {
+		t.Errorf("a JWT with JTI but no jti: %v, want ErrNoJTI", err)
+	}
 	if _, err := ParseToken("e30.e30.sig"); !errors.Is(err, ErrNoJTI) {
 		t.Errorf("JWT without jti: %v, want ErrNoJTI", err)
 	}
