@@ -190,6 +190,10 @@ func build(ctx context.Context, opts *BuildOptions) error {
 	fmt.Fprintf(opts.Out, "\t%s\n", b.Output)
 	if opts.KeepSource {
 		fmt.Fprintf(opts.Out, "Generated source kept in %s\n", b.GenDir)
+	} else if kept := p.Path(project.GenDir); dirExists(kept) {
+		// Left by an earlier --keep-source build (and perhaps changed by
+		// its user): not removed, but no longer what the executable is.
+		fmt.Fprintf(opts.Out, "note: %s is from an earlier --keep-source build; this build did not use it\n", display(wd, kept))
 	}
 	return nil
 }
@@ -217,6 +221,11 @@ func display(wd, file string) string {
 		return rel
 	}
 	return file
+}
+
+func dirExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
 }
 
 func round(d time.Duration) time.Duration {

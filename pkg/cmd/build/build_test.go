@@ -123,6 +123,22 @@ BUILD SUCCESSFUL (D)
 		t.Errorf("no generated main.go in the cache: %v", err)
 	}
 
+	// A target/gen left by an earlier --keep-source build is named, since
+	// it no longer is what the executable was built from.
+	if err := os.MkdirAll(p.Path(project.GenDir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := buildRun(t.Context(), opts); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	if !strings.Contains(out.String(), "note: "+filepath.Join("pets", "target", "gen")+" is from an earlier --keep-source build") {
+		t.Errorf("no note of the stale target/gen:\n%s", out.String())
+	}
+	if err := os.Remove(p.Path(project.GenDir)); err != nil {
+		t.Fatal(err)
+	}
+
 	// A compiler error: mapped to the project's file, the old executable
 	// kept, no temporary file left.
 	if err := os.WriteFile(filepath.Join(wd, "pets", "extensions", "broken.go"), []byte("package main\n"), 0o644); err != nil {
