@@ -89,7 +89,7 @@ func TestValidVariants(t *testing.T) {
 		"exp in exponent notation": craft(t, map[string]any{"alg": "RS256"}, `{"iss":"`+iss.Name+`","aud":"`+iss.Audience+`","sub":"a","jti":"j","exp":`+
 			strconv.FormatFloat(float64(now.Add(time.Hour).Unix()), 'e', -1, 64)+`}`, jwt.SigningMethodRS256, iss.Key),
 		"jti of the longest a revocation takes": iss.Token(t, map[string]any{"jti": strings.Repeat("j", revocation.MaxJTILength)}),
-		"jti and sub with inner spaces":         iss.Token(t, map[string]any{"jti": "a b", "sub": "John Smith"}),
+		"sub with inner spaces":                 iss.Token(t, map[string]any{"sub": "John Smith"}),
 		"jti in non-ASCII letters":              iss.Token(t, map[string]any{"jti": "é-ü-日本"}),
 	}
 	for name, tok := range cases {
@@ -274,6 +274,7 @@ func TestBadTokens(t *testing.T) {
 		{"header name with a Kelvin sign (Kid)", craft(t, `{"alg":"RS256","kid":"a","\u212aid":"b"}`, iss.Claims(), jwt.SigningMethodRS256, iss.Key), 900901, ReasonMalformed},
 		{"jti white space", iss.Token(t, map[string]any{"jti": " "}), 900901, ReasonBadClaim},
 		{"jti with a leading space", iss.Token(t, map[string]any{"jti": " j-1"}), 900901, ReasonBadClaim},
+		{"jti with an inner space", iss.Token(t, map[string]any{"jti": "j 1"}), 900901, ReasonBadClaim},
 		{"jti with a trailing tab", iss.Token(t, map[string]any{"jti": "j-1\t"}), 900901, ReasonBadClaim},
 		{"jti with NUL", iss.Token(t, map[string]any{"jti": "j\x00-1"}), 900901, ReasonBadClaim},
 		{"jti with a line feed", iss.Token(t, map[string]any{"jti": "j\n1"}), 900901, ReasonBadClaim},
