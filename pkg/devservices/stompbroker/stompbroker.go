@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 
 	"github.com/go-stomp/stomp/v3/server"
@@ -111,8 +112,15 @@ type stompLogger struct{ l *slog.Logger }
 func (s stompLogger) Debugf(format string, v ...any)   { s.l.Debug(fmt.Sprintf(format, v...)) }
 func (s stompLogger) Infof(format string, v ...any)    { s.l.Debug(fmt.Sprintf(format, v...)) }
 func (s stompLogger) Warningf(format string, v ...any) { s.l.Warn(fmt.Sprintf(format, v...)) }
-func (s stompLogger) Errorf(format string, v ...any)   { s.l.Info(fmt.Sprintf(format, v...)) }
+func (s stompLogger) Errorf(format string, v ...any)   { s.Error(fmt.Sprintf(format, v...)) }
 func (s stompLogger) Debug(msg string)                 { s.l.Debug(msg) }
 func (s stompLogger) Info(msg string)                  { s.l.Debug(msg) }
 func (s stompLogger) Warning(msg string)               { s.l.Warn(msg) }
-func (s stompLogger) Error(msg string)                 { s.l.Info(msg) }
+func (s stompLogger) Error(msg string) {
+	// A read cut by our own Close (Ctrl-C of micro-gw dev) is no news.
+	if strings.Contains(msg, net.ErrClosed.Error()) {
+		s.l.Debug(msg)
+		return
+	}
+	s.l.Info(msg)
+}

@@ -1,12 +1,17 @@
 package stompbroker
 
 import (
+	"errors"
+	"log/slog"
+	"net"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-stomp/stomp/v3"
 
 	"github.com/micro-gw/micro-gw/internal/revocationtest"
+	"github.com/micro-gw/micro-gw/internal/syncbuf"
 )
 
 func TestTopicReachesEverySubscriber(t *testing.T) {
@@ -90,5 +95,19 @@ func TestCloseDropsClientsAndStopsListening(t *testing.T) {
 	if c, err := stomp.Dial("tcp", addr); err == nil {
 		c.Disconnect()
 		t.Error("the broker still accepts connections after Close")
+	}
+}
+
+// A read cut by the broker's own Close is logged at DEBUG, other errors at INFO.
+func TestStompLoggerQuietOnClose(t *testing.T) {
+	var logs syncbuf.Buffer
+	l := stompLogger{slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))}
+	l.Errorf("read failed: %v", &net.OpError{Op: "read", Err: net.ErrClosed})
+	if logs.String() != "" {
+		t.Errorf("a read cut by Close was logged at INFO: %s", logs.String())
+	}
+	l.Errorf("read failed: %v", errors.New("connection reset by peer"))
+	if !strings.Contains(logs.String(), "connection reset by peer") {
+		t.Errorf("another error was not logged: %q", logs.String())
 	}
 }
