@@ -19,6 +19,12 @@ import (
 // RabbitMQ it is the exchange amq.topic with routing key <topic>).
 func stompDestination(topic string) string { return "/topic/" + topic }
 
+// The SUBSCRIBE header with which ActiveMQ delivers a JMS MapMessage as JSON.
+const (
+	stompTransformation = "transformation"
+	stompMapJSON        = "jms-map-json"
+)
+
 // stompDial connects and logs in to the STOMP broker at addr: TLS when the
 // URL says so, CONNECT host header = the URL's vhost, login when a user or
 // password is set, heart-beats both ways. Closing the network connection when
@@ -129,7 +135,11 @@ func (s *BrokerSubscriber) stompSession(ctx context.Context, addr string, onSubs
 	defer conn.MustDisconnect()
 
 	dest := stompDestination(s.topic)
-	sub, err := conn.Subscribe(dest, stomp.AckAuto)
+	// The token service publishes JMS MapMessages; ActiveMQ gives a plain
+	// STOMP subscriber such a message with an empty body and its entries
+	// lost, and with this header the entries as a JSON body (jmsMapJSON).
+	// Other messages pass unchanged, and other brokers ignore the header.
+	sub, err := conn.Subscribe(dest, stomp.AckAuto, stomp.SubscribeOpt.Header(stompTransformation, stompMapJSON))
 	if err != nil {
 		return fmt.Errorf("subscribe to %s: %w", dest, err)
 	}

@@ -62,6 +62,111 @@ type noticeJSON struct {
 	Event *struct {
 		PayloadData *noticeFields `json:"payloadData"`
 	} `json:"event"`
+	Map *jmsMapJSON `json:"map"`
+}
+
+// jmsMapJSON is a JMS MapMessage as ActiveMQ delivers it to a STOMP
+// subscription with transformation jms-map-json (XStream through Jettison):
+//
+//	{"map":{"entry":[{"string":["revokedToken","abc"]},{"string":["ttl",3600]}]}}
+//	{"map":{"entry":{"string":["revokedToken","abc"]}}}         one entry: no array
+//	{"map":{"entry":[{"string":"ttl","int":3600}]}}             a value that is no String
+//
+// The original token service publishes its revocations as MapMessages, and
+// without the transformation ActiveMQ hands a STOMP subscriber an empty body:
+// this form is the only one in which they arrive. Jettison writes a String
+// value that looks like a number or a boolean without quotes ("3600" as
+// 3600), so a scalar value is read as its text, as JMS's getString reads any
+// primitive.
+type jmsMapJSON struct {
+	Entry json.RawMessage `json:"entry"`
+}
+
+// fields reads the entries the decoder knows into the fields of the flat
+// form, each value as a JSON string, so that one decoder checks every form.
+// Other entries are ignored, as the flat form ignores other fields.
+func (m *jmsMapJSON) fields() (noticeFields, error) {
+	var f noticeFields
+	var entries []map[string]json.RawMessage
+	switch e := bytes.TrimSpace(m.Entry); {
+	case len(e) > 0 && e[0] == '[':
+		if json.Unmarshal(e, &entries) != nil {
+			return f, fmt.Errorf("%w: map.entry is not an array of objects", ErrInvalidNotice)
+		}
+	case len(e) > 0 && e[0] == '{':
+		entries = make([]map[string]json.RawMessage, 1)
+		if json.Unmarshal(e, &entries[0]) != nil {
+			return f, fmt.Errorf("%w: map.entry is not an object", ErrInvalidNotice)
+		}
+	default:
+		return f, fmt.Errorf("%w: map without entries", ErrInvalidNotice)
+	}
+	dst := map[string]*json.RawMessage{
+		"revokedToken": &f.RevokedToken, "ttl": &f.TTL, "issuedBefore": &f.IssuedBefore,
+		"revokedSubject": &f.RevokedSubject, "revokedClient": &f.RevokedClient, "revokedIssuer": &f.RevokedIssuer,
+	}
+	for _, e := range entries {
+		key, val, err := jmsMapEntry(e)
+		if err != nil {
+			return noticeFields{}, err
+		}
+		d, ok := dst[key]
+		if !ok {
+			continue
+		}
+		if *d != nil {
+			return noticeFields{}, fmt.Errorf("%w: map has %s twice", ErrInvalidNotice, key)
+		}
+		if *d, err = jmsMapValue(key, val); err != nil {
+			return noticeFields{}, err
+		}
+	}
+	return f, nil
+}
+
+// jmsMapEntry splits one entry: {"string":[key, value]} when the value is a
+// String, else {"string": key, "<type>": value}. A key that is no JSON
+// string names no field of ours, and comes back as "".
+func jmsMapEntry(e map[string]json.RawMessage) (key string, val json.RawMessage, err error) {
+	k, ok := e["string"]
+	if !ok {
+		return "", nil, fmt.Errorf("%w: map entry without a string key", ErrInvalidNotice)
+	}
+	if k = bytes.TrimSpace(k); len(k) > 0 && k[0] == '[' {
+		var pair []json.RawMessage
+		if json.Unmarshal(k, &pair) != nil || len(pair) != 2 || len(e) != 1 {
+			return "", nil, fmt.Errorf("%w: map entry is not a key and a value", ErrInvalidNotice)
+		}
+		k, val = pair[0], pair[1]
+	} else {
+		if len(e) != 2 {
+			return "", nil, fmt.Errorf("%w: map entry is not a key and a value", ErrInvalidNotice)
+		}
+		for t, v := range e {
+			if t != "string" {
+				val = v
+			}
+		}
+	}
+	if json.Unmarshal(k, &key) != nil {
+		return "", val, nil
+	}
+	return key, val, nil
+}
+
+// jmsMapValue returns a scalar value as a JSON string: a string as it is, a
+// number or boolean as its text.
+func jmsMapValue(key string, v json.RawMessage) (json.RawMessage, error) {
+	v = bytes.TrimSpace(v)
+	switch {
+	case len(v) == 0 || v[0] == '{' || v[0] == '[' || string(v) == "null":
+		return nil, fmt.Errorf("%w: map value of %s is not a string, number or boolean", ErrInvalidNotice, key)
+	case v[0] == '"':
+		return v, nil
+	default:
+		s, _ := json.Marshal(string(v)) // a string always marshals
+		return s, nil
+	}
 }
 
 // DecodeNotice reads a revocation message in any form the token service may
@@ -69,6 +174,7 @@ type noticeJSON struct {
 //
 //	{"revokedToken": "<jti or JWT>", "ttl": "3600"}            ttl a string or a number
 //	{"event": {"payloadData": {"revokedToken": "...", "ttl": "..."}}}
+//	{"map": {"entry": [{"string": ["revokedToken", "..."]}, ...]}}  a JMS MapMessage (jmsMapJSON)
 //	an empty body, with revokedToken and ttl as message headers
 //
 // header looks up a message header (STOMP header, AMQP header table entry);
@@ -113,6 +219,7 @@ type Message struct {
 //	{"revokedSubject": "alice", "issuedBefore": 1764300000, "ttl": 86400}
 //	{"revokedClient": "...", ...}, {"revokedIssuer": "...", ...}
 //	{"event": {"payloadData": {"revokedSubject": ...}}}
+//	{"map": {"entry": [{"string": ["revokedSubject", "alice"]}, ...]}}
 //	an empty body, with revokedSubject (or revokedClient, revokedIssuer),
 //	issuedBefore and ttl as message headers
 func DecodeMessage(body []byte, header func(string) (string, bool)) (Message, error) {
@@ -157,13 +264,18 @@ func decodeMessageParts(body []byte, header func(string) (string, bool), now tim
 		f := m.noticeFields
 		if f.RevokedToken == nil && !f.isRule() && m.Event != nil && m.Event.PayloadData != nil {
 			f = *m.Event.PayloadData
+		} else if f.RevokedToken == nil && !f.isRule() && m.Map != nil {
+			var err error
+			if f, err = m.Map.fields(); err != nil {
+				return Notice{}, RuleNotice{}, err
+			}
 		}
 		if f.isRule() {
 			r, err := decodeRuleFields(&f)
 			return Notice{}, r, err
 		}
 		if f.RevokedToken == nil {
-			return Notice{}, RuleNotice{}, fmt.Errorf("%w: no revokedToken field (flat or event.payloadData)", ErrInvalidNotice)
+			return Notice{}, RuleNotice{}, fmt.Errorf("%w: no revokedToken field (flat, event.payloadData or map.entry)", ErrInvalidNotice)
 		}
 		if err := json.Unmarshal(f.RevokedToken, &token); err != nil {
 			return Notice{}, RuleNotice{}, fmt.Errorf("%w: revokedToken is not a JSON string", ErrInvalidNotice)

@@ -63,6 +63,18 @@ func TestMessageDecodeForms(t *testing.T) {
 		{"whole JWT in header", ``, map[string]string{"revokedToken": jwtWithExp, "ttl": "10"}, Notice{"jwt-jti-1", 10 * time.Second}},
 		{"dotted jti that is no JWT", `{"revokedToken":"a.b.c","ttl":"1"}`, nil, Notice{"a.b.c", time.Second}},
 		{"unicode jti", `{"revokedToken":"jti-é-漢","ttl":"1"}`, nil, Notice{"jti-é-漢", time.Second}},
+		// The bodies below are what ActiveMQ 5.17.2 delivered to a STOMP
+		// subscription with transformation jms-map-json for a MapMessage
+		// (made by a SEND with that transformation and no content-length).
+		{"JMS map", `{"map":{"entry":[{"string":["revokedToken","abc"]},{"string":["ttl",3600]}]}}`, nil, Notice{"abc", time.Hour}},
+		{"JMS map, one entry", `{"map":{"entry":{"string":["revokedToken","abc"]}}}`, nil, Notice{"abc", 0}},
+		{"JMS map, int ttl", `{"map":{"entry":[{"string":["revokedToken","abc"]},{"string":"ttl","int":60}]}}`, nil, Notice{"abc", time.Minute}},
+		{"JMS map, numeric jti", `{"map":{"entry":[{"string":["revokedToken",12345]},{"string":["ttl",3600]}]}}`, nil, Notice{"12345", time.Hour}},
+		{"JMS map, boolean-like jti", `{"map":{"entry":[{"string":["revokedToken",true]},{"string":["ttl",3600]}]}}`, nil, Notice{"true", time.Hour}},
+		{"JMS map, quoted ttl and other entries", `{"map":{"entry":[{"string":"b","boolean":true},{"string":["revokedToken","j-1"]},{"string":["ttl","5"]},{"string":"d","double":1.5}]}}`, nil, Notice{"j-1", 5 * time.Second}},
+		{"JMS map, escaped jti", `{"map":{"entry":[{"string":["revokedToken","a\"b\\c"]}]}}`, nil, Notice{`a"b\c`, 0}},
+		{"JMS map, whole JWT", `{"map":{"entry":[{"string":["revokedToken","` + jwtWithExp + `"]}]}}`, nil, Notice{"jwt-jti-1", 10*time.Minute + ExpiryLeeway}},
+		{"flat form wins over a map", `{"revokedToken":"flat","map":{"entry":{"string":["revokedToken","abc"]}}}`, nil, Notice{"flat", 0}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var h func(string) (string, bool)
@@ -117,6 +129,19 @@ func TestMessageDecodeRejects(t *testing.T) {
 		{"header jti with control char", ``, map[string]string{"revokedToken": secret + "\x7f"}},
 		{"header ttl bad", ``, map[string]string{"revokedToken": secret, "ttl": "-1"}},
 		{"too large", `{"revokedToken":"` + secret + `","pad":"` + strings.Repeat("p", MaxNoticeSize) + `"}`, nil},
+		// ActiveMQ turns a MapMessage's String "null" into "".
+		{"JMS map, empty jti", `{"map":{"entry":[{"string":["revokedToken",""]},{"string":["ttl",3600]}]}}`, nil},
+		{"JMS map, no revokedToken", `{"map":{"entry":{"string":["ttl","3600"]}}}`, nil},
+		{"JMS map, no entries", `{"map":{}}`, nil},
+		{"JMS map, entry a string", `{"map":{"entry":"` + secret + `"}}`, nil},
+		{"JMS map, entry without key", `{"map":{"entry":[{"int":5}]}}`, nil},
+		{"JMS map, pair of three", `{"map":{"entry":[{"string":["revokedToken","` + secret + `","x"]}]}}`, nil},
+		{"JMS map, two values", `{"map":{"entry":[{"string":"revokedToken","int":5,"long":6}]}}`, nil},
+		{"JMS map, object value", `{"map":{"entry":[{"string":"revokedToken","byte-array":{"x":"` + secret + `"}}]}}`, nil},
+		{"JMS map, null value", `{"map":{"entry":[{"string":["revokedToken",null]}]}}`, nil},
+		{"JMS map, twice", `{"map":{"entry":[{"string":["revokedToken","` + secret + `"]},{"string":["revokedToken","b"]}]}}`, nil},
+		{"JMS map, control char", `{"map":{"entry":[{"string":["revokedToken","` + secret + `\u0001"]}]}}`, nil},
+		{"JMS map, ttl words", `{"map":{"entry":[{"string":["revokedToken","` + secret + `"]},{"string":["ttl","soon"]}]}}`, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := func(string) (string, bool) { return "", false }
@@ -172,6 +197,9 @@ func FuzzDecodeNotice(f *testing.F) {
 	f.Add([]byte(`{"revokedSubject":"alice","issuedBefore":1764300000,"ttl":86400}`), "", "")
 	f.Add([]byte(`{"revokedClient":"app","issuedBefore":"1764300000","ttl":"60"}`), "", "")
 	f.Add([]byte(`{"event":{"payloadData":{"revokedIssuer":"https://idp","issuedBefore":1764300000}}}`), "", "")
+	f.Add([]byte(`{"map":{"entry":[{"string":["revokedToken","abc"]},{"string":["ttl",3600]}]}}`), "", "")
+	f.Add([]byte(`{"map":{"entry":{"string":"ttl","int":3600}}}`), "", "")
+	f.Add([]byte(`{"map":{"entry":[{"string":["revokedSubject","alice"]},{"string":"issuedBefore","long":1764300000},{"string":["ttl",86400]}]}}`), "", "")
 	f.Fuzz(func(t *testing.T, body []byte, hdrToken, hdrTTL string) {
 		h := func(k string) (string, bool) {
 			switch k {
@@ -348,4 +376,35 @@ func FuzzDecodeRuleHeaders(f *testing.F) {
 			t.Fatalf("key %q decoded as %q", key, m.Rule.Key)
 		}
 	})
+}
+
+// TestDecodeMessageRuleJMSMap: the rule forms as ActiveMQ delivers a
+// MapMessage with transformation jms-map-json (bodies as observed).
+func TestDecodeMessageRuleJMSMap(t *testing.T) {
+	cut := time.Unix(1_764_300_000, 0)
+	for _, tc := range []struct {
+		body string
+		want RuleNotice
+	}{
+		{`{"map":{"entry":[{"string":["revokedSubject","alice"]},{"string":"issuedBefore","long":1764300000},{"string":["ttl",86400]}]}}`, RuleNotice{RuleSubject, "alice", cut, 86400 * time.Second}},
+		{`{"map":{"entry":[{"string":["revokedClient","app"]},{"string":["issuedBefore",1764300000]}]}}`, RuleNotice{RuleClient, "app", cut, 0}},
+		{`{"map":{"entry":[{"string":["issuedBefore","1764300000"]},{"string":["revokedIssuer","https://idp/oauth2/token"]},{"string":"ttl","int":60}]}}`, RuleNotice{RuleIssuer, "https://idp/oauth2/token", cut, time.Minute}},
+	} {
+		m, err := DecodeMessage([]byte(tc.body), nil)
+		if err != nil || m.Rule != tc.want || m.Notice != (Notice{}) {
+			t.Errorf("DecodeMessage(%s) = %+v, %v; want %+v", tc.body, m, err, tc.want)
+		}
+		if _, err := DecodeNotice([]byte(tc.body), nil); !errors.Is(err, ErrInvalidNotice) {
+			t.Errorf("DecodeNotice(%s) accepted a rule", tc.body)
+		}
+	}
+	for _, bad := range []string{
+		`{"map":{"entry":{"string":["revokedSubject","alice"]}}}`,
+		`{"map":{"entry":[{"string":["revokedSubject","alice"]},{"string":["issuedBefore","soon"]}]}}`,
+		`{"map":{"entry":[{"string":["revokedSubject","alice"]},{"string":["revokedClient","x"]},{"string":["issuedBefore",1764300000]}]}}`,
+	} {
+		if _, err := DecodeMessage([]byte(bad), nil); !errors.Is(err, ErrInvalidNotice) {
+			t.Errorf("DecodeMessage(%s) = %v, want ErrInvalidNotice", bad, err)
+		}
+	}
 }
