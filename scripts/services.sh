@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
-# scripts/services.sh — Debian's etcd and RabbitMQ (with its STOMP plugin) on loopback, for the
-# end-to-end suites (e2e/, build tag e2e_services) and for trying a gateway against real services.
+# scripts/services.sh — Debian's etcd, RabbitMQ (with its STOMP plugin) and ActiveMQ Classic on
+# loopback, for the end-to-end suites (e2e/, build tag e2e_services) and for trying a gateway
+# against real services.
 #
-#   scripts/services.sh install [etcd|rabbitmq|all]   apt-get install what is missing
-#   scripts/services.sh start   [etcd|rabbitmq|all]   start (no-op when already up), wait until healthy
-#   scripts/services.sh stop    [etcd|rabbitmq|all]   stop cleanly (RabbitMQ's epmd too)
-#   scripts/services.sh restart [etcd|rabbitmq|all]   stop, then start (data is kept)
-#   scripts/services.sh status  [etcd|rabbitmq|all]   exit 0 when every named service is up
-#   scripts/services.sh logs    [etcd|rabbitmq|all]   the tail of each service's logs
-#   scripts/services.sh env                           the MICROGW_E2E_* variables, for eval
-#   scripts/services.sh clean                         stop everything and remove the data folder
+#   scripts/services.sh install [SERVICE|all]   apt-get install what is missing
+#   scripts/services.sh start   [SERVICE|all]   start (no-op when already up), wait until healthy
+#   scripts/services.sh stop    [SERVICE|all]   stop cleanly (RabbitMQ's epmd too)
+#   scripts/services.sh restart [SERVICE|all]   stop, then start (data is kept)
+#   scripts/services.sh status  [SERVICE|all]   exit 0 when every named service is up
+#   scripts/services.sh logs    [SERVICE|all]   the tail of each service's logs
+#   scripts/services.sh env                     the MICROGW_E2E_* variables, for eval
+#   scripts/services.sh clean                   stop everything and remove the data folder
+# where SERVICE is etcd, rabbitmq or activemq.
 #
 # What runs where (every listener on 127.0.0.1):
 #   etcd 3.4      client $MICROGW_ETCD_PORT (2379), peer $MICROGW_ETCD_PEER_PORT (2380)
 #   RabbitMQ 3.10 AMQP $MICROGW_AMQP_PORT (5672), STOMP $MICROGW_STOMP_PORT (61613),
 #                 node $MICROGW_RABBITMQ_NODE (microgw@localhost); vhosts "/" and "carbon"
 #                 (the vhost of the original's Qpid URL), both open to guest/guest
+#   ActiveMQ 5.17 STOMP $MICROGW_ACTIVEMQ_STOMP_PORT (61623), OpenWire $MICROGW_ACTIVEMQ_OPENWIRE_PORT
+#                 (61626); no authentication. XStream and Jettison are on its class path, for
+#                 the STOMP transformation jms-map-json (a JMS MapMessage as a JSON body)
+# Daemons run in a session of their own with only stdin, stdout and stderr open, so a lock the
+# caller holds on a file descriptor (flock) is not held on by a broker that outlives the call.
 # Data and logs live under $MICROGW_SERVICES_DIR (default: $TMPDIR/micro-gw-services); they
 # survive stop and restart, so a restarted etcd keeps its keys, and `clean` removes them.
 # Waits are bounded by $MICROGW_SERVICES_WAIT seconds (default 90).
@@ -29,6 +36,9 @@ STOMP_PORT=${MICROGW_STOMP_PORT:-61613}
 RABBIT_NODE=${MICROGW_RABBITMQ_NODE:-microgw@localhost}
 WAIT=${MICROGW_SERVICES_WAIT:-90}
 RABBIT_BIN=/usr/lib/rabbitmq/bin   # the real scripts: /usr/sbin's wrapper would su to the rabbitmq user
+AMQ_STOMP_PORT=${MICROGW_ACTIVEMQ_STOMP_PORT:-61623}
+AMQ_OPENWIRE_PORT=${MICROGW_ACTIVEMQ_OPENWIRE_PORT:-61626}
+AMQ_HOME=/usr/share/activemq
 
 say() { printf 'services: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -45,7 +55,11 @@ alive() {
 	[[ -s $1 ]] || return 1
 	pid=$(<"$1")
 	[[ -r /proc/$pid/cmdline ]] || return 1
-	tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$2"
+	# No `| grep -q`: grep quits at the first match, and under pipefail the writer's SIGPIPE
+	# would make a long command line (java's) read as not alive.
+	local cmdline
+	cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+	[[ $cmdline == *"$2"* ]]
 }
 
 # stop_pid PIDFILE NAME SECONDS: SIGTERM, wait, then SIGKILL; removes PIDFILE.
@@ -64,6 +78,69 @@ stop_pid() {
 		fi
 	fi
 	rm -f "$1"
+}
+
+# ports_free HINT PORT...: die naming the process on a taken port, and HINT (the variables to set).
+ports_free() {
+	local hint=$1 p
+	shift
+	for p; do
+		if port_open "$p"; then
+			die "127.0.0.1:$p is taken by another process ($(who_listens "$p")); stop it, or set $hint"
+		fi
+	done
+}
+
+# stop_named NAME PIDFILE SECONDS: stop_pid, saying so when NAME was running.
+stop_named() {
+	if alive "$2" "$1"; then
+		say "stopping $1 (pid $(<"$2"))"
+	fi
+	stop_pid "$2" "$1" "$3"
+}
+
+# status_named NAME PIDFILE HEALTHY WHERE: say whether NAME runs and is HEALTHY (a function).
+status_named() {
+	if alive "$2" "$1" && "$3"; then
+		say "$1: running (pid $(<"$2")), $4"
+	else
+		say "$1: stopped"
+		return 1
+	fi
+}
+
+# wait_up NAME PIDFILE HEALTHY LOGS: wait until HEALTHY holds, at most $WAIT s; on a process that
+# exited or the timeout, print LOGS (a function) and die.
+wait_up() {
+	local deadline=$((SECONDS + WAIT))
+	until "$3"; do
+		if ! alive "$2" "$1"; then
+			"$4" >&2
+			die "$1 exited while starting (logs above)"
+		fi
+		if ((SECONDS >= deadline)); then
+			"$4" >&2
+			die "$1 not up after $WAIT s (logs above)"
+		fi
+		sleep 0.2
+	done
+	say "$1 is up (pid $(<"$2"))"
+}
+
+# spawn LOG COMMAND...: COMMAND in the background in a session of its own, stdin /dev/null, output
+# appended to LOG, every descriptor above 2 closed; $! is its pid (setsid execs in place, since a
+# background job of a script is no process group leader).
+spawn() {
+	local log=$1
+	shift
+	(
+		local fd
+		for fd in /proc/$BASHPID/fd/*; do
+			fd=${fd##*/}
+			if ((fd > 2)); then eval "exec $fd>&-"; fi
+		done
+		exec setsid "$@" >>"$log" 2>&1 </dev/null
+	) &
 }
 
 # ---------------------------------------------------------------------------------------- install
@@ -99,6 +176,15 @@ install_rabbitmq() {
 	apt_install rabbitmq-server
 }
 
+# ActiveMQ's STOMP transformations jms-*-json need XStream and Jettison, which Debian's activemq
+# package does not depend on: without them a SUBSCRIBE with transformation:jms-map-json gets
+# no message at all.
+AMQ_JARS=(/usr/share/java/xstream.jar /usr/share/java/jettison.jar)
+install_activemq() {
+	if [[ -f $AMQ_HOME/bin/activemq.jar && -f ${AMQ_JARS[0]} && -f ${AMQ_JARS[1]} ]]; then return; fi
+	apt_install activemq libxstream-java libjettison-java
+}
+
 # ------------------------------------------------------------------------------------------- etcd
 
 ETCD_PID=$DIR/etcd.pid
@@ -117,47 +203,19 @@ start_etcd() {
 		return
 	fi
 	stop_pid "$ETCD_PID" etcd 10
-	local p
-	for p in "$ETCD_PORT" "$ETCD_PEER_PORT"; do
-		port_open "$p" && die "127.0.0.1:$p is taken by another process ($(who_listens "$p")); stop it, or set MICROGW_ETCD_PORT/MICROGW_ETCD_PEER_PORT"
-	done
+	ports_free MICROGW_ETCD_PORT/MICROGW_ETCD_PEER_PORT "$ETCD_PORT" "$ETCD_PEER_PORT"
 	say "starting etcd on 127.0.0.1:$ETCD_PORT (data $DIR/etcd, log $ETCD_LOG)"
-	setsid etcd --name microgw --data-dir "$DIR/etcd" \
+	spawn "$ETCD_LOG" etcd --name microgw --data-dir "$DIR/etcd" \
 		--listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
 		--listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
-		--initial-cluster "microgw=http://127.0.0.1:$ETCD_PEER_PORT" \
-		>>"$ETCD_LOG" 2>&1 </dev/null &
+		--initial-cluster "microgw=http://127.0.0.1:$ETCD_PEER_PORT"
 	echo $! >"$ETCD_PID"
-	local deadline=$((SECONDS + WAIT))
-	until etcd_healthy; do
-		if ! alive "$ETCD_PID" etcd; then
-			tail -n 30 "$ETCD_LOG" >&2 || true
-			die "etcd exited while starting (log above: $ETCD_LOG)"
-		fi
-		if ((SECONDS >= deadline)); then
-			tail -n 30 "$ETCD_LOG" >&2 || true
-			die "etcd not healthy after $WAIT s (log above: $ETCD_LOG)"
-		fi
-		sleep 0.2
-	done
-	say "etcd is up (pid $(<"$ETCD_PID"))"
+	wait_up etcd "$ETCD_PID" etcd_healthy logs_etcd
 }
 
-stop_etcd() {
-	if alive "$ETCD_PID" etcd; then
-		say "stopping etcd (pid $(<"$ETCD_PID"))"
-	fi
-	stop_pid "$ETCD_PID" etcd 15
-}
+stop_etcd() { stop_named etcd "$ETCD_PID" 15; }
 
-status_etcd() {
-	if alive "$ETCD_PID" etcd && etcd_healthy; then
-		say "etcd: running (pid $(<"$ETCD_PID")), client 127.0.0.1:$ETCD_PORT"
-	else
-		say "etcd: stopped"
-		return 1
-	fi
-}
+status_etcd() { status_named etcd "$ETCD_PID" etcd_healthy "client 127.0.0.1:$ETCD_PORT"; }
 
 logs_etcd() {
 	[[ -f $ETCD_LOG ]] || return 0
@@ -206,10 +264,7 @@ start_rabbitmq() {
 		return
 	fi
 	stop_rabbitmq quiet
-	local p
-	for p in "$AMQP_PORT" "$STOMP_PORT"; do
-		port_open "$p" && die "127.0.0.1:$p is taken by another process ($(who_listens "$p")); stop it, or set MICROGW_AMQP_PORT/MICROGW_STOMP_PORT"
-	done
+	ports_free MICROGW_AMQP_PORT/MICROGW_STOMP_PORT "$AMQP_PORT" "$STOMP_PORT"
 	: >"$RABBITMQ_CONF_ENV_FILE"
 	echo '[].' >"$RABBITMQ_ADVANCED_CONFIG_FILE"
 	echo '[rabbitmq_stomp].' >"$RABBITMQ_ENABLED_PLUGINS_FILE"
@@ -221,22 +276,10 @@ start_rabbitmq() {
 		log.console = false
 	EOF
 	say "starting rabbitmq $RABBIT_NODE on 127.0.0.1:$AMQP_PORT (AMQP), :$STOMP_PORT (STOMP) (data $RMQ, log $RMQ/log)"
-	setsid "$RABBIT_BIN/rabbitmq-server" >>"$RMQ_OUT" 2>&1 </dev/null &
+	spawn "$RMQ_OUT" "$RABBIT_BIN/rabbitmq-server"
 	echo $! >"$RMQ_PID"
-	local deadline=$((SECONDS + WAIT))
-	until rabbit_healthy; do
-		if ! alive "$RMQ_PID" rabbitmq; then
-			logs_rabbitmq >&2
-			die "rabbitmq exited while starting (logs above)"
-		fi
-		if ((SECONDS >= deadline)); then
-			logs_rabbitmq >&2
-			die "rabbitmq not up after $WAIT s (logs above)"
-		fi
-		sleep 0.2
-	done
+	wait_up rabbitmq "$RMQ_PID" rabbit_healthy logs_rabbitmq
 	ensure_vhosts
-	say "rabbitmq is up (pid $(<"$RMQ_PID"))"
 }
 
 # ensure_vhosts: vhost carbon with guest's permissions (vhost / has them from the first boot).
@@ -293,6 +336,86 @@ logs_rabbitmq() {
 	done
 }
 
+# --------------------------------------------------------------------------------------- activemq
+
+AMQ=$DIR/activemq
+AMQ_PID=$DIR/activemq.pid
+AMQ_OUT=$DIR/activemq.out
+
+# amq_healthy: the STOMP connector answers a CONNECT with CONNECTED (the port opens before the
+# broker serves it). The broker starts it after the OpenWire one, and a bare probe of OpenWire
+# would log a warning each time.
+amq_healthy() {
+	local line=
+	{
+		exec 3<>"/dev/tcp/127.0.0.1/$AMQ_STOMP_PORT" &&
+			printf 'CONNECT\naccept-version:1.2\nhost:localhost\n\n\0' >&3 &&
+			IFS= read -r -t 3 line <&3
+		exec 3>&-
+	} 2>/dev/null
+	[[ $line == CONNECTED* ]]
+}
+
+start_activemq() {
+	install_activemq
+	mkdir -p "$AMQ/data" "$AMQ/tmp"
+	if alive "$AMQ_PID" activemq && amq_healthy; then
+		say "activemq already running (pid $(<"$AMQ_PID")) on 127.0.0.1:$AMQ_STOMP_PORT (STOMP), :$AMQ_OPENWIRE_PORT (OpenWire)"
+		return
+	fi
+	stop_pid "$AMQ_PID" activemq 15
+	ports_free MICROGW_ACTIVEMQ_STOMP_PORT/MICROGW_ACTIVEMQ_OPENWIRE_PORT "$AMQ_STOMP_PORT" "$AMQ_OPENWIRE_PORT"
+	# Debian's broker logs through log4j 1.2 (the log4j2.properties it ships goes unread).
+	cat >"$AMQ/log4j.properties" <<-EOF
+		log4j.rootLogger=INFO, out
+		log4j.logger.org.apache.activemq.spring=WARN
+		log4j.logger.org.springframework=WARN
+		log4j.logger.org.apache.xbean=WARN
+		log4j.logger.org.apache.activemq.transport.stomp.ProtocolConverter=WARN
+		log4j.appender.out=org.apache.log4j.ConsoleAppender
+		log4j.appender.out.layout=org.apache.log4j.PatternLayout
+		log4j.appender.out.layout.ConversionPattern=%d | %-5p | %m | %c | %t%n
+	EOF
+	cat >"$AMQ/activemq.xml" <<-EOF
+		<beans xmlns="http://www.springframework.org/schema/beans"
+		  xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+		  xsi:schemaLocation="http://www.springframework.org/schema/beans http://www.springframework.org/schema/beans/spring-beans-2.0.xsd
+		  http://activemq.apache.org/schema/core http://activemq.apache.org/schema/core/activemq-core.xsd">
+		  <broker xmlns="http://activemq.apache.org/schema/core" brokerName="microgw" useJmx="false"
+		          dataDirectory="$AMQ/data">
+		    <persistenceAdapter><kahaDB directory="$AMQ/data/kahadb"/></persistenceAdapter>
+		    <transportConnectors>
+		      <transportConnector name="openwire" uri="tcp://127.0.0.1:$AMQ_OPENWIRE_PORT"/>
+		      <transportConnector name="stomp" uri="stomp://127.0.0.1:$AMQ_STOMP_PORT"/>
+		    </transportConnectors>
+		  </broker>
+		</beans>
+	EOF
+	say "starting activemq on 127.0.0.1:$AMQ_STOMP_PORT (STOMP), :$AMQ_OPENWIRE_PORT (OpenWire) (data $AMQ, log $AMQ_OUT)"
+	# activemq.classpath: the console's Main adds it to the broker's class loader.
+	spawn "$AMQ_OUT" java -Xms64M -Xmx256M -Dactivemq.home="$AMQ_HOME" -Dactivemq.base="$AMQ" \
+		-Dactivemq.conf="$AMQ" -Dactivemq.data="$AMQ/data" -Djava.io.tmpdir="$AMQ/tmp" \
+		-Dactivemq.classpath="$(IFS=:; echo "${AMQ_JARS[*]}")" \
+		-Dlog4j.configuration="file:$AMQ/log4j.properties" \
+		-jar "$AMQ_HOME/bin/activemq.jar" start "xbean:file:$AMQ/activemq.xml"
+	echo $! >"$AMQ_PID"
+	wait_up activemq "$AMQ_PID" amq_healthy logs_activemq
+}
+
+# SIGTERM runs the broker's shutdown hook, which closes its store.
+stop_activemq() { stop_named activemq "$AMQ_PID" 30; }
+
+status_activemq() {
+	status_named activemq "$AMQ_PID" amq_healthy "STOMP 127.0.0.1:$AMQ_STOMP_PORT, OpenWire 127.0.0.1:$AMQ_OPENWIRE_PORT"
+}
+
+logs_activemq() {
+	local f
+	[[ -f $AMQ_OUT ]] || return 0
+	echo "----- $AMQ_OUT (last 40 lines)"
+	tail -n 40 "$AMQ_OUT"
+}
+
 # ------------------------------------------------------------------------------------------- main
 
 usage() {
@@ -305,7 +428,8 @@ what=${2:-all}
 case $what in
 etcd) services=(etcd) ;;
 rabbitmq | rabbit) services=(rabbitmq) ;;
-all) services=(etcd rabbitmq) ;;
+activemq | amq) services=(activemq) ;;
+all) services=(etcd rabbitmq activemq) ;;
 *) usage ;;
 esac
 
@@ -329,9 +453,11 @@ env)
 	echo "export MICROGW_E2E_ETCD=127.0.0.1:$ETCD_PORT"
 	echo "export MICROGW_E2E_AMQP=amqp://guest:guest@127.0.0.1:$AMQP_PORT/"
 	echo "export MICROGW_E2E_STOMP=127.0.0.1:$STOMP_PORT"
+	echo "export MICROGW_E2E_ACTIVEMQ_STOMP=127.0.0.1:$AMQ_STOMP_PORT"
 	echo "export MICROGW_E2E_SERVICES=$(cd "$(dirname "$0")" && pwd)/services.sh"
 	;;
 clean)
+	stop_activemq
 	stop_rabbitmq
 	stop_etcd
 	rm -rf "$DIR"
