@@ -93,37 +93,6 @@ func LoadDefinition(ctx context.Context, file string) (*Definition, error) {
 	return d, nil
 }
 
-// lenientValidation is what a gateway can overlook in a definition: it
-// never checks payloads against schemas, so a wrong example or default, or a
-// pattern that Go's regexp cannot compile (a repeat over 1000, a
-// lookahead), does not change how it routes. Real definitions carry such
-// faults often enough that failing the build on them would refuse the
-// definitions of many users; they are printed as warnings instead.
-var lenientValidation = []openapi3.ValidationOption{
-	openapi3.DisableExamplesValidation(),
-	openapi3.DisableSchemaDefaultsValidation(),
-	openapi3.DisableSchemaPatternValidation(),
-}
-
-// validate runs kin-openapi's validation, once per layer of pathLayers. A
-// fault that only the strict validation finds becomes a warning; any other
-// is the error.
-func (d *Definition) validate(ctx context.Context) error {
-	for _, doc := range d.pathLayers() {
-		strict := doc.Validate(ctx)
-		if strict == nil {
-			continue
-		}
-		if err := doc.Validate(ctx, lenientValidation...); err != nil {
-			path, cause := validationPath(err)
-			return d.errorf(path, "invalid OpenAPI definition: %w", cause)
-		}
-		path, cause := validationPath(strict)
-		d.warnings = append(d.warnings, d.errorf(path, "%s (not used by the gateway; the build goes on)", firstLine(cause.Error())))
-	}
-	return nil
-}
-
 // pathLayers returns the document as one or more documents that share all
 // but their paths, so that no layer holds two paths that differ only in the
 // names of their parameters (/orgs/{org}/x/{id} and /orgs/{org}/x/{digest}).
@@ -168,13 +137,6 @@ func pathShape(p string) string {
 	}
 	b.WriteString(p)
 	return b.String()
-}
-
-// firstLine is the first line of a message: kin-openapi follows some with
-// the whole schema as indented JSON.
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(s, "\n")
-	return strings.TrimSpace(line)
 }
 
 // partHint ends the error about a file of api_definitions/ that is no

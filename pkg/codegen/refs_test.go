@@ -3,10 +3,13 @@ package codegen
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
 )
 
 // writeTree writes files (path relative to a new temporary folder: content)
@@ -101,6 +104,8 @@ func TestLenientValidationWarns(t *testing.T) {
 		{"bad example", "            type: integer\n            example: not-a-number\n", "invalid example"},
 		{"pattern Go cannot compile", "            type: string\n            pattern: '^[a-z]{0,4096}$'\n", "invalid repeat count"},
 		{"bad default", "            type: integer\n            default: nope\n", "invalid default"},
+		{"unknown type", "            type: integr\n", "unsupported 'type' value"},
+		{"array without items", "            type: array\n", "'items' must be non-null"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,10 +123,11 @@ func TestLenientValidationWarns(t *testing.T) {
 			}
 		})
 	}
-	// A fault that matters still fails, even beside a lenient one.
-	bad := strings.Replace(doc30(prodTop, ""), "            type: string\n", "            type: integr\n            example: x\n", 1)
-	if _, err := LoadAll(context.Background(), []string{writeDef(t, "api.yaml", bad)}); err == nil {
-		t.Fatal("an unknown schema type built")
+	// A fault in what the gateway uses still fails, even after one it
+	// overlooks: a security requirement naming no scheme.
+	bad := strings.Replace(doc30(prodTop, "security: [{nope: []}]"), "            type: string\n", "            type: integr\n", 1)
+	if _, err := LoadAll(context.Background(), []string{writeDef(t, "api.yaml", bad)}); err == nil || !strings.Contains(err.Error(), `"nope"`) {
+		t.Fatalf("a security requirement of no scheme: %v", err)
 	}
 }
 
@@ -141,5 +147,22 @@ func TestPartFileHint(t *testing.T) {
 	_, err := LoadAPI(context.Background(), file)
 	if err == nil || !strings.Contains(err.Error(), "go in a subfolder of api_definitions/") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+func TestUnusedByGatewayCodes(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{fmt.Errorf("example: %w", &openapi3.SchemaError{Reason: "got string, want integer"}), true},
+		{&openapi3.SchemaItemsRequired{}, true},
+		{&openapi3.ExclusiveBoundBooleanBefore31{}, true},
+		{&openapi3.SecurityRequirementSchemeUndefinedError{}, false},
+		{errors.New("an uncoded fault"), false},
+	} {
+		if got := unusedByGateway(tc.err); got != tc.want {
+			t.Errorf("unusedByGateway(%T) = %v, want %v", tc.err, got, tc.want)
+		}
 	}
 }

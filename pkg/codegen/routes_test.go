@@ -41,8 +41,8 @@ func TestPathsDifferingInParameterNames(t *testing.T) {
 		t.Fatalf("%d resources, want 3", n)
 	}
 	// Each layer is still validated: a fault in the second path is found.
-	bad := strings.Replace(content, "{name: attestation_id, in: path, required: true, schema: {type: string}}", "{name: attestation_id, in: path, required: true, schema: {type: strng}}", 1)
-	if _, err := LoadAll(context.Background(), []string{writeDef(t, "api.yaml", bad)}); err == nil || !strings.Contains(err.Error(), "strng") {
+	bad := strings.Replace(content, "    delete:\n", "    delete:\n      security: [{nope: []}]\n", 1)
+	if _, err := LoadAll(context.Background(), []string{writeDef(t, "api.yaml", bad)}); err == nil || !strings.Contains(err.Error(), `"nope"`) {
 		t.Fatalf("a fault in the second of two conflicting paths: %v", err)
 	}
 }

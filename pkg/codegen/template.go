@@ -10,7 +10,8 @@ import (
 var paramName = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 
 // checkPathTemplate checks an OpenAPI path template for the router: it
-// starts with "/", a parameter is {name} with a plain name used once, and
+// starts with "/", a parameter is {name} with a plain name (the same name
+// may come twice: the router matches segments, it binds no names), and
 // parameters in one segment ({name}.json, {base}...{head}) have text
 // between them, or no request could say where one ends.
 func checkPathTemplate(p string) error {
@@ -20,7 +21,6 @@ func checkPathTemplate(p string) error {
 	if strings.ContainsAny(p, "?# \t\r\n\\") {
 		return errors.New("a path must not hold a query, a fragment, spaces or backslashes")
 	}
-	seen := map[string]bool{}
 	for _, seg := range strings.Split(p[1:], "/") {
 		if seg == "." || seg == ".." {
 			return errors.New("a path must not have . or .. segments")
@@ -37,10 +37,6 @@ func checkPathTemplate(p string) error {
 			if !paramName.MatchString(name) {
 				return fmt.Errorf("path parameter %q: a name is letters, digits, _ . or -", name)
 			}
-			if seen[name] {
-				return fmt.Errorf("path parameter %q is used twice", name)
-			}
-			seen[name] = true
 			rest = rest[closing+1:]
 		}
 	}

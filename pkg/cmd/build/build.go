@@ -179,8 +179,15 @@ func build(ctx context.Context, opts *BuildOptions) error {
 		Loaded: func(api runtime.API, file string, warnings []*codegen.DefinitionError) {
 			fmt.Fprintf(opts.Out, "\t%s: %q %s at %s, %d resources\n",
 				file, api.Title, api.Version, api.BasePath, len(api.Resources))
-			for _, w := range warnings {
+			shown := warnings
+			if !opts.Verbose && len(shown) > maxWarnings {
+				shown = shown[:maxWarnings]
+			}
+			for _, w := range shown {
 				fmt.Fprintf(opts.ErrOut, "\tWARNING: %s\n", w)
+			}
+			if n := len(warnings) - len(shown); n > 0 {
+				fmt.Fprintf(opts.ErrOut, "\t... and %d more warnings about %s (-v shows them all)\n", n, file)
 			}
 		},
 	}
@@ -197,6 +204,11 @@ func build(ctx context.Context, opts *BuildOptions) error {
 	}
 	return nil
 }
+
+// maxWarnings is how many warnings of one definition a build prints without
+// -v: GitHub's definition has over 600 faulty examples, which would bury the
+// build's own lines.
+const maxWarnings = 10
 
 // originalMessage is an error worded as WSO2 API Microgateway worded it,
 // kept for users who migrate from it (and their scripts).

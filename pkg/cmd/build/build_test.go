@@ -3,6 +3,7 @@ package build
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -63,28 +64,45 @@ if [ -f ext_broken.go ]; then echo "$(sed -n '1s|^//line \(.*\):1:1$|\1|p' ext_b
 while [ $# -gt 0 ]; do if [ "$1" = -o ]; then echo gateway > "$2"; fi; shift; done
 `
 
-func TestBuildRun(t *testing.T) {
-	wd := t.TempDir()
-	p := project.New(wd, "pets")
-	if err := project.Scaffold(p, project.ScaffoldOptions{Definitions: []string{"../../../samples/petstore_basic.yaml"}}); err != nil {
+// fakeBuild is a project "pets" in a temporary folder with definition def,
+// and the options of a build of it by a fake go command that logs its calls
+// to goLog.
+type fakeBuild struct {
+	wd, goLog   string
+	p           project.Project
+	out, errOut bytes.Buffer
+	opts        *BuildOptions
+}
+
+func newFakeBuild(t *testing.T, def string) *fakeBuild {
+	t.Helper()
+	b := &fakeBuild{wd: t.TempDir()}
+	b.p = project.New(b.wd, "pets")
+	if err := project.Scaffold(b.p, project.ScaffoldOptions{Definitions: []string{def}}); err != nil {
 		t.Fatal(err)
 	}
 	bin := t.TempDir()
 	if err := os.WriteFile(filepath.Join(bin, "go"), []byte(fakeGoScript), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	goLog := filepath.Join(bin, "log")
-	var out, errOut bytes.Buffer
-	opts := &BuildOptions{
-		Out: &out, ErrOut: &errOut,
-		Getwd:    func() (string, error) { return wd, nil },
-		Environ:  func() []string { return []string{"FAKEGO_LOG=" + goLog, "PATH=/usr/bin:/bin"} },
+	b.goLog = filepath.Join(bin, "log")
+	b.opts = &BuildOptions{
+		Out: &b.out, ErrOut: &b.errOut,
+		Getwd:    func() (string, error) { return b.wd, nil },
+		Environ:  func() []string { return []string{"FAKEGO_LOG=" + b.goLog, "PATH=/usr/bin:/bin"} },
 		LookPath: func(string) (string, error) { return filepath.Join(bin, "go"), nil },
-		CacheDir: func() (string, error) { return filepath.Join(wd, "cache"), nil },
+		CacheDir: func() (string, error) { return filepath.Join(b.wd, "cache"), nil },
 		Source:   microgw.Source,
 		Version:  "v1.2.3",
 		Project:  "pets", Offline: true, GOOS: "linux", GOARCH: "arm64",
 	}
+	return b
+}
+
+func TestBuildRun(t *testing.T) {
+	b := newFakeBuild(t, "../../../samples/petstore_basic.yaml")
+	wd, p, goLog, opts := b.wd, b.p, b.goLog, b.opts
+	out, errOut := &b.out, &b.errOut
 	if err := buildRun(t.Context(), opts); err != nil {
 		t.Fatalf("%v\n%s", err, errOut.String())
 	}
@@ -158,5 +176,35 @@ BUILD SUCCESSFUL (D)
 	entries, _ := os.ReadDir(filepath.Join(wd, "pets", "target"))
 	if len(entries) != 1 || entries[0].Name() != "pets" {
 		t.Errorf("target/ holds %v, want only the previous executable", entries)
+	}
+}
+
+// Without -v a build prints ten warnings of a definition and counts the
+// rest; with -v, all of them.
+func TestBuildRunCapsWarnings(t *testing.T) {
+	def := filepath.Join(t.TempDir(), "examples.yaml")
+	content := "openapi: 3.0.0\ninfo: {title: E, version: '1'}\nx-wso2-production-endpoints: {urls: ['http://127.0.0.1:1']}\n" +
+		"paths:\n  /e:\n    get:\n      responses: {'200': {description: ok}}\n" +
+		"components:\n  schemas:\n" + func() string {
+		var s strings.Builder
+		for i := range maxWarnings + 3 {
+			fmt.Fprintf(&s, "    S%d: {type: integer, example: not-a-number}\n", i)
+		}
+		return s.String()
+	}()
+	if err := os.WriteFile(def, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, verbose := range []bool{false, true} {
+		b := newFakeBuild(t, def)
+		b.opts.Verbose = verbose
+		if err := buildRun(t.Context(), b.opts); err != nil {
+			t.Fatalf("%v\n%s", err, b.errOut.String())
+		}
+		got := strings.Count(b.errOut.String(), "WARNING:")
+		more := strings.Contains(b.errOut.String(), "... and 3 more warnings about")
+		if verbose && (got != maxWarnings+3 || more) || !verbose && (got != maxWarnings || !more) {
+			t.Errorf("verbose %v: %d warnings printed, count line %v:\n%s", verbose, got, more, b.errOut.String())
+		}
 	}
 }
