@@ -141,13 +141,25 @@ func TestServicesActiveMQMapMessage(t *testing.T) {
 	}
 }
 
-// A built gateway subscribed to ActiveMQ (jmsConnectionProviderUrl = "stomp://127.0.0.1:61623",
-// no credentials) refuses tokens revoked by micro-gw revoke, by every JSON form sent as text, by
-// a real MapMessage, and by rule messages (JSON and MapMessage); a token nobody revoked is served.
+// A built gateway subscribed to ActiveMQ (jmsConnectionProviderUrl =
+// "stomp://127.0.0.1:61623?transformation=jms-map-json", no credentials) refuses tokens revoked by
+// micro-gw revoke, by every JSON form sent as text, by a real MapMessage, and by rule messages
+// (JSON and MapMessage); a token nobody revoked is served. A gateway with the plain URL, which
+// asks for no transformation, refuses a token revoked by the flat JSON form.
 func TestServicesActiveMQ(t *testing.T) {
 	addr := svcActiveMQ(t)
 	p := svcSharedProject(t)
-	conf := p.writeConf(t, "svc-activemq", svcConf{BrokerURL: "stomp://" + addr})
+	t.Run("plain URL", func(t *testing.T) {
+		conf := p.writeConf(t, "svc-activemq-plain", svcConf{BrokerURL: "stomp://" + addr})
+		gw := p.startGateway(t, "activemq-plain", conf)
+		jti := svcJTI("amq-plain")
+		tok := p.issueToken(t, jti)
+		gw.expectAccepted(t, "a token before its revocation", tok)
+		start := time.Now()
+		svcSendActiveMQ(t, addr, "tokenRevocation", svcFlat(jti), false)
+		gw.expectRevoked(t, "a token revoked by the flat form, no transformation asked", tok, start)
+	})
+	conf := p.writeConf(t, "svc-activemq", svcConf{BrokerURL: "stomp://" + addr + "?transformation=jms-map-json"})
 	gw := p.startGateway(t, "activemq", conf)
 	send := func(asMap bool) func(*testing.T, svcMessage) {
 		return func(t *testing.T, m svcMessage) { svcSendActiveMQ(t, addr, "tokenRevocation", m, asMap) }
@@ -187,7 +199,7 @@ func TestServicesActiveMQ(t *testing.T) {
 func TestServicesActiveMQRestart(t *testing.T) {
 	addr := svcActiveMQ(t)
 	p := svcSharedProject(t)
-	conf := p.writeConf(t, "svc-activemq-restart", svcConf{BrokerURL: "stomp://" + addr})
+	conf := p.writeConf(t, "svc-activemq-restart", svcConf{BrokerURL: "stomp://" + addr + "?transformation=jms-map-json"})
 	gw := p.startGateway(t, "activemq-restart", conf)
 	jti := svcJTI("amq-before")
 	before := p.issueToken(t, jti)

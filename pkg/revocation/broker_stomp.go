@@ -19,7 +19,8 @@ import (
 // RabbitMQ it is the exchange amq.topic with routing key <topic>).
 func stompDestination(topic string) string { return "/topic/" + topic }
 
-// The SUBSCRIBE header with which ActiveMQ delivers a JMS MapMessage as JSON.
+// The SUBSCRIBE header with which ActiveMQ delivers a JMS MapMessage as JSON,
+// sent when the URL asks for it (BrokerURL.Transformation).
 const (
 	stompTransformation = "transformation"
 	stompMapJSON        = "jms-map-json"
@@ -138,8 +139,14 @@ func (s *BrokerSubscriber) stompSession(ctx context.Context, addr string, onSubs
 	// The token service publishes JMS MapMessages; ActiveMQ gives a plain
 	// STOMP subscriber such a message with an empty body and its entries
 	// lost, and with this header the entries as a JSON body (jmsMapJSON).
-	// Other messages pass unchanged, and other brokers ignore the header.
-	sub, err := conn.Subscribe(dest, stomp.AckAuto, stomp.SubscribeOpt.Header(stompTransformation, stompMapJSON))
+	// Other messages pass unchanged, and other brokers ignore the header;
+	// but it is asked for only when the URL says so, since an ActiveMQ
+	// without XStream drops such a subscription at its first message.
+	var opts []func(*frame.Frame) error
+	if s.url.Transformation != "" {
+		opts = append(opts, stomp.SubscribeOpt.Header(stompTransformation, s.url.Transformation))
+	}
+	sub, err := conn.Subscribe(dest, stomp.AckAuto, opts...)
 	if err != nil {
 		return fmt.Errorf("subscribe to %s: %w", dest, err)
 	}

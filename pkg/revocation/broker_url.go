@@ -38,6 +38,12 @@ type BrokerURL struct {
 	Username string
 	Password string
 	TLS      bool
+	// Transformation is the STOMP SUBSCRIBE transformation header asked
+	// for with ?transformation=jms-map-json: ActiveMQ then delivers a JMS
+	// MapMessage as JSON. Off by default: an ActiveMQ without XStream and
+	// Jettison on its class path drops a subscription that asks for it at
+	// its first message, plain JSON included.
+	Transformation string
 }
 
 // String gives the URL in a form fit for logs: the password is never in it.
@@ -160,6 +166,12 @@ func parseBrokerURL(raw, username, password string) (BrokerURL, error) {
 	if err != nil {
 		return u, err
 	}
+	if u.Transformation, err = brokerURLTransformation(query); err != nil {
+		return u, err
+	}
+	if u.Transformation != "" && u.Protocol != ProtocolSTOMP {
+		return u, brokerURLError("transformation is an option of stomp:// URLs only")
+	}
 	switch {
 	case hasList && u.Protocol != ProtocolAMQP:
 		return u, brokerURLError("brokerlist is an option of the amqp:// (Qpid) form only")
@@ -235,6 +247,22 @@ func brokerURLQpidList(query string) (string, bool, error) {
 		depth--
 	}
 	return "", false, brokerURLError("brokerlist has no closing quote")
+}
+
+// brokerURLTransformation reads the transformation=... option of a STOMP
+// URL's query: jms-map-json or nothing, the one form the decoder reads.
+func brokerURLTransformation(query string) (string, error) {
+	for _, opt := range strings.Split(query, "&") {
+		k, v, _ := strings.Cut(opt, "=")
+		if !strings.EqualFold(k, "transformation") {
+			continue
+		}
+		if v != stompMapJSON {
+			return "", brokerURLError("transformation: only %s is supported", stompMapJSON)
+		}
+		return v, nil
+	}
+	return "", nil
 }
 
 // asciiLower lowers A-Z and keeps every other byte, so that the result has

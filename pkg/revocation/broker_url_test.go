@@ -15,77 +15,82 @@ func TestBrokerURLParse(t *testing.T) {
 	}{
 		{
 			raw:  "amqp://admin:admin@carbon/carbon?brokerlist='tcp://localhost:5672'",
-			want: BrokerURL{ProtocolAMQP, []string{"localhost:5672"}, "carbon", "admin", "admin", false},
+			want: BrokerURL{ProtocolAMQP, []string{"localhost:5672"}, "carbon", "admin", "admin", false, ""},
 		},
 		{
 			raw:  "amqp://admin:admin@clientid/carbon?brokerlist='tcp://h1:5672;tcp://h2:5673'",
-			want: BrokerURL{ProtocolAMQP, []string{"h1:5672", "h2:5673"}, "carbon", "admin", "admin", false},
+			want: BrokerURL{ProtocolAMQP, []string{"h1:5672", "h2:5673"}, "carbon", "admin", "admin", false, ""},
 		},
 		{
 			raw:  "amqp://admin:admin@clientid/?brokerlist='tcp://h1'&connectdelay='5000'",
-			want: BrokerURL{ProtocolAMQP, []string{"h1:5672"}, "/", "admin", "admin", false},
+			want: BrokerURL{ProtocolAMQP, []string{"h1:5672"}, "/", "admin", "admin", false, ""},
 		},
 		{
 			raw:  "amqp://admin:admin@clientid/carbon?brokerlist='tcp://h1:5671?ssl='true'&ssl_verify='false';tcp://h2:5671?ssl='true''&retries='3'",
-			want: BrokerURL{ProtocolAMQP, []string{"h1:5671", "h2:5671"}, "carbon", "admin", "admin", true},
+			want: BrokerURL{ProtocolAMQP, []string{"h1:5671", "h2:5671"}, "carbon", "admin", "admin", true, ""},
 		},
 		{
 			raw:  "amqp://admin:admin@clientid/carbon?brokerlist='ssl://h1'",
-			want: BrokerURL{ProtocolAMQP, []string{"h1:5671"}, "carbon", "admin", "admin", true},
+			want: BrokerURL{ProtocolAMQP, []string{"h1:5671"}, "carbon", "admin", "admin", true, ""},
 		},
 		{
 			raw:  "amqp://guest:guest@localhost:5672/",
-			want: BrokerURL{ProtocolAMQP, []string{"localhost:5672"}, "/", "guest", "guest", false},
+			want: BrokerURL{ProtocolAMQP, []string{"localhost:5672"}, "/", "guest", "guest", false, ""},
 		},
 		{
 			raw:  "amqp://guest:guest@localhost",
-			want: BrokerURL{ProtocolAMQP, []string{"localhost:5672"}, "/", "guest", "guest", false},
+			want: BrokerURL{ProtocolAMQP, []string{"localhost:5672"}, "/", "guest", "guest", false, ""},
 		},
 		{
 			raw:  "amqp://u%40x:p%2Fw%3Ad@rabbit.example:5673/%2F",
-			want: BrokerURL{ProtocolAMQP, []string{"rabbit.example:5673"}, "/", "u@x", "p/w:d", false},
+			want: BrokerURL{ProtocolAMQP, []string{"rabbit.example:5673"}, "/", "u@x", "p/w:d", false, ""},
 		},
 		{
 			raw:  "amqps://u:p@rabbit.example/prod",
-			want: BrokerURL{ProtocolAMQP, []string{"rabbit.example:5671"}, "prod", "u", "p", true},
+			want: BrokerURL{ProtocolAMQP, []string{"rabbit.example:5671"}, "prod", "u", "p", true, ""},
 		},
 		{
 			raw:  "stomp://localhost:61613",
-			want: BrokerURL{ProtocolSTOMP, []string{"localhost:61613"}, "/", "", "", false},
+			want: BrokerURL{ProtocolSTOMP, []string{"localhost:61613"}, "/", "", "", false, ""},
 		},
 		{
 			raw:  "stomp://localhost",
-			want: BrokerURL{ProtocolSTOMP, []string{"localhost:61613"}, "/", "", "", false},
+			want: BrokerURL{ProtocolSTOMP, []string{"localhost:61613"}, "/", "", "", false, ""},
 		},
 		{
 			raw:  "tcp://127.0.0.1:61616/myvhost",
-			want: BrokerURL{ProtocolSTOMP, []string{"127.0.0.1:61616"}, "myvhost", "", "", false},
+			want: BrokerURL{ProtocolSTOMP, []string{"127.0.0.1:61616"}, "myvhost", "", "", false, ""},
 		},
 		{
 			raw:  "stomp+ssl://amq.example",
-			want: BrokerURL{ProtocolSTOMP, []string{"amq.example:61614"}, "/", "", "", true},
+			want: BrokerURL{ProtocolSTOMP, []string{"amq.example:61614"}, "/", "", "", true, ""},
 		},
 		{
 			raw:  "stomp://h1:61613,h2:61613,[::1]:61613,[::1]/",
-			want: BrokerURL{ProtocolSTOMP, []string{"h1:61613", "h2:61613", "[::1]:61613", "[::1]:61613"}, "/", "", "", false},
+			want: BrokerURL{ProtocolSTOMP, []string{"h1:61613", "h2:61613", "[::1]:61613", "[::1]:61613"}, "/", "", "", false, ""},
 		},
 		{
 			raw:  "STOMP://user:pa@ss/w?rd@h1:1234/vh",
-			want: BrokerURL{ProtocolSTOMP, []string{"h1:1234"}, "vh", "user", "pa@ss/w?rd", false},
+			want: BrokerURL{ProtocolSTOMP, []string{"h1:1234"}, "vh", "user", "pa@ss/w?rd", false, ""},
 		},
 		{
 			// jmsConnectionUsername/Password win over the URL's.
 			raw: "amqp://admin:admin@carbon/carbon?brokerlist='tcp://localhost:5672'", user: "gw", pass: "s3cret",
-			want: BrokerURL{ProtocolAMQP, []string{"localhost:5672"}, "carbon", "gw", "s3cret", false},
+			want: BrokerURL{ProtocolAMQP, []string{"localhost:5672"}, "carbon", "gw", "s3cret", false, ""},
 		},
 		{
 			// Each one only where set.
 			raw: "stomp://admin:admin@localhost", pass: "other",
-			want: BrokerURL{ProtocolSTOMP, []string{"localhost:61613"}, "/", "admin", "other", false},
+			want: BrokerURL{ProtocolSTOMP, []string{"localhost:61613"}, "/", "admin", "other", false, ""},
 		},
 		{
 			raw: "stomp://localhost", user: "guest", pass: "guest",
-			want: BrokerURL{ProtocolSTOMP, []string{"localhost:61613"}, "/", "guest", "guest", false},
+			want: BrokerURL{ProtocolSTOMP, []string{"localhost:61613"}, "/", "guest", "guest", false, ""},
+		},
+		{
+			// ActiveMQ's MapMessage as JSON, asked for by the URL only.
+			raw:  "stomp://amq:61623?transformation=jms-map-json",
+			want: BrokerURL{ProtocolSTOMP, []string{"amq:61623"}, "/", "", "", false, "jms-map-json"},
 		},
 	} {
 		got, err := ParseBrokerURL(tc.raw, tc.user, tc.pass)
@@ -125,6 +130,8 @@ func TestBrokerURLErrors(t *testing.T) {
 		"stomp://u:" + secret + "@h/v?brokerlist='tcp://h1'",
 		"u:" + secret + "@host://x",
 		"stomp://h/%zz",
+		"stomp://h?transformation=jms-map-xml",
+		"amqp://u:" + secret + "@h?transformation=jms-map-json",
 	} {
 		_, err := ParseBrokerURL(raw, "", "")
 		if err == nil {
