@@ -93,12 +93,15 @@ func LoadDefinition(ctx context.Context, file string) (*Definition, error) {
 	return d, nil
 }
 
-// pathLayers returns the document as one or more documents that share all
-// but their paths, so that no layer holds two paths that differ only in the
-// names of their parameters (/orgs/{org}/x/{id} and /orgs/{org}/x/{digest}).
-// kin-openapi calls such paths conflicting and stops there, yet real
-// definitions (GitHub's own) have them, with different methods; the router
-// tells them apart by method, and CheckRoutes refuses the same method twice.
+// pathLayers returns the document as one or more documents, so that no
+// layer holds two paths that differ only in the names of their parameters
+// (/orgs/{org}/x/{id} and /orgs/{org}/x/{digest}). kin-openapi calls such
+// paths conflicting and stops there, yet real definitions (GitHub's own)
+// have them, with different methods; the router tells them apart by method,
+// and CheckRoutes refuses the same method twice. The first layer is the
+// whole document with its share of the paths; a later one holds only its
+// paths and what validating them needs (info, and the security schemes the
+// operations name), so that the rest is validated, and warned about, once.
 // A definition without such paths is one layer: itself.
 func (d *Definition) pathLayers() []*openapi3.T {
 	var layers []*openapi3.T
@@ -108,9 +111,7 @@ func (d *Definition) pathLayers() []*openapi3.T {
 		i := seen[shape]
 		seen[shape] = i + 1
 		if i == len(layers) {
-			layer := *d.Doc
-			layer.Paths = openapi3.NewPaths()
-			layers = append(layers, &layer)
+			layers = append(layers, d.pathsOnly(i == 0))
 		}
 		layers[i].Paths.Set(p, d.Doc.Paths.Value(p))
 	}
@@ -118,6 +119,21 @@ func (d *Definition) pathLayers() []*openapi3.T {
 		return []*openapi3.T{d.Doc}
 	}
 	return layers
+}
+
+// pathsOnly is a layer of pathLayers with no paths yet: the whole document
+// when whole, else only what its operations are validated against.
+func (d *Definition) pathsOnly(whole bool) *openapi3.T {
+	if whole {
+		layer := *d.Doc
+		layer.Paths = openapi3.NewPaths()
+		return &layer
+	}
+	layer := &openapi3.T{OpenAPI: d.Doc.OpenAPI, Info: d.Doc.Info, Paths: openapi3.NewPaths()}
+	if d.Doc.Components != nil {
+		layer.Components = &openapi3.Components{SecuritySchemes: d.Doc.Components.SecuritySchemes}
+	}
+	return layer
 }
 
 // pathShape is p with every {name} replaced by {}.

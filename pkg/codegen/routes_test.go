@@ -40,6 +40,15 @@ func TestPathsDifferingInParameterNames(t *testing.T) {
 	if n := len(loaded[0].API.Resources); n != 3 {
 		t.Fatalf("%d resources, want 3", n)
 	}
+	// What the layers share is validated, and warned about, once.
+	withBadExample := content + "components:\n  schemas:\n    X: {type: integer, example: nope}\n"
+	loaded, err = LoadAll(context.Background(), []string{writeDef(t, "api.yaml", withBadExample)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := loaded[0].Warnings; len(w) != 1 {
+		t.Fatalf("a component's fault beside conflicting paths: warnings %v; want one", w)
+	}
 	// Each layer is still validated: a fault in the second path is found.
 	bad := strings.Replace(content, "    delete:\n", "    delete:\n      security: [{nope: []}]\n", 1)
 	if _, err := LoadAll(context.Background(), []string{writeDef(t, "api.yaml", bad)}); err == nil || !strings.Contains(err.Error(), `"nope"`) {
