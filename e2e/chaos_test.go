@@ -32,6 +32,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/micro-gw/micro-gw/internal/cutproxy"
 	"github.com/micro-gw/micro-gw/pkg/revocation"
 	"github.com/micro-gw/micro-gw/pkg/runtime/config"
 )
@@ -241,10 +242,10 @@ func TestChaos(t *testing.T) {
 	t.Logf("etcd and RabbitMQ %s up (RabbitMQ took %v)", rabbit.Node, time.Since(rs).Round(time.Millisecond))
 
 	// The gateways reach the services through cuttable proxies; the token service directly.
-	etcdProxy := chaosNewProxy(t, fmt.Sprintf("127.0.0.1:%d", etcd.Client))
-	stompProxy := chaosNewProxy(t, fmt.Sprintf("127.0.0.1:%d", rabbit.STOMP))
-	amqpProxy := chaosNewProxy(t, fmt.Sprintf("127.0.0.1:%d", rabbit.AMQP))
-	proxies := []*chaosProxy{etcdProxy, stompProxy, amqpProxy}
+	etcdProxy := cutproxy.Start(t, fmt.Sprintf("127.0.0.1:%d", etcd.Client))
+	stompProxy := cutproxy.Start(t, fmt.Sprintf("127.0.0.1:%d", rabbit.STOMP))
+	amqpProxy := cutproxy.Start(t, fmt.Sprintf("127.0.0.1:%d", rabbit.AMQP))
+	proxies := []*cutproxy.Proxy{etcdProxy, stompProxy, amqpProxy}
 
 	work := filepath.Join(dir, "work")
 	os.MkdirAll(work, 0o755)
@@ -375,7 +376,7 @@ func TestChaos(t *testing.T) {
 }
 
 // chaosInject injects one fault and returns what it did.
-func chaosInject(t *testing.T, k chaosFault, rng *rand.Rand, etcd *chaosEtcd, rabbit *chaosRabbit, gws []*chaosGateway, proxies []*chaosProxy, duringCut func() int) string {
+func chaosInject(t *testing.T, k chaosFault, rng *rand.Rand, etcd *chaosEtcd, rabbit *chaosRabbit, gws []*chaosGateway, proxies []*cutproxy.Proxy, duringCut func() int) string {
 	t.Helper()
 	switch k {
 	case faultRabbitRestart:
@@ -440,12 +441,12 @@ func chaosInject(t *testing.T, k chaosFault, rng *rand.Rand, etcd *chaosEtcd, ra
 		rev, err := etcd.Compact()
 		if err != nil {
 			for _, p := range proxies {
-				p.Heal()
+				p.Restore()
 			}
 			t.Fatal(err)
 		}
 		for _, p := range proxies {
-			p.Heal()
+			p.Restore()
 		}
 		return fmt.Sprintf("%d revocations published while cut (revisions %d..%d), compacted at %d", published, r0, rev, rev)
 	}
