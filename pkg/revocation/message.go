@@ -415,8 +415,7 @@ func noticeJWTPayload(token string) ([]byte, bool) {
 	if !ok || strings.Contains(sig, ".") || head == "" || payload == "" {
 		return nil, false
 	}
-	h, err := noticeB64(head)
-	if err != nil || len(bytes.TrimSpace(h)) == 0 || bytes.TrimSpace(h)[0] != '{' || !json.Valid(h) {
+	if !noticeJOSEHeader(head) {
 		return nil, false
 	}
 	p, err := noticeB64(payload)
@@ -434,12 +433,7 @@ func noticeJWTPayload(token string) ([]byte, bool) {
 // store as it is, and revoke nothing once a gateway reloads.
 func LooksLikeJWT(s string) bool {
 	head, _, ok := strings.Cut(s, ".")
-	if !ok {
-		return false
-	}
-	h, err := noticeB64(head)
-	h = bytes.TrimSpace(h)
-	return err == nil && len(h) > 0 && h[0] == '{' && json.Valid(h)
+	return ok && noticeJOSEHeader(head)
 }
 
 // noticeIsJWE reports whether token is a JWE in compact form: five
@@ -449,7 +443,13 @@ func noticeIsJWE(token string) bool {
 		return false
 	}
 	head, _, _ := strings.Cut(token, ".")
-	h, err := noticeB64(head)
+	return noticeJOSEHeader(head)
+}
+
+// noticeJOSEHeader reports whether the first part of a compact JWS or JWE
+// decodes to a JSON object, as a JOSE header does.
+func noticeJOSEHeader(part string) bool {
+	h, err := noticeB64(part)
 	h = bytes.TrimSpace(h)
 	return err == nil && len(h) > 0 && h[0] == '{' && json.Valid(h)
 }
