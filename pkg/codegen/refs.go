@@ -18,37 +18,41 @@ import (
 // /etc/passwd or a cloud metadata URL into the build. Each file is bounded by
 // maxDefinitionSize like the definition itself.
 func localRefReader(dir string) openapi3.ReadFromURIFunc {
+	// The folder is resolved once, for every file a definition references.
+	root, rootErr := realPath(dir)
 	return func(_ *openapi3.Loader, u *url.URL) ([]byte, error) {
 		if u.Scheme != "" || u.Host != "" || u.Opaque != "" {
 			return nil, fmt.Errorf("$ref to %s: only files beside the definition can be referenced, never URLs (the build does not use the network)", u.Redacted())
 		}
+		if rootErr != nil {
+			return nil, fmt.Errorf("$ref to %s: %w", u.Path, rootErr)
+		}
 		file := filepath.FromSlash(u.Path)
-		if err := insideFolder(dir, file); err != nil {
+		if err := insideFolder(root, dir, file); err != nil {
 			return nil, fmt.Errorf("$ref to %s: %w", u.Path, err)
 		}
 		return readLimited(file)
 	}
 }
 
+// realPath is p absolute, with its symbolic links followed.
+func realPath(p string) (string, error) {
+	r, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Abs(r)
+}
+
 // insideFolder reports an error unless file, once symbolic links are
-// followed, is in dir or a folder below it. A file that does not exist is
-// reported as such.
-func insideFolder(dir, file string) error {
-	root, err := filepath.EvalSymlinks(dir)
+// followed, is in root (dir resolved by realPath) or a folder below it. A
+// file that does not exist is reported as such.
+func insideFolder(root, dir, file string) error {
+	real, err := realPath(file)
+	if os.IsNotExist(err) {
+		return fmt.Errorf("no such file")
+	}
 	if err != nil {
-		return err
-	}
-	if root, err = filepath.Abs(root); err != nil {
-		return err
-	}
-	real, err := filepath.EvalSymlinks(file)
-	if err != nil {
-		if os.IsNotExist(err) {
-			return fmt.Errorf("no such file")
-		}
-		return err
-	}
-	if real, err = filepath.Abs(real); err != nil {
 		return err
 	}
 	rel, err := filepath.Rel(root, real)
