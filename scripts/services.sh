@@ -57,8 +57,16 @@ alive() {
 	[[ -r /proc/$pid/cmdline ]] || return 1
 	# No `| grep -q`: grep quits at the first match, and under pipefail the writer's SIGPIPE
 	# would make a long command line (java's) read as not alive.
-	local cmdline
-	cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+	# The kernel answers an empty command line now and then while a JVM is busy mapping memory
+	# (seen during ActiveMQ's start, with the process running): read again before believing it.
+	local cmdline try state
+	for ((try = 0; try < 20; try++)); do
+		cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+		[[ -z $cmdline ]] || break
+		state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$pid/status" 2>/dev/null) || return 1
+		[[ $state == [ZX] || -z $state ]] && return 1
+		sleep 0.05
+	done
 	[[ $cmdline == *"$2"* ]]
 }
 
