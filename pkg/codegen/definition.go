@@ -168,6 +168,9 @@ func (d *Definition) parse(data []byte, isJSON bool) (openapiVersion, swaggerVer
 	yamlErr := yaml.Unmarshal(data, root)
 	if yamlErr == nil {
 		d.root = root
+		if key, line, first, ok := duplicateKey(root); ok {
+			return "", "", d.duplicateKeyError(key, line, first)
+		}
 	}
 	if isJSON {
 		var v any
@@ -183,7 +186,7 @@ func (d *Definition) parse(data []byte, isJSON bool) (openapiVersion, swaggerVer
 		return o, s, nil
 	}
 	if yamlErr != nil {
-		line, err := syntaxError(yamlErr)
+		line, err := syntaxError(data, yamlErr)
 		return "", "", &DefinitionError{File: d.File, Line: line, Err: fmt.Errorf("not valid YAML or JSON: %w", err)}
 	}
 	top := root
@@ -211,7 +214,7 @@ func (d *Definition) convertV2(loader *openapi3.Loader, data []byte, location *u
 	if err := yaml.Unmarshal(data, &v); err != nil {
 		// YAML refuses a little valid JSON; encoding/json reads that.
 		if jsonErr := json.Unmarshal(data, &v); jsonErr != nil {
-			line, err := syntaxError(err)
+			line, err := syntaxError(data, err)
 			return nil, &DefinitionError{File: d.File, Line: line, Err: err}
 		}
 	}

@@ -26,7 +26,41 @@ func TestDefinitionErrors(t *testing.T) {
 		file:     "api.yaml",
 		content:  "openapi: 3.0.0\nopenapi: 3.0.1\n",
 		wantLine: 2,
-		wantMsg:  "already defined",
+		wantMsg:  `the key "openapi" is given twice in the same mapping (first at line 1)`,
+	}, {
+		// The loaders keep one of two equal keys without a word: a path
+		// pasted twice would lose an operation, here the secured GET.
+		name:     "duplicate path",
+		file:     "api.yaml",
+		content:  strings.Replace(doc30(prodTop, ""), "\ncomponents:\n", "\n  /pet/{petId}:\n    delete:\n      responses: {'200': {description: ok}}\ncomponents:\n", 1),
+		wantLine: 22,
+		wantMsg:  `the key "/pet/{petId}" is given twice in the same mapping (first at line 9)`,
+	}, {
+		name:     "duplicate response code, quoted and not",
+		file:     "api.yaml",
+		content:  strings.Replace(doc30(prodTop, ""), "        '200':\n", "        200:\n          description: a\n        '200':\n", 1),
+		wantLine: 21,
+		wantMsg:  `the key "200" is given twice in the same mapping (first at line 19)`,
+	}, {
+		name:     "duplicate key in JSON",
+		file:     "api.json",
+		content:  "{\"openapi\": \"3.0.0\",\n \"info\": {\"title\": \"a\",\n  \"title\": \"b\", \"version\": \"1\"}, \"paths\": {}}",
+		wantLine: 3,
+		wantMsg:  `the key "title" is given twice in the same mapping (first at line 2)`,
+	}, {
+		// yaml.v3 names the line where the enclosing sequence began (line
+		// 13, the parameter) for this fault; the build names the fault's.
+		name:     "yaml key indented one space too few",
+		file:     "api.yaml",
+		content:  strings.Replace(doc30(prodTop, ""), "          required: true\n", "          required: true\n         oops: 1\n", 1),
+		wantLine: 16,
+		wantMsg:  "not valid YAML or JSON: did not find expected '-' indicator",
+	}, {
+		name:     "yaml sequence item indented too few",
+		file:     "api.yaml",
+		content:  "openapi: 3.0.0\ntags:\n  - name: a\n  - name: b\n - name: c\n  - name: d\n",
+		wantLine: 5,
+		wantMsg:  "not valid YAML or JSON: did not find expected key",
 	}, {
 		name:     "json syntax",
 		file:     "api.json",

@@ -95,6 +95,9 @@ func FuzzLoadDefinition(f *testing.F) {
 		"swagger: '2.0'\ninfo: {title: t, version: '1'}\nhost: h\npaths:\n  /a:\n    get:\n      responses:\n        200: {description: ok}\n",
 		"openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths: {}\n",
 		"a: &a [*a]\n",
+		"openapi: 3.0.0\ninfo: {title: t, version: '1'}\npaths:\n  /a: {}\n  /a: {}\n",
+		"openapi: 3.0.0\ntags:\n  - name: a\n - name: b\n",
+		"b: &b {x: 1}\nc:\n  <<: *b\n  <<: *b\n",
 	} {
 		f.Add([]byte(seed))
 	}

@@ -72,8 +72,8 @@ func lineInMessage(err error) int {
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-// syntaxError turns a yaml.v3 parse error into a line and a message.
-func syntaxError(err error) (int, error) {
+// syntaxError turns a yaml.v3 parse error of data into a line and a message.
+func syntaxError(data []byte, err error) (int, error) {
 	var typeErr *yaml.TypeError
 	if errors.As(err, &typeErr) && len(typeErr.Errors) > 0 {
 		err = errors.New(typeErr.Errors[0])
@@ -81,9 +81,63 @@ func syntaxError(err error) (int, error) {
 	msg := strings.TrimSpace(err.Error())
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
+		if strings.HasPrefix(m[2], "did not find expected ") {
+			line = problemLine(data, line, msg)
+		}
 		return line, errors.New(m[2])
 	}
 	return 0, errors.New(strings.TrimPrefix(msg, "yaml: "))
+}
+
+// maxProblemSearch bounds the document problemLine searches: it parses it
+// about log2(lines) times.
+const maxProblemSearch = 16 << 20
+
+// problemLine finds the line of a "did not find expected ..." error. yaml.v3
+// reports these at the line where the enclosing mapping or sequence began,
+// which may be hundreds of lines before the fault (`paths:` for an
+// operation indented one space too far). The fault is on the first line at
+// which the document, cut after that line, fails with the same error: the
+// lines before it form a complete document. Found by bisection, from the
+// reported line on; the reported line is kept when the search finds nothing.
+func problemLine(data []byte, reported int, msg string) int {
+	if len(data) > maxProblemSearch || reported < 1 {
+		return reported
+	}
+	ends := lineEnds(data)
+	fails := func(line int) bool {
+		var n yaml.Node
+		err := yaml.Unmarshal(data[:ends[line-1]], &n)
+		return err != nil && strings.TrimSpace(err.Error()) == msg
+	}
+	lo, hi := reported, len(ends) // fails(hi) holds: the whole document
+	if lo > hi || !fails(hi) {
+		return reported
+	}
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if fails(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
+}
+
+// lineEnds returns, for each line of data (1-based line i at index i-1), the
+// offset just past it.
+func lineEnds(data []byte) []int {
+	var ends []int
+	for i, c := range data {
+		if c == '\n' {
+			ends = append(ends, i+1)
+		}
+	}
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		ends = append(ends, len(data))
+	}
+	return ends
 }
 
 // validationPath walks the context wrappers of a kin-openapi validation

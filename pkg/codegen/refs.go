@@ -31,7 +31,14 @@ func localRefReader(dir string) openapi3.ReadFromURIFunc {
 		if err := insideFolder(root, dir, file); err != nil {
 			return nil, fmt.Errorf("$ref to %s: %w", u.Path, err)
 		}
-		return readLimited(file)
+		data, err := readLimited(file)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkPartKeys(data); err != nil {
+			return nil, fmt.Errorf("$ref to %s: %w", u.Path, err)
+		}
+		return data, nil
 	}
 }
 

@@ -50,6 +50,27 @@ func TestLocalReferences(t *testing.T) {
 	}
 }
 
+// A part that gives a key twice is refused as a definition would be, and
+// its lines do not pass for lines of the definition.
+func TestReferencedPartWithDuplicateKey(t *testing.T) {
+	dir := writeTree(t, map[string]string{
+		"api.yaml":        withParamRef("./schemas/id.yaml#/PetId"),
+		"schemas/id.yaml": "PetId:\n  type: string\n  maxLength: 36\n  maxLength: 8\n",
+	})
+	file := filepath.Join(dir, "api.yaml")
+	_, err := LoadDefinition(context.Background(), file)
+	var de *DefinitionError
+	if !errors.As(err, &de) || de.File != file {
+		t.Fatalf("got %v, want a *DefinitionError for %s", err, file)
+	}
+	if want := `schemas/id.yaml: the key "maxLength" is given twice in the same mapping (lines 3 and 4)`; !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not say %q", err, want)
+	}
+	if de.Line == 4 {
+		t.Errorf("the part's line 4 is given as the definition's: %v", err)
+	}
+}
+
 func TestReferencesRefused(t *testing.T) {
 	outside := writeTree(t, map[string]string{"secret.yaml": "Secret:\n  type: string\n"})
 	tests := []struct {
