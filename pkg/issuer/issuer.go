@@ -64,7 +64,9 @@ type Claims struct {
 // Sign returns a compact JWT for c signed with key, with header kid = keyID
 // (the certificate alias under which gateways trust the key). The algorithm
 // follows the key: RS256 for RSA, ES256/ES384/ES512 for ECDSA by curve,
-// EdDSA for Ed25519.
+// EdDSA for Ed25519. The typ header is at+jwt, the type of a JWT access
+// token (RFC 9068), so that a gateway whose issuer lists tokenTypes =
+// ["at+jwt"] accepts these tokens too.
 func Sign(key crypto.Signer, keyID string, c Claims) (string, error) {
 	method, err := methodFor(key)
 	if err != nil {
@@ -75,6 +77,7 @@ func Sign(key crypto.Signer, keyID string, c Claims) (string, error) {
 		return "", err
 	}
 	tok := jwt.NewWithClaims(method, claims)
+	tok.Header["typ"] = "at+jwt"
 	if keyID != "" {
 		tok.Header["kid"] = keyID
 	}

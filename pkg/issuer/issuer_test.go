@@ -45,7 +45,7 @@ func TestSignDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	parsed, claims := parse(t, tok, &key.PublicKey)
-	if parsed.Header["alg"] != "RS256" || parsed.Header["kid"] != "wso2apim" {
+	if parsed.Header["alg"] != "RS256" || parsed.Header["kid"] != "wso2apim" || parsed.Header["typ"] != "at+jwt" {
 		t.Errorf("header = %v, want alg RS256 and kid wso2apim", parsed.Header)
 	}
 	if claims["sub"] != "admin" || claims["aud"] != DefaultAudience || claims["keytype"] != "PRODUCTION" {

@@ -24,7 +24,7 @@ const (
 	ReasonMalformed     = "malformed"      // not a compact JWS with JSON header and payload
 	ReasonTooLarge      = "too_large"      // longer than MaxTokenSize
 	ReasonBadAlg        = "bad_alg"        // alg not allowed, or not fit for the issuer's key
-	ReasonBadHeader     = "bad_header"     // a crit header or a header field of the wrong type
+	ReasonBadHeader     = "bad_header"     // a crit header, a header field of the wrong type, a typ the issuer is not trusted for
 	ReasonBadClaim      = "bad_claim"      // a claim of the wrong type or out of range
 	ReasonMissingClaim  = "missing_claim"  // one of iss, sub, aud, exp, jti is absent
 	ReasonUnknownIssuer = "unknown_issuer" // iss names no trusted issuer

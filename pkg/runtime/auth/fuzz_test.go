@@ -19,7 +19,9 @@ func FuzzValidate(f *testing.F) {
 	ec := authtest.NewIssuer(f, authtest.WithKeyType(authtest.ECDSA), authtest.WithTrustStore(iss.TrustStore),
 		authtest.WithAlias("ec"), authtest.WithName("https://ec/token"))
 	cfg := iss.Config()
-	cfg.JWT = append(cfg.JWT, ec.JWTConfig())
+	ecCfg := ec.JWTConfig()
+	ecCfg.TokenTypes = []string{"at+jwt"} // one issuer with explicit typing, one without
+	cfg.JWT = append(cfg.JWT, ecCfg)
 	v, err := New(cfg, Options{Logger: quietLogger()})
 	if err != nil {
 		f.Fatal(err)
@@ -28,6 +30,7 @@ func FuzzValidate(f *testing.F) {
 	parts := strings.Split(valid, ".")
 	f.Add(valid)
 	f.Add(ec.Token(f, nil))
+	f.Add(ec.Sign(f, ec.Claims(), map[string]any{"typ": "application/AT+JWT"}))
 	f.Add(parts[0] + "." + parts[1] + ".")
 	f.Add(craft(f, map[string]any{"alg": "none"}, iss.Claims(), nil, nil))
 	f.Add("a.b.c")
@@ -47,10 +50,13 @@ func FuzzValidate(f *testing.F) {
 		if !ok {
 			t.Fatalf("accepted a token of issuer %q", c.Issuer)
 		}
-		_, perr := jwt.Parse(tok, func(*jwt.Token) (any, error) { return pub, nil },
+		parsed, perr := jwt.Parse(tok, func(*jwt.Token) (any, error) { return pub, nil },
 			jwt.WithValidMethods([]string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256"}))
 		if perr != nil {
 			t.Fatalf("accepted a token that does not verify: %v", perr)
+		}
+		if typ, _ := parsed.Header["typ"].(string); c.Issuer == ec.Name && !strings.EqualFold(strings.TrimPrefix(strings.ToLower(typ), "application/"), "at+jwt") {
+			t.Fatalf("accepted a token of typ %q from an issuer that wants at+jwt", typ)
 		}
 	})
 }

@@ -63,6 +63,19 @@ type issuer struct {
 	cfg    config.JWTIssuer
 	static *verifier
 	jwks   *jwks
+	// types are the accepted typ header values as mediaType gives them;
+	// nil accepts any.
+	types []string
+}
+
+// mediaType is a typ header value in the form it is compared in: RFC 7515
+// 4.1.9 has a recipient read a value without "/" as "application/" plus the
+// value, and media types are case-insensitive (RFC 6838).
+func mediaType(typ string) string {
+	if !strings.Contains(typ, "/") {
+		typ = "application/" + typ
+	}
+	return strings.ToLower(typ)
 }
 
 // New loads the trust store and the issuers of cfg. JWKS are fetched on
@@ -137,6 +150,9 @@ func New(cfg *config.Config, opts Options) (*Validator, error) {
 			return nil, fmt.Errorf("auth: issuer %q configured twice", j.Issuer)
 		}
 		is := &issuer{cfg: j}
+		for _, t := range j.TokenTypes {
+			is.types = append(is.types, mediaType(t))
+		}
 		makeVer := func(pub crypto.PublicKey, algs []string) *verifier {
 			return &verifier{pub: pub, algs: algs, parser: jwt.NewParser(
 				jwt.WithValidMethods(algs),
@@ -301,6 +317,14 @@ func (v *Validator) verify(ctx context.Context, token string) (*Claims, *Error) 
 	if err != nil {
 		return nil, mapJWTError(err, payload)
 	}
+	if is.types != nil {
+		// Explicit typing (RFC 8725 3.11): an ID token or a token meant for
+		// another protocol, signed by the same key, is not an access token.
+		typ, _ := hdr["typ"].(string)
+		if !slices.Contains(is.types, mediaType(typ)) {
+			return nil, errTokenType
+		}
+	}
 	for _, name := range []string{"sub", "jti"} {
 		if s, _ := payload[name].(string); s == "" {
 			return nil, missingClaim(name)
@@ -317,6 +341,8 @@ func (v *Validator) verify(ctx context.Context, token string) (*Claims, *Error) 
 	}
 	return claims, nil
 }
+
+var errTokenType = invalid(ReasonBadHeader, "The access token type (typ header) is not one its issuer is trusted for")
 
 var errUnrevocable = invalid(ReasonBadClaim, "The jti, sub or client of the access token is too long or holds control characters or surrounding white space (a jti, any white space)")
 

@@ -553,6 +553,32 @@ func TestCacheKeyIsWholeToken(t *testing.T) {
 	wantErr(t, err, 900901, ReasonBadSignature)
 }
 
+// With tokenTypes set, only tokens whose typ header names one of them pass
+// (RFC 8725 3.11): an ID token signed by the same key is no access token.
+func TestTokenTypes(t *testing.T) {
+	iss := authtest.NewIssuer(t)
+	cfg := iss.Config()
+	cfg.JWT[0].TokenTypes = []string{"at+jwt"}
+	v := newValidator(t, cfg, newClock())
+	for _, typ := range []any{"at+jwt", "AT+JWT", "application/at+jwt", "Application/At+JWT"} {
+		if _, err := v.Validate(context.Background(), iss.Sign(t, iss.Claims(), map[string]any{"typ": typ})); err != nil {
+			t.Errorf("typ %v refused: %v", typ, err)
+		}
+	}
+	for _, typ := range []any{"JWT", nil, "", "at+jwt ", "application/jwt", "text/at+jwt", "at+jwt/x", 1, []any{"at+jwt"}} {
+		_, err := v.Validate(context.Background(), iss.Sign(t, iss.Claims(), map[string]any{"typ": typ}))
+		t.Run(fmt.Sprintf("typ %#v", typ), func(t *testing.T) { wantErr(t, err, 900901, ReasonBadHeader) })
+	}
+
+	// Unset, as in the WSO2 gateway: any typ, or none.
+	open := newValidator(t, iss.Config(), newClock())
+	for _, typ := range []any{"JWT", nil, "id+jwt"} {
+		if _, err := open.Validate(context.Background(), iss.Sign(t, iss.Claims(), map[string]any{"typ": typ})); err != nil {
+			t.Errorf("typ %v refused without tokenTypes: %v", typ, err)
+		}
+	}
+}
+
 func TestValidateSubscription(t *testing.T) {
 	iss := authtest.NewIssuer(t)
 	cfg := iss.Config()

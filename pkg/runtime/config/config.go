@@ -71,6 +71,11 @@ type JWTIssuer struct {
 	CertificateAlias     string // certificateAlias
 	JWKSURL              string // jwksUrl
 	ValidateSubscription bool   // validateSubscription
+	// TokenTypes (tokenTypes) are the values of the JOSE typ header this
+	// issuer's tokens must carry, such as "at+jwt" (RFC 9068), compared as
+	// RFC 7515 says: case-insensitive, "application/" optional. Empty
+	// accepts any typ or none, as the WSO2 gateway did.
+	TokenTypes []string
 }
 
 // Auth is [authConfig].

@@ -58,6 +58,7 @@ validateSubscription = true
 issuer = "https://idp-b/token"
 audience = "aud-b"
 jwksUrl = "https://idp-b/jwks"
+tokenTypes = ["at+jwt", "application/jwt"]
 
 [authConfig]
 authorizationHeader = "X-JWT"
@@ -107,7 +108,7 @@ func TestLoadFull(t *testing.T) {
 		},
 		JWT: []JWTIssuer{
 			{Issuer: "https://idp-a/token", Audience: "aud-a", CertificateAlias: "a", ValidateSubscription: true},
-			{Issuer: "https://idp-b/token", Audience: "aud-b", JWKSURL: "https://idp-b/jwks"},
+			{Issuer: "https://idp-b/token", Audience: "aud-b", JWKSURL: "https://idp-b/jwks", TokenTypes: []string{"at+jwt", "application/jwt"}},
 		},
 		Auth:    Auth{AuthorizationHeader: "X-JWT"},
 		Caching: Caching{TokenCacheExpiryTime: time.Minute, TokenCacheCapacity: 5},
@@ -198,6 +199,10 @@ func TestBadConfs(t *testing.T) {
 		{"jwksUrl over plain http to another host", "[[jwtTokenConfig]]\nissuer = \"i\"\naudience = \"a\"\njwksUrl = \"http://idp.example/jwks\"\n", "jwtTokenConfig[0].jwksUrl", 4, "must be an https:// URL"},
 		{"unknown key in the second issuer", minimal + "\n[[jwtTokenConfig]]\nissuer = \"x\"\naudience = \"b\"\ncertificateAlias = \"c\"\nbogus = 1\n", "jwtTokenConfig[1].bogus", 11, "unknown key"},
 		{"duplicate issuer", minimal + minimal, "jwtTokenConfig[1].issuer", 8, "already trusted"},
+		{"token type with a space", minimal + "tokenTypes = [\"at+jwt\", \"at jwt\"]\n", "jwtTokenConfig[0].tokenTypes[1]", 6, "not a media type"},
+		{"token type empty", minimal + "tokenTypes = [\"\"]\n", "jwtTokenConfig[0].tokenTypes[0]", 6, "not a media type"},
+		{"token type with two slashes", minimal + "tokenTypes = [\"application/at+jwt/x\"]\n", "jwtTokenConfig[0].tokenTypes[0]", 6, "not a media type"},
+		{"token types a string", minimal + "tokenTypes = \"at+jwt\"\n", "jwtTokenConfig[0].tokenTypes", 6, "array of strings"},
 		{"unset environment variable", "[listenerConfig]\ntrustStorePassword = \"${MGW_TEST_UNSET_SURELY}\"\n" + minimal, "listenerConfig.trustStorePassword", 2, "MGW_TEST_UNSET_SURELY is not set"},
 		{"unterminated ${", "[listenerConfig]\nhost = \"${HOME\"\n" + minimal, "listenerConfig.host", 2, "unterminated"},
 		{"unknown persistent key with useDefault", "[tokenRevocationConfig.persistent]\nrevokedTokensFile = \"x\"\n" + minimal, "tokenRevocationConfig.persistent.revokedTokensFile", 2, "useDefault = false"},

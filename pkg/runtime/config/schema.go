@@ -96,6 +96,9 @@ var fields = map[string]field{
 	"jwtTokenConfig.validateSubscription": {kBool, func(c *Config, i int, v any) {
 		c.JWT[i].ValidateSubscription = v.(bool)
 	}},
+	"jwtTokenConfig.tokenTypes": {kStrings, func(c *Config, i int, v any) {
+		c.JWT[i].TokenTypes = v.([]string)
+	}},
 
 	"authConfig.authorizationHeader":            str(func(c *Config, s string) { c.Auth.AuthorizationHeader = s }),
 	"authConfig.removeAuthHeaderFromOutMessage": boolean(func(c *Config, b bool) { c.Auth.RemoveAuthHeaderFromOutMessage = b }),

@@ -71,6 +71,11 @@ func (d *decoder) validate() error {
 				d.fail(key+".jwksUrl", err)
 			}
 		}
+		for n, t := range j.TokenTypes {
+			if !validTokenType(t) {
+				d.fail(fmt.Sprintf("%s.tokenTypes[%d]", key, n), errors.New(`is not a media type such as "at+jwt" or "application/at+jwt"`))
+			}
+		}
 	}
 
 	if h := c.Auth.AuthorizationHeader; !validHeaderName(h) {
@@ -174,6 +179,16 @@ func jwksURL(s string) error {
 }
 
 // validHeaderName reports whether s is an RFC 9110 token.
+// validTokenType checks a tokenTypes entry: a media type (type/subtype) or,
+// as the typ header usually carries it, a subtype alone (RFC 7515 4.1.9).
+func validTokenType(s string) bool {
+	typ, subtype, found := strings.Cut(s, "/")
+	if !found {
+		return validHeaderName(s)
+	}
+	return validHeaderName(typ) && validHeaderName(subtype)
+}
+
 func validHeaderName(s string) bool {
 	if s == "" {
 		return false
