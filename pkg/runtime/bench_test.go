@@ -147,7 +147,9 @@ var unsecuredPaths = map[string]bool{"/v2/pet/findByStatus": true, "/v2/store/or
 // handler: it must never panic (a recovered panic is a 500) and nothing may
 // reach the backend without the valid token, except the unsecured
 // resources; nothing with a dot segment or an empty segment is ever
-// proxied.
+// proxied. A second gateway, with allowEncodedSlash, gets each request too:
+// the path it proxies, decoded as a backend may decode it (%2F included),
+// has no dot segment or empty segment either.
 func FuzzServeHTTP(f *testing.F) {
 	iss := authtest.NewIssuer(f)
 	cfg := iss.Config()
@@ -159,7 +161,13 @@ func FuzzServeHTTP(f *testing.F) {
 		f.Fatal(err)
 	}
 	s.RevokedSet().Revoke("revoked", time.Time{})
-	h := s.Handler()
+	slashCfg := *cfg
+	slashCfg.Listener.AllowEncodedSlash = true
+	slashed, err := New(petstore(ep("http://backend.test/v2"), nil), &slashCfg, Options{Transport: mt, Sources: []NamedSource{}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	slashed.RevokedSet().Revoke("revoked", time.Time{})
 	for _, seed := range [][2]string{
 		{"/petstore/v1/pet/1", "Bearer " + valid},
 		{"/petstore/v1/pet/1", "Bearer " + valid[:len(valid)-2]},
@@ -172,39 +180,56 @@ func FuzzServeHTTP(f *testing.F) {
 		{"/petstore/v1/pet/1", "Bearer " + iss.Token(f, map[string]any{"jti": "revoked"})},
 		{"/petstore/v1/pet/1", "bearer    " + valid + "  "},
 		{"/%70etstore/v1/slow", "Bearer"},
+		{"/petstore/v1/pet/heads%2Fmain", "Bearer " + valid},
+		{"/petstore/v1/pet/a%2F..%2Ffind", "Bearer " + valid},
 	} {
 		f.Add(seed[0], seed[1])
 	}
 	f.Fuzz(func(t *testing.T, path, authz string) {
-		u, err := url.Parse(path)
-		if err != nil || u.Host != "" || u.Scheme != "" || u.Opaque != "" {
-			return // the server's own parser refuses it before the handler
-		}
-		req := &http.Request{Method: "GET", URL: u, Header: http.Header{}, Host: "gw.test", RemoteAddr: "192.0.2.1:1", Body: http.NoBody}
-		req = req.WithContext(t.Context())
-		if authz != "" {
-			req.Header["Authorization"] = []string{authz}
-		}
-		before := mt.hits.Load()
-		w := &discardWriter{h: http.Header{}}
-		h.ServeHTTP(w, req)
-		if w.status == http.StatusInternalServerError {
-			t.Fatalf("500 for path %q", path)
-		}
-		if mt.hits.Load() == before {
-			return
-		}
-		out := mt.last.Load()
-		p := out.URL.EscapedPath()
-		for _, seg := range strings.Split(strings.TrimSuffix(strings.TrimPrefix(p, "/"), "/"), "/") {
-			dec, _ := url.PathUnescape(seg)
-			if seg == "" || dec == "." || dec == ".." || strings.ContainsAny(dec, "/\\") {
-				t.Fatalf("path %q proxied as %q", path, p)
-			}
-		}
-		decoded, _ := url.PathUnescape(strings.TrimSuffix(p, "/"))
-		if !unsecuredPaths[decoded] && !strings.Contains(authz, valid) {
-			t.Fatalf("path %q with Authorization %q reached the backend as %q", path, authz, p)
-		}
+		serveOneFuzzed(t, s.Handler(), mt, path, authz, valid, false)
+		serveOneFuzzed(t, slashed.Handler(), mt, path, authz, valid, true)
 	})
+}
+
+// serveOneFuzzed is one request of FuzzServeHTTP through h; decodeSlash
+// checks the proxied path as a backend that decodes %2F reads it.
+func serveOneFuzzed(t *testing.T, h http.Handler, mt *memTransport, path, authz, valid string, decodeSlash bool) {
+	u, err := url.Parse(path)
+	if err != nil || u.Host != "" || u.Scheme != "" || u.Opaque != "" {
+		return // the server's own parser refuses it before the handler
+	}
+	req := &http.Request{Method: "GET", URL: u, Header: http.Header{}, Host: "gw.test", RemoteAddr: "192.0.2.1:1", Body: http.NoBody}
+	req = req.WithContext(t.Context())
+	if authz != "" {
+		req.Header["Authorization"] = []string{authz}
+	}
+	before := mt.hits.Load()
+	w := &discardWriter{h: http.Header{}}
+	h.ServeHTTP(w, req)
+	if w.status == http.StatusInternalServerError {
+		t.Fatalf("500 for path %q", path)
+	}
+	if mt.hits.Load() == before {
+		return
+	}
+	out := mt.last.Load()
+	p := out.URL.EscapedPath()
+	segs := strings.Split(strings.TrimSuffix(strings.TrimPrefix(p, "/"), "/"), "/")
+	if decodeSlash {
+		whole, _ := url.PathUnescape(strings.TrimSuffix(strings.TrimPrefix(p, "/"), "/"))
+		segs = strings.Split(whole, "/")
+	}
+	for _, seg := range segs {
+		dec := seg // decoded once already, as a backend does
+		if !decodeSlash {
+			dec, _ = url.PathUnescape(seg)
+		}
+		if seg == "" || dec == "." || dec == ".." || strings.ContainsAny(dec, "/\\") {
+			t.Fatalf("path %q proxied as %q", path, p)
+		}
+	}
+	decoded, _ := url.PathUnescape(strings.TrimSuffix(p, "/"))
+	if !unsecuredPaths[decoded] && !strings.Contains(authz, valid) {
+		t.Fatalf("path %q with Authorization %q reached the backend as %q", path, authz, p)
+	}
 }

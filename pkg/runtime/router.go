@@ -106,6 +106,9 @@ func (pc *patternChild) matches(seg string) bool {
 // router is the compiled route table of a Spec; it is read-only once built.
 type router struct {
 	root *node
+	// encodedSlash lets a path parameter's value hold an encoded slash
+	// (listenerConfig.allowEncodedSlash); see match.
+	encodedSlash bool
 }
 
 // matchResult is the outcome of a lookup.
@@ -244,7 +247,44 @@ func splitTemplate(p string) []string {
 // a NUL matches nothing: nothing that a backend could read as a different
 // path is ever proxied. One trailing slash is ignored. HEAD is served by the
 // GET route when the resource has no HEAD of its own.
+//
+// With encodedSlash, a segment holding encoded slashes may be a parameter's
+// value (never a literal), when what lies between its slashes is neither
+// empty nor a dot segment. Since many backends decode %2F before routing,
+// such a request is proxied only when the path decoded that way matches
+// no other resource of the gateway: /pet/1%2Fsecret does not reach a
+// backend as /pet/1/secret under the scopes of /pet/{petId}.
 func (rt *router) match(method, escapedPath string) matchResult {
+	res := rt.matchSegments(method, escapedPath)
+	if res.route == nil || !rt.encodedSlash || !hasEncodedSlash(escapedPath) {
+		return res
+	}
+	decoded, err := url.PathUnescape(escapedPath)
+	if err != nil {
+		return matchResult{}
+	}
+	if other := rt.matchSegments(method, decoded); other.route != nil && other.route != res.route || other.allow != "" {
+		return matchResult{}
+	}
+	return res
+}
+
+// hasEncodedSlash reports whether p holds %2F (in either case).
+func hasEncodedSlash(p string) bool {
+	for {
+		i := strings.IndexByte(p, '%')
+		if i < 0 || i+2 >= len(p) {
+			return false
+		}
+		if p[i+1] == '2' && (p[i+2] == 'F' || p[i+2] == 'f') {
+			return true
+		}
+		p = p[i+1:]
+	}
+}
+
+// matchSegments is match without the check of encoded slashes.
+func (rt *router) matchSegments(method, escapedPath string) matchResult {
 	if escapedPath == "" || escapedPath[0] != '/' {
 		return matchResult{}
 	}
@@ -287,10 +327,17 @@ func (rt *router) walk(n *node, p string, done bool, method string, res *matchRe
 	if seg == "" {
 		return false
 	}
+	slashed := false // a parameter's value with encoded slashes
 	if strings.IndexByte(seg, '%') >= 0 {
 		dec, err := url.PathUnescape(seg)
-		if err != nil || strings.ContainsAny(dec, "/\\\x00") {
+		if err != nil || strings.ContainsAny(dec, "\\\x00") {
 			return false
+		}
+		if strings.IndexByte(dec, '/') >= 0 {
+			if !rt.encodedSlash || !slashedValueOK(dec) {
+				return false
+			}
+			slashed = true
 		}
 		seg = dec
 	} else if strings.IndexByte(seg, '\\') >= 0 {
@@ -299,7 +346,7 @@ func (rt *router) walk(n *node, p string, done bool, method string, res *matchRe
 	if seg == "." || seg == ".." {
 		return false
 	}
-	if next, ok := n.literal[seg]; ok && rt.walk(next, rest, !more, method, res) {
+	if next, ok := n.literal[seg]; ok && !slashed && rt.walk(next, rest, !more, method, res) {
 		return true
 	}
 	for _, pc := range n.patterns {
@@ -311,6 +358,17 @@ func (rt *router) walk(n *node, p string, done bool, method string, res *matchRe
 		return true
 	}
 	return false
+}
+
+// slashedValueOK reports whether a parameter's decoded value that holds
+// slashes reads as plain path segments: none empty, none "." or "..".
+func slashedValueOK(v string) bool {
+	for part := range strings.SplitSeq(v, "/") {
+		if part == "" || part == "." || part == ".." {
+			return false
+		}
+	}
+	return true
 }
 
 // backendPath is the escaped path the backend receives after the endpoint

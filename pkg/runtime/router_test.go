@@ -108,6 +108,54 @@ func TestRouterMatch(t *testing.T) {
 	}
 }
 
+// With allowEncodedSlash, a parameter's value may hold %2F (GitHub's refs,
+// heads%2Fmain), but never a dot segment or an empty one, never as a
+// literal, and never when a backend that decodes %2F would read the path as
+// another resource of the gateway.
+func TestRouterEncodedSlash(t *testing.T) {
+	rt := testRouter(t)
+	rt.encodedSlash = true
+	tests := []struct {
+		method, path string
+		want         string
+	}{
+		{"GET", "/petstore/v1/pet/heads%2Fmain", "GET /petstore/v1/pet/{petId}"},
+		{"GET", "/petstore/v1/pet/a%2fb%2Fc", "GET /petstore/v1/pet/{petId}"},
+		{"GET", "/gh/compare/main...feat%2Fx", "GET /gh/compare/{base}...{head}"},
+		{"GET", "/store/v2/order/a%2Fb/", "GET /store/v2/order/{id}"},
+		// What a decoding backend would take for another resource.
+		{"POST", "/petstore/v1/pet/1%2FuploadImage", ""},
+		{"GET", "/petstore/v1/pet/1%2FuploadImage", ""}, // POST /pet/{petId}/uploadImage exists
+		{"GET", "/petstore/v1/files/x%2Fa.json", "GET /petstore/v1/files/{name}.json"},
+		// Traversal and empty segments, encoded.
+		{"GET", "/petstore/v1/pet/a%2f..%2f..%2fadmin", ""},
+		{"GET", "/petstore/v1/pet/..%2Fadmin", ""},
+		{"GET", "/petstore/v1/pet/a%2F.", ""},
+		{"GET", "/petstore/v1/pet/a%2F%2Fb", ""},
+		{"GET", "/petstore/v1/pet/%2Fb", ""},
+		{"GET", "/petstore/v1/pet/a%2F", ""},
+		{"GET", "/petstore/v1/pet/a%5Cb", ""},
+		// A literal segment is never matched by a value with a slash.
+		{"GET", "/petstore%2Fv1/pet/1", ""},
+		{"GET", "/health%2F", ""},
+	}
+	for _, tc := range tests {
+		m := rt.match(tc.method, tc.path)
+		got := ""
+		if m.route != nil {
+			got = m.route.template
+		}
+		if got != tc.want {
+			t.Errorf("%s %q: matched %q, want %q", tc.method, tc.path, got, tc.want)
+		}
+	}
+	// Off (the default), every encoded slash is refused.
+	rt.encodedSlash = false
+	if m := rt.match("GET", "/petstore/v1/pet/heads%2Fmain"); m.route != nil {
+		t.Errorf("an encoded slash matched %s with allowEncodedSlash off", m.route.template)
+	}
+}
+
 func TestRouterRejectsDuplicates(t *testing.T) {
 	rt := &router{root: newNode()}
 	r := &route{api: &API{Source: "a.yaml"}, template: "/x/{id}"}

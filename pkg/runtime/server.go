@@ -142,7 +142,7 @@ func New(spec Spec, cfg *config.Config, opts Options) (*Server, error) {
 // buildRouter compiles the spec's resources into the route table, with one
 // upstream (proxy and transport) per distinct endpoint.
 func (s *Server) buildRouter() (*router, error) {
-	rt := &router{root: newNode()}
+	rt := &router{root: newNode(), encodedSlash: s.cfg.Listener.AllowEncodedSlash}
 	ups := map[*Endpoint]*upstream{}
 	buffers := newBufferPool()
 	upstreamOf := func(ep *Endpoint) (*upstream, error) {

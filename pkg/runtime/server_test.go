@@ -46,6 +46,21 @@ func TestProxyPathAndQuery(t *testing.T) {
 	}
 }
 
+// With listenerConfig.allowEncodedSlash, a parameter's %2F reaches the
+// backend as sent, never decoded into a path separator.
+func TestEncodedSlashProxied(t *testing.T) {
+	be := newBackend(t, "prod")
+	iss, cfg := issuerConfig(t)
+	cfg.Listener.AllowEncodedSlash = true
+	s := startServer(t, petstore(ep(be.URL+"/v2"), nil), cfg, Options{})
+	resp, body := do(t, "GET", s.testURL("http", "/petstore/v1/pet/heads%2Fmain"), nil, "Authorization", "Bearer "+iss.Token(t, nil))
+	if resp.StatusCode != 200 || !strings.Contains(body, `"uri":"/v2/pet/heads%2Fmain"`) {
+		t.Errorf("encoded slash: %d %s", resp.StatusCode, body)
+	}
+	resp, body = do(t, "GET", s.testURL("http", "/petstore/v1/pet/a%2F..%2Fadmin"), nil, "Authorization", "Bearer "+iss.Token(t, nil))
+	wantFault(t, resp, body, 404, CodeNoMatchingResource)
+}
+
 func TestEndpointWithoutPath(t *testing.T) {
 	be := newBackend(t, "prod")
 	s := startServer(t, petstore(ep(be.URL), nil), testConfig(t), Options{})

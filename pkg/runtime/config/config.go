@@ -62,6 +62,9 @@ type Listener struct {
 	// MaxRequestBodySize is maxRequestBodySize: the largest request body in
 	// bytes that is passed on to a backend (413 beyond it); 0 means no limit.
 	MaxRequestBodySize int64
+	// AllowEncodedSlash is allowEncodedSlash: a path parameter's value may
+	// hold an encoded slash (%2F), as in GitHub's refs (heads%2Fmain).
+	AllowEncodedSlash bool
 }
 
 // JWTIssuer is one [[jwtTokenConfig]] table.

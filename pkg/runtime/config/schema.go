@@ -88,6 +88,7 @@ var fields = map[string]field{
 	"listenerConfig.trustStorePath":     str(func(c *Config, s string) { c.Listener.TrustStorePath = s }),
 	"listenerConfig.trustStorePassword": str(func(c *Config, s string) { c.Listener.TrustStorePassword = s }),
 	"listenerConfig.maxRequestBodySize": integer(func(c *Config, n int) { c.Listener.MaxRequestBodySize = int64(n) }),
+	"listenerConfig.allowEncodedSlash":  boolean(func(c *Config, b bool) { c.Listener.AllowEncodedSlash = b }),
 
 	"jwtTokenConfig.issuer":           issuerStr(func(j *JWTIssuer, s string) { j.Issuer = s }),
 	"jwtTokenConfig.audience":         issuerStr(func(j *JWTIssuer, s string) { j.Audience = s }),
