@@ -32,6 +32,9 @@ type Definition struct {
 	root *yaml.Node
 	// warnings are faults of the definition that do not stop the build.
 	warnings []*DefinitionError
+	// swagger2 is set when the file is Swagger 2.0: Doc is its conversion,
+	// and faults found in Doc are named in 2.0 terms (v2Path, toV2Error).
+	swagger2 bool
 }
 
 // LoadDefinition reads an OpenAPI 2.0 or 3.x definition, YAML or JSON, and
@@ -67,6 +70,8 @@ func LoadDefinition(ctx context.Context, file string) (*Definition, error) {
 		if err != nil {
 			e := d.errorf(nil, "cannot load OpenAPI %s definition: %w", openapiVersion, err)
 			if line := lineInMessage(err); line > 0 {
+				e.Line = line
+			} else if line := quotedRefLine(d.root, e.Err.Error()); line > 0 {
 				e.Line = line
 			}
 			return nil, e
@@ -226,9 +231,15 @@ func (d *Definition) convertV2(loader *openapi3.Loader, data []byte, location *u
 	if err := json.Unmarshal(jsonData, &doc2); err != nil {
 		return nil, d.errorf(nil, "cannot read Swagger 2.0 definition: %w", err)
 	}
+	d.swagger2 = true
 	doc3, err := openapi2conv.ToV3WithLoader(&doc2, loader, location)
 	if err != nil {
-		return nil, d.errorf(nil, "cannot convert Swagger 2.0 definition to OpenAPI 3: %w", err)
+		// The converter's faults name no path; most name a $ref.
+		e := d.errorf(nil, "cannot convert Swagger 2.0 definition to OpenAPI 3: %w", err)
+		if line := quotedRefLine(d.root, e.Err.Error()); line > 0 {
+			e.Line = line
+		}
+		return nil, e
 	}
 	return doc3, nil
 }
@@ -238,7 +249,13 @@ func (d *Definition) errorf(path jsonPath, format string, a ...any) *DefinitionE
 	return d.wrap(path, fmt.Errorf(format, a...))
 }
 
+// wrap makes a DefinitionError at path, with the line of path. For a
+// Swagger 2.0 definition, path (of its OpenAPI 3 conversion) and the $refs
+// that err quotes are named as in the 2.0 file.
 func (d *Definition) wrap(path jsonPath, err error) *DefinitionError {
+	if d.swagger2 {
+		path, err = v2Path(d.root, path), toV2Error(err)
+	}
 	e := &DefinitionError{File: d.File, Line: lineOf(d.root, path), Err: err}
 	if len(path) > 0 {
 		e.Path = path.String()

@@ -3,6 +3,8 @@ package codegen
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -14,17 +16,90 @@ import (
 // the error.
 func (d *Definition) validate(ctx context.Context) error {
 	var warnings []*DefinitionError
-	for _, doc := range d.pathLayers() {
-		for _, fault := range faults(doc.Validate(ctx, openapi3.EnableMultiError())) {
-			path, cause := validationPath(fault)
-			if !unusedByGateway(fault) {
-				return d.errorf(path, "invalid OpenAPI definition: %w", cause)
-			}
-			warnings = append(warnings, d.errorf(path, "%s (not used by the gateway; the build goes on)", firstLine(cause.Error())))
+	seen := map[string]bool{} // a later layer repeats the security schemes
+	warn := func(w *DefinitionError) {
+		if msg := w.Error(); !seen[msg] {
+			seen[msg] = true
+			warnings = append(warnings, w)
 		}
+	}
+	all := faults(oddlyNamedComponents(ctx, d.Doc.Components))
+	for _, doc := range d.pathLayers() {
+		all = append(all, faults(doc.Validate(ctx, openapi3.EnableMultiError()))...)
+	}
+	for _, fault := range all {
+		path, cause := validationPath(fault)
+		if name, ok := oddComponentName(fault); ok {
+			warn(d.errorf(path, "the name %q is not a component name of OpenAPI 3 (letters, digits, '.', '_' and '-'); $refs and security requirements naming it still work (the build goes on)", name))
+			continue
+		}
+		if !unusedByGateway(fault) {
+			return d.errorf(path, "invalid OpenAPI definition: %w", cause)
+		}
+		warn(d.errorf(path, "%s (not used by the gateway; the build goes on)", firstLine(cause.Error())))
 	}
 	d.warnings = append(d.warnings, warnings...)
 	return nil
+}
+
+// oddComponentName reports whether err is kin-openapi's refusal of a
+// component's name outside ^[a-zA-Z0-9._-]+$, and the name. Swagger 2.0
+// allows any name in definitions and securityDefinitions, and real ones use
+// them (grpc-gateway's "Stream result of X", Swashbuckle's generic
+// `Response[Foo]`, "OAuth2 Application"); the gateway uses a component's
+// name only to resolve $refs and security requirements, which take any
+// string, so such a name is a warning.
+func oddComponentName(err error) (string, bool) {
+	var c *openapi3.ComponentValidationError
+	if !errors.As(err, &c) || c.Cause == nil {
+		return "", false
+	}
+	idErr := openapi3.ValidateIdentifier(c.Name)
+	return c.Name, idErr != nil && c.Cause.Error() == idErr.Error()
+}
+
+// oddlyNamedComponents validates the components whose names
+// oddComponentName warns about: kin-openapi refuses the name and skips the
+// value, and what the gateway uses of it (a security scheme's type and
+// flows) must still be checked. Each fault is wrapped as kin-openapi wraps
+// those of other components.
+func oddlyNamedComponents(ctx context.Context, c *openapi3.Components) error {
+	if c == nil {
+		return nil
+	}
+	ctx = openapi3.WithValidationOptions(ctx, openapi3.EnableMultiError())
+	var all openapi3.MultiError
+	check := func(section, name string, err error) {
+		if err != nil {
+			all = append(all, &openapi3.SectionValidationError{Section: "components",
+				Cause: &openapi3.ComponentValidationError{Section: section, Name: name, Cause: err}})
+		}
+	}
+	checkOdd(ctx, "schema", c.Schemas, check)
+	checkOdd(ctx, "parameter", c.Parameters, check)
+	checkOdd(ctx, "request body", c.RequestBodies, check)
+	checkOdd(ctx, "response", c.Responses, check)
+	checkOdd(ctx, "header", c.Headers, check)
+	checkOdd(ctx, "security scheme", c.SecuritySchemes, check)
+	checkOdd(ctx, "example", c.Examples, check)
+	checkOdd(ctx, "link", c.Links, check)
+	checkOdd(ctx, "callback", c.Callbacks, check)
+	if len(all) == 0 {
+		return nil
+	}
+	return all
+}
+
+// checkOdd validates each value of m whose name is not an OpenAPI 3
+// identifier, in the order of the names.
+func checkOdd[M ~map[string]V, V interface {
+	Validate(context.Context, ...openapi3.ValidationOption) error
+}](ctx context.Context, section string, m M, check func(section, name string, err error)) {
+	for _, name := range slices.Sorted(maps.Keys(m)) {
+		if openapi3.ValidateIdentifier(name) != nil {
+			check(section, name, m[name].Validate(ctx))
+		}
+	}
 }
 
 // faults lists the separate faults of a validation error.
