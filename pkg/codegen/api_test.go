@@ -255,7 +255,9 @@ func TestUnsupportedExtensions(t *testing.T) {
 	}
 	var got []string
 	for _, w := range loaded[0].Warnings {
-		got = append(got, fmt.Sprintf("%d %s", w.Line, w.Path))
+		if strings.Contains(w.Path, "x-wso2") {
+			got = append(got, fmt.Sprintf("%d %s", w.Line, w.Path))
+		}
 	}
 	want := []string{"5 $.x-wso2-cors", `22 $.paths["/pet/{petId}"].get.x-wso2-basePath`}
 	if !reflect.DeepEqual(got, want) {

@@ -46,8 +46,14 @@ func TestPathsDifferingInParameterNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w := loaded[0].Warnings; len(w) != 1 {
-		t.Fatalf("a component's fault beside conflicting paths: warnings %v; want one", w)
+	examples := 0
+	for _, w := range loaded[0].Warnings {
+		if strings.Contains(w.Error(), "invalid example") {
+			examples++
+		}
+	}
+	if examples != 1 {
+		t.Fatalf("a component's fault beside conflicting paths: warnings %v; want one about the example", loaded[0].Warnings)
 	}
 	// Each layer is still validated: a fault in the second path is found.
 	bad := strings.Replace(content, "    delete:\n", "    delete:\n      security: [{nope: []}]\n", 1)

@@ -15,9 +15,11 @@ var honoured = map[string]bool{
 }
 
 // Warnings are the faults of the definition that did not stop the build:
-// what only strict validation found, then the extensions not honoured.
+// what only strict validation found, the extensions not honoured, then the
+// security the gateway does not check as written.
 func (d *Definition) Warnings() []*DefinitionError {
-	return append(append([]*DefinitionError(nil), d.warnings...), d.Unsupported()...)
+	out := append(append([]*DefinitionError(nil), d.warnings...), d.Unsupported()...)
+	return append(out, d.securityNotices()...)
 }
 
 // Unsupported lists, as warnings, the x-wso2-* extensions of the definition

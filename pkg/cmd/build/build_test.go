@@ -183,7 +183,7 @@ BUILD SUCCESSFUL (D)
 // rest; with -v, all of them.
 func TestBuildRunCapsWarnings(t *testing.T) {
 	def := filepath.Join(t.TempDir(), "examples.yaml")
-	content := "openapi: 3.0.0\ninfo: {title: E, version: '1'}\nx-wso2-production-endpoints: {urls: ['http://127.0.0.1:1']}\n" +
+	content := "openapi: 3.0.0\ninfo: {title: E, version: '1'}\nx-wso2-production-endpoints: {urls: ['http://127.0.0.1:1']}\nx-wso2-disable-security: true\n" +
 		"paths:\n  /e:\n    get:\n      responses: {'200': {description: ok}}\n" +
 		"components:\n  schemas:\n" + func() string {
 		var s strings.Builder
