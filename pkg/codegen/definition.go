@@ -309,7 +309,9 @@ func readLimited(file string) ([]byte, error) {
 		return nil, err
 	}
 	if n > maxDefinitionSize {
-		return nil, fmt.Errorf("larger than %d MiB", maxDefinitionSize>>20)
+		return nil, fmt.Errorf("larger than %d MiB, the most micro-gw reads of one file: a definition this large is usually bundled or dereferenced (every $ref replaced by what it names); use the definition with its $refs instead, or split it into parts in a subfolder", maxDefinitionSize>>20)
 	}
-	return buf.Bytes(), nil
+	// A UTF-8 byte order mark, which some editors write, is no part of the
+	// document: encoding/json refuses it, yaml.v3 skips it.
+	return bytes.TrimPrefix(buf.Bytes(), []byte("\xef\xbb\xbf")), nil
 }

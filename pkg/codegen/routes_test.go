@@ -2,6 +2,8 @@ package codegen
 
 import (
 	"context"
+	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -62,29 +64,54 @@ func TestPathsDifferingInParameterNames(t *testing.T) {
 	}
 }
 
+// Two operations the router cannot tell apart fail the build with both path
+// templates as written, the line of each, and why they collide.
 func TestRoutesTheGatewayCannotTellApart(t *testing.T) {
 	tests := []struct {
 		name  string
 		files []string
+		want  string
 	}{
 		{"same method, other parameter name", []string{defWithPaths("/a",
-			"  /pets/{id}:\n"+op("get", "id")+"  /pets/{name}:\n"+op("get", "name"))}},
-		{"with and without a trailing slash", []string{defWithPaths("/a",
-			"  /pets:\n"+op("get")+"  /pets/:\n"+op("get"))}},
+			"  /pets/{id}:\n"+op("get", "id")+"  /pets/{name}:\n"+op("get", "name"))},
+			`a.yaml:12: $.paths["/pets/{name}"].get: GET /pets/{name} and GET /pets/{id} (line 7) cannot both be routed: ` +
+				`two templates of the same shape with different parameter names match the same requests ` +
+				`(with the base path: /a/pets/{name} and /a/pets/{id}); keep one of the two`},
+		{"with and without a trailing slash", []string{defWithPaths("/",
+			"  /pets:\n"+op("get")+"  /pets/:\n"+op("get"))},
+			`a.yaml:10: $.paths["/pets/"].get: GET /pets/ and GET /pets (line 7) cannot both be routed: ` +
+				`the gateway's router treats a trailing slash as the same resource, so both would receive the same requests; keep one of the two`},
+		{"both", []string{defWithPaths("/",
+			"  /pets/{id}:\n"+op("get", "id")+"  /pets/{name}/:\n"+op("get", "name"))},
+			`a.yaml:12: $.paths["/pets/{name}/"].get: GET /pets/{name}/ and GET /pets/{id} (line 7) cannot both be routed: ` +
+				`the gateway's router treats a trailing slash as the same resource, and two templates of the same shape with different parameter names match the same requests; keep one of the two`},
 		{"two APIs adding up to one route", []string{
 			defWithPaths("/a", "  /b/{x}:\n"+op("get", "x")),
-			defWithPaths("/a/b", "  /{y}:\n"+op("get", "y")),
-		}},
+			defWithPaths("/a/b", "  /{x}:\n"+op("get", "x")),
+		}, `b.yaml:7: $.paths["/{x}"].get: GET /{x} and GET /b/{x} (a.yaml:7) cannot both be routed: ` +
+			`with their base paths both are the route /a/b/{x}; keep one of the two`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var files []string
+			tree := map[string]string{}
+			var names []string
 			for i, content := range tt.files {
-				files = append(files, writeDef(t, string(rune('a'+i))+".yaml", content))
+				name := string(rune('a'+i)) + ".yaml"
+				tree[name] = content
+				names = append(names, name)
+			}
+			dir := writeTree(t, tree)
+			var files []string
+			for _, name := range names {
+				files = append(files, filepath.Join(dir, name))
 			}
 			_, err := LoadAll(context.Background(), files)
-			if err == nil || !strings.Contains(err.Error(), "is defined twice") || !strings.Contains(err.Error(), "could not route") {
-				t.Fatalf("got %v, want an error naming the route defined twice", err)
+			var conflict *RouteConflictError
+			if !errors.As(err, &conflict) {
+				t.Fatalf("got %v, want a *RouteConflictError", err)
+			}
+			if got := strings.TrimPrefix(err.Error(), dir+string(filepath.Separator)); got != tt.want {
+				t.Fatalf("got  %s\nwant %s", got, tt.want)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package project
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -28,6 +29,15 @@ type ScaffoldOptions struct {
 	Force bool
 	// Definitions are copied into api_definitions/ under their base names.
 	Definitions []string
+	// Parts are the files that the definitions reference with $ref, copied
+	// into api_definitions/ at their paths relative to their definition.
+	Parts []Part
+}
+
+// Part is a file a definition references: Source is copied to
+// api_definitions/Target, Target being relative and in a subfolder.
+type Part struct {
+	Source, Target string
 }
 
 // Scaffold makes the project p (design.md section 3): api_definitions/,
@@ -42,6 +52,20 @@ func Scaffold(p Project, opts ScaffoldOptions) error {
 			return fmt.Errorf("%s and %s would both be api_definitions/%s", other, def, base)
 		}
 		seen[base] = def
+	}
+	for _, part := range opts.Parts {
+		target := filepath.Clean(part.Target)
+		if !filepath.IsLocal(target) || filepath.Dir(target) == "." {
+			return fmt.Errorf("%s cannot be copied to api_definitions/%s: a part goes in a subfolder of api_definitions/", part.Source, part.Target)
+		}
+		other, dup := seen[target]
+		if !dup {
+			seen[target] = part.Source
+			continue
+		}
+		if !sameContent(other, part.Source) {
+			return fmt.Errorf("%s and %s would both be api_definitions/%s", other, part.Source, filepath.ToSlash(target))
+		}
 	}
 
 	entries, err := os.ReadDir(p.Root)
@@ -95,16 +119,35 @@ func populate(root string, opts ScaffoldOptions) error {
 		return err
 	}
 	for _, def := range opts.Definitions {
-		data, err := os.ReadFile(def)
-		if err != nil {
-			return fmt.Errorf("copy api definition: %w", err)
-		}
-		target := filepath.Join(dst.Path(DefinitionsDir), filepath.Base(def))
-		if err := os.WriteFile(target, data, 0o644); err != nil {
+		if err := copyFile(def, filepath.Join(dst.Path(DefinitionsDir), filepath.Base(def))); err != nil {
 			return fmt.Errorf("copy api definition: %w", err)
 		}
 	}
+	for _, part := range opts.Parts {
+		target := filepath.Join(dst.Path(DefinitionsDir), filepath.Clean(part.Target))
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return fmt.Errorf("copy api definition part: %w", err)
+		}
+		if err := copyFile(part.Source, target); err != nil {
+			return fmt.Errorf("copy api definition part: %w", err)
+		}
+	}
 	return nil
+}
+
+func copyFile(src, dst string) error {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, data, 0o644)
+}
+
+// sameContent reports whether files a and b hold the same bytes.
+func sameContent(a, b string) bool {
+	da, errA := os.ReadFile(a)
+	db, errB := os.ReadFile(b)
+	return errA == nil && errB == nil && bytes.Equal(da, db)
 }
 
 // copyTemplates writes every file of the embedded templates/project into

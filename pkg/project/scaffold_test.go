@@ -254,3 +254,49 @@ func TestScaffoldOverAFile(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// The parts a definition references are copied at their relative paths; two
+// different files for one path, or a part directly in api_definitions/, are
+// refused before anything is written.
+func TestScaffoldParts(t *testing.T) {
+	src := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(src, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	def := write("a.yaml", "root")
+	pet := write("paths/pet.yaml", "pet")
+	same := write("other/paths/pet.yaml", "pet")
+	differs := write("third/paths/pet.yaml", "not the same pet")
+
+	p := New(t.TempDir(), "proj")
+	err := Scaffold(p, ScaffoldOptions{Definitions: []string{def}, Parts: []Part{
+		{Source: pet, Target: "paths/pet.yaml"}, {Source: same, Target: "paths/pet.yaml"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(p.Path(DefinitionsDir), "paths", "pet.yaml"))
+	if err != nil || string(got) != "pet" {
+		t.Fatalf("part copied as %q, %v", got, err)
+	}
+
+	for _, parts := range [][]Part{
+		{{Source: pet, Target: "paths/pet.yaml"}, {Source: differs, Target: "paths/pet.yaml"}},
+		{{Source: pet, Target: "pet.yaml"}},
+		{{Source: pet, Target: "../pet.yaml"}},
+	} {
+		q := New(t.TempDir(), "proj")
+		if err := Scaffold(q, ScaffoldOptions{Definitions: []string{def}, Parts: parts}); err == nil {
+			t.Errorf("%v: accepted", parts)
+		}
+		if _, err := os.Stat(q.Root); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%v: a refused scaffold left %s", parts, q.Root)
+		}
+	}
+}

@@ -3,6 +3,11 @@
 // revoked-set check and the faults.
 package runtime
 
+import (
+	"path"
+	"strings"
+)
+
 // Spec is everything `micro-gw build` compiles into a gateway: the APIs of the
 // project, as Go values, so that nothing is parsed from YAML when the gateway
 // starts. pkg/codegen writes a Spec literal into the generated main package.
@@ -58,4 +63,54 @@ type Endpoint struct {
 	// URL when one fails to connect) or "failover" (always the first URL that
 	// answers, in order).
 	Type string
+}
+
+// RouteConflict is two resources of a Spec that the router cannot tell
+// apart: the same method on two templates that match the same requests
+// (/pets and /pets/, /pets/{id} and /pets/{name}, or a base path and a
+// resource path that add up to another API's route). Each is an index into
+// Spec.APIs and into that API's Resources; Second comes after First.
+type RouteConflict struct {
+	FirstAPI, FirstResource   int
+	SecondAPI, SecondResource int
+}
+
+// FindRouteConflict returns the first two resources for which CheckRoutes
+// would report a route defined twice, nil when there are none (CheckRoutes
+// may still refuse the spec for another reason). It asks the router itself,
+// so it never disagrees with how requests are matched.
+func (s *Spec) FindRouteConflict() *RouteConflict {
+	type at struct{ api, res int }
+	rt := &router{root: newNode()}
+	var added []at
+	for i := range s.APIs {
+		if !strings.HasPrefix(s.APIs[i].BasePath, "/") {
+			return nil
+		}
+		for j := range s.APIs[i].Resources {
+			if s.addResource(rt, i, j) == nil {
+				added = append(added, at{i, j})
+				continue
+			}
+			if s.addResource(&router{root: newNode()}, i, j) != nil {
+				return nil // a bad template, not a conflict
+			}
+			for _, a := range added {
+				pair := &router{root: newNode()}
+				if s.addResource(pair, a.api, a.res) == nil && s.addResource(pair, i, j) != nil {
+					return &RouteConflict{FirstAPI: a.api, FirstResource: a.res, SecondAPI: i, SecondResource: j}
+				}
+			}
+			return nil
+		}
+	}
+	return nil
+}
+
+// addResource adds resource j of API i to rt as eachRoute does.
+func (s *Spec) addResource(rt *router, i, j int) error {
+	api := &s.APIs[i]
+	res := &api.Resources[j]
+	r := &route{api: api, resource: res, template: path.Join(api.BasePath, res.Path)}
+	return rt.add(api.BasePath, res.Path, strings.ToUpper(res.Method), r)
 }

@@ -59,27 +59,26 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 	if err != nil {
 		return fmt.Errorf("find working directory: %w", err)
 	}
-	// Definitions are checked before anything is written: one that would
-	// not build is refused now, not at the first build.
+	// Definitions are checked before anything is written, with the code of
+	// the build: one that would not build is refused now, not at the first
+	// build.
 	defs := make([]string, len(opts.Definitions))
-	byBasePath := map[string]string{}
 	for i, def := range opts.Definitions {
 		defs[i] = project.New(wd, def).Root
-		api, err := codegen.LoadAPI(ctx, defs[i])
-		var defErr *codegen.DefinitionError
-		if errors.As(err, &defErr) {
-			defErr.File = def
-		}
+	}
+	var parts []project.Part
+	if len(defs) > 0 {
+		d := display{abs: defs, typed: opts.Definitions}
+		loaded, err := codegen.LoadAll(ctx, defs)
 		if err != nil {
+			return d.err(err)
+		}
+		if parts, err = definitionParts(loaded, d); err != nil {
 			return err
 		}
-		if first, dup := byBasePath[api.BasePath]; dup {
-			return &codegen.DuplicateBasePathError{BasePath: api.BasePath, First: first, Other: def}
-		}
-		byBasePath[api.BasePath] = def
 	}
 	p := project.New(wd, opts.Name)
-	if err := project.Scaffold(p, project.ScaffoldOptions{Force: opts.Force, Definitions: defs}); err != nil {
+	if err := project.Scaffold(p, project.ScaffoldOptions{Force: opts.Force, Definitions: defs, Parts: parts}); err != nil {
 		return err
 	}
 	fmt.Fprintf(opts.Out, "Project '%s' is initialized successfully.\n", opts.Name)
@@ -90,4 +89,64 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 			filepath.Join(opts.Name, project.DefinitionsDir), opts.Name)
 	}
 	return nil
+}
+
+// definitionParts are the files that the definitions reference, to be copied
+// with them at the same paths relative to them. A part beside its definition
+// is refused: the build takes every file directly in api_definitions/ for an
+// API.
+func definitionParts(loaded []codegen.Loaded, d display) ([]project.Part, error) {
+	var parts []project.Part
+	for _, l := range loaded {
+		for _, part := range l.Parts {
+			rel, err := filepath.Rel(filepath.Dir(l.File), part)
+			if err != nil || !filepath.IsLocal(rel) {
+				return nil, fmt.Errorf("%s: $ref to %s: outside the folder of the definition", d.name(l.File), d.name(part))
+			}
+			if filepath.Dir(rel) == "." {
+				return nil, fmt.Errorf("%s: $ref to %s: a file the definition references must be in a subfolder of the definition's folder, "+
+					"since every file directly in api_definitions/ is taken for an API; move %s into a subfolder (e.g. parts/%s) and change the $refs to it",
+					d.name(l.File), rel, d.name(part), rel)
+			}
+			parts = append(parts, project.Part{Source: part, Target: rel})
+		}
+	}
+	return parts, nil
+}
+
+// display names the files of the definitions as the user typed them.
+type display struct {
+	abs, typed []string
+}
+
+// name is file (a definition or a part in its folder or below) as typed.
+func (d display) name(file string) string {
+	for i, abs := range d.abs {
+		if file == abs {
+			return d.typed[i]
+		}
+	}
+	for i, abs := range d.abs {
+		if rel, err := filepath.Rel(filepath.Dir(abs), file); err == nil && filepath.IsLocal(rel) {
+			return filepath.Join(filepath.Dir(d.typed[i]), rel)
+		}
+	}
+	return file
+}
+
+// err renames the files that err names.
+func (d display) err(err error) error {
+	var defErr *codegen.DefinitionError
+	if errors.As(err, &defErr) {
+		defErr.File = d.name(defErr.File)
+	}
+	var dupErr *codegen.DuplicateBasePathError
+	if errors.As(err, &dupErr) {
+		dupErr.First, dupErr.Other = d.name(dupErr.First), d.name(dupErr.Other)
+	}
+	var routeErr *codegen.RouteConflictError
+	if errors.As(err, &routeErr) && routeErr.OtherFile != "" {
+		routeErr.OtherFile = d.name(routeErr.OtherFile)
+	}
+	return err
 }
