@@ -186,6 +186,11 @@ func (d *Definition) parse(data []byte, isJSON bool) (openapiVersion, swaggerVer
 		if !ok {
 			return "", "", &DefinitionError{File: d.File, Err: fmt.Errorf("not an OpenAPI definition: the document is not an object%s", partHint)}
 		}
+		if d.root != nil && len(d.root.Content) > 0 {
+			if err := d.checkInfoVersion(d.root.Content[0]); err != nil {
+				return "", "", err
+			}
+		}
 		o, _ := m["openapi"].(string)
 		s, _ := m["swagger"].(string)
 		return o, s, nil
@@ -201,7 +206,29 @@ func (d *Definition) parse(data []byte, isJSON bool) (openapiVersion, swaggerVer
 	if top.Kind != yaml.MappingNode {
 		return "", "", &DefinitionError{File: d.File, Line: top.Line, Err: errors.New("not an OpenAPI definition: the document is not a mapping")}
 	}
+	if err := d.checkInfoVersion(top); err != nil {
+		return "", "", err
+	}
 	return topScalar(top, "openapi"), topScalar(top, "swagger"), nil
+}
+
+// checkInfoVersion refuses an info.version that YAML reads as a number
+// (version: 1.0): the loaders would fail on it with a type error that names
+// neither the key nor its line.
+func (d *Definition) checkInfoVersion(top *yaml.Node) *DefinitionError {
+	info, _ := childNode(top, "info")
+	if info == nil || info.Kind != yaml.MappingNode {
+		return nil
+	}
+	v, line := childNode(info, "version")
+	if v == nil || v.Kind != yaml.ScalarNode || v.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+		return nil
+	}
+	if tag := v.ShortTag(); tag == "!!int" || tag == "!!float" {
+		return &DefinitionError{File: d.File, Line: line, Path: "$.info.version", Err: fmt.Errorf(
+			"the version %s is read as a number, and it must be a string: quote it (%q)", v.Value, v.Value)}
+	}
+	return nil
 }
 
 // jsonErrorLine is the line of a JSON syntax error, 0 when unknown.

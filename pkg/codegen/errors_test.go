@@ -62,6 +62,27 @@ func TestDefinitionErrors(t *testing.T) {
 		wantLine: 5,
 		wantMsg:  "not valid YAML or JSON: did not find expected key",
 	}, {
+		name:     "version read as a number",
+		file:     "api.yaml",
+		content:  strings.Replace(doc30(prodTop, ""), "  version: 1.0.0\n", "  version: 1.0\n", 1),
+		wantLine: 4,
+		wantPath: "$.info.version",
+		wantMsg:  "the version 1.0 is read as a number, and it must be a string: quote it (\"1.0\")",
+	}, {
+		name:     "version read as a number, Swagger 2.0",
+		file:     "api.yaml",
+		content:  "swagger: '2.0'\ninfo:\n  title: t\n  version: 2\npaths: {}\n",
+		wantLine: 4,
+		wantPath: "$.info.version",
+		wantMsg:  "quote it (\"2\")",
+	}, {
+		name:     "version read as a number, JSON",
+		file:     "api.json",
+		content:  "{\"openapi\": \"3.0.0\",\n \"info\": {\"title\": \"t\",\n  \"version\": 1}, \"paths\": {}}",
+		wantLine: 3,
+		wantPath: "$.info.version",
+		wantMsg:  "quote it (\"1\")",
+	}, {
 		name:     "json syntax",
 		file:     "api.json",
 		content:  "{\"openapi\": \"3.0.0\",\n \"info\": {\n}",
