@@ -116,3 +116,26 @@ func TestRoutesTheGatewayCannotTellApart(t *testing.T) {
 		})
 	}
 }
+
+// The gateway's rules on templates come before kin-openapi's validation, whose
+// word on a path holding a query is only that its parameters do not match;
+// and a parameter's name may be in any script.
+func TestPathTemplateRules(t *testing.T) {
+	query := "  /send?to={x}:\n    get:\n      parameters:\n        - {name: x, in: query, schema: {type: string}}\n      responses: {'200': {description: ok}}\n"
+	file := writeDef(t, "api.yaml", defWithPaths("/a", query))
+	_, err := LoadAll(context.Background(), []string{file})
+	if err == nil || !strings.Contains(err.Error(), `api.yaml:6: $.paths["/send?to={x}"]: a path must not hold a query, a fragment`) {
+		t.Errorf("a path with a query: %v", err)
+	}
+	loaded, err := LoadAll(context.Background(), []string{writeDef(t, "api.yaml", defWithPaths("/a", "  /users/{名前}:\n"+op("get", "名前")))})
+	if err != nil {
+		t.Fatalf("a parameter named in Japanese: %v", err)
+	}
+	if r := loaded[0].API.Resources; len(r) != 1 || r[0].Path != "/users/{名前}" {
+		t.Errorf("resources %+v", r)
+	}
+	if _, err := LoadAll(context.Background(), []string{writeDef(t, "api.yaml", defWithPaths("/a", "  /users/{a:b}:\n"+op("get", "\"a:b\"")))}); err == nil ||
+		!strings.Contains(err.Error(), "a name is letters and digits (of any script)") {
+		t.Errorf("a parameter name with a space: %v", err)
+	}
+}

@@ -7,7 +7,10 @@ import (
 	"strings"
 )
 
-var paramName = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+// paramName is a parameter's name in a template: letters and digits of any
+// script (名前 is a name), _ . and -. The router binds no names; the rule
+// only keeps out what would make a template ambiguous ({, }, /, spaces).
+var paramName = regexp.MustCompile(`^[\p{L}\p{N}_.-]+$`)
 
 // checkPathTemplate checks an OpenAPI path template for the router: it
 // starts with "/", a parameter is {name} with a plain name (the same name
@@ -35,7 +38,7 @@ func checkPathTemplate(p string) error {
 			}
 			name := rest[open+1 : closing]
 			if !paramName.MatchString(name) {
-				return fmt.Errorf("path parameter %q: a name is letters, digits, _ . or -", name)
+				return fmt.Errorf("path parameter %q: a name is letters and digits (of any script), _ . or -", name)
 			}
 			rest = rest[closing+1:]
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -21,6 +22,18 @@ func (d *Definition) validate(ctx context.Context) error {
 		if msg := w.Error(); !seen[msg] {
 			seen[msg] = true
 			warnings = append(warnings, w)
+		}
+	}
+	// The gateway's own rules on path templates first: kin-openapi's
+	// complaint about a path holding a query (/send?to={x}) is that its
+	// parameters do not match, which does not say what is wrong.
+	if d.Doc.Paths != nil {
+		paths := d.Doc.Paths.InMatchingOrder()
+		sort.Strings(paths)
+		for _, p := range paths {
+			if err := checkPathTemplate(p); err != nil {
+				return d.wrap(jsonPath{"paths", p}, err)
+			}
 		}
 	}
 	all := faults(oddlyNamedComponents(ctx, d.Doc.Components))
