@@ -106,6 +106,8 @@ func TestDefinitionErrors(t *testing.T) {
 		content: doc30(prodTop, ""),
 		wantMsg: ".yaml, .yml or .json",
 	}, {
+		// validateSubscription matches the title against the token's
+		// subscribedAPIs: an empty one is no API.
 		name:     "invalid info",
 		file:     "api.yaml",
 		content:  strings.Replace(doc30(prodTop, ""), "  title: Pets\n", "", 1),
@@ -211,5 +213,27 @@ func TestDuplicateBasePath(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), a) || !strings.Contains(err.Error(), b) {
 		t.Errorf("%q does not name both files", err)
+	}
+}
+
+// What the gateway never reads (a parameter's name: the router binds none;
+// an empty server URL: no endpoint) warns instead of failing, as real
+// definitions leave them empty.
+func TestEmptyNamesWarn(t *testing.T) {
+	doc := strings.NewReplacer("        - name: petId\n", "        - {name: '', in: query, schema: {type: string}}\n        - name: petId\n").Replace(doc30(prodTop, "")) +
+		"servers:\n  - url: ''\n"
+	d, err := LoadDefinition(context.Background(), writeDef(t, "api.yaml", doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range d.Warnings() {
+		got = append(got, w.Error())
+	}
+	all := strings.Join(got, "\n")
+	for _, want := range []string{"parameter name can't be blank", "$.servers: value of url must be a non-empty string"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("warnings do not say %q:\n%s", want, all)
+		}
 	}
 }

@@ -174,7 +174,11 @@ func unusedByGateway(err error) bool {
 		// payloads: bodies, responses, headers, encodings
 		"request-body-content-required", "response-description-required", "responses-required",
 		"operation-responses-required", "header-content-single-entry", "parameter-content-single-entry",
-		"encoding-content-type-invalid", "serialization-method-invalid":
+		"encoding-content-type-invalid", "serialization-method-invalid",
+		// the router binds no parameter by name; an empty server URL is no
+		// endpoint (the build says so if none is left). Not info's title and
+		// version: validateSubscription matches them against the token.
+		"parameter-name-required", "server-url-required":
 		return true
 	}
 	return false
