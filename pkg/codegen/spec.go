@@ -83,10 +83,12 @@ func LoadAll(ctx context.Context, files []string) ([]Loaded, error) {
 	for i, l := range loaded {
 		spec.APIs[i] = l.API
 	}
-	if c := spec.FindRouteConflict(); c != nil {
-		return nil, routeConflict(spec, defs, c)
-	}
 	if err := spec.CheckRoutes(); err != nil {
+		// Only now the search for the two operations, which builds a router
+		// for each pair it tries.
+		if c := spec.FindRouteConflict(); c != nil {
+			return nil, routeConflict(spec, defs, c)
+		}
 		return nil, fmt.Errorf("the gateway could not route these definitions: %w", err)
 	}
 	return loaded, nil

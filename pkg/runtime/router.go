@@ -132,10 +132,7 @@ func (s *Spec) eachRoute(rt *router, fill func(*route) error) error {
 		}
 		for j := range api.Resources {
 			res := &api.Resources[j]
-			r := &route{api: api, resource: res, template: path.Join(api.BasePath, res.Path)}
-			if strings.HasSuffix(res.Path, "/") && res.Path != "/" {
-				r.template += "/"
-			}
+			r := newRoute(api, res)
 			if fill != nil {
 				if err := fill(r); err != nil {
 					return err
@@ -147,6 +144,15 @@ func (s *Spec) eachRoute(rt *router, fill func(*route) error) error {
 		}
 	}
 	return nil
+}
+
+// newRoute is the route of resource res of api, before fill completes it.
+func newRoute(api *API, res *Resource) *route {
+	r := &route{api: api, resource: res, template: path.Join(api.BasePath, res.Path)}
+	if strings.HasSuffix(res.Path, "/") && res.Path != "/" {
+		r.template += "/"
+	}
+	return r
 }
 
 // CheckRoutes reports what would stop the gateway from compiling the spec's

@@ -3,10 +3,7 @@
 // revoked-set check and the faults.
 package runtime
 
-import (
-	"path"
-	"strings"
-)
+import "strings"
 
 // Spec is everything `micro-gw build` compiles into a gateway: the APIs of the
 // project, as Go values, so that nothing is parsed from YAML when the gateway
@@ -111,6 +108,5 @@ func (s *Spec) FindRouteConflict() *RouteConflict {
 func (s *Spec) addResource(rt *router, i, j int) error {
 	api := &s.APIs[i]
 	res := &api.Resources[j]
-	r := &route{api: api, resource: res, template: path.Join(api.BasePath, res.Path)}
-	return rt.add(api.BasePath, res.Path, strings.ToUpper(res.Method), r)
+	return rt.add(api.BasePath, res.Path, strings.ToUpper(res.Method), newRoute(api, res))
 }
