@@ -69,9 +69,7 @@ func extractAPI(doc *openapi3.T) (runtime.API, error) {
 	paths := doc.Paths.InMatchingOrder()
 	sort.Strings(paths)
 	for _, p := range paths {
-		if err := checkPathTemplate(p); err != nil {
-			return api, &pathError{path: jsonPath{"paths", p}, err: err}
-		}
+		// Its template was checked by validate (checkPathTemplate).
 		item := doc.Paths.Value(p)
 		for _, method := range methodOrder {
 			if op := item.GetOperation(method); op != nil {

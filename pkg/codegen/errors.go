@@ -73,6 +73,15 @@ func isIndex(k string) bool { return strings.HasPrefix(k, "#") }
 
 func index(i int) string { return "#" + strconv.Itoa(i) }
 
+// indexValue is the number of a sequence index made by index.
+func indexValue(k string) (int, bool) {
+	if !isIndex(k) {
+		return 0, false
+	}
+	i, err := strconv.Atoi(k[1:])
+	return i, err == nil && i >= 0
+}
+
 // errorAt makes a fault at path; the loader that knows the document fills in
 // the file and the line.
 func errorAt(path jsonPath, format string, a ...any) *pathError {

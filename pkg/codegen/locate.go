@@ -23,9 +23,7 @@ func lineOf(root *yaml.Node, path jsonPath) int {
 	}
 	line := n.Line
 	for _, key := range path {
-		for n.Kind == yaml.AliasNode && n.Alias != nil {
-			n = n.Alias
-		}
+		n = unalias(n)
 		next, keyLine := childNode(n, key)
 		if next == nil {
 			return line
@@ -34,6 +32,14 @@ func lineOf(root *yaml.Node, path jsonPath) int {
 		n = next
 	}
 	return line
+}
+
+// unalias is the node an alias stands for, n itself when it is none.
+func unalias(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
 }
 
 // childNode returns the value under key in a mapping (or at an index in a
@@ -47,11 +53,7 @@ func childNode(n *yaml.Node, key string) (*yaml.Node, int) {
 			}
 		}
 	case yaml.SequenceNode:
-		if !isIndex(key) {
-			return nil, 0
-		}
-		i, err := strconv.Atoi(key[1:])
-		if err == nil && i >= 0 && i < len(n.Content) {
+		if i, ok := indexValue(key); ok && i < len(n.Content) {
 			return n.Content[i], n.Content[i].Line
 		}
 	}

@@ -2,7 +2,8 @@ package codegen
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -15,12 +16,7 @@ import (
 func (d *Definition) securityNotices() []*DefinitionError {
 	var out []*DefinitionError
 	if c := d.Doc.Components; c != nil {
-		names := make([]string, 0, len(c.SecuritySchemes))
-		for name := range c.SecuritySchemes {
-			names = append(names, name)
-		}
-		sort.Strings(names)
-		for _, name := range names {
+		for _, name := range slices.Sorted(maps.Keys(c.SecuritySchemes)) {
 			ref := c.SecuritySchemes[name]
 			if ref == nil || ref.Value == nil {
 				continue

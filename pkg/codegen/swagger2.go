@@ -1,7 +1,6 @@
 package codegen
 
 import (
-	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -95,13 +94,6 @@ func v2Path(root *yaml.Node, p jsonPath) jsonPath {
 		}
 	}
 	return out
-}
-
-func unalias(n *yaml.Node) *yaml.Node {
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	return n
 }
 
 // parameterIn is where a 2.0 parameter is (in: query, body, ...), following
@@ -233,13 +225,4 @@ func quotedRefLine(root *yaml.Node, msg string) int {
 func refQuoted(msg, ref string) bool {
 	return strings.Contains(msg, `"`+ref+`"`) || strings.Contains(msg, "/"+ref+":") ||
 		strings.Contains(msg, " "+ref+":")
-}
-
-// indexValue is the number of a sequence index made by index.
-func indexValue(k string) (int, bool) {
-	if !isIndex(k) {
-		return 0, false
-	}
-	i, err := strconv.Atoi(k[1:])
-	return i, err == nil && i >= 0
 }

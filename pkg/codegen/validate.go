@@ -24,7 +24,8 @@ func (d *Definition) validate(ctx context.Context) error {
 			warnings = append(warnings, w)
 		}
 	}
-	// The gateway's own rules on path templates first: kin-openapi's
+	// The gateway's own rules on path templates first, and only here (the
+	// route table is extracted from validated definitions): kin-openapi's
 	// complaint about a path holding a query (/send?to={x}) is that its
 	// parameters do not match, which does not say what is wrong.
 	if d.Doc.Paths != nil {
