@@ -100,12 +100,17 @@ func run(ctx context.Context, spec Spec, args []string, stdout, stderr io.Writer
 			return 1
 		}
 	}
-	cfg, err := config.Load(f.config, f.overrides)
+	// A feature that takes -e keys of its own (not configuration paths)
+	// adds its config.OverrideClaim to Claims here.
+	cfg, err := config.LoadSources(config.Sources{File: f.config, Overrides: f.overrides})
 	if err != nil {
 		fmt.Fprintln(stderr, "error:", err)
 		return 1
 	}
 	logger := NewLogger(stderr, cfg.SlogLevel())
+	for _, w := range cfg.Warnings {
+		logger.Warn(w.Error())
+	}
 
 	srv, err := New(spec, cfg, Options{Logger: logger, Registry: revocation.DefaultRegistry})
 	if err != nil {

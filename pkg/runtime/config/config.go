@@ -1,12 +1,14 @@
-// Package config reads micro-gw.conf, the gateway's TOML configuration
-// (design.md section 5), into typed structs.
+// Package config reads the gateway's configuration (docs/configuration.md)
+// into the tagged structs of this file: micro-gw.conf (TOML) over the
+// defaults, with -e overrides on top, layered by spf13/viper (layers.go).
 //
 // Load is strict, so that a typo cannot silently start a gateway on
 // defaults: an unknown section or key (names are case-sensitive, as in the
 // WSO2 original), a value of the wrong type or a failed validation is an
 // *Error naming the file, the dotted key (jwtTokenConfig[1].issuer for array
-// tables) and the line. The file is decoded with go-toml/v2 rather than
-// viper, because viper folds keys to lower case and drops positions.
+// tables) and the line, or the -e override, that set it. Viper folds keys to
+// lower case and keeps no positions, so the names and the lines are checked
+// here, against the struct tags (schema.go), before viper gets the values.
 //
 // Beyond the contract:
 //   - "${NAME}" anywhere in a string is replaced by the environment variable
@@ -17,6 +19,9 @@
 //   - [b7a.log] level is read like [log] level, as -e b7a.log.level is.
 //   - with useDefault = false the unknown keys of
 //     [tokenRevocationConfig.persistent] become Persistent.Settings.
+//
+// A key is a field with a conf tag (schema.go says what the tags may say);
+// docs/architecture.md, "Adding a configuration key", is the recipe.
 package config
 
 import "time"
@@ -25,117 +30,121 @@ import "time"
 // Root, durations converted, ${ENV} values substituted and -e overrides applied.
 type Config struct {
 	// File is the absolute path of the conf file that was read.
-	File string
+	File string `conf:"-"`
 	// Root is the project root: the parent of the folder holding File.
-	Root string
+	Root string `conf:"-"`
+	// Warnings are about the conf (a WSO2 name read as micro-gw's): the
+	// gateway logs them when it starts.
+	Warnings []error `conf:"-"`
 
-	Listener   Listener    // [listenerConfig]
-	JWT        []JWTIssuer // [[jwtTokenConfig]]
-	Auth       Auth        // [authConfig]
-	Caching    Caching     // [caching]
-	Revocation Revocation  // [tokenRevocationConfig]
-	Log        Log         // [log]
+	Listener   Listener    `conf:"listenerConfig"`
+	JWT        []JWTIssuer `conf:"jwtTokenConfig"`
+	Auth       Auth        `conf:"authConfig"`
+	Caching    Caching     `conf:"caching"`
+	Revocation Revocation  `conf:"tokenRevocationConfig"`
+	Log        Log         `conf:"log"`
 
-	// lines maps the keys written in File to their lines, for Fault.
-	lines map[string]int
+	// lines maps every key and table that a layer above the defaults set
+	// to where the value in effect came from: the line of File, the -e
+	// override. Fault reads it.
+	lines origins
 }
 
 // Fault returns an *Error about key (a dotted path as in Error.Key) with the
-// file and, when the key is written there, its line. Faults found after
-// loading (an unreadable trust store, a certificate that does not parse)
-// are then reported like the loader's own.
+// file and where the key, or the table holding it, was set: its line, or
+// the -e override. Faults found after loading (an unreadable trust store, a
+// certificate that does not parse) are then reported like the loader's own.
 func (c *Config) Fault(key string, err error) *Error {
-	return &Error{File: c.File, Key: key, Line: lineOf(c.lines, key), Err: err}
+	return c.lines.fault(c.File, key, err)
 }
 
 // Listener is [listenerConfig].
 type Listener struct {
-	Host      string // host
-	HTTPPort  int    // httpPort; 0 switches the HTTP listener off
-	HTTPSPort int    // httpsPort; 0 switches the HTTPS listener off
-	AdminPort int    // adminPort; 0 switches the admin listener off
-	CertFile  string // certFile, absolute
-	KeyFile   string // keyFile, absolute
+	Host      string `conf:"host"`
+	HTTPPort  int    `conf:"httpPort"`  // 0 switches the HTTP listener off
+	HTTPSPort int    `conf:"httpsPort"` // 0 switches the HTTPS listener off
+	AdminPort int    `conf:"adminPort"` // 0 switches the admin listener off
+	CertFile  string `conf:"certFile"`  // absolute once loaded
+	KeyFile   string `conf:"keyFile"`   // absolute once loaded
 	// TrustStorePath is a folder of <alias>.pem files or a PKCS#12 file, absolute.
-	TrustStorePath     string
-	TrustStorePassword string
-	// MaxRequestBodySize is maxRequestBodySize: the largest request body in
-	// bytes that is passed on to a backend (413 beyond it); 0 means no limit.
-	MaxRequestBodySize int64
-	// AllowEncodedSlash is allowEncodedSlash: a path parameter's value may
-	// hold an encoded slash (%2F), as in GitHub's refs (heads%2Fmain).
-	AllowEncodedSlash bool
+	TrustStorePath     string `conf:"trustStorePath"`
+	TrustStorePassword string `conf:"trustStorePassword,secret"`
+	// MaxRequestBodySize is the largest request body in bytes that is
+	// passed on to a backend (413 beyond it); 0 means no limit.
+	MaxRequestBodySize int64 `conf:"maxRequestBodySize"`
+	// AllowEncodedSlash lets a path parameter's value hold an encoded
+	// slash (%2F), as in GitHub's refs (heads%2Fmain).
+	AllowEncodedSlash bool `conf:"allowEncodedSlash"`
 }
 
 // JWTIssuer is one [[jwtTokenConfig]] table.
 type JWTIssuer struct {
-	Issuer               string // issuer
-	Audience             string // audience
-	CertificateAlias     string // certificateAlias
-	JWKSURL              string // jwksUrl
-	ValidateSubscription bool   // validateSubscription
+	Issuer               string `conf:"issuer"`
+	Audience             string `conf:"audience"`
+	CertificateAlias     string `conf:"certificateAlias"`
+	JWKSURL              string `conf:"jwksUrl"`
+	ValidateSubscription bool   `conf:"validateSubscription"`
 	// TokenTypes (tokenTypes) are the values of the JOSE typ header this
 	// issuer's tokens must carry, such as "at+jwt" (RFC 9068), compared as
 	// RFC 7515 says: case-insensitive, "application/" optional. Empty
 	// accepts any typ or none, as the WSO2 gateway did.
-	TokenTypes []string
+	TokenTypes []string `conf:"tokenTypes"`
 }
 
 // Auth is [authConfig].
 type Auth struct {
-	AuthorizationHeader            string // authorizationHeader
-	RemoveAuthHeaderFromOutMessage bool   // removeAuthHeaderFromOutMessage
+	AuthorizationHeader            string `conf:"authorizationHeader"`
+	RemoveAuthHeaderFromOutMessage bool   `conf:"removeAuthHeaderFromOutMessage"`
 }
 
 // Caching is [caching].
 type Caching struct {
-	Enabled bool // enabled
-	// TokenCacheExpiryTime is tokenCacheExpiryTime (milliseconds in the file).
-	TokenCacheExpiryTime time.Duration
-	TokenCacheCapacity   int // tokenCacheCapacity
+	Enabled              bool          `conf:"enabled"`
+	TokenCacheExpiryTime time.Duration `conf:"tokenCacheExpiryTime,ms"`
+	TokenCacheCapacity   int           `conf:"tokenCacheCapacity"`
 }
 
 // Revocation is [tokenRevocationConfig].
 type Revocation struct {
-	Realtime   Realtime   // [tokenRevocationConfig.realtime]
-	Persistent Persistent // [tokenRevocationConfig.persistent]
+	Realtime   Realtime   `conf:"realtime"`
+	Persistent Persistent `conf:"persistent"`
 }
 
 // Realtime is [tokenRevocationConfig.realtime].
 type Realtime struct {
-	Enabled               bool   // enableRealtimeMessageRetrieval
-	Topic                 string // jmsConnectionTopic
-	InitialContextFactory string // jmsConnectioninitialContextFactory (accepted, unused)
-	ProviderURL           string // jmsConnectionProviderUrl
-	Username              string // jmsConnectionUsername
-	Password              string // jmsConnectionPassword
+	Enabled               bool   `conf:"enableRealtimeMessageRetrieval"`
+	Topic                 string `conf:"jmsConnectionTopic"`
+	InitialContextFactory string `conf:"jmsConnectioninitialContextFactory"` // accepted, unused
+	ProviderURL           string `conf:"jmsConnectionProviderUrl,urlsecret"`
+	Username              string `conf:"jmsConnectionUsername"`
+	Password              string `conf:"jmsConnectionPassword,secret"`
 }
 
 // Persistent is [tokenRevocationConfig.persistent].
 type Persistent struct {
-	Enabled    bool     // enablePersistentStorageRetrieval
-	UseDefault bool     // useDefault: etcd when true, a custom store when false
-	Hostname   string   // hostname: etcd endpoint and key prefix
-	Endpoints  []string // endpoints: etcd cluster members (hostname then only gives the prefix)
-	Username   string   // username
-	Password   string   // password
-	// RulesPrefix is rulesPrefix: the etcd key prefix of revocation rules
-	// (sub/<subject>, client/<id>, iss/<issuer>), beside the jti prefix of
-	// hostname and not under it. Default DefaultRulesPrefix.
-	RulesPrefix string
-	// ServeBeforeLoaded is serveBeforeLoaded: when false (the default) secured
-	// requests are refused with 503 until the first load has succeeded, so a
-	// gateway that starts while the store is down cannot let a revoked token in.
-	ServeBeforeLoaded bool
-	// Store is store: the name of the custom store to use when several are
-	// compiled in (useDefault = false).
-	Store string
+	Enabled    bool     `conf:"enablePersistentStorageRetrieval"`
+	UseDefault bool     `conf:"useDefault"`          // etcd when true, a custom store when false
+	Hostname   string   `conf:"hostname,urlsecret"`  // etcd endpoint and key prefix
+	Endpoints  []string `conf:"endpoints,urlsecret"` // etcd cluster members (hostname then only gives the prefix)
+	Username   string   `conf:"username"`
+	Password   string   `conf:"password,secret"`
+	// RulesPrefix is the etcd key prefix of revocation rules (sub/<subject>,
+	// client/<id>, iss/<issuer>), beside the jti prefix of hostname and not
+	// under it. Default DefaultRulesPrefix.
+	RulesPrefix string `conf:"rulesPrefix"`
+	// ServeBeforeLoaded false (the default) refuses secured requests with
+	// 503 until the first load has succeeded, so a gateway that starts while
+	// the store is down cannot let a revoked token in.
+	ServeBeforeLoaded bool `conf:"serveBeforeLoaded"`
+	// Store names the custom store to use when several are compiled in
+	// (useDefault = false).
+	Store string `conf:"store"`
 	// Settings holds the section's other keys, for a custom store
 	// (useDefault = false). With useDefault = true an unknown key is an error.
-	Settings map[string]any
+	Settings map[string]any `conf:",passthrough"`
 }
 
 // Log is [log].
 type Log struct {
-	Level string // level: TRACE, DEBUG, INFO, WARN, ERROR
+	Level string `conf:"level"` // TRACE, DEBUG, INFO, WARN, ERROR
 }

@@ -8,7 +8,8 @@ import (
 )
 
 // indexLines maps the display path of every table and key in a TOML
-// document (jwtTokenConfig[1].issuer for keys of array tables) to the line
+// document (jwtTokenConfig[1].issuer for keys of array tables, quoted
+// parts as quoteKey writes them) to the line
 // where it is written. go-toml's decoder does not report positions for
 // values it decoded without error, so errors found later (unknown keys,
 // validation) take their line from this index.
@@ -78,8 +79,8 @@ func keyPath(it unstable.Iterator, counts map[string]int) (string, *unstable.Nod
 		if first == nil {
 			first = n
 		}
-		schema = join(schema, string(n.Data))
-		path = join(path, string(n.Data))
+		schema = join(schema, quoteKey(string(n.Data)))
+		path = join(path, quoteKey(string(n.Data)))
 		if c := counts[schema]; c > 0 && !it.IsLast() {
 			path = fmt.Sprintf("%s[%d]", path, c-1)
 		}

@@ -1,139 +1,264 @@
 package config
 
-import "time"
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+)
 
-// kind is the type a key's value must have.
-type kind int
+// The schema is read from the `conf` tags of Config's fields, once:
+//
+//	HTTPPort int `conf:"httpPort"`                  a key, by its exact TOML name
+//	JWT []JWTIssuer `conf:"jwtTokenConfig"`         an array of tables, [[jwtTokenConfig]]
+//	Endpoints map[string]APIEndpoints `conf:"apiEndpoints"`   a table of tables keyed by any string
+//	Password string `conf:"password,secret"`      masked by --print-config
+//	URL string `conf:"providerUrl,urlsecret"`     the password of its user info masked
+//	Expiry time.Duration `conf:"expiry,ms"`      an integer of milliseconds (or ",s": seconds)
+//	Settings map[string]any `conf:",passthrough"` the table's other keys, kept as written
+//	File string `conf:"-"`                        not a key
+//
+// The TOML names are the WSO2 ones and case-sensitive; viper and
+// mapstructure decode by the same tags (see layers.go).
+
+// tagName is the struct tag the schema and the decoder read.
+const tagName = "conf"
+
+// shape is what a node of the schema is in the TOML document.
+type shape int
 
 const (
-	kString  kind = iota // TOML string
-	kInt                 // TOML integer
-	kBool                // TOML boolean
-	kStrings             // TOML array of strings; a comma list in -e
-	kMillis              // TOML integer of milliseconds, stored as a time.Duration
-	kNumber              // TOML integer or float, accepted and unused
+	shapeTable       shape = iota // [name]
+	shapeArray                    // [[name]]: a list of tables
+	shapeMap                      // [name."any key"]: tables keyed by any string
+	shapeKey                      // name = value
+	shapePassthrough              // the other keys of a table, handed on as written
 )
+
+// scalar is the type of a key's value, or of a list's items.
+type scalar int
+
+const (
+	sString   scalar = iota // TOML string
+	sInt                    // TOML integer
+	sBool                   // TOML boolean
+	sFloat                  // TOML integer or float
+	sDuration               // TOML integer in the key's unit, stored as a time.Duration
+)
+
+// kind is the type a key's value must have.
+type kind struct {
+	scalar scalar
+	list   bool          // a TOML array of scalar
+	unit   time.Duration // sDuration: what one of the integer written stands for
+}
 
 func (k kind) String() string {
-	switch k {
-	case kInt, kMillis:
+	if k.list {
+		return "an array of " + k.scalar.plural()
+	}
+	switch k.scalar {
+	case sInt, sDuration:
 		return "an integer"
-	case kBool:
+	case sBool:
 		return "a boolean"
-	case kStrings:
-		return "an array of strings"
-	case kNumber:
+	case sFloat:
 		return "a number"
-	default:
-		return "a string"
 	}
+	return "a string"
 }
 
-// field is one known key. set receives a value already converted to the
-// field's kind (string, int, bool, []string, time.Duration or float64) and,
-// for keys of [[jwtTokenConfig]], the index of the table.
-type field struct {
-	kind kind
-	set  func(c *Config, idx int, v any)
+func (s scalar) plural() string {
+	switch s {
+	case sInt, sDuration:
+		return "integers"
+	case sBool:
+		return "booleans"
+	case sFloat:
+		return "numbers"
+	}
+	return "strings"
 }
 
-// The schema is written out key by key rather than derived from struct tags,
-// because the TOML names (the WSO2 ones, case-sensitive) do not follow the Go
-// names and a few keys (b7a.log.level, tokenCacheEvictionFactor) map to
-// nothing or to a shared field.
+// secrecy says how --print-config shows a value.
+type secrecy int
 
-// tables lists every known table path; arrayTables those written [[...]].
-var (
-	tables = map[string]bool{
-		"listenerConfig":                   true,
-		"jwtTokenConfig":                   true,
-		"authConfig":                       true,
-		"caching":                          true,
-		"tokenRevocationConfig":            true,
-		"tokenRevocationConfig.realtime":   true,
-		"tokenRevocationConfig.persistent": true,
-		"log":                              true,
-		"b7a":                              true,
-		"b7a.log":                          true,
-	}
-	arrayTables = map[string]bool{"jwtTokenConfig": true}
+const (
+	public    secrecy = iota
+	secret            // never shown
+	urlSecret         // shown with the password of its user info masked
 )
 
-// persistentSection holds the keys that reach a custom store as Settings.
-const persistentSection = "tokenRevocationConfig.persistent"
+// node is one table or key of the schema.
+type node struct {
+	name   string // TOML name, exact case; "" for the root
+	path   string // schema path: the names from the root, joined by "."
+	field  string // the Go field's name (mapstructure's key of a passthrough table)
+	shape  shape
+	kind   kind // shapeKey
+	secret secrecy
+	typ    reflect.Type
 
-func str(f func(c *Config, s string)) field {
-	return field{kString, func(c *Config, _ int, v any) { f(c, v.(string)) }}
+	// children of a table, in the order of the struct's fields; aliases
+	// and ignored keys (wso2.go) come last.
+	children []*node
+	byName   map[string]*node
+	// pass is the table's passthrough field, if any.
+	pass *node
+	// elem is the table of one element of an array or map of tables.
+	elem *node
+
+	// alias makes the key another name of alias.to (wso2.go).
+	alias *alias
+	// ignored keys are checked and then dropped (accepted from WSO2 confs).
+	ignored bool
 }
 
-func integer(f func(c *Config, n int)) field {
-	return field{kInt, func(c *Config, _ int, v any) { f(c, v.(int)) }}
+// child returns the table's child called name (exact case), or nil.
+func (n *node) child(name string) *node { return n.byName[name] }
+
+// elementDefaulter is implemented (on the pointer) by the element type of
+// an array or map of tables whose keys have defaults: each new element
+// starts from what setDefaults leaves.
+type elementDefaulter interface{ setDefaults() }
+
+// newSchema reads the schema of struct type t. It panics on a field it
+// cannot represent: a schema is fixed at compile time, and a test loads it.
+func newSchema(t reflect.Type) *node {
+	root := &node{shape: shapeTable, typ: t, byName: map[string]*node{}}
+	addFields(root, t)
+	return root
 }
 
-func boolean(f func(c *Config, b bool)) field {
-	return field{kBool, func(c *Config, _ int, v any) { f(c, v.(bool)) }}
+func addFields(table *node, t reflect.Type) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag, ok := f.Tag.Lookup(tagName)
+		if !f.IsExported() || tag == "-" {
+			continue
+		}
+		if !ok {
+			panic(fmt.Sprintf("config: %s.%s has no %s tag", t, f.Name, tagName))
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		n := &node{name: name, path: join(table.path, name), field: f.Name, typ: f.Type}
+		for _, o := range strings.Split(opts, ",") {
+			switch o {
+			case "", "ms", "s":
+			case "secret":
+				n.secret = secret
+			case "urlsecret":
+				n.secret = urlSecret
+			case "passthrough":
+				n.shape = shapePassthrough
+			default:
+				panic(fmt.Sprintf("config: %s.%s: unknown tag option %q", t, f.Name, o))
+			}
+		}
+		if n.shape == shapePassthrough {
+			if f.Type != reflect.TypeFor[map[string]any]() || name != "" || table.pass != nil {
+				panic(fmt.Sprintf("config: %s.%s: a passthrough is one unnamed map[string]any", t, f.Name))
+			}
+			table.pass = n
+			continue
+		}
+		shapeOf(n, f.Type, opts)
+		addChild(table, n)
+	}
 }
 
-func issuerStr(f func(j *JWTIssuer, s string)) field {
-	return field{kString, func(c *Config, i int, v any) { f(&c.JWT[i], v.(string)) }}
+func addChild(table, n *node) {
+	if n.name == "" || table.byName[n.name] != nil {
+		panic(fmt.Sprintf("config: %q in %q is empty or given twice", n.name, table.path))
+	}
+	table.children = append(table.children, n)
+	table.byName[n.name] = n
 }
 
-var fields = map[string]field{
-	"listenerConfig.host":               str(func(c *Config, s string) { c.Listener.Host = s }),
-	"listenerConfig.httpPort":           integer(func(c *Config, n int) { c.Listener.HTTPPort = n }),
-	"listenerConfig.httpsPort":          integer(func(c *Config, n int) { c.Listener.HTTPSPort = n }),
-	"listenerConfig.adminPort":          integer(func(c *Config, n int) { c.Listener.AdminPort = n }),
-	"listenerConfig.certFile":           str(func(c *Config, s string) { c.Listener.CertFile = s }),
-	"listenerConfig.keyFile":            str(func(c *Config, s string) { c.Listener.KeyFile = s }),
-	"listenerConfig.trustStorePath":     str(func(c *Config, s string) { c.Listener.TrustStorePath = s }),
-	"listenerConfig.trustStorePassword": str(func(c *Config, s string) { c.Listener.TrustStorePassword = s }),
-	"listenerConfig.maxRequestBodySize": integer(func(c *Config, n int) { c.Listener.MaxRequestBodySize = int64(n) }),
-	"listenerConfig.allowEncodedSlash":  boolean(func(c *Config, b bool) { c.Listener.AllowEncodedSlash = b }),
+var durationType = reflect.TypeFor[time.Duration]()
 
-	"jwtTokenConfig.issuer":           issuerStr(func(j *JWTIssuer, s string) { j.Issuer = s }),
-	"jwtTokenConfig.audience":         issuerStr(func(j *JWTIssuer, s string) { j.Audience = s }),
-	"jwtTokenConfig.certificateAlias": issuerStr(func(j *JWTIssuer, s string) { j.CertificateAlias = s }),
-	"jwtTokenConfig.jwksUrl":          issuerStr(func(j *JWTIssuer, s string) { j.JWKSURL = s }),
-	"jwtTokenConfig.validateSubscription": {kBool, func(c *Config, i int, v any) {
-		c.JWT[i].ValidateSubscription = v.(bool)
-	}},
-	"jwtTokenConfig.tokenTypes": {kStrings, func(c *Config, i int, v any) {
-		c.JWT[i].TokenTypes = v.([]string)
-	}},
+func shapeOf(n *node, t reflect.Type, opts string) {
+	switch {
+	case t.Kind() == reflect.Struct:
+		n.shape, n.byName = shapeTable, map[string]*node{}
+		addFields(n, t)
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct:
+		n.shape, n.elem = shapeArray, elementOf(n, t.Elem())
+	case t.Kind() == reflect.Map && t.Key().Kind() == reflect.String && t.Elem().Kind() == reflect.Struct:
+		n.shape, n.elem = shapeMap, elementOf(n, t.Elem())
+	case t.Kind() == reflect.Slice:
+		n.shape, n.kind = shapeKey, kind{scalar: scalarOf(n, t.Elem(), opts), list: true}
+	default:
+		n.shape, n.kind = shapeKey, kind{scalar: scalarOf(n, t, opts)}
+	}
+	if n.kind.scalar == sDuration {
+		n.kind.unit = time.Millisecond
+		if strings.Contains(","+opts+",", ",s,") {
+			n.kind.unit = time.Second
+		}
+	}
+}
 
-	"authConfig.authorizationHeader":            str(func(c *Config, s string) { c.Auth.AuthorizationHeader = s }),
-	"authConfig.removeAuthHeaderFromOutMessage": boolean(func(c *Config, b bool) { c.Auth.RemoveAuthHeaderFromOutMessage = b }),
+func elementOf(n *node, t reflect.Type) *node {
+	e := &node{name: n.name, path: n.path, shape: shapeTable, typ: t, byName: map[string]*node{}}
+	addFields(e, t)
+	return e
+}
 
-	"caching.enabled": boolean(func(c *Config, b bool) { c.Caching.Enabled = b }),
-	"caching.tokenCacheExpiryTime": {kMillis, func(c *Config, _ int, v any) {
-		c.Caching.TokenCacheExpiryTime = v.(time.Duration)
-	}},
-	"caching.tokenCacheCapacity": integer(func(c *Config, n int) { c.Caching.TokenCacheCapacity = n }),
-	// WSO2 3.1 evicted this fraction when the cache was full; our cache
-	// evicts one entry at a time, so the key is accepted for old confs only.
-	"caching.tokenCacheEvictionFactor": {kNumber, func(*Config, int, any) {}},
+func scalarOf(n *node, t reflect.Type, opts string) scalar {
+	switch {
+	case t == durationType:
+		if !strings.Contains(","+opts+",", ",ms,") && !strings.Contains(","+opts+",", ",s,") {
+			panic(fmt.Sprintf("config: %s: a time.Duration needs a unit option, ms or s", n.path))
+		}
+		return sDuration
+	case t.Kind() == reflect.String:
+		return sString
+	case t.Kind() == reflect.Bool:
+		return sBool
+	case t.Kind() == reflect.Int || t.Kind() == reflect.Int64:
+		return sInt
+	case t.Kind() == reflect.Float64:
+		return sFloat
+	}
+	panic(fmt.Sprintf("config: %s: type %s is not a configuration value", n.path, t))
+}
 
-	"tokenRevocationConfig.realtime.enableRealtimeMessageRetrieval":     boolean(func(c *Config, b bool) { c.Revocation.Realtime.Enabled = b }),
-	"tokenRevocationConfig.realtime.jmsConnectionTopic":                 str(func(c *Config, s string) { c.Revocation.Realtime.Topic = s }),
-	"tokenRevocationConfig.realtime.jmsConnectioninitialContextFactory": str(func(c *Config, s string) { c.Revocation.Realtime.InitialContextFactory = s }),
-	"tokenRevocationConfig.realtime.jmsConnectionProviderUrl":           str(func(c *Config, s string) { c.Revocation.Realtime.ProviderURL = s }),
-	"tokenRevocationConfig.realtime.jmsConnectionUsername":              str(func(c *Config, s string) { c.Revocation.Realtime.Username = s }),
-	"tokenRevocationConfig.realtime.jmsConnectionPassword":              str(func(c *Config, s string) { c.Revocation.Realtime.Password = s }),
+// configSchema is the schema of Config, with the WSO2 names grafted on.
+var configSchema = withWSO2(newSchema(reflect.TypeFor[Config]()))
 
-	"tokenRevocationConfig.persistent.enablePersistentStorageRetrieval": boolean(func(c *Config, b bool) { c.Revocation.Persistent.Enabled = b }),
-	"tokenRevocationConfig.persistent.useDefault":                       boolean(func(c *Config, b bool) { c.Revocation.Persistent.UseDefault = b }),
-	"tokenRevocationConfig.persistent.hostname":                         str(func(c *Config, s string) { c.Revocation.Persistent.Hostname = s }),
-	"tokenRevocationConfig.persistent.endpoints": {kStrings, func(c *Config, _ int, v any) {
-		c.Revocation.Persistent.Endpoints = v.([]string)
-	}},
-	"tokenRevocationConfig.persistent.username":          str(func(c *Config, s string) { c.Revocation.Persistent.Username = s }),
-	"tokenRevocationConfig.persistent.password":          str(func(c *Config, s string) { c.Revocation.Persistent.Password = s }),
-	"tokenRevocationConfig.persistent.rulesPrefix":       str(func(c *Config, s string) { c.Revocation.Persistent.RulesPrefix = s }),
-	"tokenRevocationConfig.persistent.serveBeforeLoaded": boolean(func(c *Config, b bool) { c.Revocation.Persistent.ServeBeforeLoaded = b }),
-	"tokenRevocationConfig.persistent.store":             str(func(c *Config, s string) { c.Revocation.Persistent.Store = s }),
+// graft adds a key that is not a field (an alias or an ignored key) at the
+// dotted schema path p, making the tables on the way when they are not
+// fields either (b7a and b7a.log, which only hold the alias b7a.log.level).
+func graft(root *node, p string, n *node) {
+	parts := strings.Split(p, ".")
+	t := root
+	for _, name := range parts[:len(parts)-1] {
+		c := t.child(name)
+		if c == nil {
+			c = &node{name: name, path: join(t.path, name), shape: shapeTable, byName: map[string]*node{}}
+			addChild(t, c)
+		}
+		if c.shape == shapeArray || c.shape == shapeMap {
+			c = c.elem
+		}
+		t = c
+	}
+	n.name, n.path = parts[len(parts)-1], p
+	addChild(t, n)
+}
 
-	"log.level": str(func(c *Config, s string) { c.Log.Level = s }),
-	// The original took its log level from the Ballerina runtime key, in the
-	// file as [b7a.log] and on the command line as -e b7a.log.level=TRACE.
-	"b7a.log.level": str(func(c *Config, s string) { c.Log.Level = s }),
+// lookup returns the node at schema path p (array and map elements are
+// passed through), or nil.
+func lookup(root *node, p string) *node {
+	n := root
+	for _, name := range strings.Split(p, ".") {
+		if n.elem != nil {
+			n = n.elem
+		}
+		if n = n.child(name); n == nil {
+			return nil
+		}
+	}
+	return n
 }

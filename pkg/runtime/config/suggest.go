@@ -5,44 +5,14 @@ import (
 	"strings"
 )
 
-// wso2Only names the settings of a WSO2 Microgateway 3.x micro-gw.conf that
-// micro-gw does not have, with what to do instead. A conf carried over from
-// a WSO2 deployment is refused key by key like any other unknown key, but the
-// error then says why, rather than leaving the user to wonder about a typo.
-var wso2Only = map[string]string{
-	"analytics":                        "micro-gw publishes no analytics; its counters are on the admin listener's /metrics",
-	"apikey":                           "micro-gw accepts JWTs only, not API keys",
-	"apiKeyConfig":                     "micro-gw accepts JWTs only, not API keys",
-	"b7a.observability":                "micro-gw's metrics are on the admin listener's /metrics",
-	"b7a.users":                        "micro-gw has no basic-auth users; it accepts JWTs only",
-	"http2":                            "micro-gw's HTTPS listener negotiates HTTP/2 by itself",
-	"httpClients":                      "micro-gw's backend client is not configured in the conf",
-	"jwtConfig":                        "the JWT header is authConfig.authorizationHeader",
-	"jwtGenerator":                     "micro-gw forwards no generated backend JWT",
-	"keyManager":                       "micro-gw validates self-contained JWTs locally and calls no key manager",
-	"listenerConfig.keyStorePath":      "micro-gw reads its TLS pair from listenerConfig.certFile and listenerConfig.keyFile (PEM)",
-	"listenerConfig.keyStorePassword":  "micro-gw reads its TLS pair from listenerConfig.certFile and listenerConfig.keyFile (PEM)",
-	"listenerConfig.tokenListenerPort": "micro-gw has no token listener; tokens come from your token service",
-	"mutualSSLConfig":                  "micro-gw does not authenticate clients by certificate",
-	"throttlingConfig":                 "micro-gw does not throttle; x-wso2-throttling-tier is kept but not enforced",
-	"validationConfig":                 "micro-gw does not validate payloads against the definition's schemas",
-}
-
-// unknownKeyError is the error for a key or section at schema path that the
-// schema does not know: ErrUnknownKey, with the WSO2 explanation or the
-// nearest known name when there is one.
-func unknownKeyError(path string) error {
-	for p := path; p != ""; {
-		if why, ok := wso2Only[p]; ok {
-			return fmt.Errorf("%w: a WSO2 Microgateway setting that micro-gw does not have (%s); remove it", ErrUnknownKey, why)
-		}
-		i := strings.LastIndexByte(p, '.')
-		if i < 0 {
-			break
-		}
-		p = p[:i]
+// unknownKeyError is the error for a key or table called name in table r
+// that the schema does not have: ErrUnknownKey, with the WSO2 explanation or
+// the nearest known name when there is one.
+func unknownKeyError(r ref, name string) error {
+	if why := wso2Hint(join(r.node.path, name)); why != "" {
+		return fmt.Errorf("%w: %s", ErrUnknownKey, why)
 	}
-	if near := nearestKnown(path); near != "" {
+	if near := nearestKnown(r, name); near != "" {
 		return fmt.Errorf("%w (did you mean %s?)", ErrUnknownKey, near)
 	}
 	return ErrUnknownKey
@@ -52,38 +22,33 @@ func unknownKeyError(path string) error {
 // name has 35 bytes.
 const maxSuggestName = 64
 
-// nearestKnown returns the known key or table beside path (same parent) whose
-// last name is within a small edit distance of path's, ignoring case, or ""
-// when none is close: a suggestion must be likely, or it misleads.
-func nearestKnown(path string) string {
-	parent, name := "", path
-	if i := strings.LastIndexByte(path, '.'); i >= 0 {
-		parent, name = path[:i], path[i+1:]
-	}
+// nearestKnown returns the key or table of r (shown in full) whose name is
+// within a small edit distance of name, ignoring case, or "" when none is
+// close: a suggestion must be likely, or it misleads.
+func nearestKnown(r ref, name string) string {
 	if len(name) > maxSuggestName {
 		return "" // no known name is that long, and the distance is quadratic
 	}
+	names := make([]string, 0, len(r.node.children))
+	for _, n := range r.node.children {
+		if n.alias == nil && !n.ignored { // suggest micro-gw's own names
+			names = append(names, n.name)
+		}
+	}
+	if best := nearest(name, names); best != "" {
+		return join(r.display, quoteKey(best))
+	}
+	return ""
+}
+
+// nearest returns the candidate within max(1, len(name)/4) edits of name,
+// case ignored, the closest first and then the first by order; or "".
+func nearest(name string, candidates []string) string {
 	best, bestDist := "", max(1, len(name)/4)+1
-	consider := func(candidate string) {
-		cParent, cName := "", candidate
-		if i := strings.LastIndexByte(candidate, '.'); i >= 0 {
-			cParent, cName = candidate[:i], candidate[i+1:]
+	for _, c := range candidates {
+		if d := editDistance(strings.ToLower(name), strings.ToLower(c)); d < bestDist || (d == bestDist && c < best) {
+			best, bestDist = c, d
 		}
-		if cParent != parent {
-			return
-		}
-		if d := editDistance(strings.ToLower(name), strings.ToLower(cName)); d < bestDist || (d == bestDist && candidate < best) {
-			best, bestDist = candidate, d
-		}
-	}
-	for k := range fields {
-		consider(k)
-	}
-	for t := range tables {
-		consider(t)
-	}
-	if bestDist > max(1, len(name)/4) {
-		return ""
 	}
 	return best
 }

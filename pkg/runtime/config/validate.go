@@ -10,9 +10,22 @@ import (
 
 var logLevels = []string{"TRACE", "DEBUG", "INFO", "WARN", "ERROR"}
 
-// validate checks what the types alone cannot. It reports the first fault
-// by line, like the decoder.
-func (d *decoder) validate() error {
+// validator checks a decoded Config; its faults are placed where the
+// values were set.
+type validator struct {
+	c       *Config
+	file    string
+	origins origins
+	faults
+}
+
+func (d *validator) fail(key string, err error) {
+	d.add(d.origins.fault(d.file, key, err))
+}
+
+// validate checks what the types alone cannot. It keeps the first fault by
+// line, like the loader.
+func (d *validator) validate() {
 	c := d.c
 	l := &c.Listener
 	ports := []struct {
@@ -28,7 +41,7 @@ func (d *decoder) validate() error {
 			if p.n != 0 && p.n == q.n {
 				// Point at the key the file writes: the other may be a default.
 				a, b := p.key, q.key
-				if _, written := d.lines[a]; !written {
+				if !d.origins.written(a) {
 					a, b = b, a
 				}
 				d.fail(a, fmt.Errorf("port %d is also %s", p.n, b))
@@ -122,20 +135,8 @@ func (d *decoder) validate() error {
 	}
 
 	if !validLevel(c.Log.Level) {
-		d.fail(d.levelKey(), fmt.Errorf("level %q is not one of %s", c.Log.Level, strings.Join(logLevels, ", ")))
+		d.fail("log.level", fmt.Errorf("level %q is not one of %s", c.Log.Level, strings.Join(logLevels, ", ")))
 	}
-	if d.err != nil {
-		return d.err
-	}
-	return nil
-}
-
-// levelKey names the key that set the level: the file may use either name.
-func (d *decoder) levelKey() string {
-	if _, ok := d.lines["b7a.log.level"]; ok {
-		return "b7a.log.level"
-	}
-	return "log.level"
 }
 
 func validLevel(s string) bool {

@@ -1,0 +1,106 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+)
+
+// What a conf carried over from WSO2 API Microgateway 3.x may hold that is
+// not a field of Config: other names for micro-gw's keys (aliases), keys
+// accepted and not read, and sections micro-gw does not have (refused, with
+// the reason).
+
+// alias makes a key another name of the key at schema path to.
+type alias struct {
+	to string
+	// sibling: to is a key of the alias's own table (and of the same
+	// element, for an array or map of tables); else to is a fixed path.
+	sibling bool
+	// warn, when set, makes every use of the alias a warning: what the
+	// alias is.
+	warn string
+	// translate, when set, turns the alias's value into the value of to.
+	translate func(v any) (any, error)
+}
+
+// target is the key an alias set in table names.
+func (a *alias) target(root, table ref) ref {
+	if a.sibling {
+		return table.to(table.node.child(a.to[strings.LastIndexByte(a.to, '.')+1:]))
+	}
+	r := root
+	for _, name := range strings.Split(a.to, ".") {
+		r = r.to(r.node.child(name))
+	}
+	return r
+}
+
+// withWSO2 grafts the WSO2 names onto root, the schema of Config.
+func withWSO2(root *node) *node {
+	// The original took its log level from the Ballerina runtime key, in the
+	// file as [b7a.log] and on the command line as -e b7a.log.level=TRACE
+	// (design.md section 5): a name of log.level, no warning.
+	aliasKey(root, "b7a.log.level", &alias{to: "log.level"})
+	// WSO2 3.1 evicted this fraction when the cache was full; micro-gw's
+	// cache evicts one entry at a time, so the key is accepted for old
+	// confs only.
+	graft(root, "caching.tokenCacheEvictionFactor", &node{shape: shapeKey, kind: kind{scalar: sFloat}, ignored: true})
+	return root
+}
+
+// aliasKey grafts the alias at schema path from, a key of the same kind as
+// the one it names unless it translates.
+func aliasKey(root *node, from string, a *alias) {
+	to := lookup(root, a.to)
+	if to == nil || to.shape != shapeKey {
+		panic("config: alias " + from + " names no key " + a.to)
+	}
+	parent := func(p string) string { return p[:max(strings.LastIndexByte(p, '.'), 0)] }
+	a.sibling = parent(from) == parent(a.to)
+	if !a.sibling {
+		for p := parent(a.to); p != ""; p = parent(p) {
+			if n := lookup(root, p); n.shape != shapeTable {
+				panic("config: alias " + from + " crosses an array or map of tables")
+			}
+		}
+	}
+	k := to.kind
+	if a.translate != nil {
+		k = kind{scalar: sString}
+	}
+	graft(root, from, &node{shape: shapeKey, kind: k, alias: a})
+}
+
+// wso2Only names the settings of a WSO2 Microgateway 3.x micro-gw.conf that
+// micro-gw does not have, with what to do instead. A conf carried over from
+// a WSO2 deployment is refused key by key like any other unknown key, but the
+// error then says why, rather than leaving the user to wonder about a typo.
+var wso2Only = map[string]string{
+	"analytics":                        "micro-gw publishes no analytics; its counters are on the admin listener's /metrics",
+	"apikey":                           "micro-gw accepts JWTs only, not API keys",
+	"apiKeyConfig":                     "micro-gw accepts JWTs only, not API keys",
+	"b7a.observability":                "micro-gw's metrics are on the admin listener's /metrics",
+	"b7a.users":                        "micro-gw has no basic-auth users; it accepts JWTs only",
+	"http2":                            "micro-gw's HTTPS listener negotiates HTTP/2 by itself",
+	"httpClients":                      "micro-gw's backend client is not configured in the conf",
+	"jwtConfig":                        "the JWT header is authConfig.authorizationHeader",
+	"jwtGenerator":                     "micro-gw forwards no generated backend JWT",
+	"keyManager":                       "micro-gw validates self-contained JWTs locally and calls no key manager",
+	"listenerConfig.keyStorePath":      "micro-gw reads its TLS pair from listenerConfig.certFile and listenerConfig.keyFile (PEM)",
+	"listenerConfig.keyStorePassword":  "micro-gw reads its TLS pair from listenerConfig.certFile and listenerConfig.keyFile (PEM)",
+	"listenerConfig.tokenListenerPort": "micro-gw has no token listener; tokens come from your token service",
+	"mutualSSLConfig":                  "micro-gw does not authenticate clients by certificate",
+	"throttlingConfig":                 "micro-gw does not throttle; x-wso2-throttling-tier is kept but not enforced",
+	"validationConfig":                 "micro-gw does not validate payloads against the definition's schemas",
+}
+
+// wso2Hint returns why the key at schema path p (or a table holding it) is
+// a WSO2 setting micro-gw does not have, or "".
+func wso2Hint(p string) string {
+	for ; p != ""; p = p[:max(strings.LastIndexByte(p, '.'), 0)] {
+		if why, ok := wso2Only[p]; ok {
+			return fmt.Sprintf("a WSO2 Microgateway setting that micro-gw does not have (%s); remove it", why)
+		}
+	}
+	return ""
+}
