@@ -51,16 +51,18 @@ var position = regexp.MustCompile(`^([^:\s][^:]*\.go):(\d+)(.*)$`)
 
 // MapCompilerOutput rewrites the go command's output so that every position
 // names a file of the project the way the user sees it. The //line
-// directives make the compiler report extensions by their original path,
-// which the go command then writes relative to the generated package;
+// directives make the compiler report extensions by their name in the
+// project (extensions/NAME.go), mapped back to the original file here;
 // anything reported in a copy is mapped back to the original file and line.
 // genDir is the generated package, extensions the original files, and
 // display turns an absolute path into what the user should read (relative
 // to the working directory, say).
 func MapCompilerOutput(out, genDir string, extensions []string, display func(string) string) string {
 	byCopy := map[string]string{}
+	byLine := map[string]string{}
 	for _, ext := range extensions {
 		byCopy[filepath.Join(genDir, extPrefix+filepath.Base(ext))] = ext
+		byLine[extLineName(ext)] = ext
 	}
 	var b strings.Builder
 	for _, line := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
@@ -69,7 +71,9 @@ func MapCompilerOutput(out, genDir string, extensions []string, display func(str
 		}
 		if m := position.FindStringSubmatch(line); m != nil {
 			file, num, rest := m[1], m[2], m[3]
-			if !filepath.IsAbs(file) {
+			if orig, ok := byLine[filepath.ToSlash(file)]; ok {
+				file = orig
+			} else if !filepath.IsAbs(file) {
 				file = filepath.Join(genDir, file)
 			}
 			if orig, isCopy := byCopy[file]; isCopy {

@@ -105,11 +105,18 @@ func (p Package) Write() error {
 }
 
 // extensionSource is the copy of the extension file at path: its content
-// after a //line directive that gives the compiler the original's name and
-// line numbers.
+// after a //line directive that gives the compiler the original's name,
+// as the project names it (extensions/NAME.go), and line numbers. The name
+// is relative so that nothing of where the project sits on disk goes into
+// the executable: two checkouts of one project build the same bytes (and
+// the same image digest, design.md 11). MapCompilerOutput maps it back.
 func extensionSource(path string, data []byte) []byte {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "//line %s:1:1\n", filepath.ToSlash(path))
+	fmt.Fprintf(&b, "//line %s:1:1\n", extLineName(path))
 	b.Write(data)
 	return b.Bytes()
 }
+
+// extLineName is the name the //line directive of the extension at path
+// gives it.
+func extLineName(path string) string { return "extensions/" + filepath.Base(path) }

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/spf13/cobra"
 
 	microgw "github.com/micro-gw/micro-gw"
@@ -51,6 +52,19 @@ type BuildOptions struct {
 	KeepSource bool
 	Verbose    bool
 	Timeout    time.Duration
+
+	// Image is --image REF: also write NAME/target/NAME.image.tar.
+	Image string
+	// Push is --push: send the image to REF's registry.
+	Push bool
+	// Kubernetes is --kubernetes: also write NAME/target/kubernetes/.
+	Kubernetes bool
+	// DeploymentConfig is -d FILE, the original's deployment-config.toml.
+	DeploymentConfig string
+	// Keychain finds registry credentials for --push.
+	Keychain authn.Keychain
+	// Getenv reads SOURCE_DATE_EPOCH.
+	Getenv func(string) string
 }
 
 // NewCmdBuild returns `micro-gw build`; runF replaces the build in tests.
@@ -64,6 +78,8 @@ func NewCmdBuild(f *factory.Factory, runF func(*BuildOptions) error) *cobra.Comm
 		CacheDir: os.UserCacheDir,
 		Source:   microgw.Source,
 		Version:  f.Version,
+		Keychain: authn.DefaultKeychain,
+		Getenv:   os.Getenv,
 	}
 	cmd := &cobra.Command{
 		Use:   "build NAME",
@@ -71,8 +87,9 @@ func NewCmdBuild(f *factory.Factory, runF func(*BuildOptions) error) *cobra.Comm
 		Long: "Build reads every definition in NAME/api_definitions, validates it, generates the Go\n" +
 			"source of a gateway with the routes compiled in, adds NAME/extensions/*.go and\n" +
 			"compiles it with the Go toolchain (go 1.26 or later on PATH) to NAME/target/NAME.",
-		Example: "  micro-gw build petstore\n  micro-gw build petstore --offline --goos linux --goarch arm64",
-		Args:    cobra.ExactArgs(1),
+		Example: "  micro-gw build petstore\n  micro-gw build petstore --offline --goos linux --goarch arm64\n" +
+			"  micro-gw build petstore --image registry.example/team/petstore:1.0 --push --kubernetes",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Project = args[0]
 			if runF != nil {
@@ -88,6 +105,10 @@ func NewCmdBuild(f *factory.Factory, runF func(*BuildOptions) error) *cobra.Comm
 	fl.BoolVar(&opts.KeepSource, "keep-source", false, "generate into NAME/"+project.GenDir+" and keep it there")
 	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "log the go commands that run")
 	fl.DurationVar(&opts.Timeout, "timeout", defaultTimeout, "give up on the go command after this long")
+	fl.StringVar(&opts.Image, "image", "", "also write NAME/target/NAME.image.tar, a container image tagged `REF` (linux, no daemon needed)")
+	fl.BoolVar(&opts.Push, "push", false, "push the image to REF's registry (credentials of ~/.docker/config.json)")
+	fl.BoolVar(&opts.Kubernetes, "kubernetes", false, "also write NAME/target/kubernetes/: Deployment, Service, ConfigMap, Secret, PodDisruptionBudget, kustomization")
+	fl.StringVarP(&opts.DeploymentConfig, "deployment-config", "d", "", "the original's deployment-config.toml: its [docker] and [kubernetes] sections set what the flags set")
 	return cmd
 }
 
@@ -128,6 +149,10 @@ func build(ctx context.Context, opts *BuildOptions) error {
 	if len(defs) == 0 {
 		return originalMessage("Nothing to build. API definitions does not exist.")
 	}
+	ship, err := planShipping(opts, wd)
+	if err != nil {
+		return err
+	}
 	exts, err := p.Extensions()
 	if err != nil {
 		return fmt.Errorf("list extensions: %w", err)
@@ -161,7 +186,7 @@ func build(ctx context.Context, opts *BuildOptions) error {
 		GenDir:      genDir(p, cache, opts.KeepSource),
 		Output:      p.Executable(opts.GOOS),
 		Go:          goTool,
-		Env:         opts.Environ(),
+		Env:         ship.goEnv(opts.Environ()),
 		Offline:     opts.Offline,
 		GOOS:        opts.GOOS,
 		GOARCH:      opts.GOARCH,
@@ -195,6 +220,9 @@ func build(ctx context.Context, opts *BuildOptions) error {
 		return err
 	}
 	fmt.Fprintf(opts.Out, "\t%s\n", b.Output)
+	if err := ship.ship(ctx, opts, p, b.Output, wd); err != nil {
+		return err
+	}
 	if opts.KeepSource {
 		fmt.Fprintf(opts.Out, "Generated source kept in %s\n", b.GenDir)
 	} else if kept := p.Path(project.GenDir); dirExists(kept) {

@@ -25,6 +25,9 @@ func TestNewCmdBuildFlags(t *testing.T) {
 		{[]string{"pets"}, BuildOptions{Project: "pets", Timeout: defaultTimeout}},
 		{[]string{"dir/pets", "--offline", "--goos", "linux", "--goarch", "arm64", "--keep-source", "-v", "--timeout", "2m"},
 			BuildOptions{Project: "dir/pets", Offline: true, GOOS: "linux", GOARCH: "arm64", KeepSource: true, Verbose: true, Timeout: 2 * time.Minute}},
+		{[]string{"pets", "--image", "r.example/pets:1", "--push", "--kubernetes", "-d", "conf/deployment-config.toml"},
+			BuildOptions{Project: "pets", Timeout: defaultTimeout, Image: "r.example/pets:1", Push: true, Kubernetes: true,
+				DeploymentConfig: "conf/deployment-config.toml"}},
 	}
 	for _, tt := range tests {
 		var got *BuildOptions
@@ -33,10 +36,12 @@ func TestNewCmdBuildFlags(t *testing.T) {
 		if err := cmd.Execute(); err != nil {
 			t.Fatalf("%v: %v", tt.args, err)
 		}
-		if got.Version != "v1" || got.Source == nil || got.LookPath == nil || got.CacheDir == nil || got.Environ == nil {
+		if got.Version != "v1" || got.Source == nil || got.LookPath == nil || got.CacheDir == nil || got.Environ == nil ||
+			got.Keychain == nil || got.Getenv == nil {
 			t.Errorf("%v: dependencies not set: %+v", tt.args, got)
 		}
 		got.Out, got.ErrOut, got.Getwd, got.Environ, got.LookPath, got.CacheDir, got.Source, got.Version = nil, nil, nil, nil, nil, nil, nil, ""
+		got.Keychain, got.Getenv = nil, nil
 		if !reflect.DeepEqual(*got, tt.want) {
 			t.Errorf("%v: got %+v, want %+v", tt.args, *got, tt.want)
 		}
