@@ -26,6 +26,7 @@ type middleware func(next stage) stage
 // from the validator's cache.
 func (s *Server) buildHandler() http.Handler {
 	chain := []middleware{
+		s.trace,                // [tracing]: W3C trace context to the backend, a span per request (absent when off)
 		s.observe,              // metrics and the access log; counts the 500 of a recovered panic
 		s.recoverPanics,        // a panic is a 500 fault, logged; the process lives on
 		s.matchRoute,           // 404 900906 / 405 before any credential check

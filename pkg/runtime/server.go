@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
 	"github.com/micro-gw/micro-gw/pkg/revocation"
 	"github.com/micro-gw/micro-gw/pkg/runtime/config"
 	"github.com/micro-gw/micro-gw/pkg/truststore"
@@ -50,6 +52,9 @@ type Options struct {
 	// Sources, when set, replaces the revocation sources the configuration
 	// enables (tests run the real sources against their own services).
 	Sources []NamedSource
+	// SpanExporter, when set, receives the spans of [tracing] instead of
+	// the OTLP exporter of tracing.endpoint.
+	SpanExporter sdktrace.SpanExporter
 }
 
 // NamedSource is a revocation source and the name it has in logs, metrics
@@ -75,6 +80,7 @@ type Server struct {
 	metrics    *metrics
 	revocation *revocationRuntime
 	validator  tokenValidator
+	tracing    *tracing // nil when [tracing] is off
 	authHeader string
 	roots      *x509.CertPool
 
@@ -125,6 +131,9 @@ func New(spec Spec, cfg *config.Config, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.roots = roots
+	if s.tracing, err = newTracing(cfg.Tracing, spec, opts.SpanExporter, roots, logger); err != nil {
+		return nil, cfg.Fault("tracing.endpoint", err)
+	}
 	if s.router, err = s.buildRouter(); err != nil {
 		return nil, err
 	}
@@ -338,6 +347,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	if err := s.revocation.stop(ctx); err != nil {
 		errs = append(errs, err)
+	}
+	if err := s.tracing.shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("tracing: %w", err))
 	}
 	if cancelRun != nil {
 		cancelRun()

@@ -43,6 +43,7 @@ type Config struct {
 	Caching    Caching     `conf:"caching"`
 	Revocation Revocation  `conf:"tokenRevocationConfig"`
 	Log        Log         `conf:"log"`
+	Tracing    Tracing     `conf:"tracing"`
 
 	// lines maps every key and table that a layer above the defaults set
 	// to where the value in effect came from: the line of File, the -e
@@ -147,4 +148,15 @@ type Persistent struct {
 // Log is [log].
 type Log struct {
 	Level string `conf:"level"` // TRACE, DEBUG, INFO, WARN, ERROR
+}
+
+// Tracing is [tracing]: W3C trace context and OTLP export of a span per
+// request (design.md 11).
+type Tracing struct {
+	// Enabled: the gateway joins (or starts) the request's trace, passes
+	// it to the backend and exports its span.
+	Enabled bool `conf:"enabled"`
+	// Endpoint is the OTLP/gRPC receiver: host:port (plain text),
+	// http://host:port (plain text) or https://host:port (TLS).
+	Endpoint string `conf:"endpoint"`
 }

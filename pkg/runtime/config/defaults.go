@@ -29,6 +29,9 @@ const (
 	// (revocation.DefaultRulesPrefix).
 	DefaultRulesPrefix = "revocation-rules/"
 	DefaultLogLevel    = "INFO"
+	// DefaultTracingEndpoint is an OpenTelemetry Collector (or agent) on
+	// the same host, on OTLP/gRPC's port.
+	DefaultTracingEndpoint = "127.0.0.1:4317"
 	// DefaultMaxRequestBodySize is 10 MiB: far above what an API call
 	// carries, low enough that a client cannot stream gigabytes through.
 	DefaultMaxRequestBodySize = 10 << 20
@@ -87,7 +90,8 @@ func Default() *Config {
 				RulesPrefix: DefaultRulesPrefix,
 			},
 		},
-		Log: Log{Level: DefaultLogLevel},
+		Log:     Log{Level: DefaultLogLevel},
+		Tracing: Tracing{Endpoint: DefaultTracingEndpoint},
 	}
 }
 

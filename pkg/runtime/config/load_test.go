@@ -117,7 +117,8 @@ func TestLoadFull(t *testing.T) {
 			Persistent: Persistent{Enabled: true, UseDefault: true, Hostname: "http://etcd:2379/v3/keys/revoked/",
 				Endpoints: []string{"http://e1:2379", "http://e2:2379"}, Username: "eu", Password: "ep", RulesPrefix: "gw/rules/", ServeBeforeLoaded: true},
 		},
-		Log: Log{Level: "debug"},
+		Log:     Log{Level: "debug"},
+		Tracing: Tracing{Endpoint: DefaultTracingEndpoint},
 	}
 	if e := c.Fault("jwtTokenConfig[1].jwksUrl", errors.New("unreachable")); e.Line != 22 || e.File != file ||
 		e.Error() != file+":22: jwtTokenConfig[1].jwksUrl: unreachable" {
@@ -189,6 +190,9 @@ func TestBadConfs(t *testing.T) {
 		{"negative port", "[listenerConfig]\nhttpPort = -1\n" + minimal, "listenerConfig.httpPort", 2, "out of range"},
 		{"two listeners on one port", "[listenerConfig]\nhttpPort = 9095\n" + minimal, "listenerConfig.httpPort", 2, "also listenerConfig.httpsPort"},
 		{"log level", "[log]\nlevel = \"VERBOSE\"\n" + minimal, "log.level", 2, "not one of"},
+		{"tracing endpoint with a path", "[tracing]\nenabled = true\nendpoint = \"http://c:4318/v1/traces\"\n" + minimal, "tracing.endpoint", 3, "no path"},
+		{"tracing endpoint without a port", "[tracing]\nenabled = true\nendpoint = \"collector\"\n" + minimal, "tracing.endpoint", 3, "want host:port"},
+		{"tracing endpoint scheme", "[tracing]\nenabled = true\nendpoint = \"grpc://c:4317\"\n" + minimal, "tracing.endpoint", 3, `scheme "grpc"`},
 		{"no issuer table", "[log]\nlevel = \"INFO\"\n", "jwtTokenConfig", 0, "at least one"},
 		{"issuer table not an array", "[jwtTokenConfig]\nissuer = \"a\"\n", "jwtTokenConfig", 1, "list of tables"},
 		{"issuer without issuer", "[[jwtTokenConfig]]\naudience = \"a\"\ncertificateAlias = \"c\"\n", "jwtTokenConfig[0].issuer", 1, "is required"},
@@ -459,5 +463,30 @@ func TestJWKSOverLoopbackHTTP(t *testing.T) {
 		if _, err := Load(file, nil); err != nil {
 			t.Errorf("%s: %v", u, err)
 		}
+	}
+}
+
+func TestTracingTarget(t *testing.T) {
+	for endpoint, want := range map[string]struct {
+		hostport string
+		secure   bool
+	}{
+		"127.0.0.1:4317":             {"127.0.0.1:4317", false},
+		"http://collector:4317":      {"collector:4317", false},
+		"https://otel.example:4317/": {"otel.example:4317", true},
+		"[::1]:4317":                 {"[::1]:4317", false},
+	} {
+		hp, secure, err := Tracing{Endpoint: endpoint}.Target()
+		if err != nil || hp != want.hostport || secure != want.secure {
+			t.Errorf("%s: %s %v %v", endpoint, hp, secure, err)
+		}
+	}
+	file, _ := writeConf(t, "[tracing]\nenabled = true\n"+minimal)
+	c, err := Load(file, []string{"tracing.endpoint=https://otel.example:4317"})
+	if err != nil || !c.Tracing.Enabled || c.Tracing.Endpoint != "https://otel.example:4317" {
+		t.Errorf("%+v %v", c.Tracing, err)
+	}
+	if d := Default(); d.Tracing.Enabled || d.Tracing.Endpoint != DefaultTracingEndpoint {
+		t.Errorf("default %+v", d.Tracing)
 	}
 }

@@ -134,6 +134,11 @@ func (d *validator) validate() {
 		}
 	}
 
+	if c.Tracing.Enabled {
+		if _, _, err := c.Tracing.Target(); err != nil {
+			d.fail("tracing.endpoint", err)
+		}
+	}
 	if !validLevel(c.Log.Level) {
 		d.fail("log.level", fmt.Errorf("level %q is not one of %s", c.Log.Level, strings.Join(logLevels, ", ")))
 	}
@@ -226,4 +231,28 @@ func rulesPrefix(p, hostname string) error {
 		}
 	}
 	return nil
+}
+
+// Target is the OTLP/gRPC receiver of endpoint: its host:port, and whether
+// the connection uses TLS (https://) or plain text (host:port, http://).
+func (t Tracing) Target() (hostport string, secure bool, err error) {
+	e := t.Endpoint
+	if strings.Contains(e, "://") {
+		u, err := url.Parse(e)
+		if err != nil {
+			return "", false, errors.New("want host:port, http://host:port or https://host:port")
+		}
+		if u.Scheme != "http" && u.Scheme != "https" {
+			return "", false, fmt.Errorf("scheme %q: want host:port, http://host:port or https://host:port", u.Scheme)
+		}
+		if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+			return "", false, errors.New("an OTLP/gRPC endpoint has no path, query or user: want scheme://host:port")
+		}
+		secure, e = u.Scheme == "https", u.Host
+	}
+	host, port, err := net.SplitHostPort(e)
+	if err != nil || host == "" || port == "" {
+		return "", false, fmt.Errorf("%q: want host:port, http://host:port or https://host:port", t.Endpoint)
+	}
+	return e, secure, nil
 }
