@@ -22,9 +22,10 @@ import (
 const drainTimeout = 30 * time.Second
 
 // Main is the whole life of a built gateway: it parses args (--config FILE,
-// -e KEY=VALUE..., --version), loads the configuration, starts the server and
-// runs it until SIGINT or SIGTERM, then drains in-flight requests. It returns
-// the process's exit status. The generated main package calls
+// -e KEY=VALUE..., --version), loads the configuration (the file, the MGW_
+// environment variables, -e), starts the server and runs it until SIGINT or
+// SIGTERM, then drains in-flight requests. It returns the process's exit
+// status. The generated main package calls
 // os.Exit(runtime.Main(spec, os.Args[1:])).
 func Main(spec Spec, args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -102,7 +103,7 @@ func run(ctx context.Context, spec Spec, args []string, stdout, stderr io.Writer
 	}
 	// A feature that takes -e keys of its own (not configuration paths)
 	// adds its config.OverrideClaim to Claims here.
-	cfg, err := config.LoadSources(config.Sources{File: f.config, Overrides: f.overrides})
+	cfg, err := config.LoadSources(config.Sources{File: f.config, Env: os.Environ(), Overrides: f.overrides})
 	if err != nil {
 		fmt.Fprintln(stderr, "error:", err)
 		return 1

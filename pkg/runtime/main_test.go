@@ -68,6 +68,23 @@ func TestRunVersionAndBadConfig(t *testing.T) {
 	}
 }
 
+// The gateway reads its MGW_ variables: a bad one stops it, named.
+func TestRunEnvironment(t *testing.T) {
+	conf := writeProject(t, "[[jwtTokenConfig]]\nissuer = \"i\"\naudience = \"a\"\ncertificateAlias = \"c\"\n")
+	for env, want := range map[string]string{
+		"MGW_LISTENERCONFIG_HTTPPORT=nine": ": listenerConfig.httpPort: environment variable MGW_LISTENERCONFIG_HTTPPORT: must be an integer",
+		"MGW_PORT=tcp://10.0.0.1:9090":     ": environment variable MGW_PORT: unknown key",
+	} {
+		name, value, _ := strings.Cut(env, "=")
+		t.Setenv(name, value)
+		var out, errOut bytes.Buffer
+		if code := run(t.Context(), Spec{}, []string{"--config", conf}, &out, &errOut); code != 1 || !strings.HasPrefix(errOut.String(), "error: "+conf+want) {
+			t.Errorf("%s: %d %q", env, code, errOut.String())
+		}
+		os.Unsetenv(name)
+	}
+}
+
 // writeProject writes conf as NAME/conf/micro-gw.conf with a TLS pair in
 // NAME/security and returns the conf's path.
 func writeProject(t *testing.T, conf string) string {

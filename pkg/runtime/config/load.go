@@ -7,10 +7,20 @@ import (
 )
 
 // Sources are the layers of a configuration above the defaults, lowest
-// first: the file and the -e overrides.
+// first: the file, the environment and the -e overrides.
 type Sources struct {
 	// File is the micro-gw.conf to read.
 	File string
+	// Env is the environment (os.Environ's form) whose MGW_ variables set
+	// keys (env.go); nil reads none. The gateway passes its own; tools that
+	// read a gateway's conf (micro-gw revoke, token issue) pass none.
+	Env []string
+	// Keys names, by schema path (apiEndpoints), entries of tables keyed by
+	// any string that exist without the file writing them (the base paths
+	// of the APIs compiled in), so that an MGW_ variable may set them: a
+	// variable's name cannot tell "/Pets" from "/pets", so it only names
+	// entries known here or written in the file.
+	Keys map[string][]string
 	// Overrides are the -e KEY=VALUE flags, in order.
 	Overrides []string
 	// Claims are asked about a -e KEY that is no path of the configuration.
@@ -27,8 +37,8 @@ func Load(file string, overrides []string) (*Config, error) {
 // LoadSources reads the layers of src over the defaults, substitutes ${ENV}
 // values, resolves relative paths against the project root (the parent of
 // the folder holding the file) and validates the result. Every error is an
-// *Error naming the file and the key, and the line or the -e override that
-// set the bad value.
+// *Error naming the file and the key, and the line, the -e override or the
+// MGW_ variable that set the bad value.
 func LoadSources(src Sources) (*Config, error) {
 	abs, err := filepath.Abs(src.File)
 	if err != nil {
@@ -71,6 +81,7 @@ func layered(schema *node, out, defaults any, file string, data []byte, src Sour
 	if l.err != nil {
 		return nil, l.err // the layers above may name what the file has
 	}
+	l.envLayer(src.Env, src.Keys)
 	l.overrideLayer(src.Overrides, src.Claims)
 	if l.err != nil {
 		return nil, l.err

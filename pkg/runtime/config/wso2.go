@@ -104,3 +104,9 @@ func wso2Hint(p string) string {
 	}
 	return ""
 }
+
+// wso2Env explains the MGW_ variables of a WSO2 Microgateway installation,
+// which an environment carried over from it may still set.
+var wso2Env = map[string]string{
+	"MGW_HOME": "the WSO2 Microgateway's installation folder, which micro-gw does not read (a gateway finds its conf by its executable, or --config); unset it where the gateway runs",
+}
