@@ -32,6 +32,9 @@ type Options struct {
 	Config string
 	// Overrides are the -e KEY=VALUE flags, passed on in order.
 	Overrides []string
+	// PrintConfig is --print-config: the gateway prints the configuration
+	// in effect and exits.
+	PrintConfig bool
 	// Executable is the gateway executable, as typed.
 	Executable string
 }
@@ -47,13 +50,16 @@ func Main() int {
 func NewCmdGateway(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{ErrOut: f.ErrOut, Getwd: f.Getwd, Environ: os.Environ, Exec: syscall.Exec}
 	cmd := &cobra.Command{
-		Use:   "gateway [--config FILE] [-e KEY=VALUE]... EXECUTABLE",
+		Use:   "gateway [--config FILE] [-e KEY=VALUE]... [--print-config] EXECUTABLE",
 		Short: "Run a gateway built by micro-gw build",
 		Long: "gateway runs EXECUTABLE (NAME/target/NAME) with the configuration of its project,\n" +
-			"NAME/" + project.ConfFile + ", unless --config says otherwise. -e overrides one\n" +
-			"configuration key (dotted TOML path); -e b7a.log.level=TRACE sets the log level.",
+			"NAME/" + project.ConfFile + ", unless --config says otherwise. MGW_ environment variables\n" +
+			"and -e override single configuration keys (dotted TOML path, over the variables);\n" +
+			"-e b7a.log.level=TRACE sets the log level. --print-config prints the configuration in\n" +
+			"effect, where each value came from (secrets masked), and starts nothing.",
 		Example: "  gateway petstore/target/petstore\n" +
-			"  gateway -e listenerConfig.httpPort=9190 -e b7a.log.level=DEBUG petstore/target/petstore",
+			"  gateway -e listenerConfig.httpPort=9190 -e b7a.log.level=DEBUG petstore/target/petstore\n" +
+			"  MGW_LISTENERCONFIG_HTTPPORT=9190 gateway --print-config petstore/target/petstore",
 		Args:                  cobra.ExactArgs(1),
 		Version:               f.Version,
 		DisableFlagsInUseLine: true,
@@ -67,6 +73,7 @@ func NewCmdGateway(f *factory.Factory, runF func(*Options) error) *cobra.Command
 	}
 	cmd.Flags().StringVar(&opts.Config, "config", "", "the micro-gw.conf `FILE` (default: NAME/"+project.ConfFile+" of the executable's project)")
 	cmd.Flags().StringArrayVarP(&opts.Overrides, "override", "e", nil, "override a configuration key, `KEY=VALUE` (repeatable)")
+	cmd.Flags().BoolVar(&opts.PrintConfig, "print-config", false, "print the configuration in effect and where each value came from (secrets masked), and exit")
 	return cmd
 }
 
@@ -89,6 +96,9 @@ func gatewayRun(opts *Options) error {
 	argv := []string{exe, "--config", conf}
 	for _, kv := range opts.Overrides {
 		argv = append(argv, "-e", kv)
+	}
+	if opts.PrintConfig {
+		argv = append(argv, "--print-config")
 	}
 	if err := opts.Exec(exe, argv, opts.Environ()); err != nil {
 		return fmt.Errorf("start %s: %w", exe, err)

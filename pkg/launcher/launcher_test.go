@@ -79,6 +79,11 @@ func TestGatewayExecs(t *testing.T) {
 	if code != 0 || call == nil || !reflect.DeepEqual(call.argv, []string{exe, "--config", other}) {
 		t.Errorf("--config: exit %d, call %+v, %s", code, call, errOut)
 	}
+
+	code, call, errOut = run(t, wd, "--print-config", "--config", "other.conf", "-e", "log.level=DEBUG", exe)
+	if code != 0 || call == nil || !reflect.DeepEqual(call.argv, []string{exe, "--config", other, "-e", "log.level=DEBUG", "--print-config"}) {
+		t.Errorf("--print-config: exit %d, call %+v, %s", code, call, errOut)
+	}
 }
 
 func TestGatewayRefuses(t *testing.T) {

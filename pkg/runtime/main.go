@@ -22,7 +22,7 @@ import (
 const drainTimeout = 30 * time.Second
 
 // Main is the whole life of a built gateway: it parses args (--config FILE,
-// -e KEY=VALUE..., --version), loads the configuration (the file, the MGW_
+// -e KEY=VALUE..., --version, --print-config), loads the configuration (the file, the MGW_
 // environment variables, -e), starts the server and runs it until SIGINT or
 // SIGTERM, then drains in-flight requests. It returns the process's exit
 // status. The generated main package calls
@@ -35,9 +35,10 @@ func Main(spec Spec, args []string) int {
 
 // mainFlags are the parsed command-line flags of a gateway.
 type mainFlags struct {
-	config    string
-	overrides []string
-	version   bool
+	config      string
+	overrides   []string
+	version     bool
+	printConfig bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (mainFlags, error) {
@@ -59,6 +60,7 @@ func parseFlags(args []string, stderr io.Writer) (mainFlags, error) {
 		return nil
 	})
 	fs.BoolVar(&f.version, "version", false, "print the gateway's version and exit")
+	fs.BoolVar(&f.printConfig, "print-config", false, "print the configuration in effect and where each value came from (secrets masked), and exit")
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -107,6 +109,13 @@ func run(ctx context.Context, spec Spec, args []string, stdout, stderr io.Writer
 	if err != nil {
 		fmt.Fprintln(stderr, "error:", err)
 		return 1
+	}
+	if f.printConfig {
+		if err := cfg.Print(stdout); err != nil {
+			fmt.Fprintln(stderr, "error:", err)
+			return 1
+		}
+		return 0
 	}
 	logger := NewLogger(stderr, cfg.SlogLevel())
 	for _, w := range cfg.Warnings {

@@ -85,6 +85,19 @@ func TestRunEnvironment(t *testing.T) {
 	}
 }
 
+// --print-config prints the configuration in effect and starts nothing.
+func TestRunPrintConfig(t *testing.T) {
+	conf := writeProject(t, "[[jwtTokenConfig]]\nissuer = \"i\"\naudience = \"a\"\ncertificateAlias = \"not-in-the-store\"\n")
+	t.Setenv("MGW_TOKENREVOCATIONCONFIG_PERSISTENT_PASSWORD", "s3cret")
+	var out, errOut bytes.Buffer
+	code := run(t.Context(), Spec{}, []string{"--config", conf, "-e", "listenerConfig.httpPort=1", "--print-config"}, &out, &errOut)
+	if code != 0 || errOut.Len() != 0 || !strings.HasPrefix(out.String(), "# The configuration in effect for "+conf) ||
+		!strings.Contains(out.String(), "httpPort = 1 ") || !strings.Contains(out.String(), "# environment MGW_TOKENREVOCATIONCONFIG_PERSISTENT_PASSWORD") ||
+		strings.Contains(out.String(), "s3cret") {
+		t.Errorf("exit %d, stderr %q, stdout:\n%s", code, errOut.String(), out.String())
+	}
+}
+
 // writeProject writes conf as NAME/conf/micro-gw.conf with a TLS pair in
 // NAME/security and returns the conf's path.
 func writeProject(t *testing.T, conf string) string {

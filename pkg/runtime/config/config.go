@@ -46,8 +46,8 @@ type Config struct {
 	Tracing    Tracing     `conf:"tracing"`
 
 	// lines maps every key and table that a layer above the defaults set
-	// to where the value in effect came from: the line of File, the -e
-	// override. Fault reads it.
+	// to where the value in effect came from: the line of File, the MGW_
+	// variable, the -e override. Fault and Print read it.
 	lines origins
 }
 

@@ -296,18 +296,31 @@ func validEnvName(n string) bool {
 // store's setting): ${NAME} substituted in the strings of a TOML value or of
 // -e text, an MGW_ variable's text as it is.
 func passthroughValue(v any) (any, error) {
-	switch x := v.(type) {
-	case text:
+	if x, ok := v.(text); ok {
 		if x.expand {
 			return expandEnv(x.s)
 		}
 		return x.s, nil
+	}
+	return mapStrings(v, expandEnv)
+}
+
+// mapStrings returns the TOML value v with f applied to every string in it,
+// in arrays and tables too.
+func mapStrings(v any, f func(string) (string, error)) (any, error) {
+	switch x := v.(type) {
 	case string:
-		return expandEnv(x)
+		return f(x)
+	case []string:
+		items := make([]any, len(x))
+		for i, s := range x {
+			items[i] = s
+		}
+		return mapStrings(items, f)
 	case []any:
 		out := make([]any, len(x))
 		for i, item := range x {
-			e, err := passthroughValue(item)
+			e, err := mapStrings(item, f)
 			if err != nil {
 				return nil, err
 			}
@@ -317,7 +330,7 @@ func passthroughValue(v any) (any, error) {
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, item := range x {
-			e, err := passthroughValue(item)
+			e, err := mapStrings(item, f)
 			if err != nil {
 				return nil, err
 			}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"reflect"
 	"strings"
@@ -197,7 +198,8 @@ func TestEnvNames(t *testing.T) {
 }
 
 // FuzzLayers gives arbitrary MGW_ variables and -e overrides over a valid
-// conf: Load must not panic, and must return a Config or an *Error.
+// conf: Load must not panic, and must return a Config, which prints as a conf
+// that loads, or an *Error naming the file.
 func FuzzLayers(f *testing.F) {
 	f.Add("LISTENERCONFIG_HTTPPORT", "9190", "listenerConfig.host=x")
 	f.Add("JWTTOKENCONFIG_1_ISSUER", "https://x", "jwtTokenConfig[1].audience=a")
@@ -217,6 +219,16 @@ func FuzzLayers(f *testing.F) {
 			t.Fatalf("error %T is not *Error", err)
 		case len(c.JWT) == 0:
 			t.Fatal("accepted a conf without an issuer")
+		default:
+			// What --print-config prints of it is a conf that loads.
+			var out bytes.Buffer
+			if err := c.Print(&out); err != nil {
+				t.Fatal(err)
+			}
+			printed, _ := writeConf(t, out.String())
+			if _, err := Load(printed, nil); err != nil {
+				t.Fatalf("the printed configuration does not load: %v\n%s", err, out.String())
+			}
 		}
 	})
 }

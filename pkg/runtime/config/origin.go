@@ -26,6 +26,18 @@ type Origin struct {
 	Key string
 }
 
+// describe says where o is, for --print-config.
+func (o Origin) describe(file string) string {
+	s := o.where()
+	if o.Source == FromFile {
+		s = file + ":" + strconv.Itoa(o.Line)
+	}
+	if o.Key != "" {
+		s += " (as " + o.Key + ")"
+	}
+	return s
+}
+
 // where is o in a few words: "line 12", "MGW_LOG_LEVEL", "-e log.level".
 func (o Origin) where() string {
 	switch o.Source {
