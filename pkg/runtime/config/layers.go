@@ -189,7 +189,7 @@ func (y *layer) put(r ref, n *node, raw any, org Origin) {
 		c = a.target(y.l.root, r)
 		org.Key = written
 		if a.warn != "" {
-			y.l.warnings = append(y.l.warnings, org.fault(y.l.file, written, fmt.Errorf("%s: read as %s; rename it", a.warn, c.display)))
+			y.l.warnings = append(y.l.warnings, org.fault(y.l.file, written, fmt.Errorf("read as %s (%s)", c.display, a.warn)))
 		}
 	}
 	y.store(leaf{value: v, display: c.display, origin: org}, c.vkey)

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -45,7 +46,44 @@ func withWSO2(root *node) *node {
 	// cache evicts one entry at a time, so the key is accepted for old
 	// confs only.
 	graft(root, "caching.tokenCacheEvictionFactor", &node{shape: shapeKey, kind: kind{scalar: sFloat}, ignored: true})
+
+	// WSO2 3.2 spellings (docs/configuration.md, "Confs from WSO2 3.2"),
+	// read as micro-gw's keys where they mean the same, with a warning.
+	aliasKey(root, "jwtTokenConfig.jwksURL", &alias{to: "jwtTokenConfig.jwksUrl",
+		warn: "WSO2 3.2's spelling; write jwksUrl"})
+	aliasKey(root, persistentSection+".type", &alias{to: persistentSection + ".useDefault",
+		warn:      `WSO2 3.2's choice of store: "etcd" is useDefault = true, "custom" useDefault = false; write useDefault`,
+		translate: storeType})
+	aliasKey(root, persistentSection+".endpointURL", &alias{to: persistentSection + ".hostname",
+		warn:      "WSO2 3.2's name of the etcd URL; write hostname",
+		translate: etcdURL})
 	return root
+}
+
+// storeType reads WSO2 3.2's [tokenRevocationConfig.persistent] type as
+// useDefault. Its "default" store was API Manager's revoked-JWT service,
+// which micro-gw does not read: that is refused, naming what to use.
+func storeType(v any) (any, error) {
+	switch v.(string) {
+	case "etcd":
+		return true, nil
+	case "custom":
+		return false, nil
+	case "default":
+		return nil, errors.New(`"default" is WSO2 3.2's revoked-JWT service of API Manager (GET endpointURL/revokedjwt), which micro-gw does not read: write useDefault = true for etcd (hostname), or useDefault = false for a store of your own in extensions/`)
+	}
+	return nil, errors.New(`must be "etcd" or "custom" (WSO2 3.2's type; micro-gw's key is useDefault)`)
+}
+
+// etcdURL reads WSO2 3.2's endpointURL as hostname when it is an etcd URL
+// (its /v2/keys/ or /v3/keys/ path gives the prefix, as hostname's does);
+// any other URL was API Manager's data service of the "default" store. The
+// URL is not echoed: it may hold credentials.
+func etcdURL(v any) (any, error) {
+	if !strings.Contains(v.(string), "/keys/") {
+		return nil, errors.New("is no etcd URL (one with a /v2/keys/ or /v3/keys/ path): WSO2 3.2 gave here API Manager's data service of the \"default\" store, which micro-gw does not read; give the etcd URL as hostname, such as https://127.0.0.1:2379/v2/keys/jti/")
+	}
+	return v, nil
 }
 
 // aliasKey grafts the alias at schema path from, a key of the same kind as
