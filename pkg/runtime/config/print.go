@@ -23,14 +23,20 @@ const mask = "********"
 // custom store's settings, those whose name says password, passwd, secret or
 // credential, or ends in token or key.
 func (c *Config) Print(w io.Writer) error {
-	p := printer{file: c.File, origins: c.lines}
-	fmt.Fprintf(&p.b, "# The configuration in effect for %s.\n", c.File)
+	return printConfig(w, configSchema, c, c.File, c.lines, c.Warnings)
+}
+
+// printConfig writes v, a pointer to a struct of schema's type, read from
+// file; see Print.
+func printConfig(w io.Writer, schema *node, v any, file string, o origins, warnings []error) error {
+	p := printer{file: file, origins: o}
+	fmt.Fprintf(&p.b, "# The configuration in effect for %s.\n", file)
 	p.b.WriteString("# After each value, where it was set: default, the file and line, an MGW_ variable or -e.\n")
 	p.b.WriteString("# Secrets are masked (" + mask + ").\n")
-	for _, w := range c.Warnings {
+	for _, w := range warnings {
 		fmt.Fprintf(&p.b, "# warning: %v\n", w)
 	}
-	p.table(ref{node: configSchema}, reflect.ValueOf(c).Elem(), "")
+	p.table(ref{node: schema}, reflect.ValueOf(v).Elem(), "")
 	_, err := w.Write(p.b.Bytes())
 	return err
 }
@@ -95,7 +101,7 @@ func (p *printer) table(r ref, v reflect.Value, header string) {
 			slices.Sort(keys)
 			for _, k := range keys {
 				e := c.entry(k)
-				p.table(e, f.MapIndex(reflect.ValueOf(k)), "["+e.display+"]")
+				p.table(e, f.MapIndex(reflect.ValueOf(k).Convert(f.Type().Key())), "["+e.display+"]")
 			}
 		}
 	}
