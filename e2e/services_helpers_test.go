@@ -177,6 +177,12 @@ paths:
       responses:
         "200":
           description: a pet
+  /slow:
+    get:
+      operationId: slow
+      responses:
+        "200":
+          description: an answer that takes its time (the container suite's drain)
 `
 
 var svcProj struct {
