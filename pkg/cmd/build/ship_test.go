@@ -14,6 +14,7 @@ import (
 
 	"github.com/micro-gw/micro-gw/pkg/cmd/factory"
 	"github.com/micro-gw/micro-gw/pkg/project"
+	"github.com/micro-gw/micro-gw/pkg/runtime/config"
 )
 
 // --image and --kubernetes after the (fake) compile: the archive, the
@@ -62,8 +63,22 @@ func TestBuildImageAndManifests(t *testing.T) {
 	if err := yaml.UnmarshalStrict(data, &d); err != nil {
 		t.Fatal(err)
 	}
-	if c := d.Spec.Template.Spec.Containers[0]; c.Image != "registry.example/team/pets:1.0" {
+	c := d.Spec.Template.Spec.Containers[0]
+	if c.Image != "registry.example/team/pets:1.0" {
 		t.Errorf("deployment runs %q", c.Image)
+	}
+	// Every MGW_ variable the Deployment sets names a key of the conf, as
+	// the gateway reads them (an unknown one would stop it).
+	var podEnv []string
+	for _, e := range c.Env {
+		podEnv = append(podEnv, e.Name+"="+e.Value)
+	}
+	conf, err := config.LoadSources(config.Sources{File: b.p.Path(project.ConfFile), Env: podEnv})
+	if err != nil {
+		t.Fatalf("the Deployment's environment: %v", err)
+	}
+	if conf.Listener.CertFile != "/gateway/tls/tls.crt" || conf.Listener.KeyFile != "/gateway/tls/tls.key" {
+		t.Errorf("TLS pair from the Secret: %s %s", conf.Listener.CertFile, conf.Listener.KeyFile)
 	}
 
 	// The same project built again: the same digest.
