@@ -121,7 +121,7 @@ func TestAttackHugeHeaderAndQueryToken(t *testing.T) {
 		authtest.NoTokenIn(t, "the response", body, tok)
 	}
 	out := logs.String()
-	if !strings.Contains(out, "backend unreachable") {
+	if !strings.Contains(out, "backend request failed") {
 		t.Fatalf("the backend failure was not logged:\n%s", out)
 	}
 	authtest.NoTokenIn(t, "the log", out, tok)

@@ -19,7 +19,9 @@ const (
 	CodeResourceForbidden  = 900908 // 403: subscription check failed
 	CodeScopeMismatch      = 900910 // 403
 	CodeInvalidScheme      = 900917 // 401
-	CodeBackendUnreachable = 101503 // 503
+	CodeBackendUnreachable = 101503 // 503: no backend URL reached, nothing sent
+	CodeBackendTimeout     = 101504 // 504: the backend did not start its response in time
+	CodeBackendClosed      = 101505 // 502: the request reached the backend, no usable response came
 
 	// CodeMethodNotAllowed is what WSO2's API Manager gateway answered when
 	// the path matched a resource but the method did not: 405 with code 405.
@@ -33,6 +35,9 @@ const (
 	// CodeRequestTooLarge refuses a body over listenerConfig.maxRequestBodySize
 	// (413, code = status as for 405).
 	CodeRequestTooLarge = 413
+	// CodeBadRequest answers a request body that broke off or broke its
+	// framing on its way to the backend (400, code = status as for 405).
+	CodeBadRequest = 400
 )
 
 // faultInfo is the fixed part of a fault: status and message.
@@ -52,10 +57,13 @@ var faults = map[int]faultInfo{
 	CodeScopeMismatch:       {http.StatusForbidden, "The access token does not allow you to access the requested resource", "The access token does not carry the scopes the resource requires"},
 	CodeInvalidScheme:       {http.StatusUnauthorized, "Invalid Authentication scheme", "Use the Bearer scheme"},
 	CodeBackendUnreachable:  {http.StatusServiceUnavailable, "Error connecting to the back end", "The backend service could not be reached"},
+	CodeBackendTimeout:      {http.StatusGatewayTimeout, "Connection timed out", "The backend service did not respond in time"},
+	CodeBackendClosed:       {http.StatusBadGateway, "Connection closed", "The backend service closed the connection without a valid response"},
 	CodeMethodNotAllowed:    {http.StatusMethodNotAllowed, "Method not allowed", "Method not allowed for given API resource"},
 	CodeRevocationNotLoaded: {http.StatusServiceUnavailable, "Revocation list not loaded", "The gateway has not yet loaded the revoked tokens; retry shortly"},
 	CodeInternalError:       {http.StatusInternalServerError, "Internal server error", "The gateway failed to handle the request"},
 	CodeRequestTooLarge:     {http.StatusRequestEntityTooLarge, "Request entity too large", "The request body is larger than the gateway accepts"},
+	CodeBadRequest:          {http.StatusBadRequest, "Bad request", "The request body ended early or broke its framing"},
 }
 
 // Fault is an error answered to the client as the JSON fault body.

@@ -29,6 +29,7 @@ func (s *Server) buildHandler() http.Handler {
 		s.trace,                // [tracing]: W3C trace context to the backend, a span per request (absent when off)
 		s.observe,              // metrics and the access log; counts the 500 of a recovered panic
 		s.recoverPanics,        // a panic is a 500 fault, logged; the process lives on
+		s.closeAfterChunked,    // RFC 9112 6.1: a request with Transfer-Encoding ends its connection
 		s.matchRoute,           // 404 900906 / 405 before any credential check
 		s.gateOnRevocationLoad, // 503 900950 while a persistent store has not loaded (fail closed)
 		s.authenticate,         // 401 900902 / 900901 (secured resources only)
@@ -65,7 +66,8 @@ func (s *Server) observe(next stage) stage {
 				resource = x.route.template
 			}
 			s.logger.Log(r.Context(), levelAccess, "request", "method", r.Method, "path", r.URL.EscapedPath(),
-				"resource", resource, "status", status, "duration", elapsed, "jti", x.jti, "reason", x.authReason)
+				"resource", resource, "status", status, "duration", elapsed, "jti", x.jti, "reason", x.authReason,
+				"client", s.clientAddr(r))
 		}
 	}
 }
@@ -91,6 +93,25 @@ func (s *Server) recoverPanics(next stage) stage {
 			}
 			x.fail(newFault(CodeInternalError, ""))
 		}()
+		next(x, r)
+	}
+}
+
+// closeAfterChunked closes the client's connection after answering an
+// HTTP/1.1 request that came with a Transfer-Encoding. RFC 9112 section 6.1
+// requires it of a request with both Transfer-Encoding and Content-Length,
+// the shape of request smuggling: a proxy in front that framed the body by
+// its Content-Length would take the bytes after the chunked body for part
+// of this request, while this connection would read them as the next one.
+// net/http drops the Content-Length of such a request before the handler
+// sees it (and forwards the body by its chunks alone), so the two cannot be
+// told apart here: every request with a Transfer-Encoding ends its
+// connection, and whatever followed it is never read.
+func (s *Server) closeAfterChunked(next stage) stage {
+	return func(x *exchange, r *http.Request) {
+		if len(r.TransferEncoding) > 0 && r.ProtoMajor == 1 {
+			x.Header().Set("Connection", "close")
+		}
 		next(x, r)
 	}
 }

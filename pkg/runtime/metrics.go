@@ -16,16 +16,17 @@ import (
 // title and version, resource the path template (never the raw path), reason
 // one of the validator's fixed reasons.
 type metrics struct {
-	registry      *prometheus.Registry
-	requests      *prometheus.CounterVec
-	duration      *prometheus.HistogramVec
-	authFailures  *prometheus.CounterVec
-	backendErrors prometheus.Counter
-	panics        prometheus.Counter
-	revoked       prometheus.GaugeFunc
-	rules         prometheus.GaugeFunc
-	sourceReady   *prometheus.GaugeVec
-	unmatched     *routeMetrics
+	registry       *prometheus.Registry
+	requests       *prometheus.CounterVec
+	duration       *prometheus.HistogramVec
+	authFailures   *prometheus.CounterVec
+	backendErrors  *prometheus.CounterVec
+	backendRetries *prometheus.CounterVec
+	panics         prometheus.Counter
+	revoked        prometheus.GaugeFunc
+	rules          prometheus.GaugeFunc
+	sourceReady    *prometheus.GaugeVec
+	unmatched      *routeMetrics
 }
 
 func newMetrics(revokedLen, rulesLen func() float64) *metrics {
@@ -45,10 +46,14 @@ func newMetrics(revokedLen, rulesLen func() float64) *metrics {
 			Name: "microgw_auth_failures_total",
 			Help: "Requests refused by authentication or authorization, by reason.",
 		}, []string{"reason"}),
-		backendErrors: prometheus.NewCounter(prometheus.CounterOpts{
+		backendErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "microgw_backend_errors_total",
-			Help: "Requests that got the 101503 fault because no backend URL could be reached.",
-		}),
+			Help: "Requests answered with a backend fault, by reason: unreachable (503 101503, nothing sent), timeout (504 101504), closed (502 101505, sent but no valid response).",
+		}, []string{"reason"}),
+		backendRetries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "microgw_backend_retries_total",
+			Help: "Backend requests sent again under an endpoint's retryConfig, by the status that was retried.",
+		}, []string{"code"}),
 		panics: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "microgw_panics_total",
 			Help: "Requests whose handling panicked and got the internal error fault.",
@@ -66,10 +71,13 @@ func newMetrics(revokedLen, rulesLen func() float64) *metrics {
 			Help: "1 once an enabled revocation source has made its first load or subscription.",
 		}, []string{"source"}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.authFailures, m.backendErrors, m.panics, m.revoked,
+	reg.MustRegister(m.requests, m.duration, m.authFailures, m.backendErrors, m.backendRetries, m.panics, m.revoked,
 		m.rules, m.sourceReady,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.unmatched = m.newRouteMetrics("", "")
+	for _, reason := range []string{"unreachable", "timeout", "closed"} {
+		m.backendErrors.WithLabelValues(reason) // shown at 0 before the first fault
+	}
 	return m
 }
 

@@ -1,12 +1,10 @@
 package runtime
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -24,26 +22,39 @@ const (
 	EndpointFailover    = "failover"
 )
 
-// downFor is how long a URL that refused a connection is passed over before
-// it is tried again (when all URLs are down, they are tried anyway).
+// downFor is how long a URL that could not be connected to is passed over
+// before it is tried again (when all URLs are down, they are tried anyway).
 const downFor = 5 * time.Second
 
 // target is one URL of an endpoint.
 type target struct {
 	url *url.URL
 	// downUntil is the unix nanosecond until which the URL is considered
-	// down after a connection error; 0 when it is up.
+	// down after an attempt that could not connect; 0 when it is up.
 	downUntil atomic.Int64
 }
 
+// markDown passes the URL over for downFor: it could not be connected to.
+func (t *target) markDown() { t.downUntil.Store(time.Now().Add(downFor).UnixNano()) }
+
+// markUp takes the URL back into the rotation: a connection was made.
+func (t *target) markUp() {
+	if t.downUntil.Load() != 0 {
+		t.downUntil.Store(0)
+	}
+}
+
 // upstream is one endpoint (x-wso2-production-endpoints or
-// x-wso2-sandbox-endpoints): its URLs, the choice between them, one shared
-// transport and the reverse proxy that uses them.
+// x-wso2-sandbox-endpoints): its URLs, the choice between them, its
+// response timeout and retry policy, one shared transport and the reverse
+// proxy that uses them.
 type upstream struct {
 	name     string // for logs: the URLs
 	failover bool
 	targets  []*target
 	next     atomic.Uint64 // round-robin counter (load_balance)
+	timeout  time.Duration // 0: none
+	retry    *retryPolicy  // nil: no retries
 	proxy    *httputil.ReverseProxy
 }
 
@@ -53,6 +64,9 @@ type exchangeKey struct{}
 
 // newTransport is the shared transport of one endpoint: keep-alives, enough
 // idle connections per host for a busy gateway, bounded dial and handshake.
+// The response timeout is the attempts' own (responseClock), not
+// ResponseHeaderTimeout, which would also count the time a slow client
+// takes to upload.
 func newTransport(roots *x509.CertPool) *http.Transport {
 	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	return &http.Transport{
@@ -69,12 +83,16 @@ func newTransport(roots *x509.CertPool) *http.Transport {
 }
 
 // newUpstream builds the proxy of an endpoint. rt is the transport (tests and
-// benchmarks pass an in-process one).
-func newUpstream(ep *Endpoint, rt http.RoundTripper, buffers httputil.BufferPool, logger *slog.Logger, m *metrics) (*upstream, error) {
+// benchmarks pass an in-process one); timeout is [upstream] responseTimeout,
+// for an endpoint without a timeout of its own.
+func newUpstream(ep *Endpoint, rt http.RoundTripper, timeout time.Duration, buffers httputil.BufferPool, logger *slog.Logger, m *metrics) (*upstream, error) {
 	if ep == nil || len(ep.URLs) == 0 {
 		return nil, errors.New("endpoint has no urls")
 	}
-	u := &upstream{}
+	u := &upstream{timeout: timeout, retry: newRetryPolicy(ep.Retry)}
+	if ep.Timeout > 0 {
+		u.timeout = ep.Timeout
+	}
 	names := make([]string, 0, len(ep.URLs))
 	for _, raw := range ep.URLs {
 		pu, err := url.Parse(raw)
@@ -100,23 +118,9 @@ func newUpstream(ep *Endpoint, rt http.RoundTripper, buffers httputil.BufferPool
 		return nil, fmt.Errorf("endpoint %s: unknown type %q (want %s or %s)", u.name, ep.Type, EndpointLoadBalance, EndpointFailover)
 	}
 	u.proxy = &httputil.ReverseProxy{
-		Rewrite:   u.rewrite,
-		Transport: &retryTransport{u: u, next: rt, logger: logger},
-		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
-				// The client went away: nobody to answer.
-				logger.Debug("client closed the request before the backend answered", "endpoint", u.name)
-				w.WriteHeader(499)
-				return
-			}
-			if tooLarge := (*http.MaxBytesError)(nil); errors.As(err, &tooLarge) {
-				newFault(CodeRequestTooLarge, "").write(w)
-				return
-			}
-			logger.Warn("backend unreachable", "endpoint", u.name, "err", err)
-			m.backendErrors.Inc()
-			newFault(CodeBackendUnreachable, "").write(w)
-		},
+		Rewrite:      u.rewrite,
+		Transport:    &attemptsTransport{u: u, next: rt, logger: logger, metrics: m},
+		ErrorHandler: u.errorHandler(logger, m),
 		// Zero: ReverseProxy still flushes server-sent events and bodies of
 		// unknown length at once, while an ordinary response goes out in one
 		// write. -1 flushed every response after each write and cost a quarter
@@ -125,6 +129,41 @@ func newUpstream(ep *Endpoint, rt http.RoundTripper, buffers httputil.BufferPool
 		BufferPool:    buffers,
 	}
 	return u, nil
+}
+
+// errorHandler answers a request that got no response from the endpoint:
+// the fault the attempts decided on (upstreamError), and the client's own
+// faults (its body broke off, or passed maxRequestBodySize) with the
+// connection closed, since its framing can no longer be trusted.
+func (u *upstream) errorHandler(logger *slog.Logger, m *metrics) func(http.ResponseWriter, *http.Request, error) {
+	return func(w http.ResponseWriter, r *http.Request, err error) {
+		ue := &upstreamError{code: CodeBackendClosed, err: err}
+		if isTooLarge(err) {
+			ue.code = CodeRequestTooLarge
+		} else {
+			errors.As(err, &ue)
+		}
+		switch {
+		case ue.code == CodeRequestTooLarge || ue.code == CodeBadRequest:
+			logger.Debug("the request body could not be read", "endpoint", u.name, "err", err)
+			w.Header().Set("Connection", "close")
+		case r.Context().Err() != nil:
+			// The client went away: nobody to answer.
+			logger.Debug("client closed the request before the backend answered", "endpoint", u.name)
+			w.WriteHeader(499)
+			return
+		default:
+			logger.Warn("backend request failed", "endpoint", u.name, "reason", ue.reason(), "err", err)
+			m.backendErrors.WithLabelValues(ue.reason()).Inc()
+		}
+		newFault(ue.code, "").write(w)
+	}
+}
+
+// isTooLarge reports whether err is the body limit of limitBody.
+func isTooLarge(err error) bool {
+	var tooLarge *http.MaxBytesError
+	return errors.As(err, &tooLarge)
 }
 
 // order returns the targets in the order this request should try them:
@@ -155,6 +194,9 @@ func (u *upstream) order(now int64) []*target {
 
 // rewrite points the outgoing request at the first target: the endpoint
 // URL's path, then the request path without the base path; query kept.
+// X-Forwarded-For keeps what the client sent and gets the client's address
+// appended (design.md section 9); X-Forwarded-Host and -Proto are the
+// gateway's own. The request's trailers go on to the backend.
 func (u *upstream) rewrite(pr *httputil.ProxyRequest) {
 	x, _ := pr.In.Context().Value(exchangeKey{}).(*exchange)
 	if x == nil { // not reached through the request path: the endpoint's root
@@ -162,7 +204,17 @@ func (u *upstream) rewrite(pr *httputil.ProxyRequest) {
 	}
 	x.order = u.order(time.Now().UnixNano())
 	setTarget(pr.Out, x.order[0].url, x.rest, pr.In.URL.RawQuery)
+	if prior, ok := pr.In.Header["X-Forwarded-For"]; ok {
+		// Rewrite starts without the client's X-Forwarded-For; SetXForwarded
+		// appends to what Out holds.
+		pr.Out.Header["X-Forwarded-For"] = prior
+	}
 	pr.SetXForwarded()
+	if pr.In.Trailer != nil {
+		// The server fills the request's trailer map in when the body ends;
+		// Out's own copy, made before, would go out empty.
+		pr.Out.Trailer = pr.In.Trailer
+	}
 }
 
 // setTarget sets out's URL to t's scheme, host and path followed by the
@@ -178,83 +230,6 @@ func setTarget(out *http.Request, t *url.URL, rest, rawQuery string) {
 	u.RawQuery = rawQuery
 	out.URL = &u
 	out.Host = ""
-}
-
-// retryTransport sends the request to the targets in turn: a URL that
-// refuses the connection is marked down for a while and the next URL is
-// tried, as long as nothing of the request body was read (a failed dial
-// reads none of it, so a POST moves on too).
-type retryTransport struct {
-	u      *upstream
-	next   http.RoundTripper
-	logger *slog.Logger
-}
-
-func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	x, _ := req.Context().Value(exchangeKey{}).(*exchange)
-	if x == nil || len(x.order) < 2 {
-		resp, err := t.next.RoundTrip(req)
-		if err != nil && x != nil && len(x.order) == 1 && isConnError(err) {
-			x.order[0].downUntil.Store(time.Now().Add(downFor).UnixNano())
-		}
-		return resp, err
-	}
-	var body *heldBody
-	if req.Body != nil && req.Body != http.NoBody {
-		// The transport closes the body of a failed attempt; hold it open
-		// so that an unread body can go to the next URL. (The inbound body
-		// is the server's to close once the handler returns.)
-		body = &heldBody{rc: req.Body}
-		req.Body = body
-	}
-	for i, tg := range x.order {
-		if i > 0 {
-			r2 := req.Clone(req.Context())
-			setTarget(r2, tg.url, x.rest, req.URL.RawQuery)
-			req = r2
-		}
-		resp, err := t.next.RoundTrip(req)
-		if err == nil {
-			if tg.downUntil.Load() != 0 {
-				tg.downUntil.Store(0)
-			}
-			return resp, nil
-		}
-		if !isConnError(err) || req.Context().Err() != nil {
-			return nil, err
-		}
-		tg.downUntil.Store(time.Now().Add(downFor).UnixNano())
-		t.logger.Warn("backend url refused the connection", "url", tg.url.Redacted(), "err", err)
-		if (body != nil && body.read.Load()) || i == len(x.order)-1 {
-			return nil, err
-		}
-	}
-	return nil, errors.New("no backend url to try")
-}
-
-// heldBody is a request body that survives the transport's Close and
-// remembers whether anything was read from it.
-type heldBody struct {
-	rc   io.ReadCloser
-	read atomic.Bool
-}
-
-func (b *heldBody) Read(p []byte) (int, error) {
-	b.read.Store(true)
-	return b.rc.Read(p)
-}
-
-func (b *heldBody) Close() error { return nil }
-
-// isConnError reports whether err happened while connecting, so that
-// nothing of the request was sent.
-func isConnError(err error) bool {
-	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
-		return true
-	}
-	var dns *net.DNSError
-	return errors.As(err, &dns)
 }
 
 // bufferPool lends a server's proxies their 32 KB copy buffers, which they

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -83,6 +84,8 @@ type Server struct {
 	tracing    *tracing // nil when [tracing] is off
 	authHeader string
 	roots      *x509.CertPool
+	// trustedProxies are [throttlingConfig] trustedProxies, for clientAddr.
+	trustedProxies []netip.Prefix
 
 	handler http.Handler // the request path (HTTP and HTTPS listeners)
 	admin   http.Handler // the admin listener
@@ -131,6 +134,9 @@ func New(spec Spec, cfg *config.Config, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.roots = roots
+	if s.trustedProxies, err = cfg.Throttling.TrustedRanges(); err != nil {
+		return nil, cfg.Fault("throttlingConfig.trustedProxies", err)
+	}
 	if s.tracing, err = newTracing(cfg.Tracing, spec, opts.SpanExporter, roots, logger); err != nil {
 		return nil, cfg.Fault("tracing.endpoint", err)
 	}
@@ -165,7 +171,7 @@ func (s *Server) buildRouter() (*router, error) {
 		if tr == nil {
 			tr = newTransport(s.roots)
 		}
-		u, err := newUpstream(ep, tr, buffers, s.logger, s.metrics)
+		u, err := newUpstream(ep, tr, s.cfg.Upstream.ResponseTimeout, buffers, s.logger, s.metrics)
 		if err != nil {
 			return nil, err
 		}

@@ -3,7 +3,10 @@
 // revoked-set check and the faults.
 package runtime
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 // Spec is everything `micro-gw build` compiles into a gateway: the APIs of the
 // project, as Go values, so that nothing is parsed from YAML when the gateway
@@ -60,6 +63,30 @@ type Endpoint struct {
 	// URL when one fails to connect) or "failover" (always the first URL that
 	// answers, in order).
 	Type string
+	// Timeout is advanceEndpointConfig.timeoutInMillis: how long the backend
+	// may take to start its response (docs/runtime.md, "Timeouts"). 0 takes
+	// [upstream] responseTimeout of micro-gw.conf.
+	Timeout time.Duration
+	// Retry is advanceEndpointConfig.retryConfig; nil sends a request once
+	// (it still moves on past a URL it could not connect to).
+	Retry *Retry
+}
+
+// Retry is an endpoint's retryConfig: which answers an idempotent request
+// is sent again for, on the next URL of the endpoint, and how often.
+type Retry struct {
+	// Count is how many times a request may be sent again (count).
+	Count int
+	// StatusCodes are the statuses that are retried (statusCodes): the
+	// backend's own, and the gateway's 502, 503 and 504 for a closed
+	// connection, an unreachable URL and a timeout.
+	StatusCodes []int
+	// Interval is the wait before the first retry (intervalInMillis, WSO2
+	// API Microgateway 3.x); each later wait is BackOffFactor times the one
+	// before, at most MaxInterval (backOffFactor, maxWaitIntervalInMillis).
+	Interval      time.Duration
+	BackOffFactor float64
+	MaxInterval   time.Duration
 }
 
 // RouteConflict is two resources of a Spec that the router cannot tell

@@ -24,7 +24,12 @@
 // docs/architecture.md, "Adding a configuration key", is the recipe.
 package config
 
-import "time"
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+)
 
 // Config is a loaded micro-gw.conf. Relative paths have been resolved against
 // Root, durations converted, ${ENV} values substituted and -e overrides applied.
@@ -44,6 +49,8 @@ type Config struct {
 	Revocation Revocation  `conf:"tokenRevocationConfig"`
 	Log        Log         `conf:"log"`
 	Tracing    Tracing     `conf:"tracing"`
+	Upstream   Upstream    `conf:"upstream"`
+	Throttling Throttling  `conf:"throttlingConfig"`
 
 	// lines maps every key and table that a layer above the defaults set
 	// to where the value in effect came from: the line of File, the MGW_
@@ -159,4 +166,62 @@ type Tracing struct {
 	// Endpoint is the OTLP/gRPC receiver: host:port (plain text),
 	// http://host:port (plain text) or https://host:port (TLS).
 	Endpoint string `conf:"endpoint"`
+}
+
+// Upstream is [upstream]: how the gateway talks to backends.
+type Upstream struct {
+	// ResponseTimeout is how long a backend may take to start its response
+	// when its endpoint has no advanceEndpointConfig.timeoutInMillis of its
+	// own; 0 waits as long as the client does.
+	ResponseTimeout time.Duration `conf:"responseTimeout,ms"`
+}
+
+// Throttling is [throttlingConfig].
+type Throttling struct {
+	// TrustedProxies are the address ranges of the proxies in front of the
+	// gateway ("10.0.0.0/8"; a bare address is one host). A request that
+	// comes through them is taken to come from the rightmost
+	// X-Forwarded-For address outside these ranges (docs/runtime.md, "The
+	// client address"). TrustedRanges reads them.
+	TrustedProxies []string `conf:"trustedProxies"`
+}
+
+// TrustedRanges returns TrustedProxies as address ranges; Load has checked
+// each, so the error only names an entry set after loading.
+func (t Throttling) TrustedRanges() ([]netip.Prefix, error) {
+	if len(t.TrustedProxies) == 0 {
+		return nil, nil
+	}
+	ranges := make([]netip.Prefix, 0, len(t.TrustedProxies))
+	for i, s := range t.TrustedProxies {
+		p, err := addressRange(s)
+		if err != nil {
+			return nil, fmt.Errorf("trustedProxies[%d]: %w", i, err)
+		}
+		ranges = append(ranges, p)
+	}
+	return ranges, nil
+}
+
+// addressRange reads a trustedProxies entry: a CIDR range ("10.0.0.0/8",
+// "2001:db8::/32") or one address, which is a range of one. Client addresses
+// are compared unmapped, so an IPv4-mapped range is taken as IPv4.
+func addressRange(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("%q is not an address range such as \"10.0.0.0/8\" or \"2001:db8::/32\"", s)
+		}
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return netip.Prefix{}, fmt.Errorf("%q is not an IP address or an address range such as \"10.0.0.0/8\"", s)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }

@@ -32,6 +32,9 @@ const (
 	// DefaultTracingEndpoint is an OpenTelemetry Collector (or agent) on
 	// the same host, on OTLP/gRPC's port.
 	DefaultTracingEndpoint = "127.0.0.1:4317"
+	// DefaultResponseTimeout is [upstream] responseTimeout: a minute for a
+	// backend to start its response (design.md section 9).
+	DefaultResponseTimeout = 60000 * time.Millisecond
 	// DefaultMaxRequestBodySize is 10 MiB: far above what an API call
 	// carries, low enough that a client cannot stream gigabytes through.
 	DefaultMaxRequestBodySize = 10 << 20
@@ -90,8 +93,9 @@ func Default() *Config {
 				RulesPrefix: DefaultRulesPrefix,
 			},
 		},
-		Log:     Log{Level: DefaultLogLevel},
-		Tracing: Tracing{Endpoint: DefaultTracingEndpoint},
+		Log:      Log{Level: DefaultLogLevel},
+		Tracing:  Tracing{Endpoint: DefaultTracingEndpoint},
+		Upstream: Upstream{ResponseTimeout: DefaultResponseTimeout},
 	}
 }
 

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -90,6 +91,12 @@ serveBeforeLoaded = true
 
 [log]
 level = "debug"
+
+[upstream]
+responseTimeout = 15000
+
+[throttlingConfig]
+trustedProxies = ["10.0.0.0/8", "2001:db8::/32", "192.0.2.7", "::ffff:172.16.0.0/108"]
 `
 
 func TestLoadFull(t *testing.T) {
@@ -117,8 +124,14 @@ func TestLoadFull(t *testing.T) {
 			Persistent: Persistent{Enabled: true, UseDefault: true, Hostname: "http://etcd:2379/v3/keys/revoked/",
 				Endpoints: []string{"http://e1:2379", "http://e2:2379"}, Username: "eu", Password: "ep", RulesPrefix: "gw/rules/", ServeBeforeLoaded: true},
 		},
-		Log:     Log{Level: "debug"},
-		Tracing: Tracing{Endpoint: DefaultTracingEndpoint},
+		Log:        Log{Level: "debug"},
+		Tracing:    Tracing{Endpoint: DefaultTracingEndpoint},
+		Upstream:   Upstream{ResponseTimeout: 15 * time.Second},
+		Throttling: Throttling{TrustedProxies: []string{"10.0.0.0/8", "2001:db8::/32", "192.0.2.7", "::ffff:172.16.0.0/108"}},
+	}
+	ranges, err := c.Throttling.TrustedRanges()
+	if err != nil || fmt.Sprint(ranges) != "[10.0.0.0/8 2001:db8::/32 192.0.2.7/32 172.16.0.0/12]" {
+		t.Errorf("trusted ranges %v, %v", ranges, err)
 	}
 	if e := c.Fault("jwtTokenConfig[1].jwksUrl", errors.New("unreachable")); e.Line != 22 || e.File != file ||
 		e.Error() != file+":22: jwtTokenConfig[1].jwksUrl: unreachable" {
@@ -159,7 +172,8 @@ func TestLoadDefaults(t *testing.T) {
 		c.Revocation.Realtime.ProviderURL != "amqp://admin:admin@carbon/carbon?brokerlist='tcp://localhost:5672'" ||
 		c.Revocation.Persistent.Hostname != "https://127.0.0.1:2379/v2/keys/jti/" || !c.Revocation.Persistent.UseDefault ||
 		c.Revocation.Persistent.Username != "root" || c.Revocation.Persistent.Password != "root" || c.Log.Level != "INFO" ||
-		c.Revocation.Persistent.RulesPrefix != "revocation-rules/" {
+		c.Revocation.Persistent.RulesPrefix != "revocation-rules/" || c.Upstream.ResponseTimeout != time.Minute ||
+		c.Throttling.TrustedProxies != nil {
 		t.Fatalf("defaults differ from design.md: %+v", c)
 	}
 }
@@ -225,6 +239,12 @@ func TestBadConfs(t *testing.T) {
 		{"realtime on without URL", "[tokenRevocationConfig.realtime]\nenableRealtimeMessageRetrieval = true\njmsConnectionProviderUrl = \"\"\n" + minimal, "tokenRevocationConfig.realtime.jmsConnectionProviderUrl", 3, "required"},
 		{"invalid TOML", "[listenerConfig]\nhttpPort = = 1\n" + minimal, "", 2, "invalid TOML"},
 		{"duplicate key", "[listenerConfig]\nhttpPort = 1\nhttpPort = 2\n" + minimal, "httpPort", 3, "invalid TOML"},
+		{"negative response timeout", "[upstream]\nresponseTimeout = -1\n" + minimal, "upstream.responseTimeout", 2, "out of range"},
+		{"response timeout as a string", "[upstream]\nresponseTimeout = \"60s\"\n" + minimal, "upstream.responseTimeout", 2, "must be an integer"},
+		{"trusted proxy not a range", "[throttlingConfig]\ntrustedProxies = [\"10.0.0.0/8\", \"10.0.0.0/33\"]\n" + minimal, "throttlingConfig.trustedProxies[1]", 2, "not an address range"},
+		{"trusted proxy a name", "[throttlingConfig]\ntrustedProxies = [\"lb.internal\"]\n" + minimal, "throttlingConfig.trustedProxies[0]", 2, "not an IP address"},
+		{"trusted proxies a string", "[throttlingConfig]\ntrustedProxies = \"10.0.0.0/8\"\n" + minimal, "throttlingConfig.trustedProxies", 2, "array"},
+		{"WSO2 throttling key", "[throttlingConfig]\nenabledGlobalTMEventPublishing = false\n" + minimal, "throttlingConfig.enabledGlobalTMEventPublishing", 2, "reads trustedProxies"},
 		{"inline table unknown key", "listenerConfig = { host = \"h\", nope = 1 }\n" + minimal, "listenerConfig.nope", 1, "unknown key"},
 	}
 	if len(cases) < 10 {
@@ -488,5 +508,21 @@ func TestTracingTarget(t *testing.T) {
 	}
 	if d := Default(); d.Tracing.Enabled || d.Tracing.Endpoint != DefaultTracingEndpoint {
 		t.Errorf("default %+v", d.Tracing)
+	}
+}
+
+// -e sets the upstream timeout and the trusted proxies, a list as a comma list.
+func TestUpstreamAndTrustedProxiesOverridden(t *testing.T) {
+	file, _ := writeConf(t, minimal)
+	c, err := Load(file, []string{"throttlingConfig.trustedProxies=10.0.0.0/8,192.168.0.1", "upstream.responseTimeout=2500"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ranges, _ := c.Throttling.TrustedRanges(); fmt.Sprint(ranges) != "[10.0.0.0/8 192.168.0.1/32]" || c.Upstream.ResponseTimeout != 2500*time.Millisecond {
+		t.Errorf("trusted %v, timeout %v", ranges, c.Upstream.ResponseTimeout)
+	}
+	_, err = Load(file, []string{"throttlingConfig.trustedProxies=10.0.0.0/8,nope"})
+	if err == nil || !strings.Contains(err.Error(), "throttlingConfig.trustedProxies[1]") {
+		t.Errorf("a bad entry from -e: %v", err)
 	}
 }

@@ -134,6 +134,12 @@ func (d *validator) validate() {
 		}
 	}
 
+	for i, s := range c.Throttling.TrustedProxies {
+		if _, err := addressRange(s); err != nil {
+			d.fail(fmt.Sprintf("throttlingConfig.trustedProxies[%d]", i), err)
+		}
+	}
+
 	if c.Tracing.Enabled {
 		if _, _, err := c.Tracing.Target(); err != nil {
 			d.fail("tracing.endpoint", err)

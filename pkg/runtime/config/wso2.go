@@ -128,7 +128,7 @@ var wso2Only = map[string]string{
 	"listenerConfig.keyStorePassword":  "micro-gw reads its TLS pair from listenerConfig.certFile and listenerConfig.keyFile (PEM)",
 	"listenerConfig.tokenListenerPort": "micro-gw has no token listener; tokens come from your token service",
 	"mutualSSLConfig":                  "micro-gw does not authenticate clients by certificate",
-	"throttlingConfig":                 "micro-gw does not throttle; x-wso2-throttling-tier is kept but not enforced",
+	"throttlingConfig":                 "micro-gw has no WSO2 traffic manager; of [throttlingConfig] it reads trustedProxies",
 	"validationConfig":                 "micro-gw does not validate payloads against the definition's schemas",
 }
 
