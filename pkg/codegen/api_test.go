@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/micro-gw/micro-gw/pkg/runtime"
 )
@@ -108,6 +109,17 @@ func TestAPIExtraction(t *testing.T) {
 			Sandbox: &runtime.Endpoint{URLs: []string{"http://sandbox.example"}, Type: "load_balance"},
 			Resources: []runtime.Resource{{Method: "GET", Path: "/pet/{petId}", OperationID: "getPet", Secured: true,
 				Production: &runtime.Endpoint{URLs: []string{"http://op1.example", "http://op2.example"}, Type: "failover"}}}},
+	}, {
+		name: "advanceEndpointConfig: timeout and retries, also of a named endpoint",
+		top: "x-wso2-basePath: /p\nx-wso2-endpoints:\n  - slow:\n      urls: [http://slow.example]\n      advanceEndpointConfig: {timeoutInMillis: 120000}\n" +
+			"x-wso2-production-endpoints:\n  urls: [http://a.example, http://b.example]\n  advanceEndpointConfig:\n    timeoutInMillis: 5000\n" +
+			"    retryConfig: {count: 2, statusCodes: [502, 503, 504], intervalInMillis: 100, backOffFactor: 1.5, maxWaitIntervalInMillis: 1000}\n",
+		op: "x-wso2-sandbox-endpoints: '#/x-wso2-endpoints/slow'\n",
+		want: runtime.API{BasePath: "/p", Production: &runtime.Endpoint{URLs: []string{"http://a.example", "http://b.example"}, Type: "load_balance",
+			Timeout: 5 * time.Second, Retry: &runtime.Retry{Count: 2, StatusCodes: []int{502, 503, 504},
+				Interval: 100 * time.Millisecond, BackOffFactor: 1.5, MaxInterval: time.Second}},
+			Resources: []runtime.Resource{{Method: "GET", Path: "/pet/{petId}", OperationID: "getPet", Secured: true,
+				Sandbox: &runtime.Endpoint{URLs: []string{"http://slow.example"}, Type: "load_balance", Timeout: 2 * time.Minute}}}},
 	}, {
 		name: "named endpoints by reference",
 		top: "x-wso2-basePath: /p\nx-wso2-endpoints:\n  - main:\n      urls: [http://main.example]\n  - other:\n      urls: [http://other.example]\n" +

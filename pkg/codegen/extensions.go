@@ -3,9 +3,11 @@ package codegen
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/url"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/micro-gw/micro-gw/pkg/runtime"
 )
@@ -157,16 +159,124 @@ func parseEndpoint(v any, at jsonPath, named map[string]*runtime.Endpoint) (*run
 				return nil, errorAt(at.child(key), "must be %q or %q, got %s", endpointLoadBalance, endpointFailover, describe(m[key]))
 			}
 			ep.Type = t
+		case "advanceEndpointConfig":
+			if err := parseAdvanced(m[key], at.child(key), ep); err != nil {
+				return nil, err
+			}
 		case "securityConfig":
 			return nil, errorAt(at.child(key), "backend credentials are not supported: the gateway does not authenticate to backends")
 		default:
-			return nil, errorAt(at.child(key), "unknown key: an endpoint has urls and type")
+			return nil, errorAt(at.child(key), "unknown key: an endpoint has urls, type and advanceEndpointConfig")
 		}
 	}
 	if len(ep.URLs) == 0 {
 		return nil, errorAt(at.child("urls"), "an endpoint needs at least one URL")
 	}
 	return ep, nil
+}
+
+// maxMillis bounds the durations of advanceEndpointConfig: a day.
+const maxMillis = 24 * 60 * 60 * 1000
+
+// maxRetries bounds retryConfig.count: every retry is one more request to a
+// backend that is already failing.
+const maxRetries = 10
+
+// parseAdvanced reads an endpoint's advanceEndpointConfig: timeoutInMillis
+// and retryConfig, in Choreo Connect's form ({count, statusCodes}) with the
+// WSO2 API Microgateway 3.x fields intervalInMillis, backOffFactor and
+// maxWaitIntervalInMillis.
+func parseAdvanced(v any, at jsonPath, ep *runtime.Endpoint) error {
+	m, isMap := v.(map[string]any)
+	if !isMap {
+		return errorAt(at, "must be an object {timeoutInMillis: N, retryConfig: {count: N, statusCodes: [...]}}, got %s", describe(v))
+	}
+	for _, key := range sortedKeys(m) {
+		switch key {
+		case "timeoutInMillis":
+			n, err := intIn(m[key], at.child(key), 1, maxMillis)
+			if err != nil {
+				return err
+			}
+			ep.Timeout = time.Duration(n) * time.Millisecond
+		case "retryConfig":
+			r, err := parseRetry(m[key], at.child(key))
+			if err != nil {
+				return err
+			}
+			ep.Retry = r
+		default:
+			return errorAt(at.child(key), "unknown key: advanceEndpointConfig has timeoutInMillis and retryConfig")
+		}
+	}
+	return nil
+}
+
+// parseRetry reads retryConfig.
+func parseRetry(v any, at jsonPath) (*runtime.Retry, error) {
+	m, isMap := v.(map[string]any)
+	if !isMap {
+		return nil, errorAt(at, "must be an object {count: N, statusCodes: [502, 503, 504]}, got %s", describe(v))
+	}
+	if _, ok := m["count"]; !ok {
+		return nil, errorAt(at.child("count"), "is required: how many times a request may be sent again")
+	}
+	r := &runtime.Retry{}
+	for _, key := range sortedKeys(m) {
+		var err error
+		var n int
+		switch key {
+		case "count":
+			r.Count, err = intIn(m[key], at.child(key), 0, maxRetries)
+		case "statusCodes":
+			r.StatusCodes, err = statusCodes(m[key], at.child(key))
+		case "intervalInMillis":
+			n, err = intIn(m[key], at.child(key), 0, maxMillis)
+			r.Interval = time.Duration(n) * time.Millisecond
+		case "maxWaitIntervalInMillis":
+			n, err = intIn(m[key], at.child(key), 0, maxMillis)
+			r.MaxInterval = time.Duration(n) * time.Millisecond
+		case "backOffFactor":
+			f, isNumber := m[key].(float64)
+			if !isNumber || f < 1 || f > 100 {
+				err = errorAt(at.child(key), "must be a number from 1 to 100, got %s", describe(m[key]))
+			}
+			r.BackOffFactor = f
+		default:
+			err = errorAt(at.child(key), "unknown key: retryConfig has count, statusCodes, intervalInMillis, backOffFactor and maxWaitIntervalInMillis")
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// statusCodes reads retryConfig.statusCodes: a non-empty list of 4xx and
+// 5xx statuses.
+func statusCodes(v any, at jsonPath) ([]int, error) {
+	list, isList := v.([]any)
+	if !isList || len(list) == 0 {
+		return nil, errorAt(at, "must be a list of HTTP statuses, such as [502, 503, 504], got %s", describe(v))
+	}
+	codes := make([]int, 0, len(list))
+	for i, item := range list {
+		n, err := intIn(item, at.child(index(i)), 400, 599)
+		if err != nil {
+			return nil, err
+		}
+		codes = append(codes, n)
+	}
+	return codes, nil
+}
+
+// intIn reads a whole number from lo to hi.
+func intIn(v any, at jsonPath, lo, hi int) (int, error) {
+	f, isNumber := v.(float64)
+	if !isNumber || f != math.Trunc(f) || f < float64(lo) || f > float64(hi) {
+		return 0, errorAt(at, "must be a whole number from %d to %d, got %s", lo, hi, describe(v))
+	}
+	return int(f), nil
 }
 
 // parseURLs reads the urls of an endpoint: absolute http or https URLs

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"go.yaml.in/yaml/v3"
@@ -25,6 +26,8 @@ func FuzzExtensions(f *testing.F) {
 		`{x-wso2-basePath: "../x", x-wso2-throttling-tier: 5, x-wso2-disable-security: "yes"}`,
 		`{"x-wso2-production-endpoints": [1, null, {"urls": [{}]}], "x-wso2-basePath": "//a//"}`,
 		`x-wso2-basePath: [1, 2]`,
+		`{x-wso2-production-endpoints: {urls: [http://a], advanceEndpointConfig: {timeoutInMillis: 5000, retryConfig: {count: 2, statusCodes: [502, 504], intervalInMillis: 10, backOffFactor: 2, maxWaitIntervalInMillis: 50}}}}`,
+		`{x-wso2-endpoints: [{a: {urls: [http://a], advanceEndpointConfig: {timeoutInMillis: 1e30, retryConfig: {count: -1, statusCodes: 503}}}}], x-wso2-sandbox-endpoints: "#/x-wso2-endpoints/a"}`,
 		`null`,
 	} {
 		f.Add([]byte(seed))
@@ -69,6 +72,19 @@ func FuzzExtensions(f *testing.F) {
 		for _, ep := range endpointsOf(api.Production, api.Sandbox, r.Production, r.Sandbox) {
 			if len(ep.URLs) == 0 || (ep.Type != endpointLoadBalance && ep.Type != endpointFailover) {
 				t.Fatalf("endpoint %+v", ep)
+			}
+			if ep.Timeout < 0 || ep.Timeout > maxMillis*time.Millisecond {
+				t.Fatalf("timeout %v", ep.Timeout)
+			}
+			if r := ep.Retry; r != nil {
+				if r.Count < 0 || r.Count > maxRetries || r.Interval < 0 || r.MaxInterval < 0 || (r.BackOffFactor != 0 && r.BackOffFactor < 1) {
+					t.Fatalf("retry %+v", r)
+				}
+				for _, c := range r.StatusCodes {
+					if c < 400 || c > 599 {
+						t.Fatalf("retry status %d", c)
+					}
+				}
 			}
 		}
 	})

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
+	"time"
 
 	"github.com/micro-gw/micro-gw/pkg/runtime"
 	"github.com/micro-gw/micro-gw/templates"
@@ -23,24 +24,40 @@ const (
 var mainTemplate = template.Must(template.New("main.go.tmpl").Funcs(template.FuncMap{
 	// Every string of a definition is untrusted: it reaches the source only
 	// as a Go string literal.
-	"quote": strconv.Quote,
-	"strings": func(list []string) string {
-		if list == nil {
-			return "nil"
+	"quote":   strconv.Quote,
+	"strings": func(list []string) string { return sliceLiteral("[]string", list, strconv.Quote) },
+	"ints":    func(list []int) string { return sliceLiteral("[]int", list, strconv.Itoa) },
+	"millis": func(d time.Duration) string {
+		if d%time.Millisecond != 0 {
+			return "time.Duration(" + strconv.FormatInt(int64(d), 10) + ")"
 		}
-		q := make([]string, len(list))
-		for i, s := range list {
-			q[i] = strconv.Quote(s)
-		}
-		return "[]string{" + strings.Join(q, ", ") + "}"
+		return strconv.FormatInt(d.Milliseconds(), 10) + " * time.Millisecond"
 	},
+	"float": func(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) },
 }).ParseFS(templates.Gen, "gen/main.go.tmpl"))
+
+// sliceLiteral writes list as a Go composite literal of type typ, each
+// element by lit; nil as nil.
+func sliceLiteral[T any](typ string, list []T, lit func(T) string) string {
+	if list == nil {
+		return "nil"
+	}
+	q := make([]string, len(list))
+	for i, v := range list {
+		q[i] = lit(v)
+	}
+	return typ + "{" + strings.Join(q, ", ") + "}"
+}
 
 // MainSource returns the formatted Go source of the generated main package's
 // main.go: the Spec literal and func main calling runtime.Main.
 func MainSource(spec runtime.Spec) ([]byte, error) {
 	var buf bytes.Buffer
-	if err := mainTemplate.Execute(&buf, struct{ Spec runtime.Spec }{spec}); err != nil {
+	data := struct {
+		Spec     runtime.Spec
+		UsesTime bool // an endpoint has a duration: the source imports time
+	}{spec, usesTime(spec)}
+	if err := mainTemplate.Execute(&buf, data); err != nil {
 		return nil, fmt.Errorf("generate main.go: %w", err)
 	}
 	src, err := format.Source(buf.Bytes())
@@ -48,6 +65,25 @@ func MainSource(spec runtime.Spec) ([]byte, error) {
 		return nil, fmt.Errorf("format generated main.go: %w", err)
 	}
 	return src, nil
+}
+
+// usesTime reports whether an endpoint of spec has a timeout or a retry
+// interval, which the source writes with package time.
+func usesTime(spec runtime.Spec) bool {
+	timed := func(ep *runtime.Endpoint) bool {
+		return ep != nil && (ep.Timeout != 0 || ep.Retry != nil && (ep.Retry.Interval != 0 || ep.Retry.MaxInterval != 0))
+	}
+	for _, api := range spec.APIs {
+		if timed(api.Production) || timed(api.Sandbox) {
+			return true
+		}
+		for _, r := range api.Resources {
+			if timed(r.Production) || timed(r.Sandbox) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Package is the generated main package of one gateway.

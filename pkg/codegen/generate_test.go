@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/micro-gw/micro-gw/pkg/runtime"
 )
@@ -93,6 +94,38 @@ func TestMainSourceShape(t *testing.T) {
 		if !strings.Contains(string(src), want) {
 			t.Errorf("generated main.go lacks %s:\n%s", want, src)
 		}
+	}
+}
+
+// An endpoint's timeout and retry policy are written with package time,
+// which is imported only then.
+func TestMainSourceEndpointConfig(t *testing.T) {
+	plain := runtime.Spec{Name: "p", APIs: []runtime.API{{BasePath: "/p", Production: &runtime.Endpoint{URLs: []string{"http://h"}, Type: "failover"}}}}
+	src, err := MainSource(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(src), `"time"`) {
+		t.Errorf("time imported without a duration:\n%s", src)
+	}
+	timed := plain
+	timed.APIs = []runtime.API{{BasePath: "/p", Resources: []runtime.Resource{{Method: "GET", Path: "/a",
+		Sandbox: &runtime.Endpoint{URLs: []string{"http://h"}, Type: "failover", Timeout: 1500 * time.Millisecond,
+			Retry: &runtime.Retry{Count: 2, StatusCodes: []int{502, 504}, Interval: 100 * time.Millisecond, BackOffFactor: 1.5, MaxInterval: time.Second}},
+	}}}}
+	if src, err = MainSource(timed); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"\t\"time\"\n",
+		`Sandbox:        &runtime.Endpoint{URLs: []string{"http://h"}, Type: "failover", Timeout: 1500 * time.Millisecond, Retry: &runtime.Retry{Count: 2, StatusCodes: []int{502, 504}, Interval: 100 * time.Millisecond, BackOffFactor: 1.5, MaxInterval: 1000 * time.Millisecond}},`,
+	} {
+		if !strings.Contains(string(src), want) {
+			t.Errorf("generated main.go lacks %s:\n%s", want, src)
+		}
+	}
+	if _, err := parser.ParseFile(token.NewFileSet(), "main.go", src, 0); err != nil {
+		t.Errorf("does not parse: %v", err)
 	}
 }
 
