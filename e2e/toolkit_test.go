@@ -5,7 +5,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -26,6 +25,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/micro-gw/micro-gw/internal/syncbuf"
 	"github.com/micro-gw/micro-gw/pkg/project"
 )
 
@@ -45,11 +45,13 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		defer os.RemoveAll(dir)
-		for _, cmd := range []string{"micro-gw", "gateway"} {
+		// internal/bareproxy is Go's own proxy, which the proxy-semantics
+		// suite compares the gateway with.
+		for _, cmd := range []string{"cmd/micro-gw", "cmd/gateway", "internal/bareproxy"} {
 			// Built as micro-gw builds gateways (-trimpath, CGO_ENABLED=0),
 			// so that the gateway builds of the tests find every dependency
 			// in the Go build cache even when it starts empty.
-			build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, cmd), "./cmd/"+cmd)
+			build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, filepath.Base(cmd)), "./"+cmd)
 			build.Dir = ".."
 			build.Env = append(os.Environ(), "CGO_ENABLED=0")
 			if out, err := build.CombinedOutput(); err != nil {
@@ -61,6 +63,18 @@ func TestMain(m *testing.M) {
 		return m.Run()
 	}()
 	os.Exit(code)
+}
+
+// toolkitBuildEnv is the environment of a micro-gw build in a test: its
+// caches go to a fresh folder (nothing left in the user's), the Go build
+// cache stays the user's so that the build is warm.
+func toolkitBuildEnv(t *testing.T) []string {
+	t.Helper()
+	gocache, err := exec.Command("go", "env", "GOCACHE").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []string{"XDG_CACHE_HOME=" + t.TempDir(), "GOCACHE=" + strings.TrimSpace(string(gocache))}
 }
 
 // toolkitRun runs a toolkit binary in dir and returns its output and exit code.
@@ -130,13 +144,7 @@ func TestToolkitInitBuildRun(t *testing.T) {
 		t.Skip("builds and runs a gateway")
 	}
 	wd := t.TempDir()
-	// The build's caches go to a fresh folder (nothing left in the user's),
-	// the Go build cache stays the user's so that the build is warm.
-	gocache, err := exec.Command("go", "env", "GOCACHE").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := []string{"XDG_CACHE_HOME=" + t.TempDir(), "GOCACHE=" + strings.TrimSpace(string(gocache))}
+	env := toolkitBuildEnv(t)
 
 	out, code := toolkitRun(t, wd, env, "micro-gw", "init", "proj")
 	if code != 0 || !strings.Contains(out, "Project 'proj' is initialized successfully.") {
@@ -262,24 +270,24 @@ func TestToolkitSample(t *testing.T) {
 type toolkitGateway struct {
 	cmd         *exec.Cmd
 	http, https string
-	output      *bytes.Buffer
+	output      *syncbuf.Buffer
 	done        chan int
 }
 
 // toolkitStart runs the executable through the gateway launcher on free
-// loopback ports and waits until it is ready.
-func toolkitStart(t *testing.T, wd, exe string) *toolkitGateway {
+// loopback ports, with the flags args before it, and waits until it is ready.
+func toolkitStart(t *testing.T, wd, exe string, args ...string) *toolkitGateway {
 	t.Helper()
 	ports := freePorts(t, 3)
-	cmd := exec.Command(filepath.Join(toolkitBin, "gateway"),
+	cmd := exec.Command(filepath.Join(toolkitBin, "gateway"), append(append([]string{
 		"-e", "listenerConfig.host=127.0.0.1",
-		"-e", "listenerConfig.httpPort="+strconv.Itoa(ports[0]),
-		"-e", "listenerConfig.httpsPort="+strconv.Itoa(ports[1]),
-		"-e", "listenerConfig.adminPort="+strconv.Itoa(ports[2]),
-		exe)
+		"-e", "listenerConfig.httpPort=" + strconv.Itoa(ports[0]),
+		"-e", "listenerConfig.httpsPort=" + strconv.Itoa(ports[1]),
+		"-e", "listenerConfig.adminPort=" + strconv.Itoa(ports[2]),
+	}, args...), exe)...)
 	cmd.Dir = wd
 	gw := &toolkitGateway{
-		cmd: cmd, output: &bytes.Buffer{}, done: make(chan int, 1),
+		cmd: cmd, output: &syncbuf.Buffer{}, done: make(chan int, 1),
 		http:  "http://127.0.0.1:" + strconv.Itoa(ports[0]),
 		https: "https://localhost:" + strconv.Itoa(ports[1]),
 	}
