@@ -81,18 +81,18 @@ func (p *BrokerPublisher) connect(ctx context.Context) error {
 
 // Publish sends n to the topic and returns once the broker has taken it
 // (STOMP: its RECEIPT; AMQP: its publisher confirm). n.JTI may also be a
-// whole JWT: it is reduced to its jti claim (see TokenJTI), with the TTL
+// whole JWT: it is reduced to its jti claim (see ReadRevokedToken), with the TTL
 // running to the token's exp when n.TTL is zero, so that no token is ever
 // put on the broker. A connection found broken is replaced and the send
 // tried once more: a revocation received twice is harmless.
 func (p *BrokerPublisher) Publish(ctx context.Context, n Notice) error {
-	jti, exp, err := TokenJTI(n.JTI)
+	tok, err := ReadRevokedToken(n.JTI)
 	if err != nil {
 		return fmt.Errorf("publish revocation: %w", err)
 	}
-	n.JTI = jti
-	if n.TTL == 0 && !exp.IsZero() {
-		n.TTL = max(time.Until(exp).Truncate(time.Second)+time.Second, time.Second)
+	n.JTI = tok.JTI
+	if until := tok.Until(); n.TTL == 0 && !until.IsZero() {
+		n.TTL = max(time.Until(until).Truncate(time.Second)+time.Second, time.Second)
 	}
 	if err := p.send(ctx, EncodeNotice(n)); err != nil {
 		if errors.Is(err, ErrPublisherClosed) {

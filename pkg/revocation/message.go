@@ -2,15 +2,12 @@ package revocation
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 )
 
 // Limits on a revocation message. A notice is small; anything near these
@@ -293,11 +290,11 @@ func decodeMessageParts(body []byte, header func(string) (string, bool), now tim
 		}
 	}
 
-	jti, exp, err := noticeJTI(token)
+	tok, err := ReadRevokedToken(token)
 	if err != nil {
 		return Notice{}, RuleNotice{}, err
 	}
-	n := Notice{JTI: jti}
+	n := Notice{JTI: tok.JTI}
 	if ttlSet && strings.TrimSpace(ttl) == "" {
 		// An empty ttl (an empty header from a bridge) is no ttl; refusing
 		// the whole revocation over it would be the worst reading.
@@ -307,8 +304,8 @@ func decodeMessageParts(body []byte, header func(string) (string, bool), now tim
 		if n.TTL, err = parseNoticeTTL(ttl); err != nil {
 			return Notice{}, RuleNotice{}, err
 		}
-	} else if exp != 0 {
-		left := time.Unix(exp, 0).Add(ExpiryLeeway).Sub(now)
+	} else if until := tok.Until(); !until.IsZero() {
+		left := until.Sub(now)
 		switch {
 		case left > MaxNoticeTTL:
 			n.TTL = 0
@@ -329,24 +326,6 @@ func decodeMessageParts(body []byte, header func(string) (string, bool), now tim
 // accepted again in between.
 const ExpiryLeeway = 60 * time.Second
 
-// TokenJTI returns the key under which a gateway revokes revokedToken: the
-// jti claim of a whole JWT (its payload decoded, the signature not
-// verified), or revokedToken itself when it is a bare jti. expiresAt is when
-// gateways stop accepting the JWT, its exp plus ExpiryLeeway; zero when it
-// has no exp. The revoke command and the stores use
-// it so that every side keys a token the same way. Errors never contain the
-// token.
-func TokenJTI(revokedToken string) (jti string, expiresAt time.Time, err error) {
-	jti, exp, err := noticeJTI(revokedToken)
-	if err != nil {
-		return "", time.Time{}, err
-	}
-	if exp != 0 {
-		expiresAt = time.Unix(exp, 0).Add(ExpiryLeeway)
-	}
-	return jti, expiresAt, nil
-}
-
 // noticeJSONErrorKind names the kind of a JSON decoding error without any of
 // the input (a SyntaxError's message quotes a character; a type error names
 // the value).
@@ -361,120 +340,6 @@ func noticeJSONErrorKind(err error) string {
 	default:
 		return "malformed"
 	}
-}
-
-// noticeJTI returns the key of a revokedToken: the token itself when it is a
-// jti, or the jti claim (and exp, 0 if none) of its payload when it is a
-// whole JWT.
-func noticeJTI(token string) (jti string, exp int64, err error) {
-	if noticeIsJWE(token) {
-		// Its claims are encrypted: no jti to read, and the token must not
-		// be taken for a jti (it would be kept and logged as one).
-		return "", 0, fmt.Errorf("%w: revokedToken is an encrypted JWT (JWE); publish its jti instead", ErrInvalidNotice)
-	}
-	if payload, ok := noticeJWTPayload(token); ok {
-		// A map, not a struct: encoding/json matches struct fields without
-		// regard to case, and "JTI" is not the claim the gateway checks.
-		var claims map[string]json.RawMessage
-		if payload == nil || json.Unmarshal(payload, &claims) != nil || claims == nil {
-			return "", 0, fmt.Errorf("%w: revokedToken is a JWT whose payload is not a JSON object with a string jti", ErrInvalidNotice)
-		}
-		rawJTI, ok := claims["jti"]
-		if !ok {
-			return "", 0, fmt.Errorf("%w: revokedToken is a JWT without a jti claim", ErrInvalidNotice)
-		}
-		if json.Unmarshal(rawJTI, &jti) != nil {
-			return "", 0, fmt.Errorf("%w: revokedToken is a JWT whose payload is not a JSON object with a string jti", ErrInvalidNotice)
-		}
-		if rawExp, ok := claims["exp"]; ok {
-			// exp is a NumericDate; an unreadable one is ignored (the
-			// revocation then holds without expiry unless a ttl is given).
-			if f, err := strconv.ParseFloat(string(rawExp), 64); err == nil && f > 0 && f < 1<<40 {
-				exp = int64(f)
-			}
-		}
-	} else {
-		jti = token
-	}
-	if err := noticeValidateJTI(jti); err != nil {
-		return "", 0, err
-	}
-	return jti, exp, nil
-}
-
-// noticeJWTPayload reports whether token is a whole JWT in compact form:
-// three dot-separated base64url parts whose first decodes to a JSON object
-// (the JOSE header). It returns the decoded payload, nil when the payload is
-// not base64url. Anything else is taken as a plain jti.
-func noticeJWTPayload(token string) ([]byte, bool) {
-	head, rest, ok := strings.Cut(token, ".")
-	if !ok {
-		return nil, false
-	}
-	payload, sig, ok := strings.Cut(rest, ".")
-	if !ok || strings.Contains(sig, ".") || head == "" || payload == "" {
-		return nil, false
-	}
-	if !noticeJOSEHeader(head) {
-		return nil, false
-	}
-	p, err := noticeB64(payload)
-	if err != nil {
-		// A JOSE header followed by garbage: a broken JWT, not a jti.
-		return nil, true
-	}
-	return p, true
-}
-
-// LooksLikeJWT reports whether s is, or was meant to be, a JWT: its first
-// dot-separated part decodes to a JSON object (a JOSE header), whatever the
-// number of parts. Tools use it to refuse a whole or damaged token where a
-// jti is expected: revoked as a jti, it would be put on a broker and in a
-// store as it is, and revoke nothing once a gateway reloads.
-func LooksLikeJWT(s string) bool {
-	head, _, ok := strings.Cut(s, ".")
-	return ok && noticeJOSEHeader(head)
-}
-
-// noticeIsJWE reports whether token is a JWE in compact form: five
-// dot-separated parts whose first is a base64url JSON object (the header).
-func noticeIsJWE(token string) bool {
-	if strings.Count(token, ".") != 4 {
-		return false
-	}
-	head, _, _ := strings.Cut(token, ".")
-	return noticeJOSEHeader(head)
-}
-
-// noticeJOSEHeader reports whether the first part of a compact JWS or JWE
-// decodes to a JSON object, as a JOSE header does.
-func noticeJOSEHeader(part string) bool {
-	h, err := noticeB64(part)
-	h = bytes.TrimSpace(h)
-	return err == nil && len(h) > 0 && h[0] == '{' && json.Valid(h)
-}
-
-func noticeB64(s string) ([]byte, error) {
-	return base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
-}
-
-// noticeValidateJTI checks that jti can be a key: not empty, at most MaxJTILength
-// bytes, valid UTF-8 without control characters.
-func noticeValidateJTI(jti string) error {
-	switch {
-	case jti == "":
-		return fmt.Errorf("%w: empty jti", ErrInvalidNotice)
-	case len(jti) > MaxJTILength:
-		return fmt.Errorf("%w: jti of %d bytes is longer than %d", ErrInvalidNotice, len(jti), MaxJTILength)
-	case !utf8.ValidString(jti):
-		return fmt.Errorf("%w: jti is not valid UTF-8", ErrInvalidNotice)
-	}
-	for _, r := range jti {
-		if unicode.IsControl(r) {
-			return fmt.Errorf("%w: jti contains a control character", ErrInvalidNotice)
-		}
-	}
-	return nil
 }
 
 // parseNoticeTTL reads a ttl: a positive integer of seconds, written as

@@ -42,10 +42,11 @@ type Side interface {
 
 // Request is one revocation.
 type Request struct {
-	// Token is a bare jti or a whole JWT (three dot-separated parts).
+	// Token is a bare jti or a whole JWT, read as revocation.ReadRevokedToken
+	// reads it.
 	Token string
-	// JTI, when set, is the jti to revoke, taken as it is (Token is then
-	// ignored): for callers that know they hold a jti, even one with dots.
+	// JTI, when set, is the jti to revoke (Token is then ignored): for
+	// callers that know they hold a jti; one that is a JWT is refused.
 	JTI string
 	// WholeJWT refuses a Token that is a bare jti: for callers that were
 	// handed a token, where a jti means a mistake (a token cut short).
@@ -59,7 +60,7 @@ type Request struct {
 
 // Result says what a revocation did.
 type Result struct {
-	Token Token
+	Token revocation.RevokedToken
 	// TTL is the lifetime given to the revocation.
 	TTL time.Duration
 	// Expired is true when the JWT had already expired: nothing was done,
@@ -110,31 +111,19 @@ func (r *Revoker) Revoke(ctx context.Context, req Request) (Result, error) {
 	if len(r.sides) == 0 {
 		return Result{}, errors.New("no revocation side is configured")
 	}
-	var tok Token
-	var err error
-	if req.JTI != "" {
-		tok, err = parseJTI(req.JTI)
-	} else {
-		tok, err = ParseToken(req.Token)
-		if err == nil && req.WholeJWT && !tok.IsJWT {
-			err = errors.New("not a JWT (a signed JWT has three dot-separated parts); to revoke a jti, give it as the jti")
-		}
-	}
+	tok, err := readRequest(req)
 	if err != nil {
 		return Result{}, &InvalidTokenError{Err: err}
 	}
-	if len(tok.JTI) > revocation.MaxJTILength {
-		return Result{}, &InvalidTokenError{Err: fmt.Errorf("a jti of %d bytes is longer than %d", len(tok.JTI), revocation.MaxJTILength)}
-	}
 	res := Result{Token: tok}
 	var left time.Duration
-	if !tok.ExpiresAt.IsZero() {
+	if until := tok.Until(); !until.IsZero() {
 		// Gateways accept a token for ExpiryLeeway past its exp: the
 		// revocation must outlive that too.
-		if left = tok.ExpiresAt.Add(revocation.ExpiryLeeway).Sub(r.now()); left <= 0 {
+		if left = until.Sub(r.now()); left <= 0 {
 			// Whatever ttl was asked for: no gateway accepts the token.
 			res.Expired = true
-			r.Logger.Debug("token already expired, nothing to revoke", "jti", tok.JTI, "expired", tok.ExpiresAt.UTC().Format(time.RFC3339))
+			r.Logger.Debug("token already expired, nothing to revoke", "jti", tok.JTI, "expired", tok.Exp.UTC().Format(time.RFC3339))
 			return res, nil
 		}
 	}

@@ -190,7 +190,7 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 	}
 	if res.Expired {
 		fmt.Fprintf(opts.Out, "the token with jti %s expired at %s: no gateway accepts it, nothing to revoke\n",
-			res.Token.JTI, res.Token.ExpiresAt.UTC().Format(time.RFC3339))
+			res.Token.JTI, res.Token.Exp.UTC().Format(time.RFC3339))
 		return nil
 	}
 	if err != nil {

@@ -330,11 +330,9 @@ func (v *Validator) verify(ctx context.Context, token string) (*Claims, *Error) 
 			return nil, missingClaim(name)
 		}
 	}
-	// A jti holds no white space at all: micro-gw revoke and the token
-	// service refuse it, and the file store of the init example splits
-	// lines on it, so such a token could be revoked through etcd or the
-	// broker only.
-	if !revocable(claims.JTI, revocation.MaxJTILength) || strings.ContainsFunc(claims.JTI, unicode.IsSpace) ||
+	// A token whose jti no revocation can name (revocation.CheckJTI: too
+	// long, any white space or control character) must not be accepted.
+	if revocation.CheckJTI(claims.JTI) != nil ||
 		!revocable(claims.Subject, revocation.MaxRuleKeyLength) ||
 		(claims.Client != "" && !revocable(claims.Client, revocation.MaxRuleKeyLength)) {
 		return nil, errUnrevocable
