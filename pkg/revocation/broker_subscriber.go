@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -153,8 +152,9 @@ type brokerDeliver func(body []byte, header func(string) (string, bool))
 
 // Run subscribes and delivers revocations into sink until ctx is done; see
 // Source. It calls ready after the first subscription is in place. Any loss
-// is retried forever, with exponential backoff (100 ms doubling to 30 s,
-// with jitter; it starts over once a subscription has lasted 30 s), each
+// is retried forever, with exponential backoff (brokerBackoffMin doubling to
+// brokerBackoffMax, 100 ms to 5 s, with jitter; it starts over once a
+// subscription has lasted brokerStableAfter, 30 s), each
 // attempt on the next broker address of the URL. State changes are logged
 // once each, not every retry. Run is not meant to be called twice at once.
 func (s *BrokerSubscriber) Run(ctx context.Context, sink Sink, ready func()) error {
@@ -162,7 +162,7 @@ func (s *BrokerSubscriber) Run(ctx context.Context, sink Sink, ready func()) err
 		return errors.New("broker subscriber: nil sink")
 	}
 	deliver := func(body []byte, header func(string) (string, bool)) { s.apply(sink, body, header) }
-	bo := brokerBackoff{min: s.backoffMin, max: s.backoffMax}
+	bo := newBackoff(s.backoffMin, s.backoffMax)
 	started := false
 	logged := brokerFailNone // the failure already logged for the current outage
 	for attempt := 0; ; attempt++ {
@@ -325,25 +325,6 @@ func brokerFailKind(err error) brokerFail {
 	}
 	return brokerFailDown
 }
-
-// brokerBackoff is exponential backoff with jitter: the n-th delay is drawn
-// from [d/2, d] with d = min * 2^n, at most max.
-type brokerBackoff struct {
-	min, max time.Duration
-	n        int
-}
-
-func (b *brokerBackoff) next() time.Duration {
-	d := b.max
-	if b.n < 30 && b.min<<b.n < b.max {
-		d = b.min << b.n
-	}
-	b.n++
-	half := d / 2
-	return half + rand.N(half+1)
-}
-
-func (b *brokerBackoff) reset() { b.n = 0 }
 
 // brokerTLSConfig returns the TLS configuration for one broker address:
 // a copy of base (or an empty config: system roots), with ServerName the

@@ -625,22 +625,6 @@ func TestBrokerConfigErrors(t *testing.T) {
 	}
 }
 
-func TestBrokerBackoff(t *testing.T) {
-	b := brokerBackoff{min: 100 * time.Millisecond, max: 30 * time.Second}
-	want := 100 * time.Millisecond
-	for i := range 20 {
-		d := b.next()
-		if d < want/2 || d > want {
-			t.Fatalf("delay %d = %v, want within [%v, %v]", i, d, want/2, want)
-		}
-		want = min(want*2, 30*time.Second)
-	}
-	b.reset()
-	if d := b.next(); d > 100*time.Millisecond {
-		t.Fatalf("after reset: %v", d)
-	}
-}
-
 // TestBrokerExternal runs against real brokers when the environment names
 // them: MICROGW_TEST_AMQP_URL (e.g. amqp://guest:guest@127.0.0.1:5672/) and
 // MICROGW_TEST_STOMP_URL (e.g. stomp://guest:guest@127.0.0.1:61613, RabbitMQ's

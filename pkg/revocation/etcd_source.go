@@ -86,9 +86,9 @@ type EtcdSource struct {
 	// Hashes, not the keys: a 36-byte jti in a map[string]struct{} costs
 	// ~83 bytes, held for the life of the gateway and scanned by every GC;
 	// its hash ~24 (BenchmarkEtcdSourceLoad). When the sink's jtis end up
-	// in a Set (set is not nil: the runtime's sink), the hash is the Set's
-	// own, so a jti deleted while the source was away is un-revoked by its
-	// hash, without its name. Otherwise (rule keys, which are few, or a
+	// in a KeyedSink (keyed is not nil: the runtime's sink), the hash is the
+	// sink's own key, so a jti deleted while the source was away is
+	// un-revoked by its key, without its name. Otherwise (rule keys, which are few, or a
 	// Sink from elsewhere) the hash has the source's seed, and names keeps
 	// the key of each hash for the sink's Unrevoke.
 	//
@@ -104,7 +104,7 @@ type EtcdSource struct {
 	// n²/2⁶⁵ for n keys: 3e-8 for a million) cannot be aimed at.
 	known map[uint64]struct{}
 	names map[uint64]string
-	set   *Set
+	keyed KeyedSink
 	seed  maphash.Seed
 }
 
@@ -425,25 +425,38 @@ func (s *EtcdSource) apply(sink Sink, ev *clientv3.Event) {
 	}
 }
 
-// remembering sets known up for sink: keyed by the hash of sink's Set if
-// it has one for these keys, else by the source's own. What a previous Run
-// remembered stays only when the hash is the same.
+// KeyedSink is a Sink that keeps each jti under a 64-bit key of its own
+// and can un-revoke by that key. A source that must un-revoke what a full
+// reload no longer lists (EtcdSource) then remembers 8 bytes a jti instead
+// of the jti. *Set and Revocations are KeyedSinks.
+type KeyedSink interface {
+	Sink
+	// JTIKey is the key under which the sink keeps jti, the same for the
+	// sink's lifetime.
+	JTIKey(jti string) uint64
+	// UnrevokeKey un-revokes every jti whose JTIKey is key.
+	UnrevokeKey(key uint64)
+}
+
+// remembering sets known up for sink: by the sink's own key if it keeps
+// these keys in a KeyedSink, else by the source's hash. What a previous Run
+// remembered stays only when the sink is the same.
 func (s *EtcdSource) remembering(sink Sink) {
-	set := s.keys.tokenSet(sink)
-	if set == s.set {
+	keyed := s.keys.keyedSink(sink)
+	if keyed == s.keyed {
 		return
 	}
-	s.set = set
+	s.keyed = keyed
 	s.known = map[uint64]struct{}{}
 	s.names = nil
-	if set == nil {
+	if keyed == nil {
 		s.names = map[uint64]string{}
 	}
 }
 
 func (s *EtcdSource) hash(rel string) uint64 {
-	if s.set != nil {
-		return s.set.hash(rel)
+	if s.keyed != nil {
+		return s.keyed.JTIKey(rel)
 	}
 	return maphash.String(s.seed, rel)
 }
@@ -462,7 +475,7 @@ func (s *EtcdSource) remember(rel string) uint64 {
 // forget undoes in sink the key of hash h, which the store no longer lists.
 func (s *EtcdSource) forget(sink Sink, h uint64) {
 	if s.names == nil {
-		s.set.unrevokeHash(h)
+		s.keyed.UnrevokeKey(h)
 		return
 	}
 	s.keys.del(sink, s.names[h])
@@ -480,9 +493,10 @@ type etcdKeyspace interface {
 	put(sink Sink, log *slog.Logger, rel string, value []byte) bool
 	// del undoes the key rel.
 	del(sink Sink, rel string)
-	// tokenSet is the Set in which sink keeps what put applies, if any:
-	// the source then remembers keys by that Set's hash (EtcdSource.known).
-	tokenSet(sink Sink) *Set
+	// keyedSink is sink when it keeps what put applies under keys of its
+	// own, nil otherwise: the source then remembers keys by the sink's key
+	// (EtcdSource.known).
+	keyedSink(sink Sink) KeyedSink
 	// loaded is the message logged after a full list.
 	loaded() string
 	// logChange logs a PUT (put) or DELETE seen by the watch, at DEBUG.
@@ -514,11 +528,9 @@ func (etcdJTIKeys) del(sink Sink, jti string) {
 	sink.Unrevoke(jti)
 }
 
-func (etcdJTIKeys) tokenSet(sink Sink) *Set {
-	if ss, ok := sink.(setSink); ok {
-		return ss.tokenSet()
-	}
-	return nil
+func (etcdJTIKeys) keyedSink(sink Sink) KeyedSink {
+	k, _ := sink.(KeyedSink)
+	return k
 }
 
 // watchConnection follows the state of the client's connection: a WARN when

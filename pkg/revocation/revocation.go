@@ -17,15 +17,6 @@ type Sink interface {
 	Unrevoke(jti string)
 }
 
-// setSink is a Sink whose jtis end up in a Set: the Set, and Revocations.
-// A source that must remember what it revoked, to un-revoke it later
-// without the store's help (EtcdSource), keeps the Set's 64-bit hash of
-// each jti instead of the jti, and un-revokes by that hash.
-type setSink interface {
-	Sink
-	tokenSet() *Set
-}
-
 // Source is a producer of revocations with a lifecycle, in the manner of a
 // Caddy app: the runtime starts each enabled source with Run and stops it by
 // cancelling ctx.

@@ -315,8 +315,11 @@ func (v Revocations) Revoke(jti string, expiresAt time.Time) { v.Tokens.Revoke(j
 // Unrevoke implements Sink.
 func (v Revocations) Unrevoke(jti string) { v.Tokens.Unrevoke(jti) }
 
-// tokenSet implements setSink.
-func (v Revocations) tokenSet() *Set { return v.Tokens }
+// JTIKey implements KeyedSink.
+func (v Revocations) JTIKey(jti string) uint64 { return v.Tokens.JTIKey(jti) }
+
+// UnrevokeKey implements KeyedSink.
+func (v Revocations) UnrevokeKey(key uint64) { v.Tokens.UnrevokeKey(key) }
 
 // RevokeRule implements RuleSink.
 func (v Revocations) RevokeRule(r Rule) { v.Rules.RevokeRule(r) }
@@ -325,8 +328,8 @@ func (v Revocations) RevokeRule(r Rule) { v.Rules.RevokeRule(r) }
 func (v Revocations) UnrevokeRule(kind RuleKind, key string) { v.Rules.UnrevokeRule(kind, key) }
 
 var (
-	_ RuleSink = (*RuleSet)(nil)
-	_ Sink     = Revocations{}
-	_ setSink  = Revocations{}
-	_ RuleSink = Revocations{}
+	_ RuleSink  = (*RuleSet)(nil)
+	_ Sink      = Revocations{}
+	_ KeyedSink = Revocations{}
+	_ RuleSink  = Revocations{}
 )

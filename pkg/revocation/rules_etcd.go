@@ -44,9 +44,9 @@ func (etcdRuleKeys) del(sink Sink, rel string) {
 	}
 }
 
-// tokenSet is nil: rules are not kept in a Set, and are few enough to be
+// keyedSink is nil: rules are not kept in a KeyedSink, and are few enough to be
 // remembered by name.
-func (etcdRuleKeys) tokenSet(Sink) *Set { return nil }
+func (etcdRuleKeys) keyedSink(Sink) KeyedSink { return nil }
 
 func (etcdRuleKeys) logChange(log *slog.Logger, rel string, put bool, lease int64) {
 	if put {

@@ -107,7 +107,7 @@ func (s *Set) shard(h uint64) *setShard {
 // Revoking a jti again keeps the later of the two expiries, and no expiry
 // wins over any time.
 func (s *Set) Revoke(jti string, expiresAt time.Time) {
-	h := s.hash(jti)
+	h := s.JTIKey(jti)
 	exp := setExpiry(expiresAt)
 	sh := s.shard(h)
 	sh.mu.Lock()
@@ -128,19 +128,19 @@ func (s *Set) Revoke(jti string, expiresAt time.Time) {
 
 // Unrevoke removes jti from the set (a persistent store deleted it).
 func (s *Set) Unrevoke(jti string) {
-	s.unrevokeHash(s.hash(jti))
+	s.UnrevokeKey(s.JTIKey(jti))
 }
 
-// hash is the key under which the set keeps jti. A source that feeds the
-// set may remember jtis by it and un-revoke through unrevokeHash, instead
-// of keeping the jtis (EtcdSource).
-func (s *Set) hash(jti string) uint64 {
+// JTIKey implements KeyedSink: the set keeps jti under this seeded 64-bit
+// hash, not the jti itself. A source that feeds the set may remember jtis
+// by it and un-revoke through UnrevokeKey (EtcdSource).
+func (s *Set) JTIKey(jti string) uint64 {
 	return maphash.String(s.seed, jti)
 }
 
-// unrevokeHash removes the entry of hash h: Unrevoke of every jti that
-// hashes to h.
-func (s *Set) unrevokeHash(h uint64) {
+// UnrevokeKey implements KeyedSink: it removes the entry of key h, which
+// un-revokes every jti whose JTIKey is h.
+func (s *Set) UnrevokeKey(h uint64) {
 	sh := s.shard(h)
 	sh.mu.Lock()
 	if _, ok := sh.m[h]; ok {
@@ -182,7 +182,7 @@ func (s *Set) RevokedAt(jti string, at time.Time) bool {
 }
 
 func (s *Set) lookup(jti string) (uint32, bool) {
-	h := s.hash(jti)
+	h := s.JTIKey(jti)
 	if !s.filter.Load().mayHave(h) {
 		return 0, false
 	}
@@ -339,9 +339,7 @@ func (s *Set) rebuildFilter() {
 	s.filter.Store(f)
 }
 
-func (s *Set) tokenSet() *Set { return s }
-
 var (
-	_ Sink    = (*Set)(nil)
-	_ setSink = (*Set)(nil)
+	_ Sink      = (*Set)(nil)
+	_ KeyedSink = (*Set)(nil)
 )

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync/atomic"
 	"time"
 
@@ -47,14 +46,14 @@ func (c *storeControl) claim(name string) (release func(), err error) {
 // storeRetry is one Run's way of retrying: the backoff and the log of the
 // failures, and the Resync requests that cut a wait short.
 type storeRetry struct {
-	bo      *storeBackoff
+	bo      *backoff
 	failing failureLog
 	log     *slog.Logger
 	resync  <-chan struct{}
 }
 
 func (c *storeControl) newRetry(log *slog.Logger) *storeRetry {
-	return &storeRetry{bo: newStoreBackoff(), log: log, resync: c.resync}
+	return &storeRetry{bo: newBackoff(storeBackoffMin, storeBackoffMax), log: log, resync: c.resync}
 }
 
 // wait logs err from what (once per kind of failure) and sleeps a backoff.
@@ -82,28 +81,12 @@ func (r *storeRetry) recovered() {
 	r.bo.reset()
 }
 
-// storeBackoff is the exponential backoff with jitter between attempts of a
-// persistent source: 250 ms doubling to 30 s, each wait drawn between half
-// and all of the current step so that many gateways restarted together do
-// not retry in lockstep.
-type storeBackoff struct {
-	step time.Duration
-}
-
+// A persistent source retries from storeBackoffMin doubling to
+// storeBackoffMax.
 const (
 	storeBackoffMin = 250 * time.Millisecond
 	storeBackoffMax = 30 * time.Second
 )
-
-func newStoreBackoff() *storeBackoff { return &storeBackoff{step: storeBackoffMin} }
-
-func (b *storeBackoff) next() time.Duration {
-	d := b.step/2 + rand.N(b.step/2+1)
-	b.step = min(b.step*2, storeBackoffMax)
-	return d
-}
-
-func (b *storeBackoff) reset() { b.step = storeBackoffMin }
 
 // failureLog keeps a failing source from repeating itself: the first failure
 // of a streak (and any failure that differs from the one before) is logged

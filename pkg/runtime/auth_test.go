@@ -19,7 +19,7 @@ import (
 	"github.com/micro-gw/micro-gw/pkg/runtime/auth/authtest"
 )
 
-const invalidCredentialsBody = `{"fault":{"code":900901,"message":"Invalid Credentials","description":"Invalid Credentials. Make sure you have given the correct access token"}}`
+const invalidCredentialsBody = `{"fault":{"code":900901,"message":"Invalid Credentials","description":"Invalid Credentials. Make sure you have given the correct access token"}}` + "\n"
 
 func TestValidTokensPass(t *testing.T) {
 	for _, tc := range []struct {

@@ -52,5 +52,5 @@ func (x *exchange) Flush() {
 // Unwrap lets http.ResponseController reach the connection's writer.
 func (x *exchange) Unwrap() http.ResponseWriter { return x.ResponseWriter }
 
-// fail answers f and records why.
+// fail answers the request with the fault f.
 func (x *exchange) fail(f *Fault) { f.write(x) }

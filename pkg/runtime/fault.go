@@ -108,9 +108,11 @@ func (f *Fault) body() []byte {
 	b.Fault.Description = f.Message + ". " + f.Detail
 	out, err := json.Marshal(b)
 	if err != nil { // cannot happen: only strings and an int
-		return []byte(`{"fault":{"code":101500,"message":"Internal server error","description":"Internal server error"}}`)
+		out = []byte(`{"fault":{"code":101500,"message":"Internal server error","description":"Internal server error"}}`)
 	}
-	return out
+	// A body that ends its line, as curl users expect: without it the
+	// shell prompt is joined to the fault.
+	return append(out, '\n')
 }
 
 // write answers the fault. A 401 carries the RFC 6750 challenge: only the

@@ -78,7 +78,7 @@ func TestNoMatchAndMethodNotAllowed(t *testing.T) {
 		// A token or not, the route is matched first.
 		resp, body := do(t, "GET", s.testURL("http", path), nil, "Authorization", "Bearer x.y.z")
 		wantFault(t, resp, body, 404, CodeNoMatchingResource)
-		if want := `{"fault":{"code":900906,"message":"No matching resource found in the API for the given request","description":"No matching resource found in the API for the given request. Check the API's base path, the resource path and the method"}}`; body != want {
+		if want := `{"fault":{"code":900906,"message":"No matching resource found in the API for the given request","description":"No matching resource found in the API for the given request. Check the API's base path, the resource path and the method"}}` + "\n"; body != want {
 			t.Errorf("%s: body\n%s\nwant\n%s", path, body, want)
 		}
 	}
@@ -174,7 +174,7 @@ func TestDeadBackend(t *testing.T) {
 	s := startServer(t, petstore(ep(deadURL(t)), nil), testConfig(t), Options{})
 	resp, body := do(t, "GET", s.testURL("http", "/petstore/v1/pet/findByStatus"), nil)
 	wantFault(t, resp, body, 503, CodeBackendUnreachable)
-	if want := `{"fault":{"code":101503,"message":"Error connecting to the back end","description":"Error connecting to the back end. The backend service could not be reached"}}`; body != want {
+	if want := `{"fault":{"code":101503,"message":"Error connecting to the back end","description":"Error connecting to the back end. The backend service could not be reached"}}` + "\n"; body != want {
 		t.Errorf("body %s", body)
 	}
 }
