@@ -26,6 +26,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/micro-gw/micro-gw/internal/syncbuf"
+	"github.com/micro-gw/micro-gw/pkg/issuer"
 	"github.com/micro-gw/micro-gw/pkg/project"
 )
 
@@ -189,7 +190,7 @@ func TestToolkitInitBuildRun(t *testing.T) {
 	if status != http.StatusUnauthorized || toolkitFaultCode(body) != 900902 {
 		t.Errorf("secured operation without a token: %d %v", status, body)
 	}
-	key, err := project.LoadIssuerKey(filepath.Join(wd, "proj"))
+	key, err := issuer.LoadKey(project.New(wd, "proj").Path(project.IssuerKeyFile))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,15 @@ func writeDef(t *testing.T, name, content string) string {
 
 // doc30 is a minimal OpenAPI 3.0 document with top and op spliced in: top
 // at the top level, op inside GET /pet/{petId}.
+// loadAPI loads, validates and extracts one definition, as a build does.
+func loadAPI(ctx context.Context, file string) (runtime.API, error) {
+	d, err := LoadDefinition(ctx, file)
+	if err != nil {
+		return runtime.API{}, err
+	}
+	return d.API()
+}
+
 func doc30(top, op string) string {
 	return `openapi: 3.0.0
 info:
@@ -160,7 +169,7 @@ func TestAPIExtraction(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			file := writeDef(t, "api.yaml", doc30(tt.top, tt.op))
-			got, err := LoadAPI(context.Background(), file)
+			got, err := loadAPI(context.Background(), file)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -200,7 +209,7 @@ paths:
       responses:
         204: {description: gone}
 `)
-	got, err := LoadAPI(context.Background(), file)
+	got, err := loadAPI(context.Background(), file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +228,7 @@ func TestJSONDefinitionAndSample(t *testing.T) {
 	file := writeDef(t, "api.json", `{"openapi": "3.0.1", "info": {"title": "J", "version": "1"},
   "x-wso2-basePath": "/j", "x-wso2-production-endpoints": {"urls": ["http://127.0.0.1:1"]},
   "paths": {"/x": {"get": {"security": [], "responses": {"200": {"description": "ok"}}}}}}`)
-	got, err := LoadAPI(context.Background(), file)
+	got, err := loadAPI(context.Background(), file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,13 +242,13 @@ func TestJSONDefinitionAndSample(t *testing.T) {
 		"{\n\t\"openapi\": \"3.0.0\",\n\t\"info\": {\"title\": \"a\\/b\", \"version\": \"1\"},\n\t\"x-wso2-basePath\": \"/t\",\n\t\"x-wso2-production-endpoints\": {\"urls\": [\"http:\\/\\/a\"]},\n\t\"paths\": {}\n}",
 		"{\n\t\"swagger\": \"2.0\",\n\t\"info\": {\"title\": \"a\\/b\", \"version\": \"1\"},\n\t\"host\": \"a\",\n\t\"basePath\": \"\\/t\",\n\t\"paths\": {\"/x\": {\"get\": {\"responses\": {\"200\": {\"description\": \"ok\"}}}}}\n}",
 	} {
-		got, err := LoadAPI(context.Background(), writeDef(t, "escaped.json", doc))
+		got, err := loadAPI(context.Background(), writeDef(t, "escaped.json", doc))
 		if err != nil || got.Title != "a/b" || got.BasePath != "/t" {
 			t.Errorf("%s: %+v, %v", doc, got, err)
 		}
 	}
 
-	sample, err := LoadAPI(context.Background(), "../../samples/petstore_basic.yaml")
+	sample, err := loadAPI(context.Background(), "../../samples/petstore_basic.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +295,7 @@ func TestPartialSegmentParameter(t *testing.T) {
 			content = strings.Replace(content, "            type: string\n", "            type: string\n        - {name: ext, in: path, required: true, schema: {type: string}}\n", 1)
 		}
 		file := writeDef(t, "api.yaml", content)
-		api, err := LoadAPI(context.Background(), file)
+		api, err := loadAPI(context.Background(), file)
 		if err != nil {
 			t.Fatalf("%s: %v", path, err)
 		}

@@ -210,7 +210,7 @@ func TestDefinitionErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			file := writeDef(t, tt.file, tt.content)
-			_, err := LoadAPI(context.Background(), file)
+			_, err := loadAPI(context.Background(), file)
 			var de *DefinitionError
 			if !errors.As(err, &de) {
 				t.Fatalf("got %v (%T), want a *DefinitionError", err, err)
@@ -234,7 +234,7 @@ func TestDefinitionErrors(t *testing.T) {
 func TestDuplicateBasePath(t *testing.T) {
 	a := writeDef(t, "a.yaml", doc30("x-wso2-basePath: /same/\n"+prodTop, ""))
 	b := writeDef(t, "b.yaml", doc30("x-wso2-basePath: /same\n"+prodTop, ""))
-	_, err := LoadAPIs(context.Background(), []string{a, b})
+	_, err := LoadAll(context.Background(), []string{a, b})
 	var dup *DuplicateBasePathError
 	if !errors.As(err, &dup) || dup.First != a || dup.Other != b || dup.BasePath != "/same" {
 		t.Fatalf("got %v", err)

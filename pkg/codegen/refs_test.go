@@ -154,7 +154,7 @@ func TestLenientValidationWarns(t *testing.T) {
 
 func TestSwagger2EmptyPaths(t *testing.T) {
 	file := writeDef(t, "api.yaml", "swagger: '2.0'\ninfo: {title: t, version: '1'}\nx-wso2-production-endpoints: {urls: ['http://b']}\npaths: {}\n")
-	api, err := LoadAPI(context.Background(), file)
+	api, err := loadAPI(context.Background(), file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func TestSwagger2EmptyPaths(t *testing.T) {
 
 func TestPartFileHint(t *testing.T) {
 	file := writeDef(t, "parts.yaml", "Pet:\n  type: object\n")
-	_, err := LoadAPI(context.Background(), file)
+	_, err := loadAPI(context.Background(), file)
 	if err == nil || !strings.Contains(err.Error(), "go in a subfolder of api_definitions/") {
 		t.Fatalf("got %v", err)
 	}

@@ -22,15 +22,6 @@ func (e *DuplicateBasePathError) Error() string {
 	return fmt.Sprintf("%s and %s both have the base path %s: every API needs its own", e.First, e.Other, e.BasePath)
 }
 
-// LoadAPI loads, validates and extracts one definition.
-func LoadAPI(ctx context.Context, file string) (runtime.API, error) {
-	d, err := LoadDefinition(ctx, file)
-	if err != nil {
-		return runtime.API{}, err
-	}
-	return d.API()
-}
-
 // Loaded is one definition's API and the warnings about it.
 type Loaded struct {
 	API      runtime.API
@@ -41,23 +32,9 @@ type Loaded struct {
 	Parts []string
 }
 
-// LoadAPIs loads every definition of files into the APIs of a Spec, in the
-// order given. Two definitions with the same base path are an error naming
-// both files.
-func LoadAPIs(ctx context.Context, files []string) ([]runtime.API, error) {
-	loaded, err := LoadAll(ctx, files)
-	if err != nil {
-		return nil, err
-	}
-	apis := make([]runtime.API, len(loaded))
-	for i, l := range loaded {
-		apis[i] = l.API
-	}
-	return apis, nil
-}
-
-// LoadAll is LoadAPIs with the warnings of every definition (extensions it
-// does not honour).
+// LoadAll loads every definition of files, in the order given, with the
+// warnings of each (extensions it does not honour). Two definitions with
+// the same base path are an error naming both files.
 func LoadAll(ctx context.Context, files []string) ([]Loaded, error) {
 	loaded := make([]Loaded, 0, len(files))
 	defs := make([]*Definition, 0, len(files))

@@ -125,7 +125,8 @@ func TestRevokeOverHTTPSReachesBrokerAndEtcd(t *testing.T) {
 		t.Fatalf("revoke: %d, want 200", code)
 	}
 	m := revocationtest.Next(t, sub)
-	n, err := revocation.DecodeNotice(m.Body, nil)
+	msg, err := revocation.DecodeMessage(m.Body, nil)
+	n := msg.Notice
 	if err != nil || n.JTI != "dev-jti-1" || n.TTL <= revocation.ExpiryLeeway || n.TTL > 20*time.Minute+revocation.ExpiryLeeway {
 		t.Errorf("published %s -> %+v, %v; want jti dev-jti-1 with the token's remaining lifetime", m.Body, n, err)
 	}

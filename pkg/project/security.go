@@ -71,29 +71,6 @@ func WriteSecurity(root string) error {
 	return writePEM(p.Path(IssuerCertFile), "CERTIFICATE", issuerCert, 0o644)
 }
 
-// LoadIssuerKey reads the development issuer's private key of the project at
-// root (security/issuer.key), for signing tokens with header kid IssuerAlias.
-func LoadIssuerKey(root string) (*rsa.PrivateKey, error) {
-	file := Project{Root: root}.Path(IssuerKeyFile)
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("read issuer key: %w", err)
-	}
-	block, _ := pem.Decode(data)
-	if block == nil || block.Type != "PRIVATE KEY" {
-		return nil, fmt.Errorf("read issuer key %s: no PKCS#8 \"PRIVATE KEY\" PEM block", file)
-	}
-	key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("read issuer key %s: %w", file, err)
-	}
-	rsaKey, ok := key.(*rsa.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("read issuer key %s: want an RSA key, got %T", file, key)
-	}
-	return rsaKey, nil
-}
-
 func selfSigned(key crypto.Signer, tmpl *x509.Certificate, now time.Time) ([]byte, error) {
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
 	if err != nil {

@@ -567,7 +567,7 @@ func TestBrokerPublisherRoundTrip(t *testing.T) {
 		if msg.Err != nil {
 			t.Fatal(msg.Err)
 		}
-		n, err := DecodeNotice(msg.Body, nil)
+		n, err := decodeNotice(msg.Body, nil)
 		if err != nil || n.JTI != "published-jwt" || n.TTL <= 59*time.Minute+ExpiryLeeway || n.TTL > time.Hour+ExpiryLeeway+time.Second {
 			t.Errorf("published %s: %+v, %v; want jti published-jwt with the token's remaining hour", msg.Body, n, err)
 		}

@@ -23,7 +23,7 @@ const (
 	MaxNoticeTTL = 10 * 365 * 24 * time.Hour
 )
 
-// ErrInvalidNotice is wrapped by every error of DecodeNotice. Its messages
+// ErrInvalidNotice is wrapped by every error of DecodeMessage. Its messages
 // say what is wrong with the message, never what the token was.
 var ErrInvalidNotice = errors.New("invalid revocation message")
 
@@ -166,8 +166,15 @@ func jmsMapValue(key string, v json.RawMessage) (json.RawMessage, error) {
 	}
 }
 
-// DecodeNotice reads a revocation message in any form the token service may
-// publish (see docs/revocation.md):
+// Message is one message of the revocation topic: a token revocation
+// (Notice) or, when Rule.Kind is not RuleNone, a revocation rule.
+type Message struct {
+	Notice Notice
+	Rule   RuleNotice
+}
+
+// DecodeMessage reads a message of the revocation topic in any form the
+// token service may publish (see docs/revocation.md), a token revocation:
 //
 //	{"revokedToken": "<jti or JWT>", "ttl": "3600"}            ttl a string or a number
 //	{"event": {"payloadData": {"revokedToken": "...", "ttl": "..."}}}
@@ -176,42 +183,18 @@ func jmsMapValue(key string, v json.RawMessage) (json.RawMessage, error) {
 //
 // header looks up a message header (STOMP header, AMQP header table entry);
 // it may be nil. A revokedToken that is a whole JWT is keyed by the jti claim
-// of its payload, which is read without verifying the signature: the
-// message's authority comes from the broker, and a forged JWT could only
-// revoke the jti it names. When such a message has no ttl, the TTL is the
-// time left until the token's exp.
+// of its payload (ReadRevokedToken), which is read without verifying the
+// signature: the message's authority comes from the broker, and a forged JWT
+// could only revoke the jti it names. When such a message has no ttl, the TTL
+// is the time left until the token's exp.
 //
-// A missing (or empty) ttl otherwise means no expiry: the revocation holds until the
-// gateway restarts. A revocation that lapses while its token may still be
-// valid would let a revoked token through, so the safe reading of "no ttl"
-// is "for as long as we run". The set holds such an entry in about 40 bytes.
+// A missing (or empty) ttl otherwise means no expiry: the revocation holds
+// until the gateway restarts. A revocation that lapses while its token may
+// still be valid would let a revoked token through, so the safe reading of
+// "no ttl" is "for as long as we run". The set holds such an entry in about
+// 40 bytes.
 //
-// A rule message (revokedSubject, revokedClient, revokedIssuer) is an error
-// here; DecodeMessage reads both.
-func DecodeNotice(body []byte, header func(string) (string, bool)) (Notice, error) {
-	return decodeNoticeAt(body, header, time.Now())
-}
-
-func decodeNoticeAt(body []byte, header func(string) (string, bool), now time.Time) (Notice, error) {
-	m, err := decodeMessageAt(body, header, now)
-	if err != nil {
-		return Notice{}, err
-	}
-	if m.Rule.Kind != RuleNone {
-		return Notice{}, fmt.Errorf("%w: a revocation rule (revoked%s), not a token revocation", ErrInvalidNotice, ruleFieldSuffix(m.Rule.Kind))
-	}
-	return m.Notice, nil
-}
-
-// Message is one message of the revocation topic: a token revocation
-// (Notice) or, when Rule.Kind is not RuleNone, a revocation rule.
-type Message struct {
-	Notice Notice
-	Rule   RuleNotice
-}
-
-// DecodeMessage reads a message of the revocation topic in any form:
-// everything DecodeNotice reads, and the rule forms
+// Or a revocation rule:
 //
 //	{"revokedSubject": "alice", "issuedBefore": 1764300000, "ttl": 86400}
 //	{"revokedClient": "...", ...}, {"revokedIssuer": "...", ...}
@@ -370,7 +353,7 @@ func parseNoticeTTL(s string) (time.Duration, error) {
 
 // EncodeNotice writes n in the flat form, ttl as a string of whole seconds
 // (rounded up) as the original token service did; a zero TTL is left out,
-// which DecodeNotice reads as no expiry.
+// which DecodeMessage reads as no expiry.
 func EncodeNotice(n Notice) []byte {
 	m := map[string]string{"revokedToken": n.JTI}
 	if n.TTL > 0 {

@@ -4,13 +4,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 )
 
 // messageTestJWT builds a compact JWT with the given claims and a fake
-// signature; DecodeNotice does not verify it.
+// signature; decodeNotice does not verify it.
 func messageTestJWT(t testing.TB, claims map[string]any) string {
 	t.Helper()
 	enc := func(v any) string {
@@ -22,6 +23,23 @@ func messageTestJWT(t testing.TB, claims map[string]any) string {
 	}
 	return enc(map[string]string{"alg": "RS256", "typ": "JWT", "kid": "wso2apim"}) + "." +
 		enc(claims) + "." + base64.RawURLEncoding.EncodeToString([]byte("not-really-a-signature-SECRETSIG"))
+}
+
+// decodeNotice is DecodeMessage for a token revocation only: a rule is an
+// error.
+func decodeNotice(body []byte, header func(string) (string, bool)) (Notice, error) {
+	return decodeNoticeAt(body, header, time.Now())
+}
+
+func decodeNoticeAt(body []byte, header func(string) (string, bool), now time.Time) (Notice, error) {
+	m, err := decodeMessageAt(body, header, now)
+	if err != nil {
+		return Notice{}, err
+	}
+	if m.Rule.Kind != RuleNone {
+		return Notice{}, fmt.Errorf("%w: a revocation rule (revoked%s), not a token revocation", ErrInvalidNotice, ruleFieldSuffix(m.Rule.Kind))
+	}
+	return m.Notice, nil
 }
 
 func messageHeaders(h map[string]string) func(string) (string, bool) {
@@ -83,7 +101,7 @@ func TestMessageDecodeForms(t *testing.T) {
 			}
 			got, err := decodeNoticeAt([]byte(tc.body), h, now)
 			if err != nil {
-				t.Fatalf("DecodeNotice: %v", err)
+				t.Fatalf("decodeNotice: %v", err)
 			}
 			if got != tc.want {
 				t.Fatalf("got %+v, want %+v", got, tc.want)
@@ -150,7 +168,7 @@ func TestMessageDecodeRejects(t *testing.T) {
 			} else if tc.body == "" {
 				h = nil
 			}
-			n, err := DecodeNotice([]byte(tc.body), h)
+			n, err := decodeNotice([]byte(tc.body), h)
 			if err == nil {
 				t.Fatalf("accepted: %+v", n)
 			}
@@ -172,9 +190,9 @@ func TestMessageEncodeRoundTrip(t *testing.T) {
 		{"jti-é", 1500 * time.Millisecond},
 	} {
 		b := EncodeNotice(n)
-		got, err := DecodeNotice(b, nil)
+		got, err := decodeNotice(b, nil)
 		if err != nil {
-			t.Fatalf("DecodeNotice(%s): %v", b, err)
+			t.Fatalf("decodeNotice(%s): %v", b, err)
 		}
 		want := n
 		want.TTL = (n.TTL + time.Second - 1) / time.Second * time.Second
@@ -211,7 +229,7 @@ func FuzzDecodeNotice(f *testing.F) {
 			return "", false
 		}
 		fuzzDecodeMessageRule(t, body, h)
-		n, err := DecodeNotice(body, h)
+		n, err := decodeNotice(body, h)
 		if err != nil {
 			if !errors.Is(err, ErrInvalidNotice) {
 				t.Fatalf("error does not wrap ErrInvalidNotice: %v", err)
@@ -234,7 +252,7 @@ func FuzzDecodeNotice(f *testing.F) {
 			t.Fatalf("accepted a bad TTL %v", n.TTL)
 		}
 		// What we accept, we can publish again and read back the same.
-		back, err := DecodeNotice(EncodeNotice(n), nil)
+		back, err := decodeNotice(EncodeNotice(n), nil)
 		if err != nil {
 			t.Fatalf("re-encoded notice %+v does not decode: %v", n, err)
 		}
@@ -245,7 +263,7 @@ func FuzzDecodeNotice(f *testing.F) {
 }
 
 // fuzzDecodeMessageRule checks DecodeMessage on the same input: it agrees
-// with DecodeNotice on token revocations, and a rule it accepts is valid and
+// with decodeNotice on token revocations, and a rule it accepts is valid and
 // reads back the same once encoded.
 func fuzzDecodeMessageRule(t *testing.T, body []byte, h func(string) (string, bool)) {
 	m, err := DecodeMessage(body, h)
@@ -256,9 +274,9 @@ func fuzzDecodeMessageRule(t *testing.T, body []byte, h func(string) (string, bo
 		return
 	}
 	if m.Rule.Kind == RuleNone {
-		n, err := DecodeNotice(body, h)
+		n, err := decodeNotice(body, h)
 		if err != nil || n.JTI != m.Notice.JTI {
-			t.Fatalf("DecodeMessage read jti %q, DecodeNotice %q, %v", m.Notice.JTI, n.JTI, err)
+			t.Fatalf("DecodeMessage read jti %q, decodeNotice %q, %v", m.Notice.JTI, n.JTI, err)
 		}
 		return
 	}
@@ -291,8 +309,8 @@ func TestDecodeMessageRuleHeaders(t *testing.T) {
 		if err != nil || m.Rule != tc.want || m.Notice != (Notice{}) {
 			t.Errorf("DecodeMessage(headers %v) = %+v, %v; want %+v", tc.headers, m, err, tc.want)
 		}
-		if _, err := DecodeNotice(nil, messageHeaders(tc.headers)); !errors.Is(err, ErrInvalidNotice) {
-			t.Errorf("DecodeNotice(headers %v) accepted a rule", tc.headers)
+		if _, err := decodeNotice(nil, messageHeaders(tc.headers)); !errors.Is(err, ErrInvalidNotice) {
+			t.Errorf("decodeNotice(headers %v) accepted a rule", tc.headers)
 		}
 	}
 	// revokedToken wins, as in the body.
@@ -359,8 +377,8 @@ func TestDecodeMessageRuleJMSMap(t *testing.T) {
 		if err != nil || m.Rule != tc.want || m.Notice != (Notice{}) {
 			t.Errorf("DecodeMessage(%s) = %+v, %v; want %+v", tc.body, m, err, tc.want)
 		}
-		if _, err := DecodeNotice([]byte(tc.body), nil); !errors.Is(err, ErrInvalidNotice) {
-			t.Errorf("DecodeNotice(%s) accepted a rule", tc.body)
+		if _, err := decodeNotice([]byte(tc.body), nil); !errors.Is(err, ErrInvalidNotice) {
+			t.Errorf("decodeNotice(%s) accepted a rule", tc.body)
 		}
 	}
 	for _, bad := range []string{

@@ -2,7 +2,6 @@ package revocation
 
 import (
 	"context"
-	"fmt"
 	"hash/maphash"
 	"math"
 	"sync"
@@ -35,16 +34,6 @@ func (k RuleKind) String() string {
 		return "issuer"
 	}
 	return "none"
-}
-
-// ParseRuleKind reads a kind's name ("subject", "client", "issuer").
-func ParseRuleKind(s string) (RuleKind, error) {
-	for _, k := range []RuleKind{RuleSubject, RuleClient, RuleIssuer} {
-		if s == k.String() {
-			return k, nil
-		}
-	}
-	return RuleNone, fmt.Errorf("unknown rule kind %q (want subject, client or issuer)", s)
 }
 
 // Rule refuses every token whose claim of Kind equals Key and that was

@@ -179,8 +179,8 @@ func TestDecodeMessageRules(t *testing.T) {
 		if err != nil || m.Rule != tc.want || m.Notice != (Notice{}) {
 			t.Errorf("DecodeMessage(%s) = %+v, %v; want %+v", tc.body, m, err, tc.want)
 		}
-		if _, err := DecodeNotice([]byte(tc.body), nil); !errors.Is(err, ErrInvalidNotice) {
-			t.Errorf("DecodeNotice(%s) accepted a rule", tc.body)
+		if _, err := decodeNotice([]byte(tc.body), nil); !errors.Is(err, ErrInvalidNotice) {
+			t.Errorf("decodeNotice(%s) accepted a rule", tc.body)
 		}
 		back, err := DecodeMessage(EncodeRuleNotice(tc.want), nil)
 		if err != nil || back.Rule != tc.want {

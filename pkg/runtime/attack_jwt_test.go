@@ -28,7 +28,7 @@ func TestAttackRevokedSpellings(t *testing.T) {
 			t.Fatalf("before revocation: %d %s", resp.StatusCode, body)
 		}
 	}
-	s.RevokedSet().Revoke("twin-jti", time.Time{})
+	s.revocation.set.Revoke("twin-jti", time.Time{})
 	for _, h := range []string{"Bearer " + tok, "Bearer " + twin, "bearer " + twin, "BEARER\t" + tok} {
 		resp, body := do(t, "GET", url, nil, "Authorization", h)
 		if resp.StatusCode != 401 || body != invalidCredentialsBody {
@@ -85,7 +85,7 @@ func TestAttackAuthorizationHeaders(t *testing.T) {
 				req.Header.Add(h[0], h[1])
 			}
 			rec := httptest.NewRecorder()
-			s.Handler().ServeHTTP(rec, req)
+			s.handler.ServeHTTP(rec, req)
 			if tc.code == 0 {
 				accepted++
 				if rec.Code != 200 {
@@ -150,7 +150,7 @@ func TestAttackScopeSeparators(t *testing.T) {
 		req := httptest.NewRequest("DELETE", "/petstore/v1/pet/1", nil)
 		req.Header.Set("Authorization", "Bearer "+iss.Token(t, map[string]any{"scope": scope}))
 		rec := httptest.NewRecorder()
-		s.Handler().ServeHTTP(rec, req)
+		s.handler.ServeHTTP(rec, req)
 		if rec.Code != status {
 			t.Errorf("scope %q: %d %s; want %d", scope, rec.Code, rec.Body, status)
 		}

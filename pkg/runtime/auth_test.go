@@ -86,7 +86,7 @@ func TestRevokedTokenRefusedAfterCache(t *testing.T) {
 			t.Fatalf("before revocation: %d %s", resp.StatusCode, body)
 		}
 	}
-	s.RevokedSet().Revoke("jti-to-revoke", time.Now().Add(time.Hour))
+	s.revocation.set.Revoke("jti-to-revoke", time.Now().Add(time.Hour))
 	resp, body := do(t, "GET", url, nil, "Authorization", "Bearer "+tok)
 	wantFault(t, resp, body, 401, CodeInvalidCredentials)
 	if body != invalidCredentialsBody {
@@ -97,7 +97,7 @@ func TestRevokedTokenRefusedAfterCache(t *testing.T) {
 	}
 	// A revoked token the cache has never seen is refused the same way.
 	cold := iss.Token(t, map[string]any{"jti": "revoked-before-first-use"})
-	s.RevokedSet().Revoke("revoked-before-first-use", time.Time{})
+	s.revocation.set.Revoke("revoked-before-first-use", time.Time{})
 	resp, body = do(t, "GET", url, nil, "Authorization", "Bearer "+cold)
 	if resp.StatusCode != 401 || body != invalidCredentialsBody {
 		t.Errorf("revoked, cold: %d %s", resp.StatusCode, body)
@@ -106,7 +106,7 @@ func TestRevokedTokenRefusedAfterCache(t *testing.T) {
 		t.Errorf("the backend saw %d requests, want only the 2 before revocation", be.hits.Load())
 	}
 	// Un-revoked (a store deleted the key): accepted again.
-	s.RevokedSet().Unrevoke("jti-to-revoke")
+	s.revocation.set.Unrevoke("jti-to-revoke")
 	if resp, body := do(t, "GET", url, nil, "Authorization", "Bearer "+tok); resp.StatusCode != 200 {
 		t.Errorf("after unrevoke: %d %s", resp.StatusCode, body)
 	}
@@ -318,7 +318,7 @@ func TestAttackTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.RevokedSet().Revoke("attack-revoked", time.Time{})
+	s.revocation.set.Revoke("attack-revoked", time.Time{})
 	table := attackTable(t, iss)
 	if len(table) < 20 {
 		t.Fatalf("only %d attacks", len(table))
@@ -334,7 +334,7 @@ func TestAttackTokens(t *testing.T) {
 				req.Header.Add(h[0], h[1])
 			}
 			rec := httptest.NewRecorder()
-			s.Handler().ServeHTTP(rec, req)
+			s.handler.ServeHTTP(rec, req)
 			wantFault(t, rec.Result(), rec.Body.String(), a.status, a.code)
 			if a.status == http.StatusUnauthorized && !strings.HasPrefix(rec.Header().Get("WWW-Authenticate"), `Bearer realm="micro-gw"`) {
 				t.Errorf("WWW-Authenticate %q", rec.Header().Get("WWW-Authenticate"))
@@ -348,7 +348,7 @@ func TestAttackTokens(t *testing.T) {
 	req := httptest.NewRequest("GET", "/petstore/v1/pet/1", nil)
 	req.Header.Set("Authorization", "Bearer "+iss.Token(t, nil))
 	rec := httptest.NewRecorder()
-	s.Handler().ServeHTTP(rec, req)
+	s.handler.ServeHTTP(rec, req)
 	if rec.Code != 200 || be.hits.Load() != 1 {
 		t.Errorf("valid token: %d, backend hits %d", rec.Code, be.hits.Load())
 	}

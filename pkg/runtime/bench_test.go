@@ -63,7 +63,7 @@ func benchmarkRequestWith(b *testing.B, key authtest.KeyType, cached bool, claim
 	if setup != nil {
 		setup(s)
 	}
-	h := s.Handler()
+	h := s.handler
 	auth := []string{"Bearer " + iss.Token(b, claims)}
 	u, _ := url.Parse("/petstore/v1/pet/42?x=1")
 	req := &http.Request{Method: "GET", URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
@@ -104,7 +104,7 @@ func BenchmarkRequestCachedRules(b *testing.B) {
 	claims := map[string]any{"azp": "bench-app"}
 	b.Run("none", func(b *testing.B) { benchmarkRequestWith(b, authtest.RSA, true, claims, nil) })
 	b.Run("100k", func(b *testing.B) {
-		benchmarkRequestWith(b, authtest.RSA, true, claims, func(s *Server) { loadBenchRules(s.RuleSet(), 100_000) })
+		benchmarkRequestWith(b, authtest.RSA, true, claims, func(s *Server) { loadBenchRules(s.revocation.rules, 100_000) })
 	})
 }
 
@@ -112,7 +112,7 @@ func BenchmarkRequestCachedRules(b *testing.B) {
 // its own.
 func BenchmarkRequestCachedRules100k(b *testing.B) {
 	benchmarkRequestWith(b, authtest.RSA, true, map[string]any{"azp": "bench-app"},
-		func(s *Server) { loadBenchRules(s.RuleSet(), 100_000) })
+		func(s *Server) { loadBenchRules(s.revocation.rules, 100_000) })
 }
 
 // loadBenchRules adds n rules that the benchmark's token does not match.
@@ -160,14 +160,14 @@ func FuzzServeHTTP(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	s.RevokedSet().Revoke("revoked", time.Time{})
+	s.revocation.set.Revoke("revoked", time.Time{})
 	slashCfg := *cfg
 	slashCfg.Listener.AllowEncodedSlash = true
 	slashed, err := New(petstore(ep("http://backend.test/v2"), nil), &slashCfg, Options{Transport: mt, Sources: []NamedSource{}})
 	if err != nil {
 		f.Fatal(err)
 	}
-	slashed.RevokedSet().Revoke("revoked", time.Time{})
+	slashed.revocation.set.Revoke("revoked", time.Time{})
 	for _, seed := range [][2]string{
 		{"/petstore/v1/pet/1", "Bearer " + valid},
 		{"/petstore/v1/pet/1", "Bearer " + valid[:len(valid)-2]},
@@ -186,8 +186,8 @@ func FuzzServeHTTP(f *testing.F) {
 		f.Add(seed[0], seed[1])
 	}
 	f.Fuzz(func(t *testing.T, path, authz string) {
-		serveOneFuzzed(t, s.Handler(), mt, path, authz, valid, false)
-		serveOneFuzzed(t, slashed.Handler(), mt, path, authz, valid, true)
+		serveOneFuzzed(t, s.handler, mt, path, authz, valid, false)
+		serveOneFuzzed(t, slashed.handler, mt, path, authz, valid, true)
 	})
 }
 

@@ -126,7 +126,7 @@ func (s *Server) testURL(listener, path string) string {
 	if listener == "https" {
 		scheme = "https"
 	}
-	return scheme + "://" + s.Addr(listener).String() + path
+	return scheme + "://" + s.addr(listener).String() + path
 }
 
 // do sends a request with optional headers (name, value pairs) and returns

@@ -118,7 +118,7 @@ func TestRevocationRules(t *testing.T) {
 	if err := etcdPub.RevokeRule(ctx, rule(revocation.RuleClient, "app-1")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return s.RuleSet().Len() == 2 })
+	waitFor(t, func() bool { return s.revocation.rules.Len() == 2 })
 	check("client rule from the topic, tokens cached", cliRefused, cliAccepted)
 
 	// Issuer: stored while the gateway runs, reaches it through the watch.
@@ -126,7 +126,7 @@ func TestRevocationRules(t *testing.T) {
 	if err := etcdPub.RevokeRule(ctx, rule(revocation.RuleIssuer, other.Name)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return s.RuleSet().Len() == 3 })
+	waitFor(t, func() bool { return s.revocation.rules.Len() == 3 })
 	check("issuer rule through the etcd watch", issRefused, issAccepted)
 	if resp, _ := do(t, "GET", url, nil, "Authorization", "Bearer "+iss.Token(t, map[string]any{"iat": before2})); resp.StatusCode != 200 {
 		t.Errorf("a token of the other issuer is refused: %d", resp.StatusCode)
@@ -139,7 +139,7 @@ func TestRevocationRules(t *testing.T) {
 	s = startServer(t, petstore(ep(be.URL), nil), cfg, Options{})
 	waitReady(t, s)
 	url = s.testURL("http", "/petstore/v1/pet/1")
-	if n := s.RuleSet().Len(); n != 3 {
+	if n := s.revocation.rules.Len(); n != 3 {
 		t.Fatalf("after the restart the gateway holds %d rules, want 3", n)
 	}
 	if _, metrics := do(t, "GET", s.testURL("admin", "/metrics"), nil); !strings.Contains(metrics, "\nmicrogw_revocation_rules 3\n") {
@@ -153,7 +153,7 @@ func TestRevocationRules(t *testing.T) {
 	if err := etcdPub.UnrevokeRule(ctx, revocation.RuleSubject, "alice"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return s.RuleSet().Len() == 2 })
+	waitFor(t, func() bool { return s.revocation.rules.Len() == 2 })
 	for _, pr := range subRefused {
 		if resp, body := do(t, "GET", url, nil, "Authorization", "Bearer "+pr.tok); resp.StatusCode != 200 {
 			t.Errorf("after the subject rule was deleted, %s: %d %s", pr.name, resp.StatusCode, body)

@@ -203,16 +203,6 @@ func (s *Server) buildRouter() (*router, error) {
 	return rt, nil
 }
 
-// Handler is the gateway request path, as served on the HTTP and HTTPS
-// listeners; tests and benchmarks call it directly.
-func (s *Server) Handler() http.Handler { return s.handler }
-
-// RevokedSet is the set the request path asks; sources feed it.
-func (s *Server) RevokedSet() *revocation.Set { return s.revocation.set }
-
-// RuleSet holds the revocation rules the request path checks after the jti.
-func (s *Server) RuleSet() *revocation.RuleSet { return s.revocation.rules }
-
 // Start starts the revocation sources and opens the listeners: HTTPS (with
 // the configured certificate and key), HTTP and admin. A port of 0 in the
 // configuration switches that listener off; Options can put one on another
@@ -321,9 +311,9 @@ func (s *Server) listen(name, addr string, tc *tls.Config, h http.Handler) error
 	return nil
 }
 
-// Addr returns the bound address of the "http", "https" or "admin" listener,
+// addr returns the bound address of the "http", "https" or "admin" listener,
 // or nil when it is not open.
-func (s *Server) Addr(name string) net.Addr {
+func (s *Server) addr(name string) net.Addr {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.addrs[name]

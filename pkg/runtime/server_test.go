@@ -34,8 +34,8 @@ func TestProxyPathAndQuery(t *testing.T) {
 	if xff := be.lastRequest().Header.Get("X-Forwarded-For"); xff != "127.0.0.1" {
 		t.Errorf("X-Forwarded-For %q, want 127.0.0.1", xff)
 	}
-	if xfh := be.lastRequest().Header.Get("X-Forwarded-Host"); xfh != s.Addr("http").String() {
-		t.Errorf("X-Forwarded-Host %q, want %q", xfh, s.Addr("http"))
+	if xfh := be.lastRequest().Header.Get("X-Forwarded-Host"); xfh != s.addr("http").String() {
+		t.Errorf("X-Forwarded-Host %q, want %q", xfh, s.addr("http"))
 	}
 
 	// A trailing slash is matched and passed on as sent; an encoded
@@ -212,7 +212,7 @@ func TestGracefulDrain(t *testing.T) {
 	if err := s.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	addr := s.Addr("http").String()
+	addr := s.addr("http").String()
 
 	type result struct {
 		status int

@@ -60,7 +60,7 @@ func TestEtcdRevocation(t *testing.T) {
 	if err := pub.Revoke(ctx, "revoked-later", time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return s.RevokedSet().Revoked("revoked-later") })
+	waitFor(t, func() bool { return s.revocation.set.Revoked("revoked-later") })
 	resp, body = do(t, "GET", url, nil, "Authorization", "Bearer "+later)
 	if resp.StatusCode != 401 || body != invalidCredentialsBody {
 		t.Errorf("revoked through the watch: %d %s", resp.StatusCode, body)
@@ -68,7 +68,7 @@ func TestEtcdRevocation(t *testing.T) {
 	if err := pub.Unrevoke(ctx, "revoked-later"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return !s.RevokedSet().Revoked("revoked-later") })
+	waitFor(t, func() bool { return !s.revocation.set.Revoked("revoked-later") })
 	if resp, body := do(t, "GET", url, nil, "Authorization", "Bearer "+later); resp.StatusCode != 200 {
 		t.Errorf("after the key was deleted: %d %s", resp.StatusCode, body)
 	}
@@ -247,7 +247,7 @@ func TestBrokerRevocation(t *testing.T) {
 	if err := pub.Publish(ctx, revocation.Notice{JTI: "published", TTL: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return s.RevokedSet().Revoked("published") })
+	waitFor(t, func() bool { return s.revocation.set.Revoked("published") })
 	resp, body := do(t, "GET", url, nil, "Authorization", "Bearer "+tok)
 	if resp.StatusCode != 401 || body != invalidCredentialsBody {
 		t.Errorf("after publication: %d %s", resp.StatusCode, body)

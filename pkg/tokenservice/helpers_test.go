@@ -43,7 +43,8 @@ func startServices(t *testing.T) *services {
 func (s *services) nextNotice(t *testing.T) revocation.Notice {
 	t.Helper()
 	m := revocationtest.Next(t, s.sub)
-	n, err := revocation.DecodeNotice(m.Body, func(k string) (string, bool) { return m.Header.Contains(k) })
+	msg, err := revocation.DecodeMessage(m.Body, func(k string) (string, bool) { return m.Header.Contains(k) })
+	n := msg.Notice
 	if err != nil {
 		t.Fatalf("the published message does not decode: %v (%s)", err, m.Body)
 	}

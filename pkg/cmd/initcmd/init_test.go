@@ -13,6 +13,7 @@ import (
 
 	"github.com/micro-gw/micro-gw/pkg/cmd/factory"
 	"github.com/micro-gw/micro-gw/pkg/codegen"
+	"github.com/micro-gw/micro-gw/pkg/issuer"
 	"github.com/micro-gw/micro-gw/pkg/project"
 )
 
@@ -66,7 +67,7 @@ func TestInitRun(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(p.Path(project.DefinitionsDir), "petstore_basic.yaml")); err != nil {
 		t.Error(err)
 	}
-	if _, err := project.LoadIssuerKey(p.Root); err != nil {
+	if _, err := issuer.LoadKey(p.Path(project.IssuerKeyFile)); err != nil {
 		t.Error(err)
 	}
 }

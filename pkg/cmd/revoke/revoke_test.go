@@ -120,7 +120,8 @@ func TestRevokeJTI(t *testing.T) {
 		t.Errorf("stdout:\n%s\nwant:\n%s", stdout, want)
 	}
 	m := e.next(t)
-	n, err := revocation.DecodeNotice(m.Body, nil)
+	msg, err := revocation.DecodeMessage(m.Body, nil)
+	n := msg.Notice
 	if err != nil || n.JTI != "3ad5672a-afca-4387-9ec5-fcf28785f803" || n.TTL != 120*time.Second {
 		t.Errorf("published %s: %+v %v", m.Body, n, err)
 	}
@@ -158,7 +159,8 @@ func TestRevokeWholeToken(t *testing.T) {
 		if !strings.Contains(stdout, "published revocation of jti "+jti) || !strings.Contains(stdout, "in etcd key jti/"+jti) {
 			t.Errorf("stdout = %q", stdout)
 		}
-		n, err := revocation.DecodeNotice(e.next(t).Body, nil)
+		msg, err := revocation.DecodeMessage(e.next(t).Body, nil)
+		n := msg.Notice
 		if err != nil || n.JTI != jti || n.TTL <= revocation.ExpiryLeeway || n.TTL > 15*time.Minute+revocation.ExpiryLeeway {
 			t.Errorf("notice %+v %v, want %s with at most 15m past the 60s leeway", n, err, jti)
 		}
