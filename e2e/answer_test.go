@@ -30,7 +30,7 @@ func (a gatewayAnswer) String() string {
 
 func (a gatewayAnswer) accepted() bool { return a.Err == nil && a.Status == http.StatusOK }
 
-// revoked is exactly the fault design.md section 6 gives a revoked token.
+// revoked is exactly the fault docs/runtime.md gives a revoked token.
 func (a gatewayAnswer) revoked() bool {
 	return a.Err == nil && a.Status == http.StatusUnauthorized && a.Code == 900901
 }

@@ -666,7 +666,7 @@ func (g *chaosGateway) Kill() {
 	g.killedOnce.Store(true)
 }
 
-// Stop sends SIGTERM (design.md: exit 0 after draining) and waits.
+// Stop sends SIGTERM (docs/runtime.md: exit 0 after draining) and waits.
 func (g *chaosGateway) Stop() {
 	p := g.current()
 	if p == nil || p.exited() {

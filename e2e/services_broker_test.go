@@ -1,7 +1,7 @@
 //go:build e2e_services
 
 // Issue 4, end to end: the real-time notifier of a built gateway against Debian's RabbitMQ (its
-// STOMP plugin and AMQP 0-9-1), with every message form of design.md section 5 published raw.
+// STOMP plugin and AMQP 0-9-1), with every message form of docs/revocation.md published raw.
 package e2e
 
 import (
@@ -60,7 +60,7 @@ func svcAMQPForms(url string) []svcForm {
 	return svcMessageForms("AMQP", func(t *testing.T, m svcMessage) { svcPublishAMQP(t, url, "tokenRevocation", m) })
 }
 
-// svcMessageForms are the message forms of design.md section 5, each sent with publish and named
+// svcMessageForms are the message forms of docs/revocation.md, each sent with publish and named
 // after its protocol: every protocol must carry every form.
 func svcMessageForms(protocol string, publish func(*testing.T, svcMessage)) []svcForm {
 	pub := func(m func(string) svcMessage) func(t *testing.T, jti, _ string) {

@@ -17,7 +17,7 @@ import (
 )
 
 // svcEtcdHostname is the persistent section's hostname for Debian's etcd (plain HTTP) and the
-// key prefix jti/ (design.md section 5: the /v2/keys/ part only marks where the prefix starts).
+// key prefix jti/ (docs/revocation.md: the /v2/keys/ part only marks where the prefix starts).
 func svcEtcdHostname(s svcServices) string { return "http://" + s.Etcd + "/v2/keys/jti/" }
 
 // Keys put with etcdctl before the gateway starts and while it runs, with and without a lease,
@@ -170,10 +170,10 @@ func TestServicesRevokeCommand(t *testing.T) {
 			return
 		}
 		if strings.TrimSpace(k.Value) != strconv.Itoa(ttl) {
-			t.Errorf("key jti/%s holds %q, want the ttl %d (design.md section 5)", jti, k.Value, ttl)
+			t.Errorf("key jti/%s holds %q, want the ttl %d (docs/revocation.md)", jti, k.Value, ttl)
 		}
 		if k.Lease == 0 {
-			t.Errorf("key jti/%s has no lease: it would stay revoked for ever (design.md section 5)", jti)
+			t.Errorf("key jti/%s has no lease: it would stay revoked for ever (docs/revocation.md)", jti)
 			return
 		}
 		out := svcEtcdctl(t, s, "lease", "timetolive", strconv.FormatInt(k.Lease, 16))
@@ -206,7 +206,7 @@ func TestServicesRevokeCommand(t *testing.T) {
 		t.Fatalf("micro-gw revoke --token: %v\n%s", err, out)
 	}
 	if strings.Contains(out, tok2) {
-		t.Errorf("micro-gw revoke printed the whole token; tokens never appear in output or logs (design.md section 6)")
+		t.Errorf("micro-gw revoke printed the whole token; tokens never appear in output or logs (docs/runtime.md)")
 	}
 	gw.expectRevoked(t, "micro-gw revoke --token", tok2, start)
 	checkKey(t, jti2, 600)

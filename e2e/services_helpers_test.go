@@ -10,7 +10,7 @@
 // gateway launcher running the built executable with -e port overrides, micro-gw token issue and
 // micro-gw revoke, etcdctl and scripts/services.sh restart. Revocations are published from the
 // test with go-stomp and amqp091-go directly, as raw messages, so that the message formats of
-// design.md are what is tested, not our own publisher.
+// docs/revocation.md are what is tested, not our own publisher.
 //
 // Every name in these files starts with svc (types, functions, binaries, folders), so that they
 // cannot clash with the toolkit suite of the same package and its TestMain.
@@ -225,7 +225,7 @@ func svcSharedProject(t *testing.T) *svcProject {
 			return
 		}
 		if !strings.Contains(out, fmt.Sprintf("Project '%s' is initialized successfully.", p.Name)) {
-			svcProj.err = fmt.Errorf("micro-gw init: the success line of design.md section 3 is missing:\n%s", out)
+			svcProj.err = fmt.Errorf("micro-gw init: the success line of docs/build.md is missing:\n%s", out)
 			return
 		}
 		start := time.Now()
@@ -265,7 +265,7 @@ type svcConf struct {
 
 // writeConf writes conf/NAME.conf into the project (relative paths in a conf are taken from the
 // project root, the parent of the conf's folder) and returns its path. Every key is one of
-// design.md section 5; the listener ports are the defaults, overridden with -e at start.
+// docs/configuration.md; the listener ports are the defaults, overridden with -e at start.
 func (p *svcProject) writeConf(t *testing.T, name string, c svcConf) string {
 	t.Helper()
 	topic := c.Topic
@@ -452,7 +452,7 @@ func (g *svcGateway) waitReady(t *testing.T, deadline time.Duration) {
 	t.Logf("gateway %s ready %v after its start (http %d, admin %d)", g.Name, time.Since(g.started).Round(time.Millisecond), g.HTTP, g.Admin)
 }
 
-// Stop sends SIGTERM and waits; design.md section 5 says the gateway then exits 0.
+// Stop sends SIGTERM and waits; docs/runtime.md says the gateway then exits 0.
 func (g *svcGateway) Stop() {
 	select {
 	case <-g.done:
@@ -463,7 +463,7 @@ func (g *svcGateway) Stop() {
 	select {
 	case <-g.done:
 		if g.waitErr != nil {
-			g.t.Errorf("gateway %s: SIGTERM should end it with exit status 0, got %v (design.md section 5)", g.Name, g.waitErr)
+			g.t.Errorf("gateway %s: SIGTERM should end it with exit status 0, got %v (docs/runtime.md)", g.Name, g.waitErr)
 		}
 	case <-time.After(20 * time.Second):
 		g.t.Errorf("gateway %s did not exit within 20 s of SIGTERM; killing it", g.Name)
@@ -555,7 +555,7 @@ type svcMessage struct {
 	Headers map[string]string
 }
 
-// The message forms of design.md section 5.
+// The message forms of docs/revocation.md.
 func svcFlat(jti string) svcMessage {
 	return svcMessage{Body: fmt.Appendf(nil, `{"revokedToken":%q,"ttl":"3600"}`, jti)}
 }

@@ -40,7 +40,7 @@ func svcRuleToken(t *testing.T, p *svcProject, sub string, extra map[string]any,
 	return tok
 }
 
-// svcRuleMessage is a raw rule message of design.md's contract as extended in
+// svcRuleMessage is a raw rule message of docs/revocation.md, as extended in
 // docs/revocation.md ("Rules"); event wraps it in WSO2's event.payloadData.
 func svcRuleMessage(field, key string, before time.Time, ttl int, event bool) svcMessage {
 	body := fmt.Sprintf(`{%q:%q,"issuedBefore":%d,"ttl":%d}`, field, key, before.Unix(), ttl)

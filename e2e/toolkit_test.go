@@ -221,7 +221,7 @@ func TestToolkitInitBuildRun(t *testing.T) {
 	}
 }
 
-// TestToolkitSample checks design.md 3: a new project with the sample
+// TestToolkitSample checks docs/build.md: a new project with the sample
 // definition builds and runs as it is (its backend is on the internet, so
 // only what the gateway answers itself is asked).
 func TestToolkitSample(t *testing.T) {

@@ -1,6 +1,6 @@
 // Command etcdload writes N synthetic revocations under an etcd key prefix
 // (key <prefix>bench-<i>, value = ttl in seconds, no lease: the layout of
-// design.md section 5), in transactions of 128 puts sent by several
+// docs/revocation.md), in transactions of 128 puts sent by several
 // workers, so that a million keys load in tens of seconds instead of the
 // hours that one etcdctl put per key would take. It first counts the keys
 // already there and writes only when the count differs.

@@ -16,7 +16,7 @@ import (
 // generated code is the same from build to build.
 var methodOrder = []string{"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"}
 
-// API extracts the route table of the definition (design.md section 4):
+// API extracts the route table of the definition (docs/build.md):
 // base path, endpoints, security and scopes of every operation. Faults are
 // *DefinitionError values with the line and JSON path of the extension.
 func (d *Definition) API() (runtime.API, error) {

@@ -1,4 +1,4 @@
-// Package launcher is the `gateway` command (design.md section 5): it finds
+// Package launcher is the `gateway` command (docs/runtime.md): it finds
 // the configuration of a built gateway executable and replaces itself with
 // that executable, so that signals reach the gateway directly.
 package launcher

@@ -1,4 +1,4 @@
-// Package project is a micro-gw project on disk (design.md section 3): where
+// Package project is a micro-gw project on disk (docs/build.md): where
 // its files are, how `micro-gw init` makes one and how `micro-gw build` finds
 // its definitions and extensions.
 package project

@@ -40,7 +40,7 @@ type Part struct {
 	Source, Target string
 }
 
-// Scaffold makes the project p (design.md section 3): api_definitions/,
+// Scaffold makes the project p (docs/build.md): api_definitions/,
 // conf/micro-gw.conf, extensions/ (the templates), security/ (fresh keys)
 // and target/. A new project is made under a temporary name beside p.Root
 // and renamed into place, so that a failure leaves nothing behind.

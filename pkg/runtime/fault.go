@@ -8,7 +8,7 @@ import (
 )
 
 // Fault codes of the request path. The first group is the original WSO2
-// gateway's (design.md section 6); the second is micro-gw's own, documented
+// gateway's (docs/runtime.md); the second is micro-gw's own, documented
 // in docs/runtime.md.
 const (
 	CodeUnclassified       = 900900 // 500: the validator failed without a verdict

@@ -20,8 +20,8 @@ type stage func(x *exchange, r *http.Request)
 // nothing, as in lura.
 type middleware func(next stage) stage
 
-// buildHandler compiles the request path once, in the order of design.md
-// section 6: the route is matched before any token is looked at, and the
+// buildHandler compiles the request path once, in the order docs/runtime.md
+// gives: the route is matched before any token is looked at, and the
 // revoked check runs on every secured request whether or not the token came
 // from the validator's cache.
 func (s *Server) buildHandler() http.Handler {

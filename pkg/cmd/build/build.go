@@ -1,5 +1,5 @@
 // Package build is `micro-gw build NAME`: API definitions, configuration and
-// extensions of a project compiled into NAME/target/NAME (design.md 4).
+// extensions of a project compiled into NAME/target/NAME (docs/build.md).
 package build
 
 import (

@@ -1,5 +1,5 @@
 // Package initcmd is `micro-gw init NAME`: a new project folder with its
-// configuration, example extension and fresh keys (design.md section 3).
+// configuration, example extension and fresh keys (docs/build.md).
 package initcmd
 
 import (

@@ -1,5 +1,5 @@
 // Package auth validates the JWT access tokens of secured requests
-// (design.md section 6): the token is taken from the configured header, its
+// (docs/runtime.md): the token is taken from the configured header, its
 // issuer chosen by the iss claim among the trusted [[jwtTokenConfig]]
 // issuers, its signature verified with that issuer's key only (a trust store
 // certificate or a JWKS key), and iss, aud, exp, nbf, sub and jti checked.
