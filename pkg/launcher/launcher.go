@@ -56,7 +56,8 @@ func NewCmdGateway(f *factory.Factory, runF func(*Options) error) *cobra.Command
 			"NAME/" + project.ConfFile + ", unless --config says otherwise. MGW_ environment variables\n" +
 			"and -e override single configuration keys (dotted TOML path, over the variables);\n" +
 			"-e b7a.log.level=TRACE sets the log level. --print-config prints the configuration in\n" +
-			"effect, where each value came from (secrets masked), and starts nothing.",
+			"effect, where each value came from (secrets masked), and starts nothing.\n\n" +
+			"Shell completion: gateway completion bash|zsh|fish|powershell (see docs/runtime.md).",
 		Example: "  gateway petstore/target/petstore\n" +
 			"  gateway -e listenerConfig.httpPort=9190 -e b7a.log.level=DEBUG petstore/target/petstore\n" +
 			"  MGW_LISTENERCONFIG_HTTPPORT=9190 gateway --print-config petstore/target/petstore",

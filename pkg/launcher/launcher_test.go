@@ -126,3 +126,18 @@ func TestExecFailure(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// TestGatewayCompletion: `gateway completion bash` prints cobra's script,
+// without taking "completion" for an executable.
+func TestGatewayCompletion(t *testing.T) {
+	var out, errOut bytes.Buffer
+	f := &factory.Factory{Out: &out, ErrOut: &errOut, In: strings.NewReader(""),
+		Getwd: func() (string, error) { return t.TempDir(), nil }}
+	cmd := NewCmdGateway(f, func(*Options) error {
+		t.Error("completion ran the gateway")
+		return nil
+	})
+	if code := execute.Execute(f, cmd, []string{"completion", "bash"}); code != 0 || !strings.Contains(out.String(), "bash completion V2 for gateway") {
+		t.Errorf("exit %d, %d bytes, stderr %q", code, out.Len(), errOut.String())
+	}
+}

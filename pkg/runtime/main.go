@@ -46,7 +46,7 @@ func parseFlags(args []string, stderr io.Writer) (mainFlags, error) {
 	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.config, "config", "", "the micro-gw.conf to read (default: ../conf/micro-gw.conf next to the executable)")
-	fs.Func("e", "override one configuration key, `KEY=VALUE` (repeatable; b7a.log.level=TRACE sets the log level)", func(s string) error {
+	override := func(s string) error {
 		k, v, ok := strings.Cut(s, "=")
 		if !ok || strings.TrimSpace(k) == "" {
 			return fmt.Errorf("want KEY=VALUE, got %q", s)
@@ -58,7 +58,10 @@ func parseFlags(args []string, stderr io.Writer) (mainFlags, error) {
 		}
 		f.overrides = append(f.overrides, s)
 		return nil
-	})
+	}
+	// -e and --override, as the gateway launcher and micro-gw revoke name it.
+	fs.Func("e", "override one configuration key, `KEY=VALUE` (repeatable; b7a.log.level=TRACE sets the log level)", override)
+	fs.Func("override", "the same as -e", override)
 	fs.BoolVar(&f.version, "version", false, "print the gateway's version and exit")
 	fs.BoolVar(&f.printConfig, "print-config", false, "print the configuration in effect and where each value came from (secrets masked), and exit")
 	if err := fs.Parse(args); err != nil {

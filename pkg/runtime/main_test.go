@@ -26,7 +26,7 @@ import (
 )
 
 func TestParseFlags(t *testing.T) {
-	f, err := parseFlags([]string{"--config", "/x/micro-gw.conf", "-e", "listenerConfig.httpPort=9190", "-e", "b7a.log.level=TRACE"}, io.Discard)
+	f, err := parseFlags([]string{"--config", "/x/micro-gw.conf", "-e", "listenerConfig.httpPort=9190", "--override", "b7a.log.level=TRACE"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

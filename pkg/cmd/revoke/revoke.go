@@ -123,7 +123,7 @@ func NewCmdRevoke(f *factory.Factory, runF func(*RevokeOptions) error) *cobra.Co
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.ConfigFile, "config", "", "the gateway's micro-gw.conf")
-	fl.StringArrayVarP(&opts.Overrides, "e", "e", nil, "override one configuration key, `KEY=VALUE` (as for the gateway; repeatable)")
+	fl.StringArrayVarP(&opts.Overrides, "override", "e", nil, "override one configuration key, `KEY=VALUE` (as for the gateway; repeatable)")
 	fl.StringVar(&opts.JTI, "jti", "", "the jti of the token to revoke")
 	fl.StringVar(&opts.Token, "token", "", "the whole JWT to revoke (its jti is read without verifying it); - reads it from stdin")
 	fl.Var((*ttlValue)(&opts.TTL), "ttl", "how long the revocation holds: seconds (3600) or a duration (1h) (default: the token's remaining lifetime, or 3600 for a jti; 24h for a rule)")

@@ -259,7 +259,7 @@ func TestRevokeFlags(t *testing.T) {
 	f := &factory.Factory{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}
 	var got *RevokeOptions
 	cmd := NewCmdRevoke(f, func(o *RevokeOptions) error { got = o; return nil })
-	cmd.SetArgs([]string{"--config", "c", "--jti", "j", "--ttl", "90m", "-e", "a.b=1", "-e", "c.d=2"})
+	cmd.SetArgs([]string{"--config", "c", "--jti", "j", "--ttl", "90m", "-e", "a.b=1", "--override", "c.d=2"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}

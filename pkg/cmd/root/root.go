@@ -36,7 +36,7 @@ func NewCmdRoot(f *factory.Factory) *cobra.Command {
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.CompletionOptions.DisableDefaultCmd = true
+	// `micro-gw completion bash|zsh|fish|powershell`: cobra's own, listed.
 	// --version as well as the version command: the gateway has --version,
 	// and users try one where they know the other.
 	cmd.Version = f.Version

@@ -33,6 +33,21 @@ func TestVersion(t *testing.T) {
 	}
 }
 
+// TestCompletion: the toolkit offers cobra's completion scripts, and lists
+// the command.
+func TestCompletion(t *testing.T) {
+	for _, shell := range []string{"bash", "zsh", "fish", "powershell"} {
+		f, out, errOut := testFactory(t.TempDir())
+		if code := Run(f, []string{"completion", shell}); code != ExitOK || !strings.Contains(out.String(), "micro-gw") {
+			t.Errorf("completion %s: exit %d, %d bytes (stderr %q)", shell, code, out.Len(), errOut)
+		}
+	}
+	f, out, _ := testFactory(t.TempDir())
+	if Run(f, []string{"--help"}); !strings.Contains(out.String(), "\n  completion ") {
+		t.Errorf("--help does not list completion:\n%s", out)
+	}
+}
+
 func TestExitCodes(t *testing.T) {
 	tests := []struct {
 		args     []string
