@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os/signal"
 	"path/filepath"
 	"syscall"
@@ -148,7 +149,7 @@ func devRun(ctx context.Context, opts *DevOptions) error {
 	}
 	svc, err := devservices.Start(ctx, cfg)
 	if err != nil {
-		return err
+		return explainAddrInUse(err, opts)
 	}
 	printBanner(opts.Out, svc, opts)
 	if opts.started != nil {
@@ -166,6 +167,42 @@ func devRun(ctx context.Context, opts *DevOptions) error {
 		return &factory.ExitError{Code: 1, Err: err}
 	}
 	return nil
+}
+
+// explainAddrInUse says what to do when an address of micro-gw dev is taken,
+// most often by another micro-gw dev: stop it, or move this one with the
+// flag of that address.
+func explainAddrInUse(err error, opts *DevOptions) error {
+	if !errors.Is(err, syscall.EADDRINUSE) {
+		return err
+	}
+	flag := "--etcd-addr, --etcd-peer-addr, --stomp-addr or --token-service-addr"
+	var op *net.OpError
+	if errors.As(err, &op) && op.Addr != nil {
+		for _, f := range []struct{ name, addr string }{
+			{"--etcd-addr", opts.EtcdAddr}, {"--etcd-peer-addr", opts.EtcdPeerAddr},
+			{"--stomp-addr", opts.StompAddr}, {"--token-service-addr", opts.TokenServiceAddr},
+		} {
+			if sameTCPAddr(op.Addr.String(), f.addr) {
+				flag = f.name + " " + f.addr
+			}
+		}
+	}
+	return fmt.Errorf("%w\nanother `micro-gw dev` may be running (it holds its addresses until Ctrl-C): stop it, or move this one with %s", err, flag)
+}
+
+// sameTCPAddr reports whether the bound address a is the configured b
+// (which may name localhost rather than 127.0.0.1).
+func sameTCPAddr(a, b string) bool {
+	ah, ap, err1 := net.SplitHostPort(a)
+	bh, bp, err2 := net.SplitHostPort(b)
+	if err1 != nil || err2 != nil || ap != bp {
+		return false
+	}
+	if bh == "localhost" {
+		bh = "127.0.0.1"
+	}
+	return ah == bh
 }
 
 func printBanner(w io.Writer, svc *devservices.Services, opts *DevOptions) {

@@ -159,3 +159,25 @@ func TestDefaultDataDir(t *testing.T) {
 		t.Error("no HOME and no XDG_DATA_HOME accepted")
 	}
 }
+
+// TestDevAddressInUse: an address already taken (most often by another
+// `micro-gw dev`) is named with the flag that moves it.
+func TestDevAddressInUse(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	for flag, addrs := range map[string][4]string{
+		"--etcd-addr":          {taken.Addr().String(), freeAddr(t), freeAddr(t), freeAddr(t)},
+		"--etcd-peer-addr":     {freeAddr(t), taken.Addr().String(), freeAddr(t), freeAddr(t)},
+		"--stomp-addr":         {freeAddr(t), freeAddr(t), taken.Addr().String(), freeAddr(t)},
+		"--token-service-addr": {freeAddr(t), freeAddr(t), freeAddr(t), taken.Addr().String()},
+	} {
+		_, err := runDev(t, t.TempDir(), []string{"--data", t.TempDir(), "--etcd-addr", addrs[0], "--etcd-peer-addr", addrs[1],
+			"--stomp-addr", addrs[2], "--token-service-addr", addrs[3]}, func(*devservices.Services) { t.Errorf("%s: started", flag) })
+		if err == nil || !strings.Contains(err.Error(), "another `micro-gw dev` may be running") || !strings.Contains(err.Error(), flag+" ") {
+			t.Errorf("%s taken: %v", flag, err)
+		}
+	}
+}
