@@ -32,6 +32,7 @@ import (
 	"go.etcd.io/etcd/server/v3/embed"
 
 	"github.com/micro-gw/micro-gw/pkg/devservices/stompbroker"
+	"github.com/micro-gw/micro-gw/pkg/revocation"
 	"github.com/micro-gw/micro-gw/pkg/runtime/config"
 	"github.com/micro-gw/micro-gw/pkg/tokenservice"
 )
@@ -39,9 +40,9 @@ import (
 // Default addresses: the ports of the seed (etcd 2379, STOMP 61613, the WSO2
 // key manager's gateway port 8243 of `curl https://localhost:8243/revoke`).
 const (
-	DefaultEtcdAddr         = "127.0.0.1:2379"
+	DefaultEtcdAddr         = revocation.DevEtcdAddr
 	DefaultEtcdPeerAddr     = "127.0.0.1:2380"
-	DefaultStompAddr        = "127.0.0.1:61613"
+	DefaultStompAddr        = revocation.DevStompAddr
 	DefaultTokenServiceAddr = "127.0.0.1:8243"
 	DefaultClientID         = "admin"
 	DefaultClientSecret     = "admin"

@@ -236,7 +236,11 @@ func (s *BrokerSubscriber) logFailure(kind brokerFail, addr string, err error) {
 		re, _ := errors.AsType[*brokerRefusedError](err)
 		s.log.Error("broker refused "+re.what+", retrying", "broker", addr, "vhost", s.url.VHost, "reason", re.err)
 	default:
-		s.log.Warn("cannot connect to broker, retrying", "broker", addr, "error", err)
+		args := []any{"broker", addr, "error", err}
+		if hint := devHint(DevStompAddr, addr); hint != "" {
+			args = append(args, "hint", hint)
+		}
+		s.log.Warn("cannot connect to broker, retrying", args...)
 	}
 }
 

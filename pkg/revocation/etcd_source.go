@@ -175,6 +175,7 @@ func (s *EtcdSource) Run(ctx context.Context, sink Sink, ready func()) error {
 		warnedWaiting atomic.Bool
 		rev           int64 // events up to rev are applied; 0: a full load is needed
 	)
+	retries.hint = devHint(DevEtcdAddr, s.target.endpoints...)
 	defer func() {
 		if cli != nil {
 			stopWatch()

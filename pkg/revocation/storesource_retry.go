@@ -50,6 +50,8 @@ type storeRetry struct {
 	failing failureLog
 	log     *slog.Logger
 	resync  <-chan struct{}
+	// hint, when set, goes with every failure logged (devHint).
+	hint string
 }
 
 func (c *storeControl) newRetry(log *slog.Logger) *storeRetry {
@@ -61,7 +63,7 @@ func (c *storeControl) newRetry(log *slog.Logger) *storeRetry {
 // wait short (the caller owes a full load).
 func (r *storeRetry) wait(ctx context.Context, what string, err error) (resynced, ok bool) {
 	d := r.bo.next()
-	r.failing.log(r.log, what, err, d)
+	r.failing.log(r.log, what, err, d, r.hint)
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -97,7 +99,7 @@ type failureLog struct {
 	last    string
 }
 
-func (f *failureLog) log(l *slog.Logger, what string, err error, retryIn time.Duration) {
+func (f *failureLog) log(l *slog.Logger, what string, err error, retryIn time.Duration, hint string) {
 	level := slog.LevelWarn
 	if isConfigFault(err) {
 		level = slog.LevelError
@@ -107,7 +109,11 @@ func (f *failureLog) log(l *slog.Logger, what string, err error, retryIn time.Du
 		level = slog.LevelDebug
 	}
 	f.failing, f.last = true, msg
-	l.Log(context.Background(), level, what+" failed; retrying", "err", err, "retry_in", retryIn.Round(time.Millisecond))
+	args := []any{"err", err, "retry_in", retryIn.Round(time.Millisecond)}
+	if hint != "" {
+		args = append(args, "hint", hint)
+	}
+	l.Log(context.Background(), level, what+" failed; retrying", args...)
 }
 
 func (f *failureLog) recovered(l *slog.Logger) {
