@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // sourceDirName names the unpacked runtime source under the cache folder.
@@ -31,6 +32,10 @@ func UnpackSource(src fs.FS, cacheDir string) (string, error) {
 	parent := filepath.Join(cacheDir, sourceDirName)
 	dir := filepath.Join(parent, sum)
 	if info, err := os.Stat(dir); err == nil && info.IsDir() {
+		// Seen in use now: PruneCache leaves a recently used folder alone
+		// until the generated go.mod that names it is written.
+		now := time.Now()
+		_ = os.Chtimes(dir, now, now)
 		return dir, nil
 	}
 	if err := os.MkdirAll(parent, 0o755); err != nil {

@@ -219,6 +219,16 @@ func build(ctx context.Context, opts *BuildOptions) error {
 	if err := b.Build(ctx); err != nil {
 		return err
 	}
+	if !opts.KeepSource {
+		// Each project and each toolkit version adds a folder to the cache:
+		// keep only what a later build reuses.
+		if err := codegen.MarkGenDir(b.GenDir, p.Root); err != nil {
+			goTool.Log.Warn("cannot record the project of the generated source; a later build may remove it", "dir", b.GenDir, "err", err)
+		}
+		for _, dir := range codegen.PruneCache(cache, time.Now()) {
+			goTool.Log.Debug("removed from the build cache: no later build reuses it", "dir", dir)
+		}
+	}
 	fmt.Fprintf(opts.Out, "\t%s\n", b.Output)
 	if err := ship.ship(ctx, opts, p, b.Output, wd); err != nil {
 		return err

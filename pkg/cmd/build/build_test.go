@@ -14,6 +14,7 @@ import (
 
 	microgw "github.com/micro-gw/micro-gw"
 	"github.com/micro-gw/micro-gw/pkg/cmd/factory"
+	"github.com/micro-gw/micro-gw/pkg/codegen"
 	"github.com/micro-gw/micro-gw/pkg/project"
 )
 
@@ -144,6 +145,25 @@ BUILD SUCCESSFUL (D)
 	gen := genDir(p, filepath.Join(wd, "cache", "micro-gw"), false)
 	if _, err := os.Stat(filepath.Join(gen, "main.go")); err != nil {
 		t.Errorf("no generated main.go in the cache: %v", err)
+	}
+
+	// The cache keeps what a later build reuses: this project's folder, not
+	// the folder of a project that is gone.
+	orphan := filepath.Join(wd, "cache", "micro-gw", "gen", "gone-123")
+	if err := os.MkdirAll(orphan, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := codegen.MarkGenDir(orphan, filepath.Join(wd, "gone")); err != nil {
+		t.Fatal(err)
+	}
+	if err := buildRun(t.Context(), opts); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	if _, err := os.Stat(orphan); err == nil {
+		t.Error("the generated source of a project that is gone is still in the cache")
+	}
+	if _, err := os.Stat(filepath.Join(gen, "main.go")); err != nil {
+		t.Errorf("a build removed its own generated source: %v", err)
 	}
 
 	// A target/gen left by an earlier --keep-source build is named, since
