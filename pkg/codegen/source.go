@@ -59,28 +59,27 @@ func UnpackSource(src fs.FS, cacheDir string) (string, error) {
 	return dir, nil
 }
 
-// skipSource reports whether an embedded path is left out when unpacking.
-func skipSource(p string, dir bool) bool {
-	if dir {
-		return path.Base(p) == "testdata"
-	}
-	return strings.HasSuffix(p, "_test.go")
+// walkSource calls fn for every folder and file of fsys that is unpacked:
+// test files and testdata/ are left out, since no gateway compiles them.
+func walkSource(fsys fs.FS, fn func(p string, d fs.DirEntry) error) error {
+	return fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && path.Base(p) == "testdata":
+			return fs.SkipDir
+		case !d.IsDir() && strings.HasSuffix(p, "_test.go"):
+			return nil
+		}
+		return fn(p, d)
+	})
 }
 
 // hashFS is a short SHA-256 over the names and contents of every file of
 // fsys that is unpacked.
 func hashFS(fsys fs.FS) (string, error) {
 	h := sha256.New()
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if skipSource(p, d.IsDir()) {
-			if d.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
+	err := walkSource(fsys, func(p string, d fs.DirEntry) error {
 		if d.IsDir() {
 			return nil
 		}
@@ -101,16 +100,7 @@ func hashFS(fsys fs.FS) (string, error) {
 }
 
 func copyFS(fsys fs.FS, dst string) error {
-	return fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if skipSource(p, d.IsDir()) {
-			if d.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
+	return walkSource(fsys, func(p string, d fs.DirEntry) error {
 		target := filepath.Join(dst, filepath.FromSlash(p))
 		if d.IsDir() {
 			return os.MkdirAll(target, 0o755)

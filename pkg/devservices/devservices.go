@@ -205,12 +205,9 @@ func (s *Services) startTokenService() error {
 	}
 	logger := s.cfg.Logger.With("service", "token")
 	mux := http.NewServeMux()
-	mux.Handle(tokenservice.RevokePath, &tokenservice.Handler{
-		Revoker: s.revoker, ClientID: s.cfg.ClientID, ClientSecret: s.cfg.ClientSecret, Logger: logger,
-	})
-	mux.Handle(tokenservice.RulesPath, &tokenservice.RulesHandler{
-		Revoker: s.revoker, ClientID: s.cfg.ClientID, ClientSecret: s.cfg.ClientSecret, Logger: logger,
-	})
+	endpoint := tokenservice.Endpoint{Revoker: s.revoker, ClientID: s.cfg.ClientID, ClientSecret: s.cfg.ClientSecret, Logger: logger}
+	mux.Handle(tokenservice.RevokePath, &tokenservice.Handler{Endpoint: endpoint})
+	mux.Handle(tokenservice.RulesPath, &tokenservice.RulesHandler{Endpoint: endpoint})
 	s.http = &http.Server{
 		Handler:           mux,
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},

@@ -29,7 +29,11 @@ const maxFormBytes = 64 << 10
 //     missing client credentials;
 //   - 503 {"error":"temporarily_unavailable"} with Retry-After when a side
 //     of the revocation (broker or store) failed, so the client tries again.
-type Handler struct {
+type Handler struct{ Endpoint }
+
+// Endpoint is what every endpoint of the token service has: the Revoker
+// that does the work, the client credentials it accepts and its log.
+type Endpoint struct {
 	Revoker      *Revoker
 	ClientID     string
 	ClientSecret string
@@ -38,11 +42,8 @@ type Handler struct {
 
 // ServeHTTP serves RevokePath.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	log := h.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	if !readClientForm(w, r, h.ClientID, h.ClientSecret) {
+	log, ok := h.begin(w, r)
+	if !ok {
 		return
 	}
 	token := strings.TrimSpace(r.PostForm.Get("token"))
@@ -72,11 +73,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// readClientForm is what both endpoints of the token service ask of a
-// request before reading its fields: a POST, client credentials in Basic auth
-// (RFC 7009 section 2.1), and a bounded url-encoded form, parsed into
-// r.PostForm. It answers the fault itself and reports false when the request
-// is refused.
+// begin is what every endpoint asks of a request before reading its fields
+// (readClientForm), and the log to use. It answers the fault itself and
+// reports false when the request is refused.
+func (e *Endpoint) begin(w http.ResponseWriter, r *http.Request) (*slog.Logger, bool) {
+	log := e.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return log, readClientForm(w, r, e.ClientID, e.ClientSecret)
+}
+
+// readClientForm checks a POST, client credentials in Basic auth (RFC 7009
+// section 2.1), and a bounded url-encoded form, parsed into r.PostForm. It
+// answers the fault itself and reports false when the request is refused.
 func readClientForm(w http.ResponseWriter, r *http.Request, clientID, clientSecret string) bool {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)

@@ -44,7 +44,7 @@ func post(t *testing.T, srv *httptest.Server, user, pass string, form url.Values
 
 func newEndpoint(t *testing.T, r *Revoker) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewTLSServer(&Handler{Revoker: r, ClientID: "client", ClientSecret: "s3cret"})
+	srv := httptest.NewTLSServer(&Handler{Endpoint{Revoker: r, ClientID: "client", ClientSecret: "s3cret"}})
 	t.Cleanup(srv.Close)
 	return srv
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -26,20 +25,12 @@ const RulesPath = "/revoke/rules"
 //   - 400 {"error":"invalid_request"} for a form that names no rule or a bad one;
 //   - 401 {"error":"invalid_client"} for bad or missing client credentials;
 //   - 503 {"error":"temporarily_unavailable"} with Retry-After when a side failed.
-type RulesHandler struct {
-	Revoker      *Revoker
-	ClientID     string
-	ClientSecret string
-	Logger       *slog.Logger
-}
+type RulesHandler struct{ Endpoint }
 
 // ServeHTTP serves RulesPath.
 func (h *RulesHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	log := h.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	if !readClientForm(w, r, h.ClientID, h.ClientSecret) {
+	log, ok := h.begin(w, r)
+	if !ok {
 		return
 	}
 	req, err := ruleRequestFromForm(r.PostForm.Get)
