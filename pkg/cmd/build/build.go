@@ -11,9 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -113,12 +111,9 @@ func NewCmdBuild(f *factory.Factory, runF func(*BuildOptions) error) *cobra.Comm
 }
 
 func buildRun(ctx context.Context, opts *BuildOptions) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	// An interrupted build stops the go command and removes its temporary
 	// executable instead of dying with it half written.
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := factory.UntilSignal(ctx)
 	defer stop()
 	start := time.Now()
 	if err := build(ctx, opts); err != nil {

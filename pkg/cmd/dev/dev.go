@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os/signal"
 	"path/filepath"
 	"syscall"
 	"time"
@@ -105,10 +104,7 @@ func DefaultDataDir(getenv func(string) string) (string, error) {
 }
 
 func devRun(ctx context.Context, opts *DevOptions) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := factory.UntilSignal(ctx)
 	defer stop()
 
 	wd, err := opts.Getwd()
