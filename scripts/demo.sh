@@ -127,6 +127,14 @@ call() {
 	BODY=${BODY%$'\n'}
 }
 
+# expect_refused WHEN: the last call was refused as a revoked token is, 401 with fault 900901.
+expect_refused() {
+	say "HTTP $STATUS $BODY"
+	[[ $STATUS == 401 ]] || fail "expected 401 $1, got $STATUS: $BODY"
+	grep -q '"code":900901' <<<"$BODY" || fail "expected fault 900901, got: $BODY"
+	ok "401, fault 900901"
+}
+
 # jwt_jti TOKEN: the jti claim of a JWT's payload (base64url JSON).
 jwt_jti() {
 	local p
@@ -245,9 +253,7 @@ while :; do
 	((SECONDS < deadline)) || fail "expected 401 within 10s of the revocation, still $STATUS: $BODY"
 	sleep 0.2
 done
-say "HTTP $STATUS $BODY"
-grep -q '"code":900901' <<<"$BODY" || fail "expected fault 900901, got: $BODY"
-ok "401, fault 900901"
+expect_refused "within 10s of the revocation"
 
 step "A token that was not revoked still works"
 show 'OTHER=$(micro-gw token issue petstore)'
@@ -274,10 +280,7 @@ tail -n +"$((LOG_LINES + 1))" "$WORK/gateway.log" | grep "loaded from etcd" | se
 step "Call with the revoked token on the restarted gateway: refused (the persistent store)"
 show "curl -k -H \"Authorization: Bearer \$TOKEN\" $API"
 call "$TOKEN"
-say "HTTP $STATUS $BODY"
-[[ $STATUS == 401 ]] || fail "expected 401 after the restart, got $STATUS: $BODY"
-grep -q '"code":900901' <<<"$BODY" || fail "expected fault 900901, got: $BODY"
-ok "401, fault 900901"
+expect_refused "after the restart"
 
 FAILED=0
 printf '\n%sThe demo passed.%s\n' "$B$G" "$N"
