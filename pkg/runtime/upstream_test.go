@@ -273,7 +273,7 @@ func TestRetryPolicyInterval(t *testing.T) {
 // returns the first response and what the connection gives after it.
 func rawRequest(t *testing.T, s *Server, req string) (*http.Response, string, string) {
 	t.Helper()
-	conn, err := net.Dial("tcp", s.Addr("http").String())
+	conn, err := net.Dial("tcp", s.addr("http").String())
 	if err != nil {
 		t.Fatal(err)
 	}
