@@ -143,11 +143,13 @@ func (t *attemptsTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	}
 }
 
-// attempt is one try of a request at one URL.
+// attempt is one try of a request at one URL. Its clock and trace live in
+// it: one allocation for what every proxied request needs.
 type attempt struct {
 	req       *http.Request
 	cancel    context.CancelCauseFunc
-	clock     *responseClock
+	clock     responseClock
+	trace     httptrace.ClientTrace
 	view      *bodyView
 	connected atomic.Bool // the transport got a connection: something was sent
 }
@@ -158,17 +160,17 @@ func (t *attemptsTransport) start(out *http.Request, body *requestBody) *attempt
 	a := &attempt{}
 	ctx, cancel := context.WithCancelCause(out.Context())
 	a.cancel = cancel
-	a.clock = startClock(t.u.timeout, cancel)
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		GotConn: func(httptrace.GotConnInfo) { a.connected.Store(true) },
-	})
-	a.req = out.WithContext(ctx)
+	a.clock.start(t.u.timeout, cancel)
+	a.trace.GotConn = a.gotConn
+	a.req = out.WithContext(httptrace.WithClientTrace(ctx, &a.trace))
 	if body != nil {
-		a.view = body.view(a.clock)
+		a.view = body.view(&a.clock)
 		a.req.Body = a.view
 	}
 	return a
 }
+
+func (a *attempt) gotConn(httptrace.GotConnInfo) { a.connected.Store(true) }
 
 // wait returns once the transport is done with the attempt's body (it
 // closes it, at the latest when the backend connection is closed), so that

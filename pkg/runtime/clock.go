@@ -17,28 +17,28 @@ var errResponseTimeout = errors.New("the backend did not start its response in t
 // upload is not blamed on the backend. When it runs out it cancels the
 // attempt, which closes the backend connection.
 //
-// A nil *responseClock is no timeout; its methods do nothing.
+// The zero responseClock is no timeout: its methods do nothing. It lives
+// inside its attempt, to cost the request path no allocation of its own.
 type responseClock struct {
 	d      time.Duration
 	cancel context.CancelCauseFunc
 
 	mu    sync.Mutex
-	timer *time.Timer
-	done  bool // stopped: the response came or the attempt ended
+	timer *time.Timer // nil: no timeout
+	done  bool        // stopped: the response came or the attempt ended
 	fired bool
 }
 
-// startClock starts a clock of d that cancels with errResponseTimeout; nil
-// when d is 0.
-func startClock(d time.Duration, cancel context.CancelCauseFunc) *responseClock {
+// start runs the clock for d, cancelling with errResponseTimeout when it
+// runs out; d of 0 is no timeout.
+func (c *responseClock) start(d time.Duration, cancel context.CancelCauseFunc) {
 	if d <= 0 {
-		return nil
+		return
 	}
-	c := &responseClock{d: d, cancel: cancel}
+	c.d, c.cancel = d, cancel
 	c.mu.Lock()
 	c.timer = time.AfterFunc(d, c.expire)
 	c.mu.Unlock()
-	return c
 }
 
 func (c *responseClock) expire() {
@@ -54,11 +54,8 @@ func (c *responseClock) expire() {
 
 // pause stops the clock while the client is waited for.
 func (c *responseClock) pause() {
-	if c == nil {
-		return
-	}
 	c.mu.Lock()
-	if !c.done && !c.fired {
+	if c.timer != nil && !c.done && !c.fired {
 		c.timer.Stop()
 	}
 	c.mu.Unlock()
@@ -67,11 +64,8 @@ func (c *responseClock) pause() {
 // resume gives the backend the whole timeout again from now: the gateway
 // has just handed it more of the request.
 func (c *responseClock) resume() {
-	if c == nil {
-		return
-	}
 	c.mu.Lock()
-	if !c.done && !c.fired {
+	if c.timer != nil && !c.done && !c.fired {
 		c.timer.Reset(c.d)
 	}
 	c.mu.Unlock()
@@ -79,12 +73,11 @@ func (c *responseClock) resume() {
 
 // stop ends the clock and reports whether it had run out.
 func (c *responseClock) stop() (expired bool) {
-	if c == nil {
-		return false
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.done = true
-	c.timer.Stop()
+	if c.timer != nil {
+		c.timer.Stop()
+	}
 	return c.fired
 }

@@ -63,7 +63,7 @@ func (b *requestBody) complete() bool {
 }
 
 // view returns the reader of one attempt: what was kept, then the rest of
-// the client's body. The clock, when not nil, does not run while the view
+// the client's body. The clock does not run while the view
 // waits for the client.
 func (b *requestBody) view(clock *responseClock) *bodyView {
 	return &bodyView{b: b, clock: clock, closed: make(chan struct{})}
