@@ -15,7 +15,8 @@
 //     (an unset one is an error; "$${" is a literal "${"); a non-string key
 //     may be written as such a string, e.g. httpPort = "${PORT}".
 //   - -e overrides address array tables by index, jwtTokenConfig[0].audience
-//     (the next index adds a table); array values are comma lists.
+//     (the next index adds a table); a list is a TOML array, or a bare value
+//     taken as a list of one.
 //   - [b7a.log] level is read like [log] level, as -e b7a.log.level is.
 //   - with useDefault = false the unknown keys of
 //     [tokenRevocationConfig.persistent] become Persistent.Settings.

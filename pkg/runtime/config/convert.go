@@ -148,8 +148,8 @@ func errNotKind(k kind) error {
 }
 
 // parseText converts text to kind k. A list is a TOML array
-// (["https://a", "https://b"]) or a comma list; a value without a comma is a
-// list of one.
+// (["https://a", "https://b"]) or a bare value, a list of one as the contract
+// says (design 9 and 11): a comma is part of the value, as in a URL's query.
 func parseText(k kind, s string) (any, error) {
 	s = strings.TrimSpace(s)
 	if k.list {
@@ -163,16 +163,11 @@ func parseText(k kind, s string) (any, error) {
 		if s == "" {
 			return typedList(k.scalar, nil), nil
 		}
-		parts := strings.Split(s, ",")
-		out := make([]any, len(parts))
-		for i, p := range parts {
-			v, err := parseText(kind{scalar: k.scalar, unit: k.unit}, p)
-			if err != nil {
-				return nil, errNotKind(k)
-			}
-			out[i] = v
+		v, err := parseText(kind{scalar: k.scalar, unit: k.unit}, s)
+		if err != nil {
+			return nil, errNotKind(k)
 		}
-		return typedList(k.scalar, out), nil
+		return typedList(k.scalar, []any{v}), nil
 	}
 	switch k.scalar {
 	case sInt:

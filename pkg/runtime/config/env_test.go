@@ -78,7 +78,7 @@ func TestEnvLayer(t *testing.T) {
 func TestEnvLists(t *testing.T) {
 	for value, want := range map[string][]string{
 		"http://a:2379":                          {"http://a:2379"},
-		"http://a:2379,http://b:2379":            {"http://a:2379", "http://b:2379"},
+		"http://a:2379/?x=1,2":                   {"http://a:2379/?x=1,2"}, // a bare value is a list of one, commas and all
 		`["http://a:2379/x,y"]`:                  {"http://a:2379/x,y"},
 		`[ 'http://a:2379', "http://b:2379" , ]`: {"http://a:2379", "http://b:2379"},
 		"":                                       {},
@@ -155,7 +155,7 @@ func TestEnvMaps(t *testing.T) {
 	env := []string{
 		"MGW_APIENDPOINTS__PETSTORE_V1_PRODUCTION=https://e1",
 		`MGW_APIENDPOINTS__ACC_V1_SANDBOX=["https://s1","https://s2"]`,
-		"MGW_B7A_USERS_ALICE_SCOPES=read,write",
+		`MGW_B7A_USERS_ALICE_SCOPES=["read","write"]`,
 		"MGW_UPSTREAM_RESPONSETIMEOUT=100",
 	}
 	c, l, err := loadShape(t, conf, Sources{Env: env, Keys: map[string][]string{"apiEndpoints": {"/acc/v1"}}})

@@ -340,7 +340,7 @@ func TestOverrides(t *testing.T) {
 		"listenerConfig.httpPort=9190",
 		"b7a.log.level=TRACE",
 		"authConfig.removeAuthHeaderFromOutMessage=false",
-		"tokenRevocationConfig.persistent.endpoints=http://a:2379, http://b:2379",
+		`tokenRevocationConfig.persistent.endpoints=["http://a:2379", "http://b:2379"]`,
 		"tokenRevocationConfig.realtime.jmsConnectionUsername=${MGW_U}",
 		"caching.tokenCacheExpiryTime=1000",
 		"jwtTokenConfig[0].audience=other",
@@ -355,7 +355,7 @@ func TestOverrides(t *testing.T) {
 	if c.Listener.HTTPPort != 9190 || c.Log.Level != "TRACE" || c.SlogLevel() != LevelTrace || c.Auth.RemoveAuthHeaderFromOutMessage ||
 		!reflect.DeepEqual(c.Revocation.Persistent.Endpoints, []string{"http://a:2379", "http://b:2379"}) ||
 		c.Revocation.Realtime.Username != "envuser" || c.Caching.TokenCacheExpiryTime != time.Second ||
-		len(c.JWT) != 2 || c.JWT[0].Audience != "other" || c.JWT[1].JWKSURL != "https://idp/jwks" || c.Listener.Host != "a=b" {
+		len(c.JWT) != 2 || c.JWT[0].Audience != "other" ||  c.JWT[1].JWKSURL != "https://idp/jwks" || c.Listener.Host != "a=b" {
 		t.Fatalf("got %+v", c)
 	}
 
@@ -511,18 +511,25 @@ func TestTracingTarget(t *testing.T) {
 	}
 }
 
-// -e sets the upstream timeout and the trusted proxies, a list as a comma list.
+// -e sets the upstream timeout and the trusted proxies, a list as a TOML
+// array; a bare value is one item, so a comma is not a separator.
 func TestUpstreamAndTrustedProxiesOverridden(t *testing.T) {
 	file, _ := writeConf(t, minimal)
-	c, err := Load(file, []string{"throttlingConfig.trustedProxies=10.0.0.0/8,192.168.0.1", "upstream.responseTimeout=2500"})
+	c, err := Load(file, []string{`throttlingConfig.trustedProxies=["10.0.0.0/8","192.168.0.1"]`, "upstream.responseTimeout=2500"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ranges, _ := c.Throttling.TrustedRanges(); fmt.Sprint(ranges) != "[10.0.0.0/8 192.168.0.1/32]" || c.Upstream.ResponseTimeout != 2500*time.Millisecond {
 		t.Errorf("trusted %v, timeout %v", ranges, c.Upstream.ResponseTimeout)
 	}
-	_, err = Load(file, []string{"throttlingConfig.trustedProxies=10.0.0.0/8,nope"})
+	_, err = Load(file, []string{`throttlingConfig.trustedProxies=["10.0.0.0/8","nope"]`})
 	if err == nil || !strings.Contains(err.Error(), "throttlingConfig.trustedProxies[1]") {
 		t.Errorf("a bad entry from -e: %v", err)
+	}
+	if c, err := Load(file, []string{"throttlingConfig.trustedProxies=192.168.0.1"}); err != nil || len(c.Throttling.TrustedProxies) != 1 {
+		t.Errorf("a bare value: %v %v", c, err)
+	}
+	if _, err := Load(file, []string{"throttlingConfig.trustedProxies=10.0.0.0/8,192.168.0.1"}); err == nil {
+		t.Error("a bare value with a comma was split into a list")
 	}
 }
