@@ -355,7 +355,7 @@ func TestOverrides(t *testing.T) {
 	if c.Listener.HTTPPort != 9190 || c.Log.Level != "TRACE" || c.SlogLevel() != LevelTrace || c.Auth.RemoveAuthHeaderFromOutMessage ||
 		!reflect.DeepEqual(c.Revocation.Persistent.Endpoints, []string{"http://a:2379", "http://b:2379"}) ||
 		c.Revocation.Realtime.Username != "envuser" || c.Caching.TokenCacheExpiryTime != time.Second ||
-		len(c.JWT) != 2 || c.JWT[0].Audience != "other" ||  c.JWT[1].JWKSURL != "https://idp/jwks" || c.Listener.Host != "a=b" {
+		len(c.JWT) != 2 || c.JWT[0].Audience != "other" || c.JWT[1].JWKSURL != "https://idp/jwks" || c.Listener.Host != "a=b" {
 		t.Fatalf("got %+v", c)
 	}
 
