@@ -420,7 +420,7 @@ var proxyChecks = []check{
 		bare: "502",
 	},
 
-	// Failures, timeouts and retries (design.md section 9).
+	// Failures, timeouts and retries (docs/runtime.md).
 	{
 		name: "post-closed-mid-request",
 		run: func(t *testing.T, p *proxyUnderTest, id string) string {

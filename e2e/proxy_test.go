@@ -50,7 +50,7 @@ type check struct {
 	bare string
 }
 
-// Timeouts of the suite's definition and conf (design.md section 9).
+// Timeouts of the suite's definition and conf (docs/runtime.md).
 const (
 	endpointTimeout = time.Second     // advanceEndpointConfig.timeoutInMillis of /slow/{a}
 	confTimeout     = 2 * time.Second // [upstream] responseTimeout, for every other route

@@ -155,7 +155,7 @@ func TestServicesContainer(t *testing.T) {
 
 // svcContainerPorts puts the gateway's listeners on the given ports (HTTP, HTTPS, admin): the
 // container shares the host's network, and 9090 may be taken. They are MGW_ variables of the
-// container (design.md 11), over the mounted conf's 9090, 9095 and 9096.
+// container (docs/deploy.md), over the mounted conf's 9090, 9095 and 9096.
 func svcContainerPorts(ports []int) []string {
 	return []string{
 		"-e", fmt.Sprintf("MGW_LISTENERCONFIG_HTTPPORT=%d", ports[0]),

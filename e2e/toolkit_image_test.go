@@ -11,7 +11,7 @@ import (
 
 // TestToolkitImageReproducible builds the same project twice, in two
 // folders (two checkouts of one repository), with --image: the real go
-// build, the real image. The digests must be the same (design.md 11).
+// build, the real image. The digests must be the same (docs/deploy.md).
 func TestToolkitImageReproducible(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a gateway twice")

@@ -145,7 +145,7 @@ func (p Package) Write() error {
 // as the project names it (extensions/NAME.go), and line numbers. The name
 // is relative so that nothing of where the project sits on disk goes into
 // the executable: two checkouts of one project build the same bytes (and
-// the same image digest, design.md 11). MapCompilerOutput maps it back.
+// the same image digest, docs/deploy.md). MapCompilerOutput maps it back.
 func extensionSource(path string, data []byte) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "//line %s:1:1\n", extLineName(path))

@@ -114,7 +114,7 @@ type Deployment struct {
 	Push          bool              `toml:"push"`
 	CopyFiles     CopyFiles         `toml:"copyFiles"`
 	// The original's probe settings: the generated probes are fixed
-	// (design.md 11), these have no effect.
+	// (docs/deploy.md), these have no effect.
 	EnableLiveness      any    `toml:"enableLiveness"`
 	InitialDelaySeconds any    `toml:"initialDelaySeconds"`
 	PeriodSeconds       any    `toml:"periodSeconds"`

@@ -1,5 +1,5 @@
-// Package image makes the container image of a built gateway (design.md
-// section 11) without a container daemon: two layers assembled in memory,
+// Package image makes the container image of a built gateway (docs/deploy.md)
+// without a container daemon: two layers assembled in memory,
 // byte for byte the same for the same inputs, written as an archive that
 // `podman load` and `docker load` read, or pushed to a registry. It uses
 // go-containerregistry for the image format, the archive and the registry
@@ -96,7 +96,7 @@ func Build(s Spec) (v1.Image, error) {
 			WorkingDir:   Root,
 			ExposedPorts: ports,
 			Labels:       s.Labels,
-			// The gateway drains in-flight requests on SIGTERM (design.md 5).
+			// The gateway drains in-flight requests on SIGTERM (docs/runtime.md).
 			StopSignal: "SIGTERM",
 		},
 	}

@@ -98,7 +98,7 @@ func deployment(o Options, n names, meta metav1.ObjectMeta, selector, labels map
 	}
 	pod := corev1.PodSpec{
 		// No MGW_PORT and kin from a Service named mgw: an MGW_ variable
-		// that names no key stops the gateway (design.md 11).
+		// that names no key stops the gateway (docs/deploy.md).
 		EnableServiceLinks: ptr(false),
 		// The gateway never talks to the Kubernetes API.
 		AutomountServiceAccountToken:  ptr(false),

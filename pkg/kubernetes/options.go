@@ -1,5 +1,4 @@
-// Package kubernetes writes the Kubernetes manifests of a gateway (design.md
-// section 11): a Deployment, a Service, a ConfigMap holding micro-gw.conf, a
+// Package kubernetes writes the Kubernetes manifests of a gateway (docs/deploy.md): a Deployment, a Service, a ConfigMap holding micro-gw.conf, a
 // Secret holding the TLS pair, a PodDisruptionBudget and the
 // kustomization.yaml that lists them. Every object is a typed k8s.io/api
 // value, marshalled with sigs.k8s.io/yaml; no YAML is written by hand.
@@ -42,7 +41,7 @@ type Ports struct {
 	HTTP, HTTPS, Admin int32
 }
 
-// DefaultPorts are design.md's defaults.
+// DefaultPorts are the listeners' default ports (docs/configuration.md).
 var DefaultPorts = Ports{HTTP: 9090, HTTPS: 9095, Admin: 9096}
 
 // Options say what the manifests of one gateway hold.

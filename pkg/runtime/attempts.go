@@ -55,7 +55,7 @@ type attemptsTransport struct {
 	metrics *metrics
 }
 
-// idempotentMethods are the methods design.md section 9 retries.
+// idempotentMethods are the methods docs/runtime.md retries.
 var idempotentMethods = map[string]bool{"GET": true, "HEAD": true, "OPTIONS": true, "PUT": true, "DELETE": true}
 
 func (t *attemptsTransport) RoundTrip(req *http.Request) (*http.Response, error) {

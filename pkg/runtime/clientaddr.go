@@ -8,7 +8,7 @@ import (
 
 // clientAddr is the one place that decides which address a request comes
 // from, for everything of the gateway that acts on it: the access log today,
-// the ip and iprange blocking conditions of design.md section 8 later. Use
+// the ip and iprange blocking conditions (docs/configuration.md) later. Use
 // it; do not read RemoteAddr or X-Forwarded-For elsewhere.
 //
 // The client address is the connection's peer (remoteAddr, "ip:port" as

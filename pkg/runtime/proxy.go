@@ -195,7 +195,7 @@ func (u *upstream) order(now int64) []*target {
 // rewrite points the outgoing request at the first target: the endpoint
 // URL's path, then the request path without the base path; query kept.
 // X-Forwarded-For keeps what the client sent and gets the client's address
-// appended (design.md section 9); X-Forwarded-Host and -Proto are the
+// appended (docs/runtime.md); X-Forwarded-Host and -Proto are the
 // gateway's own. The request's trailers go on to the backend.
 func (u *upstream) rewrite(pr *httputil.ProxyRequest) {
 	x, _ := pr.In.Context().Value(exchangeKey{}).(*exchange)

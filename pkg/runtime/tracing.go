@@ -21,7 +21,7 @@ import (
 )
 
 // tracing is the gateway's part in distributed traces ([tracing],
-// design.md 11): W3C trace context in and out, one server span per request
+// docs/deploy.md): W3C trace context in and out, one server span per request
 // exported over OTLP/gRPC. Nothing of it is global: the provider, the
 // tracer and the propagator belong to the Server.
 type tracing struct {

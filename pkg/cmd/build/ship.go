@@ -20,7 +20,7 @@ import (
 	"github.com/micro-gw/micro-gw/pkg/project"
 )
 
-// shipping is what a build makes besides the executable (design.md 11):
+// shipping is what a build makes besides the executable (docs/deploy.md):
 // the image archive, its push, the Kubernetes manifests. It is settled
 // from the flags and the deployment config before anything is compiled, so
 // that a bad reference fails the build at once.

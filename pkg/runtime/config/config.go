@@ -159,7 +159,7 @@ type Log struct {
 }
 
 // Tracing is [tracing]: W3C trace context and OTLP export of a span per
-// request (design.md 11).
+// request (docs/deploy.md).
 type Tracing struct {
 	// Enabled: the gateway joins (or starts) the request's trace, passes
 	// it to the backend and exports its span.

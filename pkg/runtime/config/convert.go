@@ -149,7 +149,7 @@ func errNotKind(k kind) error {
 
 // parseText converts text to kind k. A list is a TOML array
 // (["https://a", "https://b"]) or a bare value, a list of one as the contract
-// says (design 9 and 11): a comma is part of the value, as in a URL's query.
+// says (docs/configuration.md): a comma is part of the value, as in a URL's query.
 func parseText(k kind, s string) (any, error) {
 	s = strings.TrimSpace(s)
 	if k.list {

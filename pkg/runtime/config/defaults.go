@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Defaults of design.md section 5, which are the WSO2 API Microgateway 3.x
+// Defaults of docs/configuration.md, which are the WSO2 API Microgateway 3.x
 // defaults, so that a conf migrated from the original behaves the same.
 const (
 	DefaultHost                = "0.0.0.0"
@@ -33,7 +33,7 @@ const (
 	// the same host, on OTLP/gRPC's port.
 	DefaultTracingEndpoint = "127.0.0.1:4317"
 	// DefaultResponseTimeout is [upstream] responseTimeout: a minute for a
-	// backend to start its response (design.md section 9).
+	// backend to start its response (docs/runtime.md).
 	DefaultResponseTimeout = 60000 * time.Millisecond
 	// DefaultMaxRequestBodySize is 10 MiB: far above what an API call
 	// carries, low enough that a client cannot stream gigabytes through.

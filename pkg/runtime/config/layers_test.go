@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// shapeConf has the shapes of key that later features add (design.md 8-12),
+// shapeConf has the shapes of key that later features add (docs/configuration.md),
 // so that the engine is shown to carry them before they exist.
 type shapeConf struct {
 	APIEndpoints map[string]shapeEndpoints `conf:"apiEndpoints"`

@@ -35,7 +35,7 @@ audience = "http://org.wso2.apimgt/gateway"
 certificateAlias = "wso2apim"
 `
 
-// full is the conf of design.md section 5 with every value changed from
+// full is the conf of docs/configuration.md with every value changed from
 // its default, so that a key that is read into the wrong field shows.
 const full = `
 [listenerConfig]
@@ -174,7 +174,7 @@ func TestLoadDefaults(t *testing.T) {
 		c.Revocation.Persistent.Username != "root" || c.Revocation.Persistent.Password != "root" || c.Log.Level != "INFO" ||
 		c.Revocation.Persistent.RulesPrefix != "revocation-rules/" || c.Upstream.ResponseTimeout != time.Minute ||
 		c.Throttling.TrustedProxies != nil {
-		t.Fatalf("defaults differ from design.md: %+v", c)
+		t.Fatalf("defaults differ from docs/configuration.md: %+v", c)
 	}
 }
 

@@ -40,7 +40,7 @@ func (a *alias) target(root, table ref) ref {
 func withWSO2(root *node) *node {
 	// The original took its log level from the Ballerina runtime key, in the
 	// file as [b7a.log] and on the command line as -e b7a.log.level=TRACE
-	// (design.md section 5): a name of log.level, no warning.
+	// (docs/configuration.md): a name of log.level, no warning.
 	aliasKey(root, "b7a.log.level", &alias{to: "log.level"})
 	// WSO2 3.1 evicted this fraction when the cache was full; micro-gw's
 	// cache evicts one entry at a time, so the key is accepted for old
