@@ -227,16 +227,20 @@ func (s *shipping) kubernetes(opts *BuildOptions, p project.Project, wd string) 
 	if err != nil {
 		return fmt.Errorf("%s: %w", display(wd, confFile), err)
 	}
-	for _, k := range kubernetes.PlainSecrets(conf) {
-		notes = append(notes, fmt.Sprintf("%s holds %s in plain text, and goes into a ConfigMap: write it as \"${ENV}\" "+
-			"and put the value into the Secret %s-env (docs/deploy.md)", display(wd, confFile), k, p.Name))
-	}
-	for _, n := range notes {
-		fmt.Fprintf(opts.ErrOut, "\tWARNING: %s\n", n)
-	}
 	name := p.Name
 	if d.Name != "" {
 		name = d.Name
+	}
+	objName, err := kubernetes.ObjectName(name)
+	if err != nil {
+		return err
+	}
+	for _, k := range kubernetes.PlainSecrets(conf) {
+		notes = append(notes, fmt.Sprintf("%s holds %s in plain text, and goes into a ConfigMap: write it as \"${ENV}\" "+
+			"and put the value into the Secret %s-env (docs/deploy.md)", display(wd, confFile), k, objName))
+	}
+	for _, n := range notes {
+		fmt.Fprintf(opts.ErrOut, "\tWARNING: %s\n", n)
 	}
 	labels := map[string]string{}
 	for k, v := range s.deploy.Kubernetes.Service.Labels {
