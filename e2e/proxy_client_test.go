@@ -54,10 +54,12 @@ func (r *rawConn) read(method string) (*http.Response, string, error) {
 	return resp, string(body), err
 }
 
-// after says what the connection does once an answer is read: "closed"
-// when it ends within a few seconds, "open" when it is still there.
+// after says what the connection does once an answer is read: "more
+// bytes" when something follows, "closed" when it ends, "open" when it is
+// still there after ten seconds (no check expects that: it only waits when
+// something is wrong).
 func (r *rawConn) after() string {
-	_ = r.c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	_ = r.c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	defer func() { _ = r.c.SetDeadline(time.Now().Add(time.Minute)) }()
 	_, err := r.br.Peek(1)
 	var ne net.Error
