@@ -51,6 +51,9 @@ func TestJWKSAttacks(t *testing.T) {
 	var logs logBuffer
 	v := jwksValidator(t, srv.URL, newClock(), logs.logger())
 	ctx := context.Background()
+	if err := v.Prefetch(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := v.Validate(ctx, jwksToken(t, jwt.SigningMethodRS256, k1, "k1")); err != nil {
 		t.Fatal(err)
 	}
@@ -85,10 +88,14 @@ func TestJWKSAttacks(t *testing.T) {
 			wantErr(t, err, CodeInvalidCredentials, tc.reason)
 		})
 	}
-	// Unknown kids within the refetch interval cost the provider nothing,
-	// and the attacker's URLs are never fetched.
-	if n, e := srv.fetches.Load(), evil.fetches.Load(); n != 1 || e != 0 {
-		t.Errorf("fetches: provider %d (want 1), attacker %d (want 0)", n, e)
+	// Unknown kids cost the provider at most the bucket's burst of
+	// refetches, and the attacker's URLs are never fetched.
+	if n, e := srv.fetches.Load(), evil.fetches.Load(); n != 1+jwksKidFetchBurst || e != 0 {
+		t.Errorf("fetches: provider %d (want %d), attacker %d (want 0)", n, 1+jwksKidFetchBurst, e)
+	}
+	// The 8 KB kid is logged cut short.
+	if strings.Contains(logs.String(), strings.Repeat("k", maxLoggedKID+1)) {
+		t.Error("a kid longer than maxLoggedKID reached the log whole")
 	}
 	out := logs.String()
 	for _, tc := range cases {
@@ -127,8 +134,9 @@ func TestJWKSWithdrawnKeyStopsVerifying(t *testing.T) {
 	if _, err := v.Validate(ctx, jwksToken(t, jwt.SigningMethodES256, next, "next")); err != nil {
 		t.Fatalf("the new key: %v", err)
 	}
-	if n := srv.fetches.Load(); n != 2 {
-		t.Fatalf("fetches = %d; want 2", n)
+	// The refused token's kid, unknown now, fetched once more to be sure.
+	if n := srv.fetches.Load(); n != 3 {
+		t.Fatalf("fetches = %d; want 3", n)
 	}
 }
 

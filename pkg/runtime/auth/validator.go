@@ -109,7 +109,7 @@ func New(cfg *config.Config, opts Options) (*Validator, error) {
 		}),
 		jwksFetches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "microgw_auth_jwks_fetches_total",
-			Help: "JWKS fetches by result (ok, error).",
+			Help: "JWKS fetches by result (ok, error), and refetches for an unknown kid held back by the rate limit (held_back).",
 		}, []string{"result"}),
 	}
 	if cfg.Caching.Enabled && cfg.Caching.TokenCacheCapacity > 0 && cfg.Caching.TokenCacheExpiryTime > 0 {
@@ -180,13 +180,7 @@ func New(cfg *config.Config, opts Options) (*Validator, error) {
 		case j.JWKSURL != "":
 			is.jwks = &jwks{
 				url: j.JWKSURL, logURL: redacted(j.JWKSURL), client: noDowngrade(opts.HTTPClient), now: opts.Now, log: opts.Logger, makeVer: makeVer,
-				fetches: func(ok bool) {
-					if ok {
-						v.jwksFetches.WithLabelValues("ok").Inc()
-					} else {
-						v.jwksFetches.WithLabelValues("error").Inc()
-					}
-				},
+				fetches: func(result string) { v.jwksFetches.WithLabelValues(result).Inc() },
 			}
 		default:
 			return nil, fmt.Errorf("auth: issuer %q has neither certificateAlias nor jwksUrl", j.Issuer)
