@@ -55,6 +55,9 @@ func extractAPI(doc *openapi3.T) (runtime.API, error) {
 	if api.Sandbox, err = endpointExt(doc.Extensions, extSandbox, nil, x.named); err != nil {
 		return api, err
 	}
+	if err := behaviour(doc.Extensions, &api); err != nil {
+		return api, err
+	}
 	if x.insecure, _, err = boolExt(doc.Extensions, extDisableSecurity, nil); err != nil {
 		return api, err
 	}

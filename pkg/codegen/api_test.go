@@ -160,6 +160,22 @@ func TestAPIExtraction(t *testing.T) {
 		want: runtime.API{BasePath: "/p", Production: prod, Resources: []runtime.Resource{
 			{Method: "GET", Path: "/pet/{petId}", OperationID: "getPet", Secured: true, Scopes: []string{"read"}}}},
 	}, {
+		name: "auth header, transports, CORS with WSO2's defaults for what it leaves out",
+		top: "x-wso2-basePath: /p\n" + prodTop + "x-wso2-auth-header: X-Api-Token\nx-wso2-transports: [HTTPS, https]\n" +
+			"x-wso2-cors:\n  corsConfigurationEnabled: true\n  accessControlAllowOrigins: https://app.example\n  accessControlAllowCredentials: true\n",
+		want: runtime.API{BasePath: "/p", Production: prod, AuthHeader: "X-Api-Token", Transports: []string{"https"},
+			CORS: &runtime.CORS{Enabled: true, AllowOrigins: []string{"https://app.example"}, AllowCredentials: true,
+				AllowHeaders: []string{"authorization", "Content-Type", "SOAPAction", "apikey"},
+				AllowMethods: []string{"GET", "PUT", "POST", "DELETE", "PATCH", "OPTIONS"}},
+			Resources: []runtime.Resource{{Method: "GET", Path: "/pet/{petId}", OperationID: "getPet", Secured: true}}},
+	}, {
+		name: "both transports is the default; CORS switched off",
+		top: "x-wso2-basePath: /p\n" + prodTop + "x-wso2-transports: [http, https]\n" +
+			"x-wso2-cors: {corsConfigurationEnabled: false, accessControlAllowOrigins: [], accessControlAllowHeaders: ['*'], accessControlAllowMethods: [get]}\n",
+		want: runtime.API{BasePath: "/p", Production: prod,
+			CORS:      &runtime.CORS{AllowOrigins: []string{}, AllowHeaders: []string{"*"}, AllowMethods: []string{"get"}},
+			Resources: []runtime.Resource{{Method: "GET", Path: "/pet/{petId}", OperationID: "getPet", Secured: true}}},
+	}, {
 		name: "throttling tier, operation wins",
 		top:  "x-wso2-basePath: /p\nx-wso2-throttling-tier: Unlimited\n" + prodTop,
 		op:   "x-wso2-throttling-tier: 10PerMin\n",
@@ -269,7 +285,9 @@ func TestJSONDefinitionAndSample(t *testing.T) {
 var discard = slog.New(slog.DiscardHandler)
 
 func TestUnsupportedExtensions(t *testing.T) {
-	file := writeDef(t, "api.yaml", doc30("x-wso2-cors: {enabled: true}\n"+prodTop, "x-wso2-basePath: /nope\nx-wso2-throttling-tier: Gold\n"))
+	file := writeDef(t, "api.yaml", doc30("x-wso2-application-security: {security-types: [api_key]}\n"+prodTop+
+		"x-wso2-cors: {corsConfigurationEnabled: true}\nx-wso2-transports: [https]\nx-wso2-auth-header: X-Token\n",
+		"x-wso2-basePath: /nope\nx-wso2-throttling-tier: Gold\nx-wso2-cors: {corsConfigurationEnabled: true}\n"))
 	loaded, err := LoadAll(context.Background(), []string{file})
 	if err != nil {
 		t.Fatal(err)
@@ -280,7 +298,8 @@ func TestUnsupportedExtensions(t *testing.T) {
 			got = append(got, fmt.Sprintf("%d %s", w.Line, w.Path))
 		}
 	}
-	want := []string{"5 $.x-wso2-cors", `22 $.paths["/pet/{petId}"].get.x-wso2-basePath`}
+	want := []string{"5 $.x-wso2-application-security", `25 $.paths["/pet/{petId}"].get.x-wso2-basePath`,
+		`27 $.paths["/pet/{petId}"].get.x-wso2-cors`}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("warnings %v, want %v", got, want)
 	}

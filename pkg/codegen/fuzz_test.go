@@ -10,8 +10,10 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/micro-gw/micro-gw/pkg/runtime"
+	"github.com/micro-gw/micro-gw/pkg/runtime/cors"
 )
 
 // FuzzExtensions feeds arbitrary YAML or JSON values to every x-wso2-*
@@ -28,6 +30,10 @@ func FuzzExtensions(f *testing.F) {
 		`x-wso2-basePath: [1, 2]`,
 		`{x-wso2-production-endpoints: {urls: [http://a], advanceEndpointConfig: {timeoutInMillis: 5000, retryConfig: {count: 2, statusCodes: [502, 504], intervalInMillis: 10, backOffFactor: 2, maxWaitIntervalInMillis: 50}}}}`,
 		`{x-wso2-endpoints: [{a: {urls: [http://a], advanceEndpointConfig: {timeoutInMillis: 1e30, retryConfig: {count: -1, statusCodes: 503}}}}], x-wso2-sandbox-endpoints: "#/x-wso2-endpoints/a"}`,
+		`{x-wso2-production-endpoints: {urls: [http://a]}, x-wso2-auth-header: X-Token, x-wso2-transports: [HTTPS]}`,
+		`{x-wso2-production-endpoints: {urls: [http://a]}, x-wso2-transports: "http", x-wso2-auth-header: "a b"}`,
+		`{x-wso2-production-endpoints: {urls: [http://a]}, x-wso2-cors: {corsConfigurationEnabled: true, accessControlAllowOrigins: ["https://A:443/", "*", "null"], accessControlAllowCredentials: true, accessControlAllowHeaders: ["*"], accessControlAllowMethods: [get]}}`,
+		`{x-wso2-production-endpoints: {urls: [http://a]}, x-wso2-cors: {corsConfigurationEnabled: 1, accessControlAllowOrigins: [{}], x: y}}`,
 		`null`,
 	} {
 		f.Add([]byte(seed))
@@ -68,6 +74,17 @@ func FuzzExtensions(f *testing.F) {
 		r := api.Resources[0]
 		if r.Production == nil && api.Production == nil {
 			t.Fatal("a resource without a production endpoint")
+		}
+		if api.AuthHeader != "" && !httpguts.ValidHeaderFieldName(api.AuthHeader) {
+			t.Fatalf("auth header %q", api.AuthHeader)
+		}
+		if len(api.Transports) != 0 && (len(api.Transports) != 1 || api.Transports[0] != "http" && api.Transports[0] != "https") {
+			t.Fatalf("transports %q", api.Transports)
+		}
+		if c := api.CORS; c != nil {
+			if _, err := cors.New(cors.Config{AllowOrigins: c.AllowOrigins, AllowHeaders: c.AllowHeaders, AllowMethods: c.AllowMethods}); err != nil {
+				t.Fatalf("CORS %+v: %v", c, err)
+			}
 		}
 		for _, ep := range endpointsOf(api.Production, api.Sandbox, r.Production, r.Sandbox) {
 			if len(ep.URLs) == 0 || (ep.Type != endpointLoadBalance && ep.Type != endpointFailover) {

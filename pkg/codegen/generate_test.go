@@ -27,6 +27,8 @@ func TestMainSourceQuotesEverything(t *testing.T) {
 	spec := runtime.Spec{Name: hostile[0], Version: hostile[1], APIs: []runtime.API{{
 		Title: hostile[0], Version: hostile[1], Source: hostile[2], BasePath: "/p",
 		Production: &runtime.Endpoint{URLs: []string{hostile[1]}, Type: hostile[2]},
+		AuthHeader: hostile[1], Transports: hostile,
+		CORS: &runtime.CORS{Enabled: true, AllowOrigins: hostile, AllowHeaders: hostile, AllowMethods: hostile},
 		Resources: []runtime.Resource{{
 			Method: "GET", Path: hostile[2], OperationID: hostile[0], Secured: true,
 			Scopes: hostile, ThrottlingTier: hostile[1],
@@ -78,6 +80,8 @@ func TestMainSourceQuotesEverything(t *testing.T) {
 func TestMainSourceShape(t *testing.T) {
 	src, err := MainSource(runtime.Spec{Name: "petstore", Version: "v1", APIs: []runtime.API{{
 		BasePath: "/petstore/v1", Production: &runtime.Endpoint{URLs: []string{"https://h/v2"}, Type: "load_balance"},
+		AuthHeader: "X-Token", Transports: []string{"https"},
+		CORS:      &runtime.CORS{Enabled: true, AllowOrigins: []string{"*"}, AllowCredentials: true, AllowMethods: []string{"GET"}},
 		Resources: []runtime.Resource{{Method: "GET", Path: "/pet/{petId}", Secured: true, Scopes: []string{"read"}}},
 	}}})
 	if err != nil {
@@ -89,6 +93,9 @@ func TestMainSourceShape(t *testing.T) {
 		`BasePath:   "/petstore/v1",`,
 		`Production: &runtime.Endpoint{URLs: []string{"https://h/v2"}, Type: "load_balance"},`,
 		`Scopes:         []string{"read"},`,
+		`AuthHeader: "X-Token",`,
+		`Transports: []string{"https"},`,
+		`CORS: &runtime.CORS{Enabled: true, AllowOrigins: []string{"*"}, AllowCredentials: true,` + "\n\t\t\t\tAllowHeaders: nil, AllowMethods: []string{\"GET\"}},",
 		`func main() { os.Exit(runtime.Main(spec, os.Args[1:])) }`,
 	} {
 		if !strings.Contains(string(src), want) {

@@ -12,6 +12,13 @@ var errNotHonoured = errors.New("not supported by micro-gw; ignored")
 var honoured = map[string]bool{
 	extBasePath: true, extProduction: true, extSandbox: true, extEndpoints: true,
 	extDisableSecurity: true, extThrottlingTier: true,
+	extAuthHeader: true, extTransports: true, extCORS: true,
+}
+
+// apiLevelOnly are the honoured extensions that mean nothing on an
+// operation: they are warned about there.
+var apiLevelOnly = map[string]bool{
+	extBasePath: true, extEndpoints: true, extAuthHeader: true, extTransports: true, extCORS: true,
 }
 
 // Warnings are the faults of the definition that did not stop the build:
@@ -23,9 +30,9 @@ func (d *Definition) Warnings() []*DefinitionError {
 }
 
 // Unsupported lists, as warnings, the x-wso2-* extensions of the definition
-// that micro-gw does not honour (x-wso2-cors, x-wso2-transports,
-// x-wso2-auth-header, ...): a definition migrated from WSO2 builds, but its
-// author learns what the gateway will not do.
+// that micro-gw does not honour (x-wso2-application-security, an API-level
+// extension on an operation, ...): a definition migrated from WSO2 builds,
+// but its author learns what the gateway will not do.
 func (d *Definition) Unsupported() []*DefinitionError {
 	var out []*DefinitionError
 	check := func(exts map[string]any, at jsonPath, allowed func(string) bool) {
@@ -41,7 +48,7 @@ func (d *Definition) Unsupported() []*DefinitionError {
 	}
 	paths := d.Doc.Paths.InMatchingOrder()
 	sort.Strings(paths)
-	onOperation := func(n string) bool { return honoured[n] && n != extBasePath && n != extEndpoints }
+	onOperation := func(n string) bool { return honoured[n] && !apiLevelOnly[n] }
 	for _, p := range paths {
 		item := d.Doc.Paths.Value(p)
 		check(item.Extensions, jsonPath{"paths", p}, func(string) bool { return false })

@@ -15,10 +15,10 @@ const levelAccess = slog.LevelDebug
 // tokenValidator is what the request path needs of the JWT validator
 // (pkg/runtime/auth), seen from this side.
 type tokenValidator interface {
-	// authenticate takes the token from the configured header and validates
+	// authenticate takes the token from header (the API's) and validates
 	// it. On failure it returns the fault to answer and a short fixed reason
 	// for the metrics.
-	authenticate(ctx context.Context, h http.Header) (credential, *Fault, string)
+	authenticate(ctx context.Context, h http.Header, header string) (credential, *Fault, string)
 	// subscribed checks the subscribedAPIs claim against the API when an
 	// issuer has validateSubscription; nil means allowed.
 	subscribed(c credential, apiName, apiVersion string) *Fault
@@ -38,7 +38,8 @@ type credential interface {
 	hasScopes(scopes []string) bool
 }
 
-// authenticate validates the token of secured resources; unsecured ones pass
+// authenticate validates the token of secured resources, from the API's
+// header (x-wso2-auth-header, else [authConfig]); unsecured ones pass
 // without looking at any header.
 func (s *Server) authenticate(next stage) stage {
 	return func(x *exchange, r *http.Request) {
@@ -46,7 +47,7 @@ func (s *Server) authenticate(next stage) stage {
 			next(x, r)
 			return
 		}
-		c, f, reason := s.validator.authenticate(r.Context(), r.Header)
+		c, f, reason := s.validator.authenticate(r.Context(), r.Header, x.route.settings.authHeader)
 		if f != nil {
 			s.metrics.authFailures.WithLabelValues(boundedReason(reason)).Inc()
 			x.authReason = reason

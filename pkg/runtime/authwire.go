@@ -14,7 +14,6 @@ import (
 // jwtValidator adapts *auth.Validator to the request path's tokenValidator.
 type jwtValidator struct {
 	v            *auth.Validator
-	header       string
 	subscription bool
 }
 
@@ -56,15 +55,15 @@ func (s *Server) newValidator() (tokenValidator, error) {
 	if err != nil {
 		return nil, err
 	}
-	jv := &jwtValidator{v: v, header: s.authHeader}
+	jv := &jwtValidator{v: v}
 	for _, iss := range s.cfg.JWT {
 		jv.subscription = jv.subscription || iss.ValidateSubscription
 	}
 	return jv, nil
 }
 
-func (j *jwtValidator) authenticate(ctx context.Context, h http.Header) (credential, *Fault, string) {
-	tok, aerr := auth.TokenFromRequest(h, j.header)
+func (j *jwtValidator) authenticate(ctx context.Context, h http.Header, header string) (credential, *Fault, string) {
+	tok, aerr := auth.TokenFromRequest(h, header)
 	if aerr != nil {
 		return nil, authFault(aerr), aerr.Reason
 	}

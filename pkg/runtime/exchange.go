@@ -14,6 +14,15 @@ type exchange struct {
 	start  time.Time
 
 	route *route
+	// api is the API of the request, when the path is under its base path
+	// and the listener serves it (set with route, or without one for a 404
+	// or 405); allow is the Allow header of a 405.
+	api   *apiSettings
+	allow string
+	// onHeader, when set, is called once with the response's headers just
+	// before they are sent, whoever writes them: a stage's last word on
+	// the headers of a backend's response or of a fault (CORS).
+	onHeader func(http.Header)
 	// rest is the escaped path the backend gets after its own path.
 	rest string
 	// jti and sandbox come from the validated token (secured resources).
@@ -29,14 +38,14 @@ type exchange struct {
 
 func (x *exchange) WriteHeader(code int) {
 	if x.status == 0 && code >= 200 {
-		x.status = code
+		x.begin(code)
 	}
 	x.ResponseWriter.WriteHeader(code)
 }
 
 func (x *exchange) Write(b []byte) (int, error) {
 	if x.status == 0 {
-		x.status = http.StatusOK
+		x.begin(http.StatusOK)
 	}
 	return x.ResponseWriter.Write(b)
 }
@@ -44,9 +53,17 @@ func (x *exchange) Write(b []byte) (int, error) {
 // Flush passes a flush on (streamed responses).
 func (x *exchange) Flush() {
 	if x.status == 0 {
-		x.status = http.StatusOK
+		x.begin(http.StatusOK)
 	}
 	_ = http.NewResponseController(x.ResponseWriter).Flush()
+}
+
+// begin records the final status, before the headers go out.
+func (x *exchange) begin(code int) {
+	x.status = code
+	if x.onHeader != nil {
+		x.onHeader(x.Header())
+	}
 }
 
 // Unwrap lets http.ResponseController reach the connection's writer.

@@ -30,7 +30,9 @@ func (s *Server) buildHandler() http.Handler {
 		s.observe,              // metrics and the access log; counts the 500 of a recovered panic
 		s.recoverPanics,        // a panic is a 500 fault, logged; the process lives on
 		s.closeAfterChunked,    // RFC 9112 6.1: a request with Transfer-Encoding ends its connection
-		s.matchRoute,           // 404 900906 / 405 before any credential check
+		s.matchRoute,           // the resource and its API, on a listener that serves the API
+		s.answerCORS,           // preflights answered, CORS headers on every other response (absent when no API has CORS)
+		s.refuseUnmatched,      // 404 900906 / 405 before any credential check
 		s.gateOnRevocationLoad, // 503 900950 while a persistent store has not loaded (fail closed)
 		s.authenticate,         // 401 900902 / 900901 (secured resources only)
 		s.refuseRevoked,        // 401 900901 for a revoked jti, then a matching rule, cached token or not
@@ -116,23 +118,47 @@ func (s *Server) closeAfterChunked(next stage) stage {
 	}
 }
 
-// matchRoute finds the resource: 404 900906 when no path matches, 405 with
-// an Allow header when the path matches but the method does not.
+// matchRoute finds the resource and its API; when the path matches no
+// resource, the API is the one whose base path holds it. An API that the
+// request's listener does not serve (x-wso2-transports) is not there for
+// it: its resources match nothing.
 func (s *Server) matchRoute(next stage) stage {
 	return func(x *exchange, r *http.Request) {
 		escaped := r.URL.EscapedPath()
 		m := s.router.match(r.Method, escaped)
-		if m.route == nil {
-			if m.allow != "" {
-				x.Header().Set("Allow", m.allow)
+		switch {
+		case m.route != nil:
+			x.api = m.route.settings
+		case m.near != nil:
+			x.api = m.near.settings
+		default:
+			x.api = s.router.apiOf(escaped)
+		}
+		if x.api != nil && !x.api.serves(r.TLS != nil) {
+			x.api, m = nil, matchResult{}
+		}
+		if m.route != nil {
+			x.route = m.route
+			x.rest = backendPath(escaped, m.route.baseSegments)
+		}
+		x.allow = m.allow
+		next(x, r)
+	}
+}
+
+// refuseUnmatched answers 404 900906 when no resource matched the path, 405
+// with an Allow header when the path matched but the method did not.
+func (s *Server) refuseUnmatched(next stage) stage {
+	return func(x *exchange, r *http.Request) {
+		if x.route == nil {
+			if x.allow != "" {
+				x.Header().Set("Allow", x.allow)
 				x.fail(newFault(CodeMethodNotAllowed, ""))
 				return
 			}
 			x.fail(newFault(CodeNoMatchingResource, ""))
 			return
 		}
-		x.route = m.route
-		x.rest = backendPath(escaped, m.route.baseSegments)
 		next(x, r)
 	}
 }
@@ -210,10 +236,9 @@ func (s *Server) removeAuthHeader(next stage) stage {
 	if !s.cfg.Auth.RemoveAuthHeaderFromOutMessage {
 		return next
 	}
-	name := s.authHeader
 	return func(x *exchange, r *http.Request) {
 		if x.route.resource.Secured {
-			r.Header.Del(name)
+			r.Header.Del(x.route.settings.authHeader)
 		}
 		next(x, r)
 	}

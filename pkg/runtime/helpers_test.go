@@ -133,6 +133,12 @@ func (s *Server) testURL(listener, path string) string {
 // the response and its body.
 func do(t testing.TB, method, url string, body io.Reader, headers ...string) (*http.Response, string) {
 	t.Helper()
+	return doWith(t, http.DefaultClient, method, url, body, headers...)
+}
+
+// doWith is do with client.
+func doWith(t testing.TB, client *http.Client, method, url string, body io.Reader, headers ...string) (*http.Response, string) {
+	t.Helper()
 	req, err := http.NewRequest(method, url, body)
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +146,7 @@ func do(t testing.TB, method, url string, body io.Reader, headers ...string) (*h
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Add(headers[i], headers[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}

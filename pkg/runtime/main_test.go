@@ -108,6 +108,17 @@ func writeProject(t *testing.T, conf string) string {
 			t.Fatal(err)
 		}
 	}
+	writeTLSPair(t, filepath.Join(root, "security"))
+	if err := os.WriteFile(filepath.Join(root, "conf", "micro-gw.conf"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(root, "conf", "micro-gw.conf")
+}
+
+// writeTLSPair writes a self-signed pair for localhost as gateway.crt and
+// gateway.key in dir and returns their paths.
+func writeTLSPair(t testing.TB, dir string) (certFile, keyFile string) {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -117,17 +128,16 @@ func writeProject(t *testing.T, conf string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files := map[string][]byte{
-		"security/gateway.crt": pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}),
-		"security/gateway.key": pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}),
-		"conf/micro-gw.conf":   []byte(conf),
-	}
-	for name, data := range files {
-		if err := os.WriteFile(filepath.Join(root, name), data, 0o600); err != nil {
+	certFile, keyFile = filepath.Join(dir, "gateway.crt"), filepath.Join(dir, "gateway.key")
+	for name, data := range map[string][]byte{
+		certFile: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}),
+		keyFile:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}),
+	} {
+		if err := os.WriteFile(name, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return filepath.Join(root, "conf", "micro-gw.conf")
+	return certFile, keyFile
 }
 
 func freePorts(t *testing.T, n int) []int {

@@ -24,6 +24,8 @@ type route struct {
 	production   *upstream
 	metrics      *routeMetrics
 	sandbox      *upstream
+	// settings are the API's, shared by its routes.
+	settings *apiSettings
 }
 
 // node is one path segment of the route tree. Matching a request walks the
@@ -37,6 +39,8 @@ type node struct {
 	methods map[string]*route
 	// allow is the Allow header of this node (its methods, HEAD with GET).
 	allow string
+	// first is the first route added here: the API of a 405.
+	first *route
 }
 
 // patternChild is a segment with literal text around its parameters, such
@@ -109,13 +113,17 @@ type router struct {
 	// encodedSlash lets a path parameter's value hold an encoded slash
 	// (listenerConfig.allowEncodedSlash); see match.
 	encodedSlash bool
+	// apis are the settings of every API, for apiOf.
+	apis []*apiSettings
 }
 
 // matchResult is the outcome of a lookup.
 type matchResult struct {
 	route *route
-	// allow is set when the path matched a resource but the method did not.
+	// allow is set when the path matched a resource but the method did not;
+	// near is then a route of that resource.
 	allow string
+	near  *route
 }
 
 func newNode() *node { return &node{} }
@@ -220,6 +228,9 @@ func (rt *router) add(basePath, path, method string, r *route) error {
 	}
 	n.methods[method] = r
 	n.allow = allowHeader(n.methods)
+	if n.first == nil {
+		n.first = r
+	}
 	return nil
 }
 
@@ -315,17 +326,17 @@ func (rt *router) walk(n *node, p string, done bool, method string, res *matchRe
 			return false
 		}
 		if r, ok := n.methods[method]; ok {
-			res.route, res.allow = r, ""
+			res.route, res.allow, res.near = r, "", nil
 			return true
 		}
 		if method == http.MethodHead {
 			if r, ok := n.methods[http.MethodGet]; ok {
-				res.route, res.allow = r, ""
+				res.route, res.allow, res.near = r, "", nil
 				return true
 			}
 		}
 		if res.allow == "" {
-			res.allow = n.allow
+			res.allow, res.near = n.allow, n.first
 		}
 		return false
 	}

@@ -82,7 +82,6 @@ type Server struct {
 	revocation *revocationRuntime
 	validator  tokenValidator
 	tracing    *tracing // nil when [tracing] is off
-	authHeader string
 	roots      *x509.CertPool
 	// trustedProxies are [throttlingConfig] trustedProxies, for clientAddr.
 	trustedProxies []netip.Prefix
@@ -120,11 +119,7 @@ func New(spec Spec, cfg *config.Config, opts Options) (*Server, error) {
 		logger:     logger,
 		addrs:      map[string]net.Addr{},
 		done:       make(chan error, 8),
-		authHeader: cfg.Auth.AuthorizationHeader,
 		revocation: &revocationRuntime{set: revocation.NewSet(), rules: revocation.NewRuleSet()},
-	}
-	if s.authHeader == "" {
-		s.authHeader = "Authorization"
 	}
 	s.metrics = newMetrics(
 		func() float64 { return float64(s.revocation.set.Len()) },
@@ -158,6 +153,20 @@ func New(spec Spec, cfg *config.Config, opts Options) (*Server, error) {
 // upstream (proxy and transport) per distinct endpoint.
 func (s *Server) buildRouter() (*router, error) {
 	rt := &router{root: newNode(), encodedSlash: s.cfg.Listener.AllowEncodedSlash}
+	corsDefault, err := defaultCORS(s.cfg)
+	if err != nil {
+		return nil, err
+	}
+	settings := map[*API]*apiSettings{}
+	for i := range s.spec.APIs {
+		api := &s.spec.APIs[i]
+		a, err := newAPISettings(api, s.cfg, corsDefault)
+		if err != nil {
+			return nil, fmt.Errorf("api %s (%s): %w", api.name(), api.Source, err)
+		}
+		settings[api] = a
+		rt.apis = append(rt.apis, a)
+	}
 	ups := map[*Endpoint]*upstream{}
 	buffers := newBufferPool()
 	upstreamOf := func(ep *Endpoint) (*upstream, error) {
@@ -178,8 +187,9 @@ func (s *Server) buildRouter() (*router, error) {
 		ups[ep] = u
 		return u, nil
 	}
-	err := s.spec.eachRoute(rt, func(r *route) error {
+	err = s.spec.eachRoute(rt, func(r *route) error {
 		api, res := r.api, r.resource
+		r.settings = settings[api]
 		prod, sand := res.Production, res.Sandbox
 		if prod == nil {
 			prod = api.Production
@@ -259,6 +269,12 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 	}
 	s.listening = true
+	for _, a := range s.router.apis {
+		if (!a.http || s.addrs["http"] == nil) && (!a.https || s.addrs["https"] == nil) {
+			s.logger.Warn("no open listener serves the API: x-wso2-transports lists only listeners that are off",
+				"api", a.api.Title, "basePath", a.api.BasePath, "transports", strings.Join(a.api.Transports, ","))
+		}
+	}
 	return nil
 }
 

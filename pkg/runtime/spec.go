@@ -33,7 +33,33 @@ type API struct {
 	Production *Endpoint
 	Sandbox    *Endpoint
 	Resources  []Resource
+	// AuthHeader is x-wso2-auth-header: the header that carries this API's
+	// token; "" takes [authConfig] authorizationHeader.
+	AuthHeader string
+	// Transports is x-wso2-transports: the listeners that serve the API,
+	// "http" and "https" in that order; nil serves it on both.
+	Transports []string
+	// CORS is x-wso2-cors. Nil leaves the API to [corsConfig] of
+	// micro-gw.conf; Enabled false switches CORS off for it whatever
+	// [corsConfig] says.
+	CORS *CORS
 }
+
+// CORS is an API's x-wso2-cors (docs/runtime.md, "CORS"); the fields its
+// definition leaves out hold WSO2's defaults (cors.DefaultAllowOrigins, ...).
+type CORS struct {
+	Enabled          bool
+	AllowOrigins     []string
+	AllowCredentials bool
+	AllowHeaders     []string
+	AllowMethods     []string
+}
+
+// Transports of x-wso2-transports: the listener a request came in on.
+const (
+	TransportHTTP  = "http"
+	TransportHTTPS = "https"
+)
 
 // Resource is one operation: a method on a path template.
 type Resource struct {

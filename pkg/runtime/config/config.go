@@ -52,6 +52,7 @@ type Config struct {
 	Tracing    Tracing     `conf:"tracing"`
 	Upstream   Upstream    `conf:"upstream"`
 	Throttling Throttling  `conf:"throttlingConfig"`
+	CORS       CORS        `conf:"corsConfig"`
 
 	// lines maps every key and table that a layer above the defaults set
 	// to where the value in effect came from: the line of File, the MGW_

@@ -2,8 +2,11 @@ package config
 
 import (
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/micro-gw/micro-gw/pkg/runtime/cors"
 )
 
 // Defaults of docs/configuration.md, which are the WSO2 API Microgateway 3.x
@@ -96,6 +99,11 @@ func Default() *Config {
 		Log:      Log{Level: DefaultLogLevel},
 		Tracing:  Tracing{Endpoint: DefaultTracingEndpoint},
 		Upstream: Upstream{ResponseTimeout: DefaultResponseTimeout},
+		CORS: CORS{
+			AllowOrigins: slices.Clone(cors.DefaultAllowOrigins),
+			AllowHeaders: slices.Clone(cors.DefaultAllowHeaders),
+			AllowMethods: slices.Clone(cors.DefaultAllowMethods),
+		},
 	}
 }
 

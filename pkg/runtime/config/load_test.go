@@ -97,6 +97,12 @@ responseTimeout = 15000
 
 [throttlingConfig]
 trustedProxies = ["10.0.0.0/8", "2001:db8::/32", "192.0.2.7", "::ffff:172.16.0.0/108"]
+
+[corsConfig]
+corsConfigurationEnabled = true
+accessControlAllowOrigins = ["https://app.example", "HTTPS://Other.example:443"]
+accessControlAllowCredentials = true
+accessControlAllowMethods = ["GET"]
 `
 
 func TestLoadFull(t *testing.T) {
@@ -128,6 +134,8 @@ func TestLoadFull(t *testing.T) {
 		Tracing:    Tracing{Endpoint: DefaultTracingEndpoint},
 		Upstream:   Upstream{ResponseTimeout: 15 * time.Second},
 		Throttling: Throttling{TrustedProxies: []string{"10.0.0.0/8", "2001:db8::/32", "192.0.2.7", "::ffff:172.16.0.0/108"}},
+		CORS: CORS{Enabled: true, AllowOrigins: []string{"https://app.example", "HTTPS://Other.example:443"}, AllowCredentials: true,
+			AllowHeaders: []string{"authorization", "Content-Type", "SOAPAction", "apikey"}, AllowMethods: []string{"GET"}},
 	}
 	ranges, err := c.Throttling.TrustedRanges()
 	if err != nil || fmt.Sprint(ranges) != "[10.0.0.0/8 2001:db8::/32 192.0.2.7/32 172.16.0.0/12]" {
@@ -246,6 +254,11 @@ func TestBadConfs(t *testing.T) {
 		{"trusted proxies a string", "[throttlingConfig]\ntrustedProxies = \"10.0.0.0/8\"\n" + minimal, "throttlingConfig.trustedProxies", 2, "array"},
 		{"WSO2 throttling key", "[throttlingConfig]\nenabledGlobalTMEventPublishing = false\n" + minimal, "throttlingConfig.enabledGlobalTMEventPublishing", 2, "reads trustedProxies"},
 		{"inline table unknown key", "listenerConfig = { host = \"h\", nope = 1 }\n" + minimal, "listenerConfig.nope", 1, "unknown key"},
+		{"CORS origin with a path", "[corsConfig]\naccessControlAllowOrigins = [\"https://a\", \"https://b/app\"]\n" + minimal, "corsConfig.accessControlAllowOrigins[1]", 2, "without a path"},
+		{"CORS origin without a scheme", "[corsConfig]\naccessControlAllowOrigins = [\"app.example\"]\n" + minimal, "corsConfig.accessControlAllowOrigins[0]", 2, "is not an origin"},
+		{"CORS method not a token", "[corsConfig]\n\naccessControlAllowMethods = [\"GET\", \"PO ST\"]\n" + minimal, "corsConfig.accessControlAllowMethods[1]", 3, "not an HTTP method"},
+		{"CORS header not a token", "[corsConfig]\naccessControlAllowHeaders = [\"X:Y\"]\n" + minimal, "corsConfig.accessControlAllowHeaders[0]", 2, "not an HTTP header name"},
+		{"CORS unknown key", "[corsConfig]\naccessControlAllowOrigin = []\n" + minimal, "corsConfig.accessControlAllowOrigin", 2, "did you mean corsConfig.accessControlAllowOrigins?"},
 	}
 	if len(cases) < 10 {
 		t.Fatal("keep at least 10 bad confs")

@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/url"
 	"strings"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 var logLevels = []string{"TRACE", "DEBUG", "INFO", "WARN", "ERROR"}
@@ -140,6 +142,8 @@ func (d *validator) validate() {
 		}
 	}
 
+	d.validateCORS()
+
 	if c.Tracing.Enabled {
 		if _, _, err := c.Tracing.Target(); err != nil {
 			d.fail("tracing.endpoint", err)
@@ -201,19 +205,7 @@ func validTokenType(s string) bool {
 	return validHeaderName(typ) && validHeaderName(subtype)
 }
 
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
-			continue
-		}
-		return false
-	}
-	return true
-}
+func validHeaderName(s string) bool { return httpguts.ValidHeaderFieldName(s) }
 
 // rulesPrefix checks the etcd prefix of revocation rules: not empty, not the
 // whole of etcd, printable, and not overlapping the jti prefix of hostname
