@@ -262,4 +262,14 @@ func TestRevokeRuleOverHTTPS(t *testing.T) {
 	if v, _, ok := revocationtest.Key(t, cli, "revocation-rules/iss/https:%2F%2Flocalhost:9443%2Foauth2%2Ftoken"); !ok || v != `{"issuedBefore":`+strconv.FormatInt(cut.Unix(), 10)+`,"ttl":7200}` {
 		t.Errorf("etcd rule key = %q (present %v)", v, ok)
 	}
+	// The email kind takes its name as the form field.
+	if code := postForm(t, client, s.RulesURL, DefaultClientID, DefaultClientSecret, url.Values{"email": {"dana@example.com"}}); code != http.StatusOK {
+		t.Fatalf("revoke email rule: %d, want 200", code)
+	}
+	if m, err := revocation.DecodeMessage(revocationtest.Next(t, sub).Body, nil); err != nil || m.Rule.Kind != revocation.RuleEmail || m.Rule.Key != "dana@example.com" {
+		t.Errorf("published email rule %+v, %v", m.Rule, err)
+	}
+	if _, _, ok := revocationtest.Key(t, cli, "revocation-rules/email/dana@example.com"); !ok {
+		t.Error("no etcd key for the email rule")
+	}
 }

@@ -46,12 +46,21 @@ type noticeFields struct {
 	RevokedSubject json.RawMessage `json:"revokedSubject"`
 	RevokedClient  json.RawMessage `json:"revokedClient"`
 	RevokedIssuer  json.RawMessage `json:"revokedIssuer"`
+	RevokedEmail   json.RawMessage `json:"revokedEmail"` // rules_email.go
 	IssuedBefore   json.RawMessage `json:"issuedBefore"`
 }
 
 // isRule reports whether f names a rule rather than a token.
 func (f *noticeFields) isRule() bool {
-	return f.RevokedToken == nil && (f.RevokedSubject != nil || f.RevokedClient != nil || f.RevokedIssuer != nil)
+	if f.RevokedToken != nil {
+		return false
+	}
+	for _, k := range RuleKinds() {
+		if *k.spec().fieldOf(f) != nil {
+			return true
+		}
+	}
+	return false
 }
 
 type noticeJSON struct {
@@ -100,7 +109,9 @@ func (m *jmsMapJSON) fields() (noticeFields, error) {
 	}
 	dst := map[string]*json.RawMessage{
 		"revokedToken": &f.RevokedToken, "ttl": &f.TTL, "issuedBefore": &f.IssuedBefore,
-		"revokedSubject": &f.RevokedSubject, "revokedClient": &f.RevokedClient, "revokedIssuer": &f.RevokedIssuer,
+	}
+	for _, k := range RuleKinds() {
+		dst[k.spec().field] = k.spec().fieldOf(&f)
 	}
 	for _, e := range entries {
 		key, val, err := jmsMapEntry(e)

@@ -37,7 +37,7 @@ func decodeNoticeAt(body []byte, header func(string) (string, bool), now time.Ti
 		return Notice{}, err
 	}
 	if m.Rule.Kind != RuleNone {
-		return Notice{}, fmt.Errorf("%w: a revocation rule (revoked%s), not a token revocation", ErrInvalidNotice, ruleFieldSuffix(m.Rule.Kind))
+		return Notice{}, fmt.Errorf("%w: a revocation rule (%s), not a token revocation", ErrInvalidNotice, m.Rule.Kind.spec().field)
 	}
 	return m.Notice, nil
 }

@@ -12,26 +12,25 @@ import (
 // RuleKind says which claim of a token a revocation rule matches.
 type RuleKind uint8
 
-// The kinds of rule. RuleNone is the zero value, matched by nothing.
+// The kinds of rule, in the order the request path checks them. RuleNone is
+// the zero value, matched by nothing. What each kind is (its name, message
+// field, etcd key) is its ruleKindSpec (rules_kinds.go); a new kind is a
+// line here, its claim in RuleToken.claim, and a spec in a file of its own.
 const (
 	RuleNone    RuleKind = iota
 	RuleSubject          // sub
 	RuleClient           // azp, else client_id, else consumerKey, else application.id
 	RuleIssuer           // iss
-)
+	RuleEmail            // email (rules_email.go)
 
-// ruleKinds is the number of kinds, RuleNone included (the index of a map).
-const ruleKinds = 4
+	// ruleKinds is the number of kinds, RuleNone included (the index of a map).
+	ruleKinds = iota
+)
 
 // String is the kind's name as logs and the revoke command write it.
 func (k RuleKind) String() string {
-	switch k {
-	case RuleSubject:
-		return "subject"
-	case RuleClient:
-		return "client"
-	case RuleIssuer:
-		return "issuer"
+	if s := k.spec(); s != nil {
+		return s.name
 	}
 	return "none"
 }
@@ -123,6 +122,9 @@ func NewRuleSet() *RuleSet {
 }
 
 func (r *RuleSet) shard(kind RuleKind, key string) (*ruleKindSet, *ruleShard, uint64) {
+	if norm := ruleSpecs[kind].normalize; norm != nil {
+		key = norm(key)
+	}
 	h := maphash.String(r.seed, key)
 	ks := &r.kinds[kind]
 	return ks, &ks.shards[h>>60], h
@@ -147,7 +149,7 @@ func ruleCut(t time.Time) uint32 {
 
 // RevokeRule adds rule, or merges it into the rule of the same key.
 func (r *RuleSet) RevokeRule(rule Rule) {
-	if rule.Kind == RuleNone || rule.Kind >= ruleKinds {
+	if rule.Kind.spec() == nil {
 		return
 	}
 	ks, sh, h := r.shard(rule.Kind, rule.Key)
@@ -168,7 +170,7 @@ func (r *RuleSet) RevokeRule(rule Rule) {
 
 // UnrevokeRule removes the rule of kind for key (a persistent store deleted it).
 func (r *RuleSet) UnrevokeRule(kind RuleKind, key string) {
-	if kind == RuleNone || kind >= ruleKinds {
+	if kind.spec() == nil {
 		return
 	}
 	ks, sh, h := r.shard(kind, key)
@@ -188,14 +190,15 @@ type RuleToken struct {
 	Subject string
 	Client  string
 	Issuer  string
+	Email   string
 	// IssuedAt is iat in unix seconds, rounded down; HasIssuedAt is false
 	// when the token has none (and then every rule's cut matches).
 	IssuedAt    int64
 	HasIssuedAt bool
 }
 
-// Match reports the first kind (subject, client, issuer) whose rule refuses
-// t now, or RuleNone.
+// Match reports the first kind (subject, client, issuer, email) whose rule
+// refuses t now, or RuleNone.
 func (r *RuleSet) Match(t *RuleToken) RuleKind {
 	if r.count.Load() == 0 {
 		return RuleNone
@@ -209,16 +212,29 @@ func (r *RuleSet) MatchAt(t *RuleToken, at time.Time) RuleKind {
 }
 
 func (r *RuleSet) match(t *RuleToken, now int64) RuleKind {
-	if r.matchKind(RuleSubject, t.Subject, t, now) {
-		return RuleSubject
-	}
-	if r.matchKind(RuleClient, t.Client, t, now) {
-		return RuleClient
-	}
-	if r.matchKind(RuleIssuer, t.Issuer, t, now) {
-		return RuleIssuer
+	for k := RuleNone + 1; k < ruleKinds; k++ {
+		if r.matchKind(k, t.claim(k), t, now) {
+			return k
+		}
 	}
 	return RuleNone
+}
+
+// claim is the value of t that rules of kind match. A switch rather than a
+// function of the kind's spec: a call through a function value would make t
+// escape, and the request path's check allocate.
+func (t *RuleToken) claim(k RuleKind) string {
+	switch k {
+	case RuleSubject:
+		return t.Subject
+	case RuleClient:
+		return t.Client
+	case RuleIssuer:
+		return t.Issuer
+	case RuleEmail:
+		return t.Email
+	}
+	return ""
 }
 
 // matchKind looks key up among the rules of kind; now 0 means time.Now,

@@ -13,6 +13,7 @@ func FuzzRuleEtcdEntry(f *testing.F) {
 	f.Add("sub/alice", []byte(`{"issuedBefore":1764300000,"ttl":86400}`))
 	f.Add("iss/https%3A%2F%2Fidp%2Ftoken", []byte(`{"issuedBefore":"1764300000"}`))
 	f.Add("client/app", []byte(`{"issuedBefore":1.5}`))
+	f.Add("email/Alice@Example.com", []byte(`{"issuedBefore":1764300000}`))
 	f.Add("iss/%zz", []byte(`null`))
 	f.Fuzz(func(t *testing.T, rel string, value []byte) {
 		kind, key, err := parseRuleEtcdKey(rel)

@@ -32,40 +32,29 @@ func (n RuleNotice) Rule(receivedAt time.Time) Rule {
 		ExpiresAt: RuleExpiry(receivedAt, n.IssuedBefore, n.TTL)}
 }
 
-// ruleFieldSuffix is the end of the message field of kind: revokedSubject...
-func ruleFieldSuffix(k RuleKind) string {
-	switch k {
-	case RuleSubject:
-		return "Subject"
-	case RuleClient:
-		return "Client"
-	case RuleIssuer:
-		return "Issuer"
-	}
-	return ""
-}
-
-// decodeRuleFields reads the rule of a message: exactly one of
-// revokedSubject, revokedClient and revokedIssuer (a string), issuedBefore
+// decodeRuleFields reads the rule of a message: exactly one of the kinds'
+// fields, revokedSubject, revokedClient, revokedIssuer, revokedEmail (a
+// string), issuedBefore
 // (required: epoch seconds, a JSON number or a string of digits) and ttl (as
 // for a token; absent means no expiry).
 func decodeRuleFields(f *noticeFields) (RuleNotice, error) {
 	var n RuleNotice
 	var raw json.RawMessage
-	for _, c := range []struct {
-		kind RuleKind
-		v    json.RawMessage
-	}{{RuleSubject, f.RevokedSubject}, {RuleClient, f.RevokedClient}, {RuleIssuer, f.RevokedIssuer}} {
-		if c.v == nil {
+	for _, k := range RuleKinds() {
+		v := *k.spec().fieldOf(f)
+		if v == nil {
 			continue
 		}
 		if n.Kind != RuleNone {
-			return RuleNotice{}, fmt.Errorf("%w: more than one of revokedSubject, revokedClient and revokedIssuer", ErrInvalidNotice)
+			return RuleNotice{}, fmt.Errorf("%w: more than one of %s", ErrInvalidNotice, ruleFieldNames())
 		}
-		n.Kind, raw = c.kind, c.v
+		n.Kind, raw = k, v
+	}
+	if n.Kind == RuleNone {
+		return RuleNotice{}, fmt.Errorf("%w: none of %s", ErrInvalidNotice, ruleFieldNames())
 	}
 	if err := json.Unmarshal(raw, &n.Key); err != nil {
-		return RuleNotice{}, fmt.Errorf("%w: revoked%s is not a JSON string", ErrInvalidNotice, ruleFieldSuffix(n.Kind))
+		return RuleNotice{}, fmt.Errorf("%w: %s is not a JSON string", ErrInvalidNotice, n.Kind.spec().field)
 	}
 	if err := validateRuleKey(n.Kind, n.Key); err != nil {
 		return RuleNotice{}, err
@@ -98,13 +87,15 @@ func decodeRuleFields(f *noticeFields) (RuleNotice, error) {
 // ok is false when no rule header is present. A value that is not UTF-8 is
 // an error: JSON would turn it into another string.
 func ruleHeaders(header func(string) (string, bool)) (f noticeFields, ok bool, err error) {
-	for _, h := range []struct {
+	type headerField struct {
 		name string
 		dst  *json.RawMessage
-	}{
-		{"revokedSubject", &f.RevokedSubject}, {"revokedClient", &f.RevokedClient}, {"revokedIssuer", &f.RevokedIssuer},
-		{"issuedBefore", &f.IssuedBefore}, {"ttl", &f.TTL},
-	} {
+	}
+	fields := []headerField{{"issuedBefore", &f.IssuedBefore}, {"ttl", &f.TTL}}
+	for _, k := range RuleKinds() {
+		fields = append(fields, headerField{k.spec().field, k.spec().fieldOf(&f)})
+	}
+	for _, h := range fields {
 		v, set := header(h.name)
 		if !set {
 			continue
@@ -155,8 +146,17 @@ func parseIssuedBefore(s string) (time.Time, error) {
 	return time.Unix(n, 0), nil
 }
 
-// validateRuleKey checks that key can be the subject, client id or issuer of
-// a rule: not empty, at most MaxRuleKeyLength bytes, valid UTF-8 without
+// ruleFieldNames lists the message fields of the kinds, for errors.
+func ruleFieldNames() string {
+	var names []string
+	for _, k := range RuleKinds() {
+		names = append(names, k.spec().field)
+	}
+	return strings.Join(names, ", ")
+}
+
+// validateRuleKey checks that key can be the subject, client id, issuer or
+// email of a rule: not empty, at most MaxRuleKeyLength bytes, valid UTF-8 without
 // control characters. Errors do not quote the key.
 func validateRuleKey(kind RuleKind, key string) error {
 	what := kind.String()
@@ -178,7 +178,7 @@ func validateRuleKey(kind RuleKind, key string) error {
 
 // ValidateRuleNotice checks a rule before it is published.
 func ValidateRuleNotice(n RuleNotice) error {
-	if n.Kind == RuleNone || n.Kind >= ruleKinds {
+	if n.Kind.spec() == nil {
 		return fmt.Errorf("%w: no rule kind", ErrInvalidNotice)
 	}
 	if err := validateRuleKey(n.Kind, n.Key); err != nil {
@@ -198,8 +198,8 @@ func ValidateRuleNotice(n RuleNotice) error {
 // TTL is left out, which DecodeMessage reads as no expiry.
 func EncodeRuleNotice(n RuleNotice) []byte {
 	m := map[string]any{
-		"revoked" + ruleFieldSuffix(n.Kind): n.Key,
-		"issuedBefore":                      int64(ruleCut(n.IssuedBefore)),
+		n.Kind.spec().field: n.Key,
+		"issuedBefore":      int64(ruleCut(n.IssuedBefore)),
 	}
 	if n.TTL > 0 {
 		m["ttl"] = int64((n.TTL + time.Second - 1) / time.Second)
@@ -211,46 +211,38 @@ func EncodeRuleNotice(n RuleNotice) []byte {
 	return b
 }
 
-// Rule keys in etcd, under the rules prefix: sub/<subject>, client/<id>,
-// iss/<issuer, url.PathEscape'd>.
-const (
-	ruleEtcdSubject = "sub/"
-	ruleEtcdClient  = "client/"
-	ruleEtcdIssuer  = "iss/"
-)
-
-// RuleEtcdKey is the key of a rule under the rules prefix (without it).
+// RuleEtcdKey is the key of a rule under the rules prefix (without it):
+// sub/<subject>, client/<id>, iss/<issuer, url.PathEscape'd>,
+// email/<address>; "" for no kind.
 func RuleEtcdKey(kind RuleKind, key string) string {
-	switch kind {
-	case RuleSubject:
-		return ruleEtcdSubject + key
-	case RuleClient:
-		return ruleEtcdClient + key
-	case RuleIssuer:
-		return ruleEtcdIssuer + url.PathEscape(key)
+	s := kind.spec()
+	if s == nil {
+		return ""
 	}
-	return ""
+	return s.etcdKey(key)
 }
 
 // parseRuleEtcdKey reads a key under the rules prefix (without it).
 func parseRuleEtcdKey(rel string) (RuleKind, string, error) {
-	var kind RuleKind
-	var key string
-	switch {
-	case strings.HasPrefix(rel, ruleEtcdSubject):
-		kind, key = RuleSubject, rel[len(ruleEtcdSubject):]
-	case strings.HasPrefix(rel, ruleEtcdClient):
-		kind, key = RuleClient, rel[len(ruleEtcdClient):]
-	case strings.HasPrefix(rel, ruleEtcdIssuer):
-		iss, err := url.PathUnescape(rel[len(ruleEtcdIssuer):])
-		if err != nil {
-			return RuleNone, "", fmt.Errorf("%w: the issuer is not URL-escaped", ErrInvalidNotice)
+	for _, k := range RuleKinds() {
+		s := k.spec()
+		key, ok := strings.CutPrefix(rel, s.etcd)
+		if !ok {
+			continue
 		}
-		kind, key = RuleIssuer, iss
-	default:
-		return RuleNone, "", fmt.Errorf("%w: a rule key starts with sub/, client/ or iss/", ErrInvalidNotice)
+		if s.escape {
+			var err error
+			if key, err = url.PathUnescape(key); err != nil {
+				return RuleNone, "", fmt.Errorf("%w: the %s is not URL-escaped", ErrInvalidNotice, s.name)
+			}
+		}
+		return k, key, validateRuleKey(k, key)
 	}
-	return kind, key, validateRuleKey(kind, key)
+	var starts []string
+	for _, k := range RuleKinds() {
+		starts = append(starts, k.spec().etcd)
+	}
+	return RuleNone, "", fmt.Errorf("%w: a rule key starts with one of %s", ErrInvalidNotice, strings.Join(starts, ", "))
 }
 
 // ruleEtcdValue is the value of a rule key.

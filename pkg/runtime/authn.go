@@ -31,7 +31,7 @@ type tokenValidator interface {
 // credential is a validated token.
 type credential interface {
 	jti() string
-	// ruleToken is what revocation rules match: sub, client, iss and iat.
+	// ruleToken is what revocation rules match: sub, client, iss, email and iat.
 	ruleToken() revocation.RuleToken
 	// sandbox is true for keytype SANDBOX.
 	sandbox() bool

@@ -24,7 +24,7 @@ type claimsCredential auth.Claims
 func (c *claimsCredential) jti() string { return c.JTI }
 
 func (c *claimsCredential) ruleToken() revocation.RuleToken {
-	t := revocation.RuleToken{Subject: c.Subject, Client: c.Client, Issuer: c.Issuer}
+	t := revocation.RuleToken{Subject: c.Subject, Client: c.Client, Issuer: c.Issuer, Email: c.Email}
 	if !c.IssuedAt.IsZero() {
 		t.IssuedAt, t.HasIssuedAt = c.IssuedAt.Unix(), true
 	}

@@ -16,7 +16,7 @@ import (
 const RulesPath = "/revoke/rules"
 
 // RulesHandler takes revocation rules: POST a form with exactly one of
-// subject=, client= or issuer=, and optionally issued_before= (RFC 3339 or
+// subject=, client=, issuer= or email= (the kinds' names), and optionally issued_before= (RFC 3339 or
 // epoch seconds; default now) and ttl= (seconds or a Go duration; default
 // DefaultRuleTTL), with the same HTTP Basic client authentication as
 // Handler. It answers
@@ -61,24 +61,25 @@ func (h *RulesHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// ruleRequestFromForm reads subject|client|issuer, issued_before and ttl.
+// ruleRequestFromForm reads subject|client|issuer|email, issued_before and ttl.
 func ruleRequestFromForm(get func(string) string) (RuleRequest, error) {
 	var req RuleRequest
-	for _, f := range []struct {
-		name string
-		kind revocation.RuleKind
-	}{{"subject", revocation.RuleSubject}, {"client", revocation.RuleClient}, {"issuer", revocation.RuleIssuer}} {
-		v := strings.TrimSpace(get(f.name))
+	var names []string
+	for _, kind := range revocation.RuleKinds() {
+		names = append(names, kind.String())
+	}
+	for _, kind := range revocation.RuleKinds() {
+		v := strings.TrimSpace(get(kind.String()))
 		if v == "" {
 			continue
 		}
 		if req.Kind != revocation.RuleNone {
-			return RuleRequest{}, errors.New("give exactly one of subject, client and issuer")
+			return RuleRequest{}, errors.New("give exactly one of " + strings.Join(names, ", "))
 		}
-		req.Kind, req.Key = f.kind, v
+		req.Kind, req.Key = kind, v
 	}
 	if req.Kind == revocation.RuleNone {
-		return RuleRequest{}, errors.New("give one of subject, client and issuer")
+		return RuleRequest{}, errors.New("give one of " + strings.Join(names, ", "))
 	}
 	var err error
 	if v := strings.TrimSpace(get("issued_before")); v != "" {

@@ -41,10 +41,10 @@ type RevokeOptions struct {
 	Timeout time.Duration
 
 	// A revocation rule instead of one token: one of --sub, --client,
-	// --issuer, with --before (the cut, default now) and --ttl (default
+	// --issuer, --email, with --before (the cut, default now) and --ttl (default
 	// tokenservice.DefaultRuleTTL).
-	Subject, Client, Issuer string
-	Before                  string // --before: RFC 3339 or epoch seconds
+	Subject, Client, Issuer, Email string
+	Before                         string // --before: RFC 3339 or epoch seconds
 }
 
 // rule returns the kind and key of the rule the options name, RuleNone for
@@ -57,6 +57,8 @@ func (o *RevokeOptions) rule() (revocation.RuleKind, string) {
 		return revocation.RuleClient, o.Client
 	case o.Issuer != "":
 		return revocation.RuleIssuer, o.Issuer
+	case o.Email != "":
+		return revocation.RuleEmail, o.Email
 	}
 	return revocation.RuleNone, ""
 }
@@ -66,8 +68,8 @@ func (o *RevokeOptions) rule() (revocation.RuleKind, string) {
 func NewCmdRevoke(f *factory.Factory, runF func(*RevokeOptions) error) *cobra.Command {
 	opts := &RevokeOptions{In: f.In, Out: f.Out, ErrOut: f.ErrOut, Getwd: f.Getwd}
 	cmd := &cobra.Command{
-		Use:   "revoke --config FILE (--jti JTI | --token JWT | --sub S | --client C | --issuer I)",
-		Short: "Revoke a token, or every token of a subject, client or issuer: publish to the broker topic and store in etcd",
+		Use:   "revoke --config FILE (--jti JTI | --token JWT | --sub S | --client C | --issuer I | --email E)",
+		Short: "Revoke a token, or every token of a subject, client, issuer or email: publish to the broker topic and store in etcd",
 		Long: "Do what a token service does when a token is revoked, as the gateway configured by\n" +
 			"FILE (a micro-gw.conf) expects it:\n" +
 			"  - with [tokenRevocationConfig.realtime] enabled, publish {\"revokedToken\": JTI, \"ttl\": SECONDS}\n" +
@@ -79,11 +81,12 @@ func NewCmdRevoke(f *factory.Factory, runF func(*RevokeOptions) error) *cobra.Co
 			"The revocation holds for --ttl; without it, for the remaining lifetime of a --token (nothing\n" +
 			"is done for an expired one), or one hour for a bare --jti. TLS to the broker and etcd trusts\n" +
 			"the system's roots and the conf's trust store.\n\n" +
-			"With --sub, --client or --issuer it revokes every token of that subject (sub), client\n" +
-			"(azp, client_id, consumerKey or application.id) or issuer (iss) issued before --before\n" +
-			"(RFC 3339 or epoch seconds; default now): it publishes\n" +
-			"{\"revokedSubject\": S, \"issuedBefore\": SECONDS, \"ttl\": SECONDS} (revokedClient, revokedIssuer)\n" +
-			"and puts the etcd key <rulesPrefix>sub/S (client/C, iss/<I URL-escaped>) with a lease.\n" +
+			"With --sub, --client, --issuer or --email it revokes every token of that subject (sub), client\n" +
+			"(azp, client_id, consumerKey or application.id), issuer (iss) or email address (email, in any\n" +
+			"case) issued before --before (RFC 3339 or epoch seconds; default now): it publishes\n" +
+			"{\"revokedSubject\": S, \"issuedBefore\": SECONDS, \"ttl\": SECONDS} (revokedClient, revokedIssuer,\n" +
+			"revokedEmail) and puts the etcd key <rulesPrefix>sub/S (client/C, iss/<I URL-escaped>, email/E)\n" +
+			"with a lease.\n" +
 			"The rule's --ttl (default 24h) must be at least the longest lifetime of the tokens to refuse:\n" +
 			"the rule ends ttl after the later of now and --before (see docs/revocation.md, \"Rules\").",
 		Example: "  micro-gw revoke --config petstore/conf/micro-gw.conf --jti 3ad5672a-afca-4387-9ec5-fcf28785f803\n" +
@@ -97,16 +100,16 @@ func NewCmdRevoke(f *factory.Factory, runF func(*RevokeOptions) error) *cobra.Co
 				return errors.New("--config is required")
 			}
 			given := 0
-			for _, v := range []string{opts.JTI, opts.Token, opts.Subject, opts.Client, opts.Issuer} {
+			for _, v := range []string{opts.JTI, opts.Token, opts.Subject, opts.Client, opts.Issuer, opts.Email} {
 				if v != "" {
 					given++
 				}
 			}
 			if given != 1 {
-				return errors.New("give exactly one of --jti, --token, --sub, --client and --issuer")
+				return errors.New("give exactly one of --jti, --token, --sub, --client, --issuer and --email")
 			}
 			if kind, _ := opts.rule(); kind == revocation.RuleNone && opts.Before != "" {
-				return errors.New("--before goes with --sub, --client or --issuer")
+				return errors.New("--before goes with --sub, --client, --issuer or --email")
 			}
 			if opts.Before != "" {
 				if _, err := tokenservice.ParseIssuedBefore(opts.Before); err != nil {
@@ -128,6 +131,7 @@ func NewCmdRevoke(f *factory.Factory, runF func(*RevokeOptions) error) *cobra.Co
 	fl.StringVar(&opts.Subject, "sub", "", "revoke every token of this subject (sub) issued before --before")
 	fl.StringVar(&opts.Client, "client", "", "revoke every token of this client (azp, client_id, consumerKey, application.id) issued before --before")
 	fl.StringVar(&opts.Issuer, "issuer", "", "revoke every token of this issuer (iss) issued before --before")
+	fl.StringVar(&opts.Email, "email", "", "revoke every token of this email address (email claim, in any case) issued before --before")
 	fl.StringVar(&opts.Before, "before", "", "with --sub, --client or --issuer: the cut, RFC 3339 or epoch seconds (default now)")
 	fl.DurationVar(&opts.Timeout, "timeout", tokenservice.DefaultSideTimeout, "how long to try each of the broker and etcd")
 	return cmd

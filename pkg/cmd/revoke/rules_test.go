@@ -12,7 +12,7 @@ import (
 	"github.com/micro-gw/micro-gw/pkg/revocation"
 )
 
-// TestRevokeRules: --sub, --client and --issuer publish the rule message and
+// TestRevokeRules: --sub, --client, --issuer and --email publish the rule message and
 // write the etcd rule key with a lease of at least the ttl; --before takes
 // RFC 3339 or epoch seconds.
 func TestRevokeRules(t *testing.T) {
@@ -31,6 +31,7 @@ func TestRevokeRules(t *testing.T) {
 		{[]string{"--sub", "alice", "--before", cut.UTC().Format(time.RFC3339), "--ttl", "2h"}, revocation.RuleSubject, "alice", "revocation-rules/sub/alice", 2 * time.Hour, true},
 		{[]string{"--client", "app-1", "--before", strconv.FormatInt(cut.Unix(), 10)}, revocation.RuleClient, "app-1", "revocation-rules/client/app-1", 24 * time.Hour, true},
 		{[]string{"--issuer", iss}, revocation.RuleIssuer, iss, "revocation-rules/iss/" + url.PathEscape(iss), 24 * time.Hour, false},
+		{[]string{"--email", "dana@example.com", "--ttl", "3600"}, revocation.RuleEmail, "dana@example.com", "revocation-rules/email/dana@example.com", time.Hour, false},
 	} {
 		before := time.Now()
 		stdout, stderr, err := e.run(t, "", append([]string{"--config", conf}, tc.args...)...)
@@ -72,6 +73,7 @@ func TestRevokeRuleFlags(t *testing.T) {
 	}
 	refuseFlags(t, f, [][]string{
 		{"--config", "c", "--sub", "a", "--client", "b"},
+		{"--config", "c", "--email", "a@b", "--issuer", "i"},
 		{"--config", "c", "--sub", "a", "--jti", "j"},
 		{"--config", "c", "--jti", "j", "--before", "1764300000"},
 		{"--config", "c", "--sub", "a", "--before", "yesterday"},

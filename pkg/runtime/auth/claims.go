@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/micro-gw/micro-gw/pkg/revocation"
 )
 
 // Claims are the claims of a validated token. A Claims may be shared by
@@ -22,7 +24,10 @@ type Claims struct {
 	// Client is the client application the token was issued to, for
 	// revocation rules: azp, else client_id, else WSO2's consumerKey, else
 	// WSO2's application.id (a string or a number, as written); "" if none.
-	Client    string
+	Client string
+	// Email is the email claim in lower case (revocation.NormalizeEmail),
+	// for email revocation rules; "" when absent or not a string.
+	Email     string
 	KeyType   string    // keytype (WSO2): PRODUCTION (also when absent) or SANDBOX
 	Audience  []string  // aud
 	ExpiresAt time.Time // exp
@@ -166,6 +171,9 @@ func parseClaims(m map[string]any) (*Claims, *Error) {
 	var kt string
 	str("keytype", &kt)
 	c.Client = clientOf(m)
+	if email, ok := m["email"].(string); ok {
+		c.Email = revocation.NormalizeEmail(email)
+	}
 	if e != nil {
 		return nil, e
 	}
