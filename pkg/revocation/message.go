@@ -47,7 +47,9 @@ type noticeFields struct {
 	RevokedClient  json.RawMessage `json:"revokedClient"`
 	RevokedIssuer  json.RawMessage `json:"revokedIssuer"`
 	RevokedEmail   json.RawMessage `json:"revokedEmail"` // rules_email.go
-	IssuedBefore   json.RawMessage `json:"issuedBefore"`
+	// RevokedCertificate is a certificate rule (rules_certificate.go).
+	RevokedCertificate json.RawMessage `json:"revokedCertificate"`
+	IssuedBefore       json.RawMessage `json:"issuedBefore"`
 }
 
 // isRule reports whether f names a rule rather than a token.

@@ -217,6 +217,7 @@ func FuzzDecodeNotice(f *testing.F) {
 	f.Add([]byte(`{"event":{"payloadData":{"revokedIssuer":"https://idp","issuedBefore":1764300000}}}`), "", "")
 	f.Add([]byte(`{"map":{"entry":[{"string":["revokedToken","abc"]},{"string":["ttl",3600]}]}}`), "", "")
 	f.Add([]byte(`{"map":{"entry":{"string":"ttl","int":3600}}}`), "", "")
+	f.Add([]byte(`{"revokedCertificate":"`+CertificateFingerprint(nil)+`","ttl":3600}`), "", "")
 	f.Add([]byte(`{"map":{"entry":[{"string":["revokedSubject","alice"]},{"string":"issuedBefore","long":1764300000},{"string":["ttl",86400]}]}}`), "", "")
 	f.Fuzz(func(t *testing.T, body []byte, hdrToken, hdrTTL string) {
 		h := func(k string) (string, bool) {

@@ -22,6 +22,10 @@ const (
 	RuleClient           // azp, else client_id, else consumerKey, else application.id
 	RuleIssuer           // iss
 	RuleEmail            // email (rules_email.go)
+	// RuleCertificate is a client certificate by its fingerprint
+	// (rules_certificate.go): no claim of a token, no cut; asked by
+	// MatchCertificate, never by Match.
+	RuleCertificate
 
 	// ruleKinds is the number of kinds, RuleNone included (the index of a map).
 	ruleKinds = iota

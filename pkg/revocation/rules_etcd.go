@@ -29,7 +29,7 @@ func (etcdRuleKeys) put(sink Sink, log *slog.Logger, rel string, value []byte) b
 	kind, key, err := parseRuleEtcdKey(rel)
 	if err == nil {
 		var before time.Time
-		if before, err = parseRuleEtcdValue(value); err == nil {
+		if before, err = parseRuleEtcdValue(kind, value); err == nil {
 			sink.(RuleSink).RevokeRule(Rule{Kind: kind, Key: key, IssuedBefore: before})
 			return true
 		}

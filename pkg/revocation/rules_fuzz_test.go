@@ -15,6 +15,7 @@ func FuzzRuleEtcdEntry(f *testing.F) {
 	f.Add("client/app", []byte(`{"issuedBefore":1.5}`))
 	f.Add("email/Alice@Example.com", []byte(`{"issuedBefore":1764300000}`))
 	f.Add("iss/%zz", []byte(`null`))
+	f.Add("cert/"+CertificateFingerprint(nil), []byte(`{"ttl":3600}`))
 	f.Fuzz(func(t *testing.T, rel string, value []byte) {
 		kind, key, err := parseRuleEtcdKey(rel)
 		keyOK := err == nil
@@ -27,15 +28,15 @@ func FuzzRuleEtcdEntry(f *testing.F) {
 				t.Fatalf("key %q read as %v %q, written back as %q, which reads as %v %q (%v)", rel, kind, key, back, k2, key2, err)
 			}
 		}
-		before, err := parseRuleEtcdValue(value)
+		before, err := parseRuleEtcdValue(kind, value)
 		if err != nil {
 			if !errors.Is(err, ErrInvalidNotice) {
 				t.Fatalf("value error does not wrap ErrInvalidNotice: %v", err)
 			}
 			return
 		}
-		if before.Unix() <= 0 {
-			t.Fatalf("issuedBefore %v accepted", before)
+		if !kind.noCut() && before.Unix() <= 0 || kind.noCut() && !before.IsZero() {
+			t.Fatalf("issuedBefore %v accepted for a %v rule", before, kind)
 		}
 		if keyOK {
 			if err := ValidateRuleNotice(RuleNotice{Kind: kind, Key: key, IssuedBefore: before}); err != nil {

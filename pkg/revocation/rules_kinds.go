@@ -26,6 +26,12 @@ type ruleKindSpec struct {
 	// normalize, when set, maps a key to the form rules are matched in
 	// (an email address in lower case), on both sides of the match.
 	normalize func(string) string
+	// noCut: the rule has no issuedBefore and refuses whatever the issue
+	// time (a certificate); its message and etcd value must not carry one.
+	noCut bool
+	// check, when set, replaces the general check of a key
+	// (validateRuleKey): a certificate's fingerprint.
+	check func(string) error
 }
 
 // ruleSpecs is indexed by kind; RuleNone's entry is empty.
@@ -45,6 +51,13 @@ func (k RuleKind) spec() *ruleKindSpec {
 		return nil
 	}
 	return &ruleSpecs[k]
+}
+
+// noCut reports whether rules of the kind have no issuedBefore (a
+// certificate); false for RuleNone and unknown kinds.
+func (k RuleKind) noCut() bool {
+	s := k.spec()
+	return s != nil && s.noCut
 }
 
 // RuleKinds lists the kinds of rule, in the order the request path checks

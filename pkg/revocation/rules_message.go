@@ -33,10 +33,10 @@ func (n RuleNotice) Rule(receivedAt time.Time) Rule {
 }
 
 // decodeRuleFields reads the rule of a message: exactly one of the kinds'
-// fields, revokedSubject, revokedClient, revokedIssuer, revokedEmail (a
-// string), issuedBefore
-// (required: epoch seconds, a JSON number or a string of digits) and ttl (as
-// for a token; absent means no expiry).
+// fields, revokedSubject, revokedClient, revokedIssuer, revokedEmail,
+// revokedCertificate (a string), issuedBefore (required, but refused for a
+// kind without a cut: epoch seconds, a JSON number or a string of digits)
+// and ttl (as for a token; absent means no expiry).
 func decodeRuleFields(f *noticeFields) (RuleNotice, error) {
 	var n RuleNotice
 	var raw json.RawMessage
@@ -59,14 +59,8 @@ func decodeRuleFields(f *noticeFields) (RuleNotice, error) {
 	if err := validateRuleKey(n.Kind, n.Key); err != nil {
 		return RuleNotice{}, err
 	}
-	before, err := parseRuleNumber("issuedBefore", f.IssuedBefore)
-	if err != nil {
-		return RuleNotice{}, err
-	}
-	if before == "" {
-		return RuleNotice{}, fmt.Errorf("%w: a rule needs issuedBefore (epoch seconds)", ErrInvalidNotice)
-	}
-	if n.IssuedBefore, err = parseIssuedBefore(before); err != nil {
+	var err error
+	if n.IssuedBefore, err = ruleCutField(n.Kind, f.IssuedBefore); err != nil {
 		return RuleNotice{}, err
 	}
 	ttl, err := parseRuleNumber("ttl", f.TTL)
@@ -79,6 +73,24 @@ func decodeRuleFields(f *noticeFields) (RuleNotice, error) {
 		}
 	}
 	return n, nil
+}
+
+// ruleCutField reads the issuedBefore of a rule of kind: required, but
+// refused for a kind without a cut (a certificate), which is zero.
+func ruleCutField(kind RuleKind, v json.RawMessage) (time.Time, error) {
+	before, err := parseRuleNumber("issuedBefore", v)
+	if err != nil {
+		return time.Time{}, err
+	}
+	switch noCut := kind.noCut(); {
+	case noCut && before != "":
+		return time.Time{}, fmt.Errorf("%w: a %s rule has no issuedBefore: it refuses whatever the issue time", ErrInvalidNotice, kind)
+	case noCut:
+		return time.Time{}, nil
+	case before == "":
+		return time.Time{}, fmt.Errorf("%w: a rule needs issuedBefore (epoch seconds)", ErrInvalidNotice)
+	}
+	return parseIssuedBefore(before)
 }
 
 // ruleHeaders reads a rule sent as headers with an empty body (the form of a
@@ -157,8 +169,12 @@ func ruleFieldNames() string {
 
 // validateRuleKey checks that key can be the subject, client id, issuer or
 // email of a rule: not empty, at most MaxRuleKeyLength bytes, valid UTF-8 without
-// control characters. Errors do not quote the key.
+// control characters; or what the kind's own check says (a certificate's
+// fingerprint). Errors do not quote the key.
 func validateRuleKey(kind RuleKind, key string) error {
+	if s := kind.spec(); s != nil && s.check != nil {
+		return s.check(key)
+	}
 	what := kind.String()
 	switch {
 	case key == "":
@@ -184,7 +200,10 @@ func ValidateRuleNotice(n RuleNotice) error {
 	if err := validateRuleKey(n.Kind, n.Key); err != nil {
 		return err
 	}
-	if n.IssuedBefore.Unix() <= 0 || n.IssuedBefore.Unix() >= math.MaxUint32-1 {
+	switch noCut := n.Kind.noCut(); {
+	case noCut && !n.IssuedBefore.IsZero():
+		return fmt.Errorf("%w: a %s rule has no issuedBefore", ErrInvalidNotice, n.Kind)
+	case !noCut && (n.IssuedBefore.Unix() <= 0 || n.IssuedBefore.Unix() >= math.MaxUint32-1):
 		return fmt.Errorf("%w: issuedBefore must be between 1970 and 2106", ErrInvalidNotice)
 	}
 	if n.TTL < 0 {
@@ -195,11 +214,12 @@ func ValidateRuleNotice(n RuleNotice) error {
 
 // EncodeRuleNotice writes n in the flat form, issuedBefore and ttl as JSON
 // numbers of whole seconds (issuedBefore rounded up, ttl rounded up); a zero
-// TTL is left out, which DecodeMessage reads as no expiry.
+// TTL is left out, which DecodeMessage reads as no expiry, and so is the
+// issuedBefore of a kind without a cut.
 func EncodeRuleNotice(n RuleNotice) []byte {
-	m := map[string]any{
-		n.Kind.spec().field: n.Key,
-		"issuedBefore":      int64(ruleCut(n.IssuedBefore)),
+	m := map[string]any{n.Kind.spec().field: n.Key}
+	if !n.Kind.noCut() {
+		m["issuedBefore"] = int64(ruleCut(n.IssuedBefore))
 	}
 	if n.TTL > 0 {
 		m["ttl"] = int64((n.TTL + time.Second - 1) / time.Second)
@@ -213,7 +233,7 @@ func EncodeRuleNotice(n RuleNotice) []byte {
 
 // RuleEtcdKey is the key of a rule under the rules prefix (without it):
 // sub/<subject>, client/<id>, iss/<issuer, url.PathEscape'd>,
-// email/<address>; "" for no kind.
+// email/<address>, cert/<fingerprint>; "" for no kind.
 func RuleEtcdKey(kind RuleKind, key string) string {
 	s := kind.spec()
 	if s == nil {
@@ -252,26 +272,23 @@ type ruleEtcdValue struct {
 }
 
 // EncodeRuleEtcdValue is the value of n's etcd key:
-// {"issuedBefore": SECONDS, "ttl": SECONDS} (ttl 0 when n has none).
+// {"issuedBefore": SECONDS, "ttl": SECONDS} (ttl 0 when n has none), or
+// {"ttl": SECONDS} for a kind without a cut.
 func EncodeRuleEtcdValue(n RuleNotice) []byte {
-	secs := int64((n.TTL + time.Second - 1) / time.Second)
-	return fmt.Appendf(nil, `{"issuedBefore":%d,"ttl":%d}`, ruleCut(n.IssuedBefore), max(secs, 0))
+	secs := max(int64((n.TTL+time.Second-1)/time.Second), 0)
+	if n.Kind.noCut() {
+		return fmt.Appendf(nil, `{"ttl":%d}`, secs)
+	}
+	return fmt.Appendf(nil, `{"issuedBefore":%d,"ttl":%d}`, ruleCut(n.IssuedBefore), secs)
 }
 
-// parseRuleEtcdValue reads a rule key's value and returns its cut. The ttl
-// is informational (the key's lease is what ends the rule) but must be a
-// number or absent.
-func parseRuleEtcdValue(v []byte) (time.Time, error) {
+// parseRuleEtcdValue reads the value of a rule key of kind and returns its
+// cut (zero for a kind without one). The ttl is informational (the key's
+// lease is what ends the rule).
+func parseRuleEtcdValue(kind RuleKind, v []byte) (time.Time, error) {
 	var f ruleEtcdValue
 	if err := json.Unmarshal(v, &f); err != nil {
 		return time.Time{}, fmt.Errorf("%w: the value is not a JSON object (%s)", ErrInvalidNotice, noticeJSONErrorKind(err))
 	}
-	before, err := parseRuleNumber("issuedBefore", f.IssuedBefore)
-	if err != nil {
-		return time.Time{}, err
-	}
-	if before == "" {
-		return time.Time{}, fmt.Errorf("%w: no issuedBefore", ErrInvalidNotice)
-	}
-	return parseIssuedBefore(before)
+	return ruleCutField(kind, f.IssuedBefore)
 }

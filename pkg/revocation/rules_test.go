@@ -238,8 +238,89 @@ func TestRuleEtcdKeys(t *testing.T) {
 	if string(v) != `{"issuedBefore":1764300000,"ttl":3600}` {
 		t.Errorf("value = %s", v)
 	}
-	if before, err := parseRuleEtcdValue(v); err != nil || !before.Equal(ruleTestCut) {
+	if before, err := parseRuleEtcdValue(RuleSubject, v); err != nil || !before.Equal(ruleTestCut) {
 		t.Errorf("parseRuleEtcdValue = %v, %v", before, err)
+	}
+	// A certificate rule: cert/<fingerprint>, value {"ttl": N}, no cut; a
+	// cut is refused, and a token rule without one.
+	fp := CertificateFingerprint([]byte("a DER"))
+	if got := RuleEtcdKey(RuleCertificate, fp); got != "cert/"+fp {
+		t.Errorf("RuleEtcdKey(certificate) = %q", got)
+	}
+	if kind, key, err := parseRuleEtcdKey("cert/" + fp); err != nil || kind != RuleCertificate || key != fp {
+		t.Errorf("parseRuleEtcdKey(cert/...) = %v, %q, %v", kind, key, err)
+	}
+	for _, bad := range []string{"cert/" + strings.ToUpper(fp), "cert/" + fp[:63], "cert/" + fp + "0", "cert/"} {
+		if _, _, err := parseRuleEtcdKey(bad); !errors.Is(err, ErrInvalidNotice) {
+			t.Errorf("parseRuleEtcdKey(%q) = %v, want ErrInvalidNotice", bad, err)
+		}
+	}
+	cv := EncodeRuleEtcdValue(RuleNotice{Kind: RuleCertificate, Key: fp, TTL: time.Hour})
+	if string(cv) != `{"ttl":3600}` {
+		t.Errorf("certificate value = %s", cv)
+	}
+	if before, err := parseRuleEtcdValue(RuleCertificate, cv); err != nil || !before.IsZero() {
+		t.Errorf("parseRuleEtcdValue(certificate) = %v, %v", before, err)
+	}
+	if _, err := parseRuleEtcdValue(RuleCertificate, v); !errors.Is(err, ErrInvalidNotice) {
+		t.Errorf("a certificate value with a cut: %v, want ErrInvalidNotice", err)
+	}
+	if _, err := parseRuleEtcdValue(RuleSubject, cv); !errors.Is(err, ErrInvalidNotice) {
+		t.Errorf("a subject value without a cut: %v, want ErrInvalidNotice", err)
+	}
+}
+
+// TestCertificateRules: a certificate rule refuses its fingerprint whatever
+// the time, travels as {"revokedCertificate", "ttl"} without issuedBefore,
+// and ends at its expiry.
+func TestCertificateRules(t *testing.T) {
+	fp := CertificateFingerprint([]byte("client certificate DER"))
+	if len(fp) != 64 || strings.ToLower(fp) != fp {
+		t.Fatalf("fingerprint %q is not 64 lowercase hex digits", fp)
+	}
+	m, err := DecodeMessage([]byte(`{"revokedCertificate":"`+fp+`","ttl":3600}`), nil)
+	want := RuleNotice{Kind: RuleCertificate, Key: fp, TTL: time.Hour}
+	if err != nil || m.Rule != want {
+		t.Fatalf("DecodeMessage = %+v, %v; want %+v", m.Rule, err, want)
+	}
+	if enc := string(EncodeRuleNotice(want)); enc != `{"revokedCertificate":"`+fp+`","ttl":3600}` {
+		t.Errorf("EncodeRuleNotice = %s", enc)
+	}
+	for _, bad := range []string{
+		`{"revokedCertificate":"` + fp + `","issuedBefore":1764300000,"ttl":3600}`,
+		`{"revokedCertificate":"` + strings.ToUpper(fp) + `"}`,
+		`{"revokedCertificate":"` + fp[:40] + `"}`,
+		`{"revokedCertificate":"` + fp + `","revokedSubject":"alice","issuedBefore":1764300000}`,
+	} {
+		if _, err := DecodeMessage([]byte(bad), nil); !errors.Is(err, ErrInvalidNotice) {
+			t.Errorf("DecodeMessage(%s) = %v, want ErrInvalidNotice", bad, err)
+		}
+	}
+	if ValidateRuleNotice(RuleNotice{Kind: RuleCertificate, Key: fp, IssuedBefore: ruleTestCut}) == nil {
+		t.Error("a certificate rule with a cut validated")
+	}
+
+	rs := NewRuleSet()
+	if rs.MatchCertificate(fp) {
+		t.Fatal("an empty set matched")
+	}
+	now := time.Now()
+	rs.RevokeRule(want.Rule(now))
+	if !rs.MatchCertificate(fp) {
+		t.Fatal("the revoked certificate is not matched")
+	}
+	if rs.MatchCertificate(CertificateFingerprint([]byte("another"))) {
+		t.Fatal("another certificate matched")
+	}
+	// The token kinds are not asked about certificates, nor the other way.
+	if got := rs.Match(&RuleToken{Subject: fp, Client: fp, Issuer: fp}); got != RuleNone {
+		t.Errorf("a token whose claims equal the fingerprint matched %v", got)
+	}
+	if n := rs.Sweep(now.Add(time.Hour + ExpiryLeeway + time.Second)); n != 1 || rs.MatchCertificate(fp) {
+		t.Errorf("swept %d at the rule's expiry; still matched: %v", n, rs.MatchCertificate(fp))
+	}
+	if allocs := testing.AllocsPerRun(100, func() { rs.MatchCertificate(fp) }); allocs != 0 {
+		t.Errorf("MatchCertificate allocates %v", allocs)
 	}
 }
 
@@ -382,7 +463,14 @@ func TestBrokerRulesOverStomp(t *testing.T) {
 	if err := pub.Publish(context.Background(), Notice{JTI: "plain-jti", TTL: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
-	brokerEventually(t, "four messages applied", func() bool { return sub.Stats().Applied == 4 })
+	fp := CertificateFingerprint([]byte("client certificate"))
+	if err := pub.PublishRule(context.Background(), RuleNotice{Kind: RuleCertificate, Key: fp, TTL: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	brokerEventually(t, "five messages applied", func() bool { return sub.Stats().Applied == 5 })
+	if !v.Rules.MatchCertificate(fp) {
+		t.Error("the certificate rule was not applied")
+	}
 	old := ruleTestCut.Add(-time.Hour)
 	// The ttl counts from receipt or from the cut, whichever is later: the
 	// rules received now hold.
@@ -441,8 +529,22 @@ func TestEtcdPublisherRuleRoundTrip(t *testing.T) {
 	if v.Rules.Match(ruleTestToken("", "", "https://idp/t", cut.Add(-time.Second))) != RuleIssuer {
 		t.Fatal("the published rule is not loaded")
 	}
-	if err := pub.UnrevokeRule(storeTestCtx(t), RuleIssuer, "https://idp/t"); err != nil {
+	// A certificate rule, written while the source watches.
+	fp := CertificateFingerprint([]byte("client certificate"))
+	if err := pub.RevokeRule(storeTestCtx(t), RuleNotice{Kind: RuleCertificate, Key: fp, TTL: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
-	storeEventually(t, "the deleted rule is dropped", func() bool { return v.Rules.Len() == 0 })
+	if resp, err := cli.Get(storeTestCtx(t), "revocation-rules/cert/"+fp); err != nil || len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != `{"ttl":3600}` || resp.Kvs[0].Lease == 0 {
+		t.Fatalf("certificate rule key: %v, %v", resp, err)
+	}
+	storeEventually(t, "the certificate rule is watched in", func() bool { return v.Rules.MatchCertificate(fp) })
+	for _, r := range []struct {
+		kind RuleKind
+		key  string
+	}{{RuleIssuer, "https://idp/t"}, {RuleCertificate, fp}} {
+		if err := pub.UnrevokeRule(storeTestCtx(t), r.kind, r.key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	storeEventually(t, "the deleted rules are dropped", func() bool { return v.Rules.Len() == 0 })
 }

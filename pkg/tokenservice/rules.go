@@ -24,11 +24,12 @@ type RuleSide interface {
 }
 
 // RuleRequest is one revocation rule: refuse the tokens whose claim of Kind
-// is Key and that were issued before IssuedBefore.
+// is Key and that were issued before IssuedBefore, or the client
+// certificate of fingerprint Key (Kind revocation.RuleCertificate).
 type RuleRequest struct {
 	Kind revocation.RuleKind
 	Key  string
-	// IssuedBefore is the cut; zero means now.
+	// IssuedBefore is the cut; zero means now (none for a certificate).
 	IssuedBefore time.Time
 	// TTL is how long the rule holds after the later of now and the cut;
 	// zero means DefaultRuleTTL.
@@ -50,7 +51,7 @@ func (r *Revoker) RevokeRule(ctx context.Context, req RuleRequest) (RuleResult, 
 		return RuleResult{}, errors.New("no revocation side is configured")
 	}
 	n := revocation.RuleNotice{Kind: req.Kind, Key: req.Key, IssuedBefore: req.IssuedBefore, TTL: req.TTL}
-	if n.IssuedBefore.IsZero() {
+	if n.IssuedBefore.IsZero() && n.Kind != revocation.RuleCertificate {
 		// Whole seconds, rounded up: a token issued in this second is cut too.
 		n.IssuedBefore = r.now().Truncate(time.Second).Add(time.Second)
 	}
@@ -80,6 +81,9 @@ func (r *Revoker) RevokeRule(ctx context.Context, req RuleRequest) (RuleResult, 
 
 // describeRule is how the sides' reports name a rule.
 func describeRule(n revocation.RuleNotice) string {
+	if n.Kind == revocation.RuleCertificate {
+		return fmt.Sprintf("revocation of the client certificate %s (ttl %ds)", n.Key, int64(n.TTL/time.Second))
+	}
 	return fmt.Sprintf("revocation rule for %s %q (tokens issued before %s, ttl %ds)",
 		n.Kind, n.Key, n.IssuedBefore.UTC().Format(time.RFC3339), int64(n.TTL/time.Second))
 }

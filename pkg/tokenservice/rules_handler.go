@@ -55,13 +55,15 @@ func (h *RulesHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	_ = json.NewEncoder(w).Encode(map[string]any{
-		"kind": res.Rule.Kind.String(), "key": res.Rule.Key,
-		"issuedBefore": res.Rule.IssuedBefore.Unix(), "ttl": int64(res.Rule.TTL / time.Second),
-	})
+	out := map[string]any{"kind": res.Rule.Kind.String(), "key": res.Rule.Key, "ttl": int64(res.Rule.TTL / time.Second)}
+	if !res.Rule.IssuedBefore.IsZero() { // a certificate rule has no cut
+		out["issuedBefore"] = res.Rule.IssuedBefore.Unix()
+	}
+	_ = json.NewEncoder(w).Encode(out)
 }
 
-// ruleRequestFromForm reads subject|client|issuer|email, issued_before and ttl.
+// ruleRequestFromForm reads subject|client|issuer|email|certificate,
+// issued_before and ttl.
 func ruleRequestFromForm(get func(string) string) (RuleRequest, error) {
 	var req RuleRequest
 	var names []string

@@ -3,6 +3,7 @@ package tokenservice
 import (
 	"context"
 	"errors"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -47,12 +48,41 @@ func TestRevokeRuleBothSides(t *testing.T) {
 	}
 }
 
+// TestRevokeCertificateRuleForm: the development token service's
+// /revoke/rules takes certificate= (a fingerprint) and revokes it on both
+// sides, with no cut.
+func TestRevokeCertificateRuleForm(t *testing.T) {
+	s := startServices(t)
+	r := newRevoker(t, s.revocationConf())
+	fp := revocation.CertificateFingerprint([]byte("client certificate"))
+	req, err := ruleRequestFromForm(url.Values{"certificate": {fp}, "ttl": {"3600"}}.Get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.RevokeRule(context.Background(), req)
+	if err != nil || !res.Rule.IssuedBefore.IsZero() {
+		t.Fatalf("RevokeRule = %+v, %v", res.Rule, err)
+	}
+	m, err := revocation.DecodeMessage(revocationtest.Next(t, s.sub).Body, nil)
+	if err != nil || m.Rule != (revocation.RuleNotice{Kind: revocation.RuleCertificate, Key: fp, TTL: time.Hour}) {
+		t.Errorf("published %+v, %v", m.Rule, err)
+	}
+	if value, lease, ok := s.key(t, "revocation-rules/cert/"+fp); !ok || value != `{"ttl":3600}` || lease < 3600 {
+		t.Errorf("etcd value %q lease %d (present %v)", value, lease, ok)
+	}
+	if _, err := ruleRequestFromForm(url.Values{"certificate": {fp}, "subject": {"alice"}}.Get); err == nil {
+		t.Error("certificate and subject together were accepted")
+	}
+}
+
 func TestRevokeRuleRefusesBadRules(t *testing.T) {
 	r := NewRevoker(nil, unusedSide{t})
 	for _, req := range []RuleRequest{
 		{Kind: revocation.RuleSubject},
 		{Kind: revocation.RuleNone, Key: "x"},
 		{Kind: revocation.RuleClient, Key: "a\x01b"},
+		{Kind: revocation.RuleCertificate, Key: "not a fingerprint"},
+		{Kind: revocation.RuleCertificate, Key: revocation.CertificateFingerprint(nil), IssuedBefore: time.Now()},
 	} {
 		_, err := r.RevokeRule(context.Background(), req)
 		var invalid *InvalidTokenError

@@ -45,6 +45,9 @@ type RevokeOptions struct {
 	// tokenservice.DefaultRuleTTL).
 	Subject, Client, Issuer, Email string
 	Before                         string // --before: RFC 3339 or epoch seconds
+	// Certificate is --cert: a client certificate's file or SHA-256
+	// fingerprint (certificateKey), revoked by a certificate rule.
+	Certificate string
 }
 
 // rule returns the kind and key of the rule the options name, RuleNone for
@@ -59,6 +62,8 @@ func (o *RevokeOptions) rule() (revocation.RuleKind, string) {
 		return revocation.RuleIssuer, o.Issuer
 	case o.Email != "":
 		return revocation.RuleEmail, o.Email
+	case o.Certificate != "":
+		return revocation.RuleCertificate, o.Certificate
 	}
 	return revocation.RuleNone, ""
 }
@@ -68,8 +73,8 @@ func (o *RevokeOptions) rule() (revocation.RuleKind, string) {
 func NewCmdRevoke(f *factory.Factory, runF func(*RevokeOptions) error) *cobra.Command {
 	opts := &RevokeOptions{In: f.In, Out: f.Out, ErrOut: f.ErrOut, Getwd: f.Getwd}
 	cmd := &cobra.Command{
-		Use:   "revoke --config FILE (--jti JTI | --token JWT | --sub S | --client C | --issuer I | --email E)",
-		Short: "Revoke a token, or every token of a subject, client, issuer or email: publish to the broker topic and store in etcd",
+		Use:   "revoke --config FILE (--jti JTI | --token TOKEN | --sub S | --client C | --issuer I | --email E | --cert CERT)",
+		Short: "Revoke a token, every token of a subject, client, issuer or email, or a client certificate: publish to the broker topic and store in etcd",
 		Long: "Do what a token service does when a token is revoked, as the gateway configured by\n" +
 			"FILE (a micro-gw.conf) expects it:\n" +
 			"  - with [tokenRevocationConfig.realtime] enabled, publish {\"revokedToken\": JTI, \"ttl\": SECONDS}\n" +
@@ -88,28 +93,41 @@ func NewCmdRevoke(f *factory.Factory, runF func(*RevokeOptions) error) *cobra.Co
 			"revokedEmail) and puts the etcd key <rulesPrefix>sub/S (client/C, iss/<I URL-escaped>, email/E)\n" +
 			"with a lease.\n" +
 			"The rule's --ttl (default 24h) must be at least the longest lifetime of the tokens to refuse:\n" +
-			"the rule ends ttl after the later of now and --before (see docs/revocation.md, \"Rules\").",
+			"the rule ends ttl after the later of now and --before (see docs/revocation.md, \"Rules\").\n\n" +
+			"With --cert (a certificate file, PEM or DER, or its SHA-256 fingerprint) it revokes that client\n" +
+			"certificate on every gateway that takes it for mutual TLS: it publishes\n" +
+			"{\"revokedCertificate\": SHA256, \"ttl\": SECONDS} and puts the etcd key <rulesPrefix>cert/SHA256,\n" +
+			"whatever the certificate's issue time. Its --ttl (default 24h) should reach the certificate's\n" +
+			"expiry.",
 		Example: "  micro-gw revoke --config petstore/conf/micro-gw.conf --jti 3ad5672a-afca-4387-9ec5-fcf28785f803\n" +
 			"  micro-gw revoke --config petstore/conf/micro-gw.conf --token \"$TOKEN\"\n" +
 			"  echo \"$TOKEN\" | micro-gw revoke --config petstore/conf/micro-gw.conf --token - --ttl 2h\n" +
 			"  micro-gw revoke --config petstore/conf/micro-gw.conf --sub alice\n" +
-			"  micro-gw revoke --config petstore/conf/micro-gw.conf --issuer https://localhost:9443/oauth2/token --before 2026-11-28T10:00:00Z --ttl 2h",
+			"  micro-gw revoke --config petstore/conf/micro-gw.conf --issuer https://localhost:9443/oauth2/token --before 2026-11-28T10:00:00Z --ttl 2h\n" +
+			"  micro-gw revoke --config petstore/conf/micro-gw.conf --cert client.crt --ttl 8760h",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.ConfigFile == "" {
 				return errors.New("--config is required")
 			}
 			given := 0
-			for _, v := range []string{opts.JTI, opts.Token, opts.Subject, opts.Client, opts.Issuer, opts.Email} {
+			for _, v := range []string{opts.JTI, opts.Token, opts.Subject, opts.Client, opts.Issuer, opts.Email, opts.Certificate} {
 				if v != "" {
 					given++
 				}
 			}
 			if given != 1 {
-				return errors.New("give exactly one of --jti, --token, --sub, --client, --issuer and --email")
+				return errors.New("give exactly one of --jti, --token, --sub, --client, --issuer, --email and --cert")
 			}
-			if kind, _ := opts.rule(); kind == revocation.RuleNone && opts.Before != "" {
+			if kind, _ := opts.rule(); (kind == revocation.RuleNone || kind == revocation.RuleCertificate) && opts.Before != "" {
 				return errors.New("--before goes with --sub, --client, --issuer or --email")
+			}
+			if opts.Certificate != "" {
+				key, err := certificateKey(opts.Certificate)
+				if err != nil {
+					return err
+				}
+				opts.Certificate = key
 			}
 			if opts.Before != "" {
 				if _, err := tokenservice.ParseIssuedBefore(opts.Before); err != nil {
@@ -131,6 +149,7 @@ func NewCmdRevoke(f *factory.Factory, runF func(*RevokeOptions) error) *cobra.Co
 	fl.StringVar(&opts.Subject, "sub", "", "revoke every token of this subject (sub) issued before --before")
 	fl.StringVar(&opts.Client, "client", "", "revoke every token of this client (azp, client_id, consumerKey, application.id) issued before --before")
 	fl.StringVar(&opts.Issuer, "issuer", "", "revoke every token of this issuer (iss) issued before --before")
+	fl.StringVar(&opts.Certificate, "cert", "", "revoke this client certificate: a file (PEM or DER) or its SHA-256 fingerprint")
 	fl.StringVar(&opts.Email, "email", "", "revoke every token of this email address (email claim, in any case) issued before --before")
 	fl.StringVar(&opts.Before, "before", "", "with --sub, --client or --issuer: the cut, RFC 3339 or epoch seconds (default now)")
 	fl.DurationVar(&opts.Timeout, "timeout", tokenservice.DefaultSideTimeout, "how long to try each of the broker and etcd")

@@ -2,7 +2,13 @@ package revoke
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/pem"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -10,6 +16,7 @@ import (
 
 	"github.com/micro-gw/micro-gw/pkg/cmd/factory"
 	"github.com/micro-gw/micro-gw/pkg/revocation"
+	"github.com/micro-gw/micro-gw/pkg/runtime/auth/authtest"
 )
 
 // TestRevokeRules: --sub, --client, --issuer and --email publish the rule message and
@@ -58,6 +65,53 @@ func TestRevokeRules(t *testing.T) {
 			t.Errorf("%v: etcd value %s lease %ds", tc.args, v, lease)
 		}
 	}
+}
+
+// TestRevokeCertificate: --cert takes a certificate file (PEM or DER) or
+// its fingerprint (colons and capitals allowed, as openssl prints it) and
+// publishes a certificate rule without issuedBefore, stored at cert/<hex>.
+func TestRevokeCertificate(t *testing.T) {
+	e := newEnv(t)
+	conf := e.writeConf(t, "p", "stomp://"+e.stompAddr, e.etcdURL+"/v2/keys/jti/")
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	cert := authtest.SelfSigned(t, key, "client")
+	fp := revocation.CertificateFingerprint(cert.Raw)
+	dir := t.TempDir()
+	pemFile, derFile := filepath.Join(dir, "client.crt"), filepath.Join(dir, "client.der")
+	if err := os.WriteFile(pemFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(derFile, cert.Raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var colons []string
+	for i := 0; i < len(fp); i += 2 {
+		colons = append(colons, strings.ToUpper(fp[i:i+2]))
+	}
+	for _, arg := range []string{pemFile, derFile, fp, strings.Join(colons, ":")} {
+		stdout, stderr, err := e.run(t, "", "--config", conf, "--cert", arg, "--ttl", "2h")
+		if err != nil {
+			t.Fatalf("--cert %s: %v\n%s", arg, err, stderr)
+		}
+		if !strings.Contains(stdout, "revocation of the client certificate "+fp) || !strings.Contains(stdout, "etcd key revocation-rules/cert/"+fp) {
+			t.Errorf("--cert %s: stdout:\n%s", arg, stdout)
+		}
+		body := e.next(t).Body
+		if string(body) != `{"revokedCertificate":"`+fp+`","ttl":7200}` {
+			t.Errorf("--cert %s: published %s", arg, body)
+		}
+		if v, lease := e.lease(t, "revocation-rules/cert/"+fp); v != `{"ttl":7200}` || lease < 7200 {
+			t.Errorf("--cert %s: etcd value %s lease %ds", arg, v, lease)
+		}
+	}
+	f := &factory.Factory{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}
+	refuseFlags(t, f, [][]string{
+		{"--config", "c", "--cert", pemFile, "--before", "1764300000"},
+		{"--config", "c", "--cert", pemFile, "--sub", "alice"},
+		{"--config", "c", "--cert", filepath.Join(dir, "absent.crt")},
+		{"--config", "c", "--cert", conf}, // not a certificate
+		{"--config", "c", "--cert", fp[:40]},
+	})
 }
 
 func TestRevokeRuleFlags(t *testing.T) {
