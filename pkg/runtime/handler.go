@@ -36,6 +36,7 @@ func (s *Server) buildHandler() http.Handler {
 		s.gateOnRevocationLoad, // 503 900950 while a persistent store has not loaded (fail closed)
 		s.authenticate,         // 401 900902 / 900901 (secured resources only)
 		s.refuseRevoked,        // 401 900901 for a revoked jti, then a matching rule, cached token or not
+		s.checkStatus,          // 401 900901 unless the token's status list entry is VALID; 503 900960 without its list
 		s.checkScopes,          // 403 900910
 		s.checkSubscription,    // 403 900908 when an issuer has validateSubscription
 		s.removeAuthHeader,     // removeAuthHeaderFromOutMessage

@@ -81,7 +81,8 @@ type Server struct {
 	metrics    *metrics
 	revocation *revocationRuntime
 	validator  tokenValidator
-	tracing    *tracing // nil when [tracing] is off
+	tracing    *tracing     // nil when [tracing] is off
+	statusList *statusCheck // nil when [statusList] is off (statuslist.go)
 	roots      *x509.CertPool
 	// trustedProxies are [throttlingConfig] trustedProxies, for clientAddr.
 	trustedProxies []netip.Prefix
@@ -142,6 +143,9 @@ func New(spec Spec, cfg *config.Config, opts Options) (*Server, error) {
 		return nil, err
 	}
 	if err := s.provisionSources(); err != nil {
+		return nil, err
+	}
+	if err := s.provisionStatusList(); err != nil {
 		return nil, err
 	}
 	s.handler = s.buildHandler()

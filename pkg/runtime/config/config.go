@@ -53,6 +53,8 @@ type Config struct {
 	Upstream   Upstream    `conf:"upstream"`
 	Throttling Throttling  `conf:"throttlingConfig"`
 	CORS       CORS        `conf:"corsConfig"`
+	StatusList StatusList  `conf:"statusList"`  // statuslist.go
+	SSF        SSFReceiver `conf:"ssfReceiver"` // ssf.go
 
 	// lines maps every key and table that a layer above the defaults set
 	// to where the value in effect came from: the line of File, the MGW_

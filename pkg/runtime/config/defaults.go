@@ -99,6 +99,8 @@ func Default() *Config {
 		Log:      Log{Level: DefaultLogLevel},
 		Tracing:  Tracing{Endpoint: DefaultTracingEndpoint},
 		Upstream: Upstream{ResponseTimeout: DefaultResponseTimeout},
+		SSF: SSFReceiver{Delivery: DefaultSSFDelivery, PollInterval: DefaultSSFPollInterval,
+			PushListen: DefaultSSFPushListen, RuleTTL: DefaultSSFRuleTTL},
 		CORS: CORS{
 			AllowOrigins: slices.Clone(cors.DefaultAllowOrigins),
 			AllowHeaders: slices.Clone(cors.DefaultAllowHeaders),

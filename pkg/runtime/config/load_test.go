@@ -103,6 +103,21 @@ corsConfigurationEnabled = true
 accessControlAllowOrigins = ["https://app.example", "HTTPS://Other.example:443"]
 accessControlAllowCredentials = true
 accessControlAllowMethods = ["GET"]
+
+[statusList]
+enabled = true
+allowedHosts = ["idp.example.com", "127.0.0.1:8443"]
+
+[ssfReceiver]
+transmitter = "https://tx.example.com"
+authorizationHeader = "Bearer t0k"
+audience = "https://gw.example.com"
+delivery = "push"
+pollInterval = 500
+pushListen = "127.0.0.1:8245"
+pushEndpointUrl = "https://gw.example.com:8245/ssf/events"
+pushAuthorizationHeader = "Bearer p"
+ruleTtl = 7200
 `
 
 func TestLoadFull(t *testing.T) {
@@ -136,6 +151,10 @@ func TestLoadFull(t *testing.T) {
 		Throttling: Throttling{TrustedProxies: []string{"10.0.0.0/8", "2001:db8::/32", "192.0.2.7", "::ffff:172.16.0.0/108"}},
 		CORS: CORS{Enabled: true, AllowOrigins: []string{"https://app.example", "HTTPS://Other.example:443"}, AllowCredentials: true,
 			AllowHeaders: []string{"authorization", "Content-Type", "SOAPAction", "apikey"}, AllowMethods: []string{"GET"}},
+		StatusList: StatusList{Enabled: true, AllowedHosts: []string{"idp.example.com", "127.0.0.1:8443"}},
+		SSF: SSFReceiver{Transmitter: "https://tx.example.com", AuthorizationHeader: "Bearer t0k", Audience: "https://gw.example.com",
+			Delivery: "push", PollInterval: 500 * time.Millisecond, PushListen: "127.0.0.1:8245",
+			PushEndpointURL: "https://gw.example.com:8245/ssf/events", PushAuthorizationHeader: "Bearer p", RuleTTL: 2 * time.Hour},
 	}
 	ranges, err := c.Throttling.TrustedRanges()
 	if err != nil || fmt.Sprint(ranges) != "[10.0.0.0/8 2001:db8::/32 192.0.2.7/32 172.16.0.0/12]" {
@@ -215,6 +234,14 @@ func TestBadConfs(t *testing.T) {
 		{"tracing endpoint with a path", "[tracing]\nenabled = true\nendpoint = \"http://c:4318/v1/traces\"\n" + minimal, "tracing.endpoint", 3, "no path"},
 		{"tracing endpoint without a port", "[tracing]\nenabled = true\nendpoint = \"collector\"\n" + minimal, "tracing.endpoint", 3, "want host:port"},
 		{"tracing endpoint scheme", "[tracing]\nenabled = true\nendpoint = \"grpc://c:4317\"\n" + minimal, "tracing.endpoint", 3, `scheme "grpc"`},
+		{"status list without hosts", "[statusList]\nenabled = true\n" + minimal, "statusList.allowedHosts", 1, "is required when enabled"},
+		{"status list host with a scheme", "[statusList]\nallowedHosts = [\"idp\", \"https://idp\"]\n" + minimal, "statusList.allowedHosts[1]", 2, "no scheme"},
+		{"status list wildcard host", "[statusList]\nallowedHosts = [\"*.idp.example\"]\n" + minimal, "statusList.allowedHosts[0]", 2, "wildcard"},
+		{"ssf transmitter over http", "[ssfReceiver]\ntransmitter = \"http://tx.example.com\"\n" + minimal, "ssfReceiver.transmitter", 2, "loopback addresses only"},
+		{"ssf delivery", "[ssfReceiver]\n\ndelivery = \"webhook\"\n" + minimal, "ssfReceiver.delivery", 3, `not "poll" or "push"`},
+		{"ssf poll interval", "[ssfReceiver]\npollInterval = 10\n" + minimal, "ssfReceiver.pollInterval", 2, "at least 100"},
+		{"ssf rule ttl", "[ssfReceiver]\nruleTtl = 0\n" + minimal, "ssfReceiver.ruleTtl", 2, "at least 1"},
+		{"ssf push listen", "[ssfReceiver]\npushListen = \"8245\"\n" + minimal, "ssfReceiver.pushListen", 2, "host:port"},
 		{"no issuer table", "[log]\nlevel = \"INFO\"\n", "jwtTokenConfig", 0, "at least one"},
 		{"issuer table not an array", "[jwtTokenConfig]\nissuer = \"a\"\n", "jwtTokenConfig", 1, "list of tables"},
 		{"issuer without issuer", "[[jwtTokenConfig]]\naudience = \"a\"\ncertificateAlias = \"c\"\n", "jwtTokenConfig[0].issuer", 1, "is required"},
@@ -461,6 +488,7 @@ func TestLogLevels(t *testing.T) {
 func FuzzLoad(f *testing.F) {
 	f.Add([]byte(full))
 	f.Add([]byte(minimal))
+	f.Add([]byte("[statusList]\nenabled = true\nallowedHosts = [\"a:1\", \"[::1]:8443\"]\n[ssfReceiver]\ndelivery = \"push\"\nruleTtl = 1\n" + minimal))
 	f.Add([]byte("[listenerConfig]\nhttpPort = \"${X}\"\n[[jwtTokenConfig]]\n[[jwtTokenConfig]]\nbogus=1"))
 	f.Add([]byte("a.b.c = { d = [1, {e = 2}] }\n[[x.y]]\n[x]\n"))
 	f.Add([]byte("[tokenRevocationConfig.persistent]\nuseDefault = false\nk = 1979-05-27T07:32:00Z\n" + minimal))

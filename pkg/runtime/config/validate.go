@@ -143,6 +143,8 @@ func (d *validator) validate() {
 	}
 
 	d.validateCORS()
+	d.validateStatusList()
+	d.validateSSF()
 
 	if c.Tracing.Enabled {
 		if _, _, err := c.Tracing.Target(); err != nil {
@@ -187,8 +189,7 @@ func jwksURL(s string) error {
 	if u.Scheme == "https" {
 		return nil
 	}
-	host := u.Hostname()
-	if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
+	if isLoopbackHost(u.Hostname()) {
 		return nil
 	}
 	return errors.New("must be an https:// URL (plain http is allowed to the loopback only): keys fetched over http could be replaced on the way")
