@@ -97,10 +97,6 @@ func TestServicesStatusListNPM(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	type entry struct {
-		idx    int
-		status int
-	}
 	cases := []struct {
 		bits     int
 		statuses []int

@@ -89,11 +89,10 @@ type Fetcher struct {
 
 	fetches *prometheus.CounterVec
 
-	mu       sync.Mutex
-	state    map[string]*uriState
-	runCtx   context.Context
-	sweptAt  time.Time
-	stopping bool
+	mu      sync.Mutex
+	state   map[string]*uriState
+	runCtx  context.Context
+	sweptAt time.Time
 }
 
 // uriState is the Fetcher's memory of one URI.
