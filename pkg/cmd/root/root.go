@@ -10,6 +10,7 @@ import (
 	"github.com/micro-gw/micro-gw/pkg/cmd/factory"
 	"github.com/micro-gw/micro-gw/pkg/cmd/initcmd"
 	"github.com/micro-gw/micro-gw/pkg/cmd/revoke"
+	"github.com/micro-gw/micro-gw/pkg/cmd/ssfreceiver"
 	"github.com/micro-gw/micro-gw/pkg/cmd/root/execute"
 	"github.com/micro-gw/micro-gw/pkg/cmd/token"
 )
@@ -50,6 +51,7 @@ func NewCmdRoot(f *factory.Factory) *cobra.Command {
 		token.NewCmdToken(f, nil),
 		revoke.NewCmdRevoke(f, nil),
 		dev.NewCmdDev(f, nil),
+		ssfreceiver.NewCmdSSFReceiver(f, nil),
 		newCmdVersion(f),
 	)
 

@@ -89,7 +89,7 @@ func (sp *signedParts) check(token, typ string, ver *verifier, now func() time.T
 		return fmt.Errorf("%w: the typ header is not %s", ErrSigned, typ)
 	}
 	if !slices.Contains(ver.algs, sp.alg) {
-		return fmt.Errorf("%w: the signing algorithm does not fit the issuer's key", ErrSigned)
+		return fmt.Errorf("%w: the signing algorithm does not fit the issuer's key", ErrBadSignature)
 	}
 	parser := jwt.NewParser(jwt.WithValidMethods(ver.algs), jwt.WithLeeway(ClockSkew), jwt.WithTimeFunc(now),
 		jwt.WithJSONNumber(), jwt.WithIssuedAt())
@@ -98,7 +98,7 @@ func (sp *signedParts) check(token, typ string, ver *verifier, now func() time.T
 	case err == nil:
 		return nil
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
-		return fmt.Errorf("%w: the signature does not verify", ErrSigned)
+		return fmt.Errorf("%w: the signature does not verify", ErrBadSignature)
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return fmt.Errorf("%w: expired", ErrSigned)
 	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
@@ -183,8 +183,9 @@ func (k *KeySet) Verify(ctx context.Context, token, typ, issuer string) (map[str
 }
 
 // Errors of KeySet.Verify that a caller answers apart (RFC 8935's
-// invalid_issuer and invalid_key); both wrap ErrSigned.
+// invalid_issuer and invalid_key); all wrap ErrSigned.
 var (
 	ErrIssuerMismatch = fmt.Errorf("%w: wrong issuer", ErrSigned)
 	ErrUnknownKey     = fmt.Errorf("%w: no key", ErrSigned)
+	ErrBadSignature   = fmt.Errorf("%w: bad signature", ErrSigned)
 )

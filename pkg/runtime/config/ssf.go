@@ -47,7 +47,7 @@ type SSFReceiver struct {
 func (d *validator) validateSSF() {
 	s := d.c.SSF
 	if s.Transmitter != "" {
-		if err := transmitterURL(s.Transmitter); err != nil {
+		if err := CheckTransmitterURL(s.Transmitter); err != nil {
 			d.fail("ssfReceiver.transmitter", err)
 		}
 	}
@@ -64,15 +64,15 @@ func (d *validator) validateSSF() {
 		d.fail("ssfReceiver.pushListen", errors.New("must be host:port"))
 	}
 	if s.PushEndpointURL != "" {
-		if err := transmitterURL(s.PushEndpointURL); err != nil {
+		if err := CheckTransmitterURL(s.PushEndpointURL); err != nil {
 			d.fail("ssfReceiver.pushEndpointUrl", err)
 		}
 	}
 }
 
-// transmitterURL checks a URL of the Shared Signals exchange: https, or
+// CheckTransmitterURL checks a URL of the Shared Signals exchange: https, or
 // plain http to a loopback address only.
-func transmitterURL(s string) error {
+func CheckTransmitterURL(s string) error {
 	if err := httpURL(s); err != nil {
 		return err
 	}
