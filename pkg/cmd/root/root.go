@@ -10,8 +10,8 @@ import (
 	"github.com/micro-gw/micro-gw/pkg/cmd/factory"
 	"github.com/micro-gw/micro-gw/pkg/cmd/initcmd"
 	"github.com/micro-gw/micro-gw/pkg/cmd/revoke"
-	"github.com/micro-gw/micro-gw/pkg/cmd/ssfreceiver"
 	"github.com/micro-gw/micro-gw/pkg/cmd/root/execute"
+	"github.com/micro-gw/micro-gw/pkg/cmd/ssfreceiver"
 	"github.com/micro-gw/micro-gw/pkg/cmd/token"
 )
 
