@@ -61,7 +61,7 @@ func extractAPI(doc *openapi3.T) (runtime.API, error) {
 	if x.insecure, _, err = boolExt(doc.Extensions, extDisableSecurity, nil); err != nil {
 		return api, err
 	}
-	if x.tier, _, err = stringExt(doc.Extensions, extThrottlingTier, nil); err != nil {
+	if api.ThrottlingTier, _, err = stringExt(doc.Extensions, extThrottlingTier, nil); err != nil {
 		return api, err
 	}
 	x.hasProduction = api.Production != nil
@@ -92,7 +92,6 @@ type apiLevel struct {
 	doc           *openapi3.T
 	named         map[string]*runtime.Endpoint
 	insecure      bool
-	tier          string
 	hasProduction bool
 }
 
@@ -101,11 +100,10 @@ type apiLevel struct {
 func (x apiLevel) resource(path, method string, op *openapi3.Operation) (runtime.Resource, error) {
 	at := jsonPath{"paths", path, strings.ToLower(method)}
 	r := runtime.Resource{
-		Method:         method,
-		Path:           path,
-		OperationID:    op.OperationID,
-		Secured:        !x.insecure,
-		ThrottlingTier: x.tier,
+		Method:      method,
+		Path:        path,
+		OperationID: op.OperationID,
+		Secured:     !x.insecure,
 	}
 	insecure, set, err := boolExt(op.Extensions, extDisableSecurity, at)
 	if err != nil {
@@ -120,10 +118,8 @@ func (x apiLevel) resource(path, method string, op *openapi3.Operation) (runtime
 	if r.Secured {
 		r.Scopes = scopes(x.doc, op)
 	}
-	if tier, set, err := stringExt(op.Extensions, extThrottlingTier, at); err != nil {
+	if r.ThrottlingTier, _, err = stringExt(op.Extensions, extThrottlingTier, at); err != nil {
 		return r, err
-	} else if set {
-		r.ThrottlingTier = tier
 	}
 	if r.Production, err = endpointExt(op.Extensions, extProduction, at, x.named); err != nil {
 		return r, err

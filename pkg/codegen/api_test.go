@@ -179,8 +179,13 @@ func TestAPIExtraction(t *testing.T) {
 		name: "throttling tier, operation wins",
 		top:  "x-wso2-basePath: /p\nx-wso2-throttling-tier: Unlimited\n" + prodTop,
 		op:   "x-wso2-throttling-tier: 10PerMin\n",
-		want: runtime.API{BasePath: "/p", Production: prod, Resources: []runtime.Resource{
+		want: runtime.API{BasePath: "/p", Production: prod, ThrottlingTier: "Unlimited", Resources: []runtime.Resource{
 			{Method: "GET", Path: "/pet/{petId}", OperationID: "getPet", Secured: true, ThrottlingTier: "10PerMin"}}},
+	}, {
+		name: "throttling tier of the API only: the operation has none of its own",
+		top:  "x-wso2-basePath: /p\nx-wso2-throttling-tier: 10kPerMin\n" + prodTop,
+		want: runtime.API{BasePath: "/p", Production: prod, ThrottlingTier: "10kPerMin", Resources: []runtime.Resource{
+			{Method: "GET", Path: "/pet/{petId}", OperationID: "getPet", Secured: true}}},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

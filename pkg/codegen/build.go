@@ -37,6 +37,9 @@ type Builder struct {
 	Definitions []string
 	// Extensions are the absolute paths of the project's extension files.
 	Extensions []string
+	// Policies is the absolute path of the project's policies.yaml; "" or a
+	// file that does not exist defines no throttling policy.
+	Policies string
 	// Source is the module source micro-gw carries (microgw.Source).
 	Source fs.FS
 	// CacheDir holds the unpacked source (CacheDir/src/<hash>).
@@ -82,6 +85,20 @@ func (b *Builder) Build(ctx context.Context) error {
 			return err
 		}
 		spec = runtime.Spec{Name: b.Name, Version: b.Version}
+		if b.Policies != "" {
+			if spec.Policies, err = LoadPolicies(b.Policies); err != nil {
+				if errors.As(err, &defErr) {
+					defErr.File = b.display(defErr.File)
+				}
+				return err
+			}
+		}
+		if err := checkTiers(loaded, spec.Policies); err != nil {
+			if errors.As(err, &defErr) {
+				defErr.File = b.display(defErr.File)
+			}
+			return err
+		}
 		for _, l := range loaded {
 			spec.APIs = append(spec.APIs, l.API)
 			if b.Loaded != nil {

@@ -7,8 +7,9 @@ import (
 	"strings"
 )
 
-// DefinitionError is a fault in one API definition: the file, the line where
-// it is known, and the JSON path of the faulty element where there is one.
+// DefinitionError is a fault in one file a build reads (an API definition,
+// policies.yaml): the file, the line where it is known, and the JSON path of
+// the faulty element where there is one.
 type DefinitionError struct {
 	File string
 	// Line is 1-based; 0 when unknown.

@@ -33,7 +33,8 @@ var mainTemplate = template.Must(template.New("main.go.tmpl").Funcs(template.Fun
 		}
 		return strconv.FormatInt(d.Milliseconds(), 10) + " * time.Millisecond"
 	},
-	"float": func(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) },
+	"float":    func(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) },
+	"policies": policiesSource,
 }).ParseFS(templates.Gen, "gen/main.go.tmpl"))
 
 // sliceLiteral writes list as a Go composite literal of type typ, each
@@ -68,8 +69,12 @@ func MainSource(spec runtime.Spec) ([]byte, error) {
 }
 
 // usesTime reports whether an endpoint of spec has a timeout or a retry
-// interval, which the source writes with package time.
+// interval, or spec has a throttling policy, which the source writes with
+// package time.
 func usesTime(spec runtime.Spec) bool {
+	if !spec.Policies.Empty() {
+		return true
+	}
 	timed := func(ep *runtime.Endpoint) bool {
 		return ep != nil && (ep.Timeout != 0 || ep.Retry != nil && (ep.Retry.Interval != 0 || ep.Retry.MaxInterval != 0))
 	}

@@ -30,6 +30,8 @@ type Loaded struct {
 	// Parts are the files the definition's $refs made the build read (in
 	// File's folder or below, as localRefReader allows), File excluded.
 	Parts []string
+	// def is the loaded definition, for the line of a later fault.
+	def *Definition
 }
 
 // LoadAll loads every definition of files, in the order given, with the
@@ -54,7 +56,7 @@ func LoadAll(ctx context.Context, files []string) ([]Loaded, error) {
 		}
 		byBasePath[api.BasePath] = file
 		defs = append(defs, d)
-		loaded = append(loaded, Loaded{API: api, File: file, Warnings: d.Warnings(), Parts: rec.parts(file)})
+		loaded = append(loaded, Loaded{API: api, File: file, Warnings: d.Warnings(), Parts: rec.parts(file), def: d})
 	}
 	spec := runtime.Spec{APIs: make([]runtime.API, len(loaded))}
 	for i, l := range loaded {

@@ -18,8 +18,11 @@ import (
 const (
 	DefinitionsDir = "api_definitions"
 	ConfFile       = "conf/micro-gw.conf"
-	ExtensionsDir  = "extensions"
-	SecurityDir    = "security"
+	// PoliciesFile is the throttling policies (docs/traffic.md), compiled
+	// in by micro-gw build.
+	PoliciesFile  = "policies.yaml"
+	ExtensionsDir = "extensions"
+	SecurityDir   = "security"
 	// TLSCertFile and TLSKeyFile are the HTTPS listener's key pair.
 	TLSCertFile = "security/gateway.crt"
 	TLSKeyFile  = "security/gateway.key"

@@ -36,6 +36,14 @@ type credential interface {
 	// sandbox is true for keytype SANDBOX.
 	sandbox() bool
 	hasScopes(scopes []string) bool
+	// application is the token's application for throttling and blocking
+	// (application.id, else azp, else client_id).
+	application() string
+	// applicationTier names the token's application policy.
+	applicationTier() string
+	// subscriptionTier names the subscription policy of the token's
+	// subscription to the API, "" when it has none.
+	subscriptionTier(apiName, apiVersion string) string
 }
 
 // authenticate validates the token of secured resources, from the API's

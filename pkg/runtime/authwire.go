@@ -33,6 +33,17 @@ func (c *claimsCredential) ruleToken() revocation.RuleToken {
 
 func (c *claimsCredential) sandbox() bool { return strings.EqualFold(c.KeyType, "SANDBOX") }
 
+func (c *claimsCredential) application() string { return c.Application }
+
+func (c *claimsCredential) applicationTier() string { return c.ApplicationTier }
+
+func (c *claimsCredential) subscriptionTier(apiName, apiVersion string) string {
+	if s := (*auth.Claims)(c).Subscription(apiName, apiVersion); s != nil {
+		return s.SubscriptionTier
+	}
+	return ""
+}
+
 func (c *claimsCredential) hasScopes(scopes []string) bool {
 	return (*auth.Claims)(c).HasScopes(scopes)
 }

@@ -51,12 +51,17 @@ func benchmarkRequest(b *testing.B, key authtest.KeyType, cached bool) {
 // benchmarkRequestWith is benchmarkRequest with the token's claims changed
 // by claims and the server prepared by setup before the first request.
 func benchmarkRequestWith(b *testing.B, key authtest.KeyType, cached bool, claims map[string]any, setup func(*Server)) {
+	benchmarkRequestOn(b, petstore(ep("http://backend.test/v2"), nil), key, cached, claims, setup)
+}
+
+// benchmarkRequestOn is benchmarkRequestWith on spec.
+func benchmarkRequestOn(b *testing.B, spec Spec, key authtest.KeyType, cached bool, claims map[string]any, setup func(*Server)) {
 	iss := authtest.NewIssuer(b, authtest.WithKeyType(key))
 	cfg := iss.Config()
 	cfg.Listener.HTTPPort, cfg.Listener.HTTPSPort, cfg.Listener.AdminPort = 0, 0, 0
 	cfg.Caching.Enabled = cached
 	mt := &memTransport{}
-	s, err := New(petstore(ep("http://backend.test/v2"), nil), cfg, Options{Transport: mt, Sources: []NamedSource{}})
+	s, err := New(spec, cfg, Options{Transport: mt, Sources: []NamedSource{}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -232,4 +237,22 @@ func serveOneFuzzed(t *testing.T, h http.Handler, mt *memTransport, path, authz,
 	if !unsecuredPaths[decoded] && !strings.Contains(authz, valid) {
 		t.Fatalf("path %q with Authorization %q reached the backend as %q", path, authz, p)
 	}
+}
+
+// BenchmarkRequestCachedThrottled is BenchmarkRequestCached/RS256 with the
+// API under a resource policy that never runs out: off (no policy, the
+// stage absent) and local (the gateway's own counters). Counting in Redis is
+// measured by bench/run.sh against a real redis-server: an in-process
+// miniredis would put its own Lua interpreter into the figures.
+func BenchmarkRequestCachedThrottled(b *testing.B) {
+	spec := func(tier bool) Spec {
+		s := petstore(ep("http://backend.test/v2"), nil)
+		if tier {
+			s.Policies.Resource = []Policy{{Name: "bench", Count: 1 << 62, Unit: 24 * time.Hour}}
+			s.APIs[0].ThrottlingTier = "bench"
+		}
+		return s
+	}
+	b.Run("off", func(b *testing.B) { benchmarkRequestOn(b, spec(false), authtest.RSA, true, nil, nil) })
+	b.Run("local", func(b *testing.B) { benchmarkRequestOn(b, spec(true), authtest.RSA, true, nil, nil) })
 }

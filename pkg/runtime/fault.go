@@ -23,6 +23,12 @@ const (
 	CodeBackendTimeout     = 101504 // 504: the backend did not start its response in time
 	CodeBackendClosed      = 101505 // 502: the request reached the backend, no usable response came
 
+	// The throttling faults (429, docs/traffic.md): the quota used up was
+	// the API's or the resource's, the application's, or the subscription's.
+	CodeThrottledResource     = 900802
+	CodeThrottledApplication  = 900803
+	CodeThrottledSubscription = 900804
+
 	// CodeMethodNotAllowed is what WSO2's API Manager gateway answered when
 	// the path matched a resource but the method did not: 405 with code 405.
 	CodeMethodNotAllowed = 405
@@ -64,6 +70,10 @@ var faults = map[int]faultInfo{
 	CodeInternalError:       {http.StatusInternalServerError, "Internal server error", "The gateway failed to handle the request"},
 	CodeRequestTooLarge:     {http.StatusRequestEntityTooLarge, "Request entity too large", "The request body is larger than the gateway accepts"},
 	CodeBadRequest:          {http.StatusBadRequest, "Bad request", "The request body ended early or broke its framing"},
+
+	CodeThrottledResource:     {http.StatusTooManyRequests, "Message throttled out", "You have exceeded your quota"},
+	CodeThrottledApplication:  {http.StatusTooManyRequests, "Message throttled out", "You have exceeded your quota"},
+	CodeThrottledSubscription: {http.StatusTooManyRequests, "Message throttled out", "You have exceeded your quota"},
 }
 
 // Fault is an error answered to the client as the JSON fault body.

@@ -39,6 +39,7 @@ func (s *Server) buildHandler() http.Handler {
 		s.checkStatus,          // 401 900901 unless the token's status list entry is VALID; 503 900960 without its list
 		s.checkScopes,          // 403 900910
 		s.checkSubscription,    // 403 900908 when an issuer has validateSubscription
+		s.throttle,             // 429 900803 / 900804 / 900802 when a quota is used up (absent without policies)
 		s.removeAuthHeader,     // removeAuthHeaderFromOutMessage
 		s.limitBody,            // 413 for a body over maxRequestBodySize
 	}

@@ -26,6 +26,10 @@ type metrics struct {
 	revoked        prometheus.GaugeFunc
 	rules          prometheus.GaugeFunc
 	sourceReady    *prometheus.GaugeVec
+	// throttled counts 429s by API, policy and level; throttlingMode is
+	// registered with [throttlingConfig.global] only.
+	throttled      *prometheus.CounterVec
+	throttlingMode *prometheus.GaugeVec
 	unmatched      *routeMetrics
 }
 
@@ -70,9 +74,17 @@ func newMetrics(revokedLen, rulesLen func() float64) *metrics {
 			Name: "microgw_revocation_source_ready",
 			Help: "1 once an enabled revocation source has made its first load or subscription.",
 		}, []string{"source"}),
+		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "microgw_throttled_requests_total",
+			Help: "Requests refused with 429 because a throttling quota was used up, by API, policy and level (resource, api, subscription, application).",
+		}, []string{"api", "policy", "level"}),
+		throttlingMode: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "microgw_throttling_mode",
+			Help: "With [throttlingConfig.global]: 1 for the store that counts now, redis (shared by the fleet) or local (this gateway alone, while Redis is away).",
+		}, []string{"mode"}),
 	}
 	reg.MustRegister(m.requests, m.duration, m.authFailures, m.backendErrors, m.backendRetries, m.panics, m.revoked,
-		m.rules, m.sourceReady,
+		m.rules, m.sourceReady, m.throttled,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.unmatched = m.newRouteMetrics("", "")
 	for _, reason := range []string{"unreachable", "timeout", "closed"} {

@@ -26,6 +26,8 @@ type route struct {
 	sandbox      *upstream
 	// settings are the API's, shared by its routes.
 	settings *apiSettings
+	// limit is the route's resource counter (throttling), nil for none.
+	limit *routeLimit
 }
 
 // node is one path segment of the route tree. Matching a request walks the

@@ -83,6 +83,8 @@ type Server struct {
 	validator  tokenValidator
 	tracing    *tracing     // nil when [tracing] is off
 	statusList *statusCheck // nil when [statusList] is off (statuslist.go)
+	// throttling is nil when no policy can apply (the stage is absent).
+	throttling *throttling
 	roots      *x509.CertPool
 	// trustedProxies are [throttlingConfig] trustedProxies, for clientAddr.
 	trustedProxies []netip.Prefix
@@ -135,6 +137,9 @@ func New(spec Spec, cfg *config.Config, opts Options) (*Server, error) {
 	}
 	if s.tracing, err = newTracing(cfg.Tracing, spec, opts.SpanExporter, roots, logger); err != nil {
 		return nil, cfg.Fault("tracing.endpoint", err)
+	}
+	if s.throttling, err = s.newThrottling(); err != nil {
+		return nil, err
 	}
 	if s.router, err = s.buildRouter(); err != nil {
 		return nil, err
@@ -209,6 +214,9 @@ func (s *Server) buildRouter() (*router, error) {
 			return fmt.Errorf("api %s (%s): %s %s: sandbox endpoint: %w", api.Title, api.Source, res.Method, res.Path, err)
 		}
 		r.metrics = s.metrics.newRouteMetrics(api.Title+" "+api.Version, r.template)
+		if s.throttling != nil {
+			r.limit = s.limitOf(r)
+		}
 		return nil
 	})
 	if err != nil {
@@ -239,6 +247,9 @@ func (s *Server) Start(ctx context.Context) error {
 		s.logger.Error("revocation source failed", "err", err)
 		s.done <- err
 	})
+	if s.throttling != nil {
+		s.throttling.start(runCtx)
+	}
 	go func() {
 		// JWKS ahead of the first request; on failure they are fetched on
 		// demand, so this only logs.

@@ -17,6 +17,9 @@ type Spec struct {
 	// Version is the micro-gw version that built the gateway.
 	Version string
 	APIs    []API
+	// Policies are the throttling policies of the project's policies.yaml
+	// (docs/traffic.md).
+	Policies Policies
 }
 
 // API is one OpenAPI definition of the project.
@@ -32,7 +35,11 @@ type API struct {
 	// override them. Sandbox may be nil.
 	Production *Endpoint
 	Sandbox    *Endpoint
-	Resources  []Resource
+	// ThrottlingTier is the API's x-wso2-throttling-tier: a resource
+	// policy that counts once for all the operations without a tier of
+	// their own; "" for none.
+	ThrottlingTier string
+	Resources      []Resource
 	// AuthHeader is x-wso2-auth-header: the header that carries this API's
 	// token; "" takes [authConfig] authorizationHeader.
 	AuthHeader string
@@ -77,7 +84,9 @@ type Resource struct {
 	// Production and Sandbox override the API's endpoints when set.
 	Production *Endpoint
 	Sandbox    *Endpoint
-	// ThrottlingTier is x-wso2-throttling-tier, kept for later use.
+	// ThrottlingTier is the operation's own x-wso2-throttling-tier: a
+	// resource policy that counts this operation alone; "" when it has
+	// none (the API's tier then applies).
 	ThrottlingTier string
 }
 

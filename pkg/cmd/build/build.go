@@ -176,6 +176,7 @@ func build(ctx context.Context, opts *BuildOptions) error {
 		Definitions: defs,
 		Display:     func(p string) string { return display(wd, p) },
 		Extensions:  exts,
+		Policies:    p.Path(project.PoliciesFile),
 		Source:      opts.Source,
 		CacheDir:    cache,
 		GenDir:      genDir(p, cache, opts.KeepSource),

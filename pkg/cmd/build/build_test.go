@@ -233,3 +233,37 @@ func TestBuildRunCapsWarnings(t *testing.T) {
 		}
 	}
 }
+
+// The project's policies.yaml (micro-gw init's) is compiled in; a tier that names no policy
+// fails the build at the tier's line, and so does a policies.yaml that cannot be read.
+func TestBuildRunPolicies(t *testing.T) {
+	def := filepath.Join(t.TempDir(), "tiers.yaml")
+	content := "openapi: 3.0.0\ninfo: {title: T, version: '1'}\nx-wso2-production-endpoints: {urls: ['http://127.0.0.1:1']}\n" +
+		"x-wso2-throttling-tier: 10kPerMin\npaths:\n  /e:\n    get:\n      x-wso2-throttling-tier: Platinum\n      responses: {'200': {description: ok}}\n"
+	if err := os.WriteFile(def, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b := newFakeBuild(t, def)
+	err := buildRun(t.Context(), b.opts)
+	want := filepath.Join("pets", "api_definitions", "tiers.yaml") + `:8: $.paths["/e"].get.x-wso2-throttling-tier: throttling tier "Platinum" names no policy of resourcePolicies in policies.yaml (defined: Unlimited, 10kPerMin, 20kPerMin, 50kPerMin)`
+	if err == nil || !strings.Contains(b.errOut.String()+err.Error(), want) {
+		t.Fatalf("got %v\n%s\nwant %s", err, b.errOut.String(), want)
+	}
+	policies := b.p.Path(project.PoliciesFile)
+	if err := os.WriteFile(policies, []byte("resourcePolicies:\n  - Platinum: {count: 5, unitTime: 1, timeUnit: weekday}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.errOut.Reset()
+	err = buildRun(t.Context(), b.opts)
+	want = filepath.Join("pets", "policies.yaml") + `:2: $.resourcePolicies[0].Platinum.timeUnit: must be sec, min, hour or day, got "weekday"`
+	if err == nil || !strings.Contains(b.errOut.String()+err.Error(), want) {
+		t.Fatalf("got %v\n%s\nwant %s", err, b.errOut.String(), want)
+	}
+	if err := os.WriteFile(policies, []byte("resourcePolicies:\n  - Platinum: {count: 5, unitTime: 1, timeUnit: sec}\n  - 10kPerMin: {count: 10000, unitTime: 1, timeUnit: min}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.errOut.Reset()
+	if err := buildRun(t.Context(), b.opts); err != nil {
+		t.Fatalf("%v\n%s", err, b.errOut.String())
+	}
+}

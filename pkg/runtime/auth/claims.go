@@ -27,13 +27,20 @@ type Claims struct {
 	Client string
 	// Email is the email claim in lower case (revocation.NormalizeEmail),
 	// for email revocation rules; "" when absent or not a string.
-	Email     string
-	KeyType   string    // keytype (WSO2): PRODUCTION (also when absent) or SANDBOX
-	Audience  []string  // aud
-	ExpiresAt time.Time // exp
-	IssuedAt  time.Time // iat, zero when absent
-	NotBefore time.Time // nbf, zero when absent
-	Scopes    []string  // scope, split on spaces
+	Email string
+	// Application is the application the token was issued to, for
+	// throttling and blocking (docs/traffic.md): WSO2's application.id (a
+	// string or a number, as written), else azp, else client_id; "" if none.
+	Application string
+	// ApplicationTier is WSO2's application.tier: the application policy
+	// that throttles the token's application and user.
+	ApplicationTier string
+	KeyType         string    // keytype (WSO2): PRODUCTION (also when absent) or SANDBOX
+	Audience        []string  // aud
+	ExpiresAt       time.Time // exp
+	IssuedAt        time.Time // iat, zero when absent
+	NotBefore       time.Time // nbf, zero when absent
+	Scopes          []string  // scope, split on spaces
 	// SubscribedAPIs is the WSO2 subscribedAPIs claim.
 	SubscribedAPIs []SubscribedAPI
 	// Raw is the whole payload; numbers are json.Number, keeping their text.
@@ -45,6 +52,21 @@ type SubscribedAPI struct {
 	Name    string
 	Version string
 	Context string
+	// SubscriptionTier names the subscription policy that throttles the
+	// application on this API.
+	SubscriptionTier string
+}
+
+// Subscription is the entry of subscribedAPIs for the API named name at
+// version (any version when version is empty), nil when there is none.
+func (c *Claims) Subscription(name, version string) *SubscribedAPI {
+	for i := range c.SubscribedAPIs {
+		s := &c.SubscribedAPIs[i]
+		if s.Name == name && (version == "" || s.Version == version) {
+			return s
+		}
+	}
+	return nil
 }
 
 // HasScopes reports whether the token holds every scope in required, as an
@@ -171,6 +193,10 @@ func parseClaims(m map[string]any) (*Claims, *Error) {
 	var kt string
 	str("keytype", &kt)
 	c.Client = clientOf(m)
+	c.Application = applicationOf(m)
+	if app, ok := m["application"].(map[string]any); ok {
+		c.ApplicationTier, _ = app["tier"].(string)
+	}
 	if email, ok := m["email"].(string); ok {
 		c.Email = revocation.NormalizeEmail(email)
 	}
@@ -232,7 +258,8 @@ func parseClaims(m map[string]any) (*Claims, *Error) {
 			name, _ := o["name"].(string)
 			version, _ := o["version"].(string)
 			ctx, _ := o["context"].(string)
-			c.SubscribedAPIs = append(c.SubscribedAPIs, SubscribedAPI{Name: name, Version: version, Context: ctx})
+			tier, _ := o["subscriptionTier"].(string)
+			c.SubscribedAPIs = append(c.SubscribedAPIs, SubscribedAPI{Name: name, Version: version, Context: ctx, SubscriptionTier: tier})
 		}
 	}
 	return c, nil
@@ -263,6 +290,25 @@ func clientOf(m map[string]any) string {
 			return s
 		}
 	}
+	return applicationID(m)
+}
+
+// applicationOf reads the application of a token as docs/traffic.md
+// defines it: application.id, else azp, else client_id.
+func applicationOf(m map[string]any) string {
+	if id := applicationID(m); id != "" {
+		return id
+	}
+	for _, name := range []string{"azp", "client_id"} {
+		if s, ok := m[name].(string); ok && s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// applicationID is WSO2's application.id, a string or a number as written.
+func applicationID(m map[string]any) string {
 	if app, ok := m["application"].(map[string]any); ok {
 		switch id := app["id"].(type) {
 		case string:

@@ -390,10 +390,8 @@ func (v *Validator) ValidateSubscription(c *Claims, apiName, apiVersion string) 
 	if is == nil || !is.cfg.ValidateSubscription {
 		return nil
 	}
-	for _, s := range c.SubscribedAPIs {
-		if s.Name == apiName && (apiVersion == "" || s.Version == apiVersion) {
-			return nil
-		}
+	if c.Subscription(apiName, apiVersion) != nil {
+		return nil
 	}
 	return errForbidden
 }

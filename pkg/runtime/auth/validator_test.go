@@ -41,7 +41,7 @@ func TestValidTokens(t *testing.T) {
 			v := newValidator(t, iss.Config(), newClock())
 			tok := iss.Token(t, map[string]any{
 				"jti": "j-1", "scope": "read write", "keytype": "sandbox",
-				"subscribedAPIs": []any{map[string]any{"name": "Pets", "version": "1.0", "context": "/pets/1.0"}},
+				"subscribedAPIs": []any{map[string]any{"name": "Pets", "version": "1.0", "context": "/pets/1.0", "subscriptionTier": "Gold"}},
 			})
 			c, err := v.Validate(context.Background(), tok)
 			if err != nil {
@@ -56,7 +56,7 @@ func TestValidTokens(t *testing.T) {
 			if !c.HasScopes([]string{"write", "read"}) || c.HasScopes([]string{"admin"}) {
 				t.Errorf("scopes = %v", c.Scopes)
 			}
-			if len(c.SubscribedAPIs) != 1 || c.SubscribedAPIs[0] != (SubscribedAPI{"Pets", "1.0", "/pets/1.0"}) {
+			if len(c.SubscribedAPIs) != 1 || c.SubscribedAPIs[0] != (SubscribedAPI{"Pets", "1.0", "/pets/1.0", "Gold"}) {
 				t.Errorf("subscribedAPIs = %v", c.SubscribedAPIs)
 			}
 			if c.ExpiresAt.IsZero() || c.IssuedAt.IsZero() || c.NotBefore.IsZero() {

@@ -188,6 +188,22 @@ type Throttling struct {
 	// X-Forwarded-For address outside these ranges (docs/runtime.md, "The
 	// client address"). TrustedRanges reads them.
 	TrustedProxies []string `conf:"trustedProxies"`
+	// Global is [throttlingConfig.global]: counters in Redis, shared by a
+	// fleet of gateways (docs/traffic.md).
+	Global GlobalThrottling `conf:"global"`
+}
+
+// GlobalThrottling is [throttlingConfig.global].
+type GlobalThrottling struct {
+	// Enabled puts every throttling counter in the Redis of RedisURL.
+	Enabled bool `conf:"enabled"`
+	// RedisURL is redis://[user:password@]host:port/db (rediss:// for TLS).
+	RedisURL string `conf:"redisUrl,urlsecret"`
+	// Timeout bounds one round trip to Redis; a call that takes longer
+	// counts as Redis being away (the gateway then counts locally).
+	Timeout time.Duration `conf:"timeout,ms"`
+	// KeyPrefix starts every counter's key in Redis.
+	KeyPrefix string `conf:"keyPrefix"`
 }
 
 // TrustedRanges returns TrustedProxies as address ranges; Load has checked

@@ -41,6 +41,11 @@ const (
 	// DefaultMaxRequestBodySize is 10 MiB: far above what an API call
 	// carries, low enough that a client cannot stream gigabytes through.
 	DefaultMaxRequestBodySize = 10 << 20
+	// DefaultRedisURL, DefaultRedisTimeout and DefaultRedisKeyPrefix are
+	// [throttlingConfig.global]'s.
+	DefaultRedisURL       = "redis://127.0.0.1:6379/0"
+	DefaultRedisTimeout   = 100 * time.Millisecond
+	DefaultRedisKeyPrefix = "microgw:throttle:"
 
 	// DefaultIssuer, DefaultAudience and DefaultCertificateAlias are the
 	// [[jwtTokenConfig]] that `micro-gw init` writes: the development issuer.
@@ -106,6 +111,11 @@ func Default() *Config {
 			AllowHeaders: slices.Clone(cors.DefaultAllowHeaders),
 			AllowMethods: slices.Clone(cors.DefaultAllowMethods),
 		},
+		Throttling: Throttling{Global: GlobalThrottling{
+			RedisURL:  DefaultRedisURL,
+			Timeout:   DefaultRedisTimeout,
+			KeyPrefix: DefaultRedisKeyPrefix,
+		}},
 	}
 }
 

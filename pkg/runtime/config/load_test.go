@@ -118,6 +118,12 @@ pushListen = "127.0.0.1:8245"
 pushEndpointUrl = "https://gw.example.com:8245/ssf/events"
 pushAuthorizationHeader = "Bearer p"
 ruleTtl = 7200
+
+[throttlingConfig.global]
+enabled = true
+redisUrl = "rediss://:pw@redis.internal:6380/2"
+timeout = 250
+keyPrefix = "fleet-a:"
 `
 
 func TestLoadFull(t *testing.T) {
@@ -145,10 +151,11 @@ func TestLoadFull(t *testing.T) {
 			Persistent: Persistent{Enabled: true, UseDefault: true, Hostname: "http://etcd:2379/v3/keys/revoked/",
 				Endpoints: []string{"http://e1:2379", "http://e2:2379"}, Username: "eu", Password: "ep", RulesPrefix: "gw/rules/", ServeBeforeLoaded: true},
 		},
-		Log:        Log{Level: "debug"},
-		Tracing:    Tracing{Endpoint: DefaultTracingEndpoint},
-		Upstream:   Upstream{ResponseTimeout: 15 * time.Second},
-		Throttling: Throttling{TrustedProxies: []string{"10.0.0.0/8", "2001:db8::/32", "192.0.2.7", "::ffff:172.16.0.0/108"}},
+		Log:      Log{Level: "debug"},
+		Tracing:  Tracing{Endpoint: DefaultTracingEndpoint},
+		Upstream: Upstream{ResponseTimeout: 15 * time.Second},
+		Throttling: Throttling{TrustedProxies: []string{"10.0.0.0/8", "2001:db8::/32", "192.0.2.7", "::ffff:172.16.0.0/108"},
+			Global: GlobalThrottling{Enabled: true, RedisURL: "rediss://:pw@redis.internal:6380/2", Timeout: 250 * time.Millisecond, KeyPrefix: "fleet-a:"}},
 		CORS: CORS{Enabled: true, AllowOrigins: []string{"https://app.example", "HTTPS://Other.example:443"}, AllowCredentials: true,
 			AllowHeaders: []string{"authorization", "Content-Type", "SOAPAction", "apikey"}, AllowMethods: []string{"GET"}},
 		StatusList: StatusList{Enabled: true, AllowedHosts: []string{"idp.example.com", "127.0.0.1:8443"}},
@@ -279,7 +286,12 @@ func TestBadConfs(t *testing.T) {
 		{"trusted proxy not a range", "[throttlingConfig]\ntrustedProxies = [\"10.0.0.0/8\", \"10.0.0.0/33\"]\n" + minimal, "throttlingConfig.trustedProxies[1]", 2, "not an address range"},
 		{"trusted proxy a name", "[throttlingConfig]\ntrustedProxies = [\"lb.internal\"]\n" + minimal, "throttlingConfig.trustedProxies[0]", 2, "not an IP address"},
 		{"trusted proxies a string", "[throttlingConfig]\ntrustedProxies = \"10.0.0.0/8\"\n" + minimal, "throttlingConfig.trustedProxies", 2, "array"},
-		{"WSO2 throttling key", "[throttlingConfig]\nenabledGlobalTMEventPublishing = false\n" + minimal, "throttlingConfig.enabledGlobalTMEventPublishing", 2, "reads trustedProxies"},
+		{"WSO2 throttling key", "[throttlingConfig]\nenabledGlobalTMEventPublishing = false\n" + minimal, "throttlingConfig.enabledGlobalTMEventPublishing", 2, "counts throttling policies itself, cluster-wide in the Redis of [throttlingConfig.global]"},
+		{"redis URL an http URL", "[throttlingConfig.global]\nenabled = true\nredisUrl = \"http://user:s3cret@r:6379/0\"\n" + minimal, "throttlingConfig.global.redisUrl", 3, `scheme "http": want redis://`},
+		{"redis URL without host", "[throttlingConfig.global]\nenabled = true\nredisUrl = \"redis:///0\"\n" + minimal, "throttlingConfig.global.redisUrl", 3, "names no host"},
+		{"redis URL path not a db", "[throttlingConfig.global]\nenabled = true\nredisUrl = \"redis://r:6379/cache\"\n" + minimal, "throttlingConfig.global.redisUrl", 3, "database number"},
+		{"redis timeout zero", "[throttlingConfig.global]\nenabled = true\ntimeout = 0\n" + minimal, "throttlingConfig.global.timeout", 3, "positive"},
+		{"global a value", "[throttlingConfig]\nglobal = true\n" + minimal, "throttlingConfig.global", 2, "table"},
 		{"inline table unknown key", "listenerConfig = { host = \"h\", nope = 1 }\n" + minimal, "listenerConfig.nope", 1, "unknown key"},
 		{"CORS origin with a path", "[corsConfig]\naccessControlAllowOrigins = [\"https://a\", \"https://b/app\"]\n" + minimal, "corsConfig.accessControlAllowOrigins[1]", 2, "without a path"},
 		{"CORS origin without a scheme", "[corsConfig]\naccessControlAllowOrigins = [\"app.example\"]\n" + minimal, "corsConfig.accessControlAllowOrigins[0]", 2, "is not an origin"},

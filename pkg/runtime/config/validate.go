@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"golang.org/x/net/http/httpguts"
@@ -141,6 +142,14 @@ func (d *validator) validate() {
 			d.fail(fmt.Sprintf("throttlingConfig.trustedProxies[%d]", i), err)
 		}
 	}
+	if g := &c.Throttling.Global; g.Enabled {
+		if err := redisURL(g.RedisURL); err != nil {
+			d.fail("throttlingConfig.global.redisUrl", err)
+		}
+		if g.Timeout <= 0 {
+			d.fail("throttlingConfig.global.timeout", errors.New("must be a positive number of milliseconds"))
+		}
+	}
 
 	d.validateCORS()
 	d.validateStatusList()
@@ -154,6 +163,27 @@ func (d *validator) validate() {
 	if !validLevel(c.Log.Level) {
 		d.fail("log.level", fmt.Errorf("level %q is not one of %s", c.Log.Level, strings.Join(logLevels, ", ")))
 	}
+}
+
+// redisURL checks a redisUrl: redis:// or rediss://, a host, a database
+// number as its path. The message never holds the URL (it may carry a
+// password).
+func redisURL(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return errors.New("is not a URL such as redis://127.0.0.1:6379/0")
+	case u.Scheme != "redis" && u.Scheme != "rediss":
+		return fmt.Errorf("scheme %q: want redis:// (or rediss:// for TLS)", u.Scheme)
+	case u.Hostname() == "":
+		return errors.New("names no host: want redis://host:port/db")
+	}
+	if db := strings.Trim(u.Path, "/"); db != "" {
+		if n, err := strconv.Atoi(db); err != nil || n < 0 {
+			return fmt.Errorf("path %q: the path is a database number, as in redis://host:6379/0", u.Path)
+		}
+	}
+	return nil
 }
 
 func validLevel(s string) bool {

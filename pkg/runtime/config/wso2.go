@@ -128,9 +128,20 @@ var wso2Only = map[string]string{
 	"listenerConfig.keyStorePassword":  "micro-gw reads its TLS pair from listenerConfig.certFile and listenerConfig.keyFile (PEM)",
 	"listenerConfig.tokenListenerPort": "micro-gw has no token listener; tokens come from your token service",
 	"mutualSSLConfig":                  "micro-gw does not authenticate clients by certificate",
-	"throttlingConfig":                 "micro-gw has no WSO2 traffic manager; of [throttlingConfig] it reads trustedProxies",
-	"validationConfig":                 "micro-gw does not validate payloads against the definition's schemas",
+	"throttlingConfig.enabledGlobalTMEventPublishing":     wso2Throttling,
+	"throttlingConfig.jmsConnectioninitialContextFactory": wso2Throttling,
+	"throttlingConfig.jmsConnectionProviderUrl":           wso2Throttling,
+	"throttlingConfig.jmsConnectionUsername":              wso2Throttling,
+	"throttlingConfig.jmsConnectionPassword":              wso2Throttling,
+	"throttlingConfig.throttleEndpointUrl":                wso2Throttling,
+	"throttlingConfig.throttleEndpointbase64Header":       wso2Throttling,
+	"throttlingConfig.binary":                             wso2Throttling,
+	"validationConfig":                                    "micro-gw does not validate payloads against the definition's schemas",
 }
+
+// wso2Throttling is why the WSO2 traffic manager's keys of [throttlingConfig]
+// are refused.
+const wso2Throttling = "micro-gw has no WSO2 traffic manager: it counts throttling policies itself, cluster-wide in the Redis of [throttlingConfig.global] (docs/traffic.md)"
 
 // wso2Hint returns why the key at schema path p (or a table holding it) is
 // a WSO2 setting micro-gw does not have, or "".
