@@ -206,5 +206,3 @@ func FuzzParsePolicies(f *testing.F) {
 		}
 	})
 }
-
-
