@@ -64,6 +64,7 @@ type svcServices struct {
 	AMQP   string // MICROGW_E2E_AMQP, amqp://guest:guest@host:port/ (vhost /)
 	STOMP  string // MICROGW_E2E_STOMP, host:port
 	Script string // MICROGW_E2E_SERVICES, scripts/services.sh (restart etcd|rabbitmq)
+	Redis  string // MICROGW_E2E_REDIS, host:port
 }
 
 func (s svcServices) amqpHostPort() string {
@@ -98,8 +99,9 @@ func svcEnv(t *testing.T) svcServices {
 		AMQP:   get("MICROGW_E2E_AMQP", "amqp://guest:guest@127.0.0.1:5672/"),
 		STOMP:  get("MICROGW_E2E_STOMP", "127.0.0.1:61613"),
 		Script: get("MICROGW_E2E_SERVICES", filepath.Join(moduleRoot(t), "scripts", "services.sh")),
+		Redis:  get("MICROGW_E2E_REDIS", "127.0.0.1:26379"),
 	}
-	for _, addr := range []string{s.Etcd, s.amqpHostPort(), s.STOMP} {
+	for _, addr := range []string{s.Etcd, s.amqpHostPort(), s.STOMP, s.Redis} {
 		c, err := net.DialTimeout("tcp", addr, 2*time.Second)
 		if err != nil {
 			t.Fatalf("no service on %s (%v): start them with `scripts/services.sh start` and "+
@@ -114,12 +116,19 @@ func svcEnv(t *testing.T) svcServices {
 // the service is healthy again.
 func svcRestartService(t *testing.T, s svcServices, name string) {
 	t.Helper()
+	svcService(t, s, "restart", name)
+}
+
+// svcService runs `scripts/services.sh VERB NAME` (start, stop, restart) and returns when it is
+// done: a started service is healthy.
+func svcService(t *testing.T, s svcServices, verb, name string) {
+	t.Helper()
 	start := time.Now()
-	out, err := runTimed("", 3*time.Minute, nil, "bash", s.Script, "restart", name)
+	out, err := runTimed("", 3*time.Minute, nil, "bash", s.Script, verb, name)
 	if err != nil {
-		t.Fatalf("scripts/services.sh restart %s: %v\n%s", name, err, out)
+		t.Fatalf("scripts/services.sh %s %s: %v\n%s", verb, name, err, out)
 	}
-	t.Logf("%s restarted in %v", name, time.Since(start).Round(time.Millisecond))
+	t.Logf("%s: %s took %v", name, verb, time.Since(start).Round(time.Millisecond))
 }
 
 // ------------------------------------------------------------------------------------ the binaries
@@ -261,6 +270,8 @@ type svcConf struct {
 	CustomStore bool
 	// Persistent holds extra lines of [tokenRevocationConfig.persistent], e.g. a custom store's keys.
 	Persistent []string
+	// Tables are more tables, written as they are at the end ("[throttlingConfig.global]\n...").
+	Tables []string
 }
 
 // writeConf writes conf/NAME.conf into the project (relative paths in a conf are taken from the
@@ -316,6 +327,9 @@ useDefault = %t
 		b.WriteString(l + "\n")
 	}
 	b.WriteString("\n[log]\nlevel = \"DEBUG\"\n")
+	for _, tb := range c.Tables {
+		b.WriteString("\n" + tb + "\n")
+	}
 	path := filepath.Join(p.Root, "conf", name+".conf")
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
@@ -475,6 +489,24 @@ func (g *svcGateway) Stop() {
 // call sends GET /svc/v1/pets with the token over plain HTTP.
 func (g *svcGateway) call(token string) gatewayAnswer {
 	return askGateway(g.client, fmt.Sprintf("http://127.0.0.1:%d/svc/v1/pets", g.HTTP), token)
+}
+
+// metric reads one sample of the gateway's /metrics ("name{labels}"); -1 when it is absent.
+func (g *svcGateway) metric(sample string) float64 {
+	resp, err := g.client.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", g.Admin))
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, sample+" "); ok {
+			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				return f
+			}
+		}
+	}
+	return -1
 }
 
 // expectAccepted polls until the token is served (200).

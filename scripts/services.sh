@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# scripts/services.sh — Debian's etcd, RabbitMQ (with its STOMP plugin) and ActiveMQ Classic on
-# loopback, for the end-to-end suites (e2e/, build tag e2e_services) and for trying a gateway
+# scripts/services.sh — Debian's etcd, RabbitMQ (with its STOMP plugin), ActiveMQ Classic and Redis
+# on loopback, for the end-to-end suites (e2e/, build tag e2e_services) and for trying a gateway
 # against real services.
 #
 #   scripts/services.sh install [SERVICE|all]   apt-get install what is missing
@@ -11,7 +11,7 @@
 #   scripts/services.sh logs    [SERVICE|all]   the tail of each service's logs
 #   scripts/services.sh env                     the MICROGW_E2E_* variables, for eval
 #   scripts/services.sh clean                   stop everything and remove the data folder
-# where SERVICE is etcd, rabbitmq or activemq.
+# where SERVICE is etcd, rabbitmq, activemq or redis.
 #
 # What runs where (every listener on 127.0.0.1):
 #   etcd 3.4      client $MICROGW_ETCD_PORT (2379), peer $MICROGW_ETCD_PEER_PORT (2380)
@@ -21,6 +21,8 @@
 #   ActiveMQ 5.17 STOMP $MICROGW_ACTIVEMQ_STOMP_PORT (61623), OpenWire $MICROGW_ACTIVEMQ_OPENWIRE_PORT
 #                 (61626); no authentication. XStream and Jettison are on its class path, for
 #                 the STOMP transformation jms-map-json (a JMS MapMessage as a JSON body)
+#   Redis 7.0     $MICROGW_REDIS_PORT (26379, not Redis's 6379, which a developer's own Redis may
+#                 hold); no persistence, no password (throttling's [throttlingConfig.global])
 # Daemons run in a session of their own with only stdin, stdout and stderr open, so a lock the
 # caller holds on a file descriptor (flock) is not held on by a broker that outlives the call.
 # Data and logs live under $MICROGW_SERVICES_DIR (default: $TMPDIR/micro-gw-services); they
@@ -39,6 +41,7 @@ RABBIT_BIN=/usr/lib/rabbitmq/bin   # the real scripts: /usr/sbin's wrapper would
 AMQ_STOMP_PORT=${MICROGW_ACTIVEMQ_STOMP_PORT:-61623}
 AMQ_OPENWIRE_PORT=${MICROGW_ACTIVEMQ_OPENWIRE_PORT:-61626}
 AMQ_HOME=/usr/share/activemq
+REDIS_PORT=${MICROGW_REDIS_PORT:-26379}
 
 say() { printf 'services: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -191,6 +194,11 @@ AMQ_JARS=(/usr/share/java/xstream.jar /usr/share/java/jettison.jar)
 install_activemq() {
 	if [[ -f $AMQ_HOME/bin/activemq.jar && -f ${AMQ_JARS[0]} && -f ${AMQ_JARS[1]} ]]; then return; fi
 	apt_install activemq libxstream-java libjettison-java
+}
+
+install_redis() {
+	if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then return; fi
+	apt_install redis-server
 }
 
 # ------------------------------------------------------------------------------------------- etcd
@@ -424,6 +432,40 @@ logs_activemq() {
 	tail -n 40 "$AMQ_OUT"
 }
 
+# ------------------------------------------------------------------------------------------ redis
+
+REDIS_PID=$DIR/redis.pid
+REDIS_LOG=$DIR/redis.log
+
+redis_healthy() { [[ $(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null) == PONG ]]; }
+
+start_redis() {
+	install_redis
+	mkdir -p "$DIR/redis"
+	if alive "$REDIS_PID" redis-server && redis_healthy; then
+		say "redis already running (pid $(<"$REDIS_PID")) on 127.0.0.1:$REDIS_PORT"
+		return
+	fi
+	stop_pid "$REDIS_PID" redis-server 10
+	ports_free MICROGW_REDIS_PORT "$REDIS_PORT"
+	say "starting redis on 127.0.0.1:$REDIS_PORT (log $REDIS_LOG)"
+	# No persistence: a restarted Redis is empty, as the throttling suites expect of an outage.
+	spawn "$REDIS_LOG" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+		--dir "$DIR/redis" --daemonize no
+	echo $! >"$REDIS_PID"
+	wait_up redis "$REDIS_PID" redis_healthy logs_redis
+}
+
+stop_redis() { stop_named redis-server "$REDIS_PID" 10; }
+
+status_redis() { status_named redis-server "$REDIS_PID" redis_healthy "127.0.0.1:$REDIS_PORT"; }
+
+logs_redis() {
+	[[ -f $REDIS_LOG ]] || return 0
+	echo "----- $REDIS_LOG (last 40 lines)"
+	tail -n 40 "$REDIS_LOG"
+}
+
 # ------------------------------------------------------------------------------------------- main
 
 usage() {
@@ -437,7 +479,8 @@ case $what in
 etcd) services=(etcd) ;;
 rabbitmq | rabbit) services=(rabbitmq) ;;
 activemq | amq) services=(activemq) ;;
-all) services=(etcd rabbitmq activemq) ;;
+redis) services=(redis) ;;
+all) services=(etcd rabbitmq activemq redis) ;;
 *) usage ;;
 esac
 
@@ -462,9 +505,11 @@ env)
 	echo "export MICROGW_E2E_AMQP=amqp://guest:guest@127.0.0.1:$AMQP_PORT/"
 	echo "export MICROGW_E2E_STOMP=127.0.0.1:$STOMP_PORT"
 	echo "export MICROGW_E2E_ACTIVEMQ_STOMP=127.0.0.1:$AMQ_STOMP_PORT"
+	echo "export MICROGW_E2E_REDIS=127.0.0.1:$REDIS_PORT"
 	echo "export MICROGW_E2E_SERVICES=$(cd "$(dirname "$0")" && pwd)/services.sh"
 	;;
 clean)
+	stop_redis
 	stop_activemq
 	stop_rabbitmq
 	stop_etcd
