@@ -90,8 +90,8 @@ func TestMainSourceShape(t *testing.T) {
 	for _, want := range []string{
 		`"github.com/micro-gw/micro-gw/pkg/runtime"`,
 		`var spec = runtime.Spec{`,
-		`BasePath:       "/petstore/v1",`,
-		`Production:     &runtime.Endpoint{URLs: []string{"https://h/v2"}, Type: "load_balance"},`,
+		`BasePath:   "/petstore/v1",`,
+		`Production: &runtime.Endpoint{URLs: []string{"https://h/v2"}, Type: "load_balance"},`,
 		`Scopes:         []string{"read"},`,
 		`AuthHeader: "X-Token",`,
 		`Transports: []string{"https"},`,
