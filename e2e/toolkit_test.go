@@ -244,7 +244,7 @@ func TestToolkitSample(t *testing.T) {
 	// replaces the toolkit with the source micro-gw carries.
 	gen := filepath.Join(wd, "petstore", project.GenDir)
 	for file, want := range map[string]string{
-		"main.go":                           `BasePath:   "/petstore/v1",`,
+		"main.go":                           `"/petstore/v1",`,
 		"ext_token_revocation_extension.go": "//line extensions/token_revocation_extension.go:1:1\n",
 		"go.mod":                            "replace github.com/micro-gw/micro-gw => ",
 	} {
