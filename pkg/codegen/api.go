@@ -64,7 +64,6 @@ func extractAPI(doc *openapi3.T) (runtime.API, error) {
 	if api.ThrottlingTier, _, err = stringExt(doc.Extensions, extThrottlingTier, nil); err != nil {
 		return api, err
 	}
-	x.hasProduction = api.Production != nil
 	if doc.Paths == nil {
 		return api, nil
 	}
@@ -89,10 +88,9 @@ func extractAPI(doc *openapi3.T) (runtime.API, error) {
 
 // apiLevel is what an operation inherits from its API.
 type apiLevel struct {
-	doc           *openapi3.T
-	named         map[string]*runtime.Endpoint
-	insecure      bool
-	hasProduction bool
+	doc      *openapi3.T
+	named    map[string]*runtime.Endpoint
+	insecure bool
 }
 
 // resource extracts one operation: the API's settings, overridden by the
@@ -127,9 +125,6 @@ func (x apiLevel) resource(path, method string, op *openapi3.Operation) (runtime
 	if r.Sandbox, err = endpointExt(op.Extensions, extSandbox, at, x.named); err != nil {
 		return r, err
 	}
-	if r.Production == nil && !x.hasProduction {
-		return r, errorAt(at, "no production endpoint: set %s on the API or the operation, or an absolute http(s) URL in servers", extProduction)
-	}
 	return r, nil
 }
 
@@ -159,7 +154,8 @@ func basePath(doc *openapi3.T) (string, error) {
 
 // serversEndpoint is the production endpoint of an API without
 // x-wso2-production-endpoints: its absolute http(s) server URLs, in order
-// (failover), as WSO2 did; nil when there is none.
+// (failover), as WSO2 did; nil when there is none (a relative URL, no
+// servers): the endpoint is then given at deploy time (endpointNotice).
 func serversEndpoint(servers openapi3.Servers) *runtime.Endpoint {
 	var urls []string
 	for i, s := range servers {

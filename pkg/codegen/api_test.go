@@ -128,15 +128,30 @@ func TestAPIExtraction(t *testing.T) {
 			Timeout: 5 * time.Second, Retry: &runtime.Retry{Count: 2, StatusCodes: []int{502, 503, 504},
 				Interval: 100 * time.Millisecond, BackOffFactor: 1.5, MaxInterval: time.Second}},
 			Resources: []runtime.Resource{{Method: "GET", Path: "/pet/{petId}", OperationID: "getPet", Secured: true,
-				Sandbox: &runtime.Endpoint{URLs: []string{"http://slow.example"}, Type: "load_balance", Timeout: 2 * time.Minute}}}},
+				Sandbox: &runtime.Endpoint{Name: "slow", URLs: []string{"http://slow.example"}, Type: "load_balance", Timeout: 2 * time.Minute}}}},
 	}, {
 		name: "named endpoints by reference",
 		top: "x-wso2-basePath: /p\nx-wso2-endpoints:\n  - main:\n      urls: [http://main.example]\n  - other:\n      urls: [http://other.example]\n" +
 			"x-wso2-production-endpoints: '#/x-wso2-endpoints/main'\n",
 		op: "x-wso2-production-endpoints: '#/x-wso2-endpoints/other'\n",
-		want: runtime.API{BasePath: "/p", Production: &runtime.Endpoint{URLs: []string{"http://main.example"}, Type: "load_balance"},
+		want: runtime.API{BasePath: "/p", Production: &runtime.Endpoint{Name: "main", URLs: []string{"http://main.example"}, Type: "load_balance"},
 			Resources: []runtime.Resource{{Method: "GET", Path: "/pet/{petId}", OperationID: "getPet", Secured: true,
-				Production: &runtime.Endpoint{URLs: []string{"http://other.example"}, Type: "load_balance"}}}},
+				Production: &runtime.Endpoint{Name: "other", URLs: []string{"http://other.example"}, Type: "load_balance"}}}},
+	}, {
+		name: "backend credentials: a user name and the variable of the password, or none",
+		top: "x-wso2-basePath: /p\nx-wso2-endpoints:\n  - main:\n      urls: [http://main.example]\n      securityConfig: {type: BASIC, username: gw}\n" +
+			"x-wso2-production-endpoints: '#/x-wso2-endpoints/main'\n" +
+			"x-wso2-sandbox-endpoints:\n  urls: [http://s.example]\n  securityConfig: {type: basic, username: sandbox, password: '${SANDBOX_PW}'}\n",
+		want: runtime.API{BasePath: "/p",
+			Production: &runtime.Endpoint{Name: "main", URLs: []string{"http://main.example"}, Type: "load_balance", Basic: &runtime.BasicAuth{Username: "gw"}},
+			Sandbox: &runtime.Endpoint{URLs: []string{"http://s.example"}, Type: "load_balance",
+				Basic: &runtime.BasicAuth{Username: "sandbox", Password: "${SANDBOX_PW}"}},
+			Resources: []runtime.Resource{{Method: "GET", Path: "/pet/{petId}", OperationID: "getPet", Secured: true}}},
+	}, {
+		name: "no endpoint at all: built, the endpoint is given at deploy time",
+		top:  "servers:\n  - url: /v3\n",
+		want: runtime.API{BasePath: "/v3",
+			Resources: []runtime.Resource{{Method: "GET", Path: "/pet/{petId}", OperationID: "getPet", Secured: true}}},
 	}, {
 		name: "security disabled for the API",
 		top:  "x-wso2-basePath: /p\nx-wso2-disable-security: true\n" + prodTop,
@@ -326,5 +341,63 @@ func TestPartialSegmentParameter(t *testing.T) {
 		if len(api.Resources) != 1 || api.Resources[0].Path != path {
 			t.Fatalf("%s: resources %+v", path, api.Resources)
 		}
+	}
+}
+
+// A definition without an endpoint builds with a warning that names the
+// API (title and base path) and the key that gives its endpoint.
+func TestNoEndpointWarns(t *testing.T) {
+	for _, tc := range []struct {
+		name, top, op string
+		line          int
+		want          string
+	}{{
+		name: "relative server URL", top: "servers:\n  - url: /v3\n", line: 5,
+		want: `$.servers: API "Pets" (/v3) has no endpoint: no x-wso2-production-endpoints and no absolute http(s) URL in servers; ` +
+			`it builds, but the gateway will not start until one is given: apiEndpoints."/v3".production = ["https://..."] in micro-gw.conf, ` +
+			`-e 'apiEndpoints."/v3".production=https://...', or MGW_APIENDPOINTS__V3_PRODUCTION=https://...`,
+	}, {
+		name: "no servers", top: "", line: 1,
+		want: `: API "Pets" (/) has no endpoint: `,
+	}, {
+		name: "an operation without one", top: "servers:\n  - url: /v3\n",
+		op: "x-wso2-production-endpoints: {urls: [http://a]}\n", line: 0, want: "",
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := writeDef(t, "api.yaml", doc30(tc.top, tc.op))
+			loaded, err := LoadAll(context.Background(), []string{file})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []*DefinitionError
+			for _, w := range loaded[0].Warnings {
+				if strings.Contains(w.Error(), "apiEndpoints") {
+					got = append(got, w)
+				}
+			}
+			if tc.want == "" {
+				if len(got) != 0 {
+					t.Fatalf("warned %v", got)
+				}
+				return
+			}
+			if len(got) != 1 || got[0].Line != tc.line || !strings.Contains(got[0].Error(), tc.want) {
+				t.Fatalf("warnings %v, want line %d with %q", got, tc.line, tc.want)
+			}
+		})
+	}
+	// Some operations with their own endpoint, others without: those are named.
+	content := strings.Replace(doc30("servers:\n  - url: /v3\n", "x-wso2-production-endpoints: {urls: [http://a]}\n"),
+		"\ncomponents:\n", "\n  /other:\n    post:\n      responses: {'200': {description: ok}}\ncomponents:\n", 1)
+	loaded, err := LoadAll(context.Background(), []string{writeDef(t, "api.yaml", content)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, w := range loaded[0].Warnings {
+		found = found || strings.Contains(w.Error(), `API "Pets" (/v3) has no production endpoint for POST /other; it builds`)
+	}
+	if !found {
+		t.Errorf("warnings %v", loaded[0].Warnings)
 	}
 }

@@ -183,11 +183,42 @@ func TestDefinitionErrors(t *testing.T) {
 		wantPath: "$.x-wso2-production-endpoints",
 		wantMsg:  `no endpoint "nope"`,
 	}, {
-		name:     "no production endpoint",
+		name:     "a password written in the definition",
 		file:     "api.yaml",
-		content:  doc30("x-wso2-sandbox-endpoints: {urls: [http://s]}\n", ""),
-		wantPath: `$.paths["/pet/{petId}"].get`,
-		wantMsg:  "no production endpoint",
+		content:  doc30("x-wso2-production-endpoints:\n  urls: [http://a]\n  securityConfig:\n    type: basic\n    username: u\n    password: s3cret\n", ""),
+		wantLine: 10,
+		wantPath: "$.x-wso2-production-endpoints.securityConfig.password",
+		wantMsg:  "would be compiled into the executable (the value is not shown)",
+	}, {
+		name:     "a password partly written",
+		file:     "api.yaml",
+		content:  doc30("x-wso2-production-endpoints: {urls: [http://a], securityConfig: {type: basic, password: 'pre${PW}'}}\n", ""),
+		wantPath: "$.x-wso2-production-endpoints.securityConfig.password",
+		wantMsg:  `must be "${NAME}"`,
+	}, {
+		name:     "backend credentials of another kind",
+		file:     "api.yaml",
+		content:  doc30("x-wso2-production-endpoints: {urls: [http://a], securityConfig: {type: digest}}\n", ""),
+		wantPath: "$.x-wso2-production-endpoints.securityConfig.type",
+		wantMsg:  `must be "basic"`,
+	}, {
+		name:     "backend credentials without a type",
+		file:     "api.yaml",
+		content:  doc30("x-wso2-production-endpoints: {urls: [http://a], securityConfig: {username: u}}\n", ""),
+		wantPath: "$.x-wso2-production-endpoints.securityConfig.type",
+		wantMsg:  "is required",
+	}, {
+		name:     "a user name with a colon",
+		file:     "api.yaml",
+		content:  doc30("x-wso2-endpoints:\n  - a: {urls: [http://a], securityConfig: {type: basic, username: 'a:b'}}\nx-wso2-production-endpoints: '#/x-wso2-endpoints/a'\n", ""),
+		wantPath: "$.x-wso2-endpoints[0].a.securityConfig.username",
+		wantMsg:  "colon",
+	}, {
+		name:     "credentials in an endpoint URL",
+		file:     "api.yaml",
+		content:  doc30("x-wso2-production-endpoints: {urls: ['https://u:s3cret@a/v2']}\n", ""),
+		wantPath: "$.x-wso2-production-endpoints.urls[0]",
+		wantMsg:  "securityConfig",
 	}, {
 		name:     "auth header not a header name",
 		file:     "api.yaml",
@@ -278,6 +309,9 @@ func TestDefinitionErrors(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tt.wantMsg) {
 				t.Errorf("error %q does not say %q", err, tt.wantMsg)
+			}
+			if strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("error %q shows a secret", err)
 			}
 		})
 	}

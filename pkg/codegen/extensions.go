@@ -4,12 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"net/url"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/micro-gw/micro-gw/pkg/runtime"
+	"github.com/micro-gw/micro-gw/pkg/runtime/config"
 )
 
 // The WSO2 API Microgateway extensions that micro-gw honours.
@@ -92,6 +92,7 @@ func namedEndpoints(exts map[string]any) (map[string]*runtime.Endpoint, error) {
 			if err != nil {
 				return err
 			}
+			ep.Name = name
 			named[name] = ep
 		}
 		return nil
@@ -164,9 +165,13 @@ func parseEndpoint(v any, at jsonPath, named map[string]*runtime.Endpoint) (*run
 				return nil, err
 			}
 		case "securityConfig":
-			return nil, errorAt(at.child(key), "backend credentials are not supported: the gateway does not authenticate to backends")
+			b, err := parseSecurityConfig(m[key], at.child(key))
+			if err != nil {
+				return nil, err
+			}
+			ep.Basic = b
 		default:
-			return nil, errorAt(at.child(key), "unknown key: an endpoint has urls, type and advanceEndpointConfig")
+			return nil, errorAt(at.child(key), "unknown key: an endpoint has urls, type, advanceEndpointConfig and securityConfig")
 		}
 	}
 	if len(ep.URLs) == 0 {
@@ -297,20 +302,11 @@ func parseURLs(v any, at jsonPath) ([]string, error) {
 		if !isString {
 			return nil, errorAt(at.child(index(i)), "must be a URL string, got %s", describe(item))
 		}
-		u, err := url.Parse(s)
-		switch {
-		case err != nil:
-			return nil, errorAt(at.child(index(i)), "not a URL: %w", err)
-		case u.Scheme != "http" && u.Scheme != "https":
-			return nil, errorAt(at.child(index(i)), "%q must be an http or https URL", s)
-		case u.Host == "" || u.Opaque != "":
-			return nil, errorAt(at.child(index(i)), "%q has no host", s)
-		case u.User != nil:
-			return nil, errorAt(at.child(index(i)), "%q carries credentials, which a definition must not hold", s)
-		case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
-			return nil, errorAt(at.child(index(i)), "%q must not have a query or a fragment", s)
+		u, err := config.CheckEndpointURL(s)
+		if err != nil {
+			return nil, &pathError{path: at.child(index(i)), err: err}
 		}
-		urls = append(urls, strings.TrimRight(s, "/"))
+		urls = append(urls, u)
 	}
 	return urls, nil
 }

@@ -34,6 +34,9 @@ func FuzzExtensions(f *testing.F) {
 		`{x-wso2-production-endpoints: {urls: [http://a]}, x-wso2-transports: "http", x-wso2-auth-header: "a b"}`,
 		`{x-wso2-production-endpoints: {urls: [http://a]}, x-wso2-cors: {corsConfigurationEnabled: true, accessControlAllowOrigins: ["https://A:443/", "*", "null"], accessControlAllowCredentials: true, accessControlAllowHeaders: ["*"], accessControlAllowMethods: [get]}}`,
 		`{x-wso2-production-endpoints: {urls: [http://a]}, x-wso2-cors: {corsConfigurationEnabled: 1, accessControlAllowOrigins: [{}], x: y}}`,
+		`{x-wso2-endpoints: [{a: {urls: [http://a], securityConfig: {type: basic, username: u, password: "${PW}"}}}], x-wso2-production-endpoints: "#/x-wso2-endpoints/a"}`,
+		`{x-wso2-production-endpoints: {urls: [http://a], securityConfig: {type: Basic, username: "a:b", password: plain}}}`,
+		`{x-wso2-production-endpoints: {urls: ["http://u:p@a"], securityConfig: {username: 1, password: "${A}${B}"}}}`,
 		`null`,
 	} {
 		f.Add([]byte(seed))
@@ -72,9 +75,6 @@ func FuzzExtensions(f *testing.F) {
 			t.Fatalf("resources %+v", api.Resources)
 		}
 		r := api.Resources[0]
-		if r.Production == nil && api.Production == nil {
-			t.Fatal("a resource without a production endpoint")
-		}
 		if api.AuthHeader != "" && !httpguts.ValidHeaderFieldName(api.AuthHeader) {
 			t.Fatalf("auth header %q", api.AuthHeader)
 		}
@@ -89,6 +89,9 @@ func FuzzExtensions(f *testing.F) {
 		for _, ep := range endpointsOf(api.Production, api.Sandbox, r.Production, r.Sandbox) {
 			if len(ep.URLs) == 0 || (ep.Type != endpointLoadBalance && ep.Type != endpointFailover) {
 				t.Fatalf("endpoint %+v", ep)
+			}
+			if b := ep.Basic; b != nil && (strings.Contains(b.Username, ":") || b.Password != "" && !envReference.MatchString(b.Password)) {
+				t.Fatalf("credentials %+v", b)
 			}
 			if ep.Timeout < 0 || ep.Timeout > maxMillis*time.Millisecond {
 				t.Fatalf("timeout %v", ep.Timeout)

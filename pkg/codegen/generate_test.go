@@ -32,7 +32,7 @@ func TestMainSourceQuotesEverything(t *testing.T) {
 		Resources: []runtime.Resource{{
 			Method: "GET", Path: hostile[2], OperationID: hostile[0], Secured: true,
 			Scopes: hostile, ThrottlingTier: hostile[1],
-			Sandbox: &runtime.Endpoint{URLs: hostile, Type: "failover"},
+			Sandbox: &runtime.Endpoint{Name: hostile[2], URLs: hostile, Type: "failover", Basic: &runtime.BasicAuth{Username: hostile[0], Password: hostile[1]}},
 		}},
 	}}}
 	src, err := MainSource(spec)
@@ -120,6 +120,15 @@ func TestMainSourceEndpointConfig(t *testing.T) {
 		Sandbox: &runtime.Endpoint{URLs: []string{"http://h"}, Type: "failover", Timeout: 1500 * time.Millisecond,
 			Retry: &runtime.Retry{Count: 2, StatusCodes: []int{502, 504}, Interval: 100 * time.Millisecond, BackOffFactor: 1.5, MaxInterval: time.Second}},
 	}}}}
+	named := plain
+	named.APIs = []runtime.API{{BasePath: "/p", Production: &runtime.Endpoint{Name: "main", URLs: []string{"http://h"}, Type: "failover",
+		Basic: &runtime.BasicAuth{Username: "gw", Password: "${PW}"}}}}
+	if src, err = MainSource(named); err != nil {
+		t.Fatal(err)
+	}
+	if want := `&runtime.Endpoint{Name: "main", URLs: []string{"http://h"}, Type: "failover", Basic: &runtime.BasicAuth{Username: "gw", Password: "${PW}"}},`; !strings.Contains(string(src), want) {
+		t.Errorf("generated main.go lacks %s:\n%s", want, src)
+	}
 	if src, err = MainSource(timed); err != nil {
 		t.Fatal(err)
 	}

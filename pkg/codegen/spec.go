@@ -56,7 +56,8 @@ func LoadAll(ctx context.Context, files []string) ([]Loaded, error) {
 		}
 		byBasePath[api.BasePath] = file
 		defs = append(defs, d)
-		loaded = append(loaded, Loaded{API: api, File: file, Warnings: d.Warnings(), Parts: rec.parts(file), def: d})
+		warnings := append(d.Warnings(), d.endpointNotice(api)...)
+		loaded = append(loaded, Loaded{API: api, File: file, Warnings: warnings, Parts: rec.parts(file), def: d})
 	}
 	spec := runtime.Spec{APIs: make([]runtime.API, len(loaded))}
 	for i, l := range loaded {

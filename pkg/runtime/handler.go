@@ -267,9 +267,10 @@ func (s *Server) limitBody(next stage) stage {
 	}
 }
 
-// forward proxies to the route's production endpoint, or its sandbox
-// endpoint for a SANDBOX token. A token for an environment the API has no
-// endpoint for gets 401 900901, as in WSO2.
+// forward proxies to the route's production endpoint (every route has one:
+// the gateway does not start without), or its sandbox endpoint for a
+// SANDBOX token. A SANDBOX token for an API without a sandbox endpoint gets
+// 401 900901, as in WSO2.
 func (s *Server) forward(x *exchange, r *http.Request) {
 	up := x.route.production
 	if x.sandbox {
@@ -279,14 +280,6 @@ func (s *Server) forward(x *exchange, r *http.Request) {
 			x.fail(newFault(CodeInvalidCredentials, "Sandbox key offered to the API with no sandbox endpoint"))
 			return
 		}
-	} else if up == nil {
-		if x.route.resource.Secured {
-			s.metrics.authFailures.WithLabelValues("no_production_endpoint").Inc()
-			x.fail(newFault(CodeInvalidCredentials, "Production key offered to the API with no production endpoint"))
-			return
-		}
-		x.fail(newFault(CodeBackendUnreachable, "The API has no production endpoint"))
-		return
 	}
 	r = r.WithContext(context.WithValue(r.Context(), exchangeKey{}, x))
 	up.proxy.ServeHTTP(x, r)

@@ -107,8 +107,12 @@ func run(ctx context.Context, spec Spec, args []string, stdout, stderr io.Writer
 		}
 	}
 	// A feature that takes -e keys of its own (not configuration paths)
-	// adds its config.OverrideClaim to Claims here.
-	cfg, err := config.LoadSources(config.Sources{File: f.config, Env: os.Environ(), Overrides: f.overrides})
+	// adds its config.OverrideClaim to Claims here. The APIs' base paths are
+	// the entries of [apiEndpoints] that an MGW_ variable may set.
+	endpoints := &EndpointOverrides{}
+	cfg, err := config.LoadSources(config.Sources{File: f.config, Env: os.Environ(), Overrides: f.overrides,
+		Keys:   config.APIEndpointsKeys(spec.basePaths()),
+		Claims: []config.OverrideClaim{endpoints.Claim(spec)}})
 	if err != nil {
 		fmt.Fprintln(stderr, "error:", err)
 		return 1
@@ -125,7 +129,7 @@ func run(ctx context.Context, spec Spec, args []string, stdout, stderr io.Writer
 		logger.Warn(w.Error())
 	}
 
-	srv, err := New(spec, cfg, Options{Logger: logger, Registry: revocation.DefaultRegistry})
+	srv, err := New(spec, cfg, Options{Logger: logger, Registry: revocation.DefaultRegistry, Endpoints: endpoints})
 	if err != nil {
 		// A fault of the conf found here (an alias missing from the trust
 		// store, say) reads like one the loader found.

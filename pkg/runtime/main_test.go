@@ -267,3 +267,32 @@ level = "INFO"
 		t.Error("the token was logged")
 	}
 }
+
+// The gateway takes its APIs' endpoints from the deployment: an MGW_
+// variable for a base path the conf does not write, the original's -e form
+// for a named endpoint; without any, it does not start, naming the API and
+// the key.
+func TestRunDeployedEndpoints(t *testing.T) {
+	conf := writeProject(t, "[[jwtTokenConfig]]\nissuer = \"i\"\naudience = \"a\"\ncertificateAlias = \"c\"\n")
+	spec := Spec{Name: "p", APIs: []API{{Title: "Relative", BasePath: "/rel/v1", Resources: []Resource{{Method: "GET", Path: "/a"}},
+		Sandbox: &Endpoint{Name: "sb", URLs: []string{"http://s"}}}}}
+	var out, errOut bytes.Buffer
+	if code := run(t.Context(), spec, []string{"--config", conf}, &out, &errOut); code != 1 ||
+		!strings.HasPrefix(errOut.String(), "error: "+conf+`: apiEndpoints."/rel/v1".production: API "Relative" (/rel/v1) has no production endpoint`) {
+		t.Errorf("no endpoint: %d %q", code, errOut.String())
+	}
+
+	errOut.Reset()
+	if code := run(t.Context(), spec, []string{"--config", conf, "-e", "nope_sand_endpoint_0=http://x"}, &out, &errOut); code != 1 ||
+		!strings.Contains(errOut.String(), `nope_sand_endpoint_0: -e override: no endpoint named "nope" in x-wso2-endpoints (the gateway's are sb_sand)`) {
+		t.Errorf("unknown name: %d %q", code, errOut.String())
+	}
+
+	t.Setenv("MGW_APIENDPOINTS__REL_V1_PRODUCTION", "https://from-env/v1")
+	out.Reset()
+	errOut.Reset()
+	if code := run(t.Context(), spec, []string{"--config", conf, "-e", "sb_sand_endpoint_0=http://x", "--print-config"}, &out, &errOut); code != 0 ||
+		!strings.Contains(out.String(), "[apiEndpoints.\"/rel/v1\"]\nproduction = ['https://from-env/v1']  # environment MGW_APIENDPOINTS__REL_V1_PRODUCTION") {
+		t.Errorf("environment: %d %q\n%s", code, errOut.String(), out.String())
+	}
+}

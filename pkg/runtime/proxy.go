@@ -56,6 +56,9 @@ type upstream struct {
 	timeout  time.Duration // 0: none
 	retry    *retryPolicy  // nil: no retries
 	proxy    *httputil.ReverseProxy
+	// basic is the Authorization header the backend gets (securityConfig),
+	// "" for none. It is never logged: name is what logs show.
+	basic string
 }
 
 // exchangeKey is the context key under which the request path hands its
@@ -82,14 +85,15 @@ func newTransport(roots *x509.CertPool) *http.Transport {
 	}
 }
 
-// newUpstream builds the proxy of an endpoint. rt is the transport (tests and
+// newUpstream builds the proxy of an endpoint as deployedSpec made it (its
+// Basic holds the password itself). rt is the transport (tests and
 // benchmarks pass an in-process one); timeout is [upstream] responseTimeout,
 // for an endpoint without a timeout of its own.
 func newUpstream(ep *Endpoint, rt http.RoundTripper, timeout time.Duration, buffers httputil.BufferPool, logger *slog.Logger, m *metrics) (*upstream, error) {
 	if ep == nil || len(ep.URLs) == 0 {
 		return nil, errors.New("endpoint has no urls")
 	}
-	u := &upstream{timeout: timeout, retry: newRetryPolicy(ep.Retry)}
+	u := &upstream{timeout: timeout, retry: newRetryPolicy(ep.Retry), basic: basicHeader(ep.Basic)}
 	if ep.Timeout > 0 {
 		u.timeout = ep.Timeout
 	}
@@ -210,6 +214,10 @@ func (u *upstream) rewrite(pr *httputil.ProxyRequest) {
 		pr.Out.Header["X-Forwarded-For"] = prior
 	}
 	pr.SetXForwarded()
+	if u.basic != "" {
+		// The endpoint's own credentials, over whatever the client sent.
+		pr.Out.Header["Authorization"] = []string{u.basic}
+	}
 	if pr.In.Trailer != nil {
 		// The server fills the request's trailer map in when the body ends;
 		// Out's own copy, made before, would go out empty.

@@ -56,6 +56,9 @@ type Options struct {
 	// SpanExporter, when set, receives the spans of [tracing] instead of
 	// the OTLP exporter of tracing.endpoint.
 	SpanExporter sdktrace.SpanExporter
+	// Endpoints are the -e forms of named endpoints that Main took while
+	// loading the configuration (EndpointOverrides.Claim); nil for none.
+	Endpoints *EndpointOverrides
 }
 
 // NamedSource is a revocation source and the name it has in logs, metrics
@@ -137,6 +140,10 @@ func New(spec Spec, cfg *config.Config, opts Options) (*Server, error) {
 	}
 	if s.tracing, err = newTracing(cfg.Tracing, spec, opts.SpanExporter, roots, logger); err != nil {
 		return nil, cfg.Fault("tracing.endpoint", err)
+	}
+	// The endpoints this deployment gives, over those compiled in.
+	if s.spec, err = deployedSpec(spec, cfg, opts.Endpoints); err != nil {
+		return nil, err
 	}
 	if s.throttling, err = s.newThrottling(); err != nil {
 		return nil, err

@@ -93,6 +93,11 @@ type Resource struct {
 // Endpoint is a backend of x-wso2-production-endpoints or
 // x-wso2-sandbox-endpoints.
 type Endpoint struct {
+	// Name is the endpoint's name in x-wso2-endpoints, "" for an endpoint
+	// written in place or taken from servers: -e <Name>_prod_endpoint_<i>
+	// and its kin change a named endpoint at start (docs/runtime.md,
+	// "Endpoints at deploy time").
+	Name string
 	URLs []string
 	// Type is "load_balance" (the default: round robin, moving on to the next
 	// URL when one fails to connect) or "failover" (always the first URL that
@@ -105,6 +110,19 @@ type Endpoint struct {
 	// Retry is advanceEndpointConfig.retryConfig; nil sends a request once
 	// (it still moves on past a URL it could not connect to).
 	Retry *Retry
+	// Basic is securityConfig {type: basic}: the gateway sends the backend
+	// Authorization: Basic. Nil sends no credentials.
+	Basic *BasicAuth
+}
+
+// BasicAuth is an endpoint's securityConfig of type basic, as the build
+// compiles it: never a password, only the ${NAME} that names the
+// environment variable holding it, resolved when the gateway starts.
+type BasicAuth struct {
+	Username string
+	// Password is "" (given at start: [apiEndpoints] basicPassword or -e
+	// <name>_prod_basic_password) or "${NAME}".
+	Password string
 }
 
 // Retry is an endpoint's retryConfig: which answers an idempotent request
@@ -171,4 +189,13 @@ func (s *Spec) addResource(rt *router, i, j int) error {
 	api := &s.APIs[i]
 	res := &api.Resources[j]
 	return rt.add(api.BasePath, res.Path, strings.ToUpper(res.Method), newRoute(api, res))
+}
+
+// basePaths are the base paths of the spec's APIs.
+func (s *Spec) basePaths() []string {
+	out := make([]string, len(s.APIs))
+	for i, api := range s.APIs {
+		out[i] = api.BasePath
+	}
+	return out
 }

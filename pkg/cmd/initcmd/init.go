@@ -18,8 +18,8 @@ import (
 
 // InitOptions are the inputs of `micro-gw init`.
 type InitOptions struct {
-	Out   io.Writer
-	Getwd func() (string, error)
+	Out, ErrOut io.Writer
+	Getwd       func() (string, error)
 
 	// Name is the project's path as typed.
 	Name        string
@@ -29,7 +29,7 @@ type InitOptions struct {
 
 // NewCmdInit returns `micro-gw init`; runF replaces the run in tests.
 func NewCmdInit(f *factory.Factory, runF func(*InitOptions) error) *cobra.Command {
-	opts := &InitOptions{Out: f.Out, Getwd: f.Getwd}
+	opts := &InitOptions{Out: f.Out, ErrOut: f.ErrOut, Getwd: f.Getwd}
 	cmd := &cobra.Command{
 		Use:   "init NAME",
 		Short: "Make a new project",
@@ -67,6 +67,7 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 		defs[i] = project.New(wd, def).Root
 	}
 	var parts []project.Part
+	var notices []*codegen.DefinitionError
 	if len(defs) > 0 {
 		d := display{abs: defs, typed: opts.Definitions}
 		loaded, err := codegen.LoadAll(ctx, defs)
@@ -76,12 +77,16 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 		if parts, err = definitionParts(loaded, d); err != nil {
 			return err
 		}
+		notices = endpointNotices(loaded, d)
 	}
 	p := project.New(wd, opts.Name)
 	if err := project.Scaffold(p, project.ScaffoldOptions{Force: opts.Force, Definitions: defs, Parts: parts}); err != nil {
 		return err
 	}
 	fmt.Fprintf(opts.Out, "Project '%s' is initialized successfully.\n", opts.Name)
+	for _, n := range notices {
+		fmt.Fprintf(opts.ErrOut, "WARNING: %s\n", n)
+	}
 	if len(defs) > 0 {
 		fmt.Fprintf(opts.Out, "Next: micro-gw build %s\n", opts.Name)
 	} else {
@@ -89,6 +94,22 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 			filepath.Join(opts.Name, project.DefinitionsDir), opts.Name)
 	}
 	return nil
+}
+
+// endpointNotices are the build's warnings about APIs without an endpoint,
+// with the files named as typed: such a definition is taken, and the user
+// learns at once what the gateway needs before it starts.
+func endpointNotices(loaded []codegen.Loaded, d display) []*codegen.DefinitionError {
+	var out []*codegen.DefinitionError
+	for _, l := range loaded {
+		for _, w := range l.Warnings {
+			if noEndpoint := (*codegen.NoEndpointError)(nil); errors.As(w, &noEndpoint) {
+				w.File = d.name(w.File)
+				out = append(out, w)
+			}
+		}
+	}
+	return out
 }
 
 // definitionParts are the files that the definitions reference, to be copied

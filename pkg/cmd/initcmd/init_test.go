@@ -72,6 +72,27 @@ func TestInitRun(t *testing.T) {
 	}
 }
 
+// A definition without an endpoint (here a relative server URL) is taken,
+// with the build's warning naming the API and the key that gives one.
+func TestInitTakesADefinitionWithoutEndpoint(t *testing.T) {
+	wd := t.TempDir()
+	writeFiles(t, wd, map[string]string{"rel.yaml": "openapi: 3.0.0\ninfo: {title: Rel, version: '1'}\nservers:\n  - url: /rel/v1\n" +
+		"paths:\n  /a:\n    get:\n      security: []\n      responses: {'200': {description: ok}}\n"})
+	var out, errOut bytes.Buffer
+	opts := &InitOptions{Out: &out, ErrOut: &errOut, Getwd: func() (string, error) { return wd, nil }, Name: "rel", Definitions: []string{"rel.yaml"}}
+	if err := initRun(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	want := `WARNING: rel.yaml:3: $.servers: API "Rel" (/rel/v1) has no endpoint: no x-wso2-production-endpoints and no absolute http(s) URL in servers; ` +
+		`it builds, but the gateway will not start until one is given: apiEndpoints."/rel/v1".production`
+	if !strings.HasPrefix(errOut.String(), want) || !strings.HasPrefix(out.String(), "Project 'rel' is initialized successfully.") {
+		t.Errorf("stdout %q\nstderr %q", out.String(), errOut.String())
+	}
+	if _, err := os.Stat(filepath.Join(wd, "rel", "api_definitions", "rel.yaml")); err != nil {
+		t.Error(err)
+	}
+}
+
 // Without a definition the next step is to add one.
 func TestInitRunWithoutDefinitions(t *testing.T) {
 	wd := t.TempDir()

@@ -90,8 +90,10 @@ func TestBadInputs(t *testing.T) {
 		name: "build a file that is not a definition", setup: []setup{proj, file("pets/api_definitions/a.yaml", goodDef), file("pets/api_definitions/notes.txt", "hi")},
 		args: []string{"build", "pets"}, wantCode: ExitFailure, want: []string{"notes.txt", ".yaml, .yml or .json"},
 	}, {
-		name: "build an operation without a production endpoint", setup: []setup{proj, file("pets/api_definitions/a.yaml", strings.Replace(goodDef, "x-wso2-production-endpoints", "x-wso2-sandbox-endpoints", 1))},
-		args: []string{"build", "pets"}, wantCode: ExitFailure, want: []string{`$.paths["/x"].get`, "no production endpoint"},
+		name: "build a backend password written in the definition",
+		setup: []setup{proj, file("pets/api_definitions/a.yaml", strings.Replace(goodDef, `{urls: ["http://127.0.0.1:9"]}`,
+			`{urls: ["http://127.0.0.1:9"], securityConfig: {type: basic, username: u, password: hunter2}}`, 1))},
+		args: []string{"build", "pets"}, wantCode: ExitFailure, want: []string{"a.yaml:4: $.x-wso2-production-endpoints.securityConfig.password", "would be compiled into the executable"},
 	}, {
 		name: "build without a Go toolchain", setup: []setup{proj, file("pets/api_definitions/a.yaml", goodDef), noGo},
 		args: []string{"build", "pets"}, wantCode: ExitFailure, want: []string{"micro-gw build needs the Go toolchain (go 1.26 or later) on PATH", "BUILD FAILED"},

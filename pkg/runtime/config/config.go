@@ -55,6 +55,8 @@ type Config struct {
 	CORS       CORS        `conf:"corsConfig"`
 	StatusList StatusList  `conf:"statusList"`  // statuslist.go
 	SSF        SSFReceiver `conf:"ssfReceiver"` // ssf.go
+	// Endpoints are the [apiEndpoints."<basePath>"] tables, by base path.
+	Endpoints map[string]APIEndpoints `conf:"apiEndpoints"`
 
 	// lines maps every key and table that a layer above the defaults set
 	// to where the value in effect came from: the line of File, the MGW_
@@ -68,6 +70,12 @@ type Config struct {
 // certificate that does not parse) are then reported like the loader's own.
 func (c *Config) Fault(key string, err error) *Error {
 	return c.lines.fault(c.File, key, err)
+}
+
+// OverrideFault returns an *Error about the -e KEY that a feature took
+// (an OverrideClaim), found after loading.
+func (c *Config) OverrideFault(key string, err error) *Error {
+	return Origin{Source: FromFlag, Name: key}.fault(c.File, key, err)
 }
 
 // Listener is [listenerConfig].

@@ -236,6 +236,12 @@ func tomlType(v any) string {
 	}
 }
 
+// ExpandEnv replaces each ${NAME} in s with the variable's value, as the
+// configuration's values are read ("Values from the environment" of
+// docs/configuration.md), for values a feature reads itself: a -e form it
+// claims, or a ${NAME} compiled into the gateway.
+func ExpandEnv(s string) (string, error) { return expandEnv(s) }
+
 // expandEnv replaces each ${NAME} in s with the variable's value; $${ stands
 // for a literal ${. An unset variable is an error: silently using "" would
 // start a gateway with, say, an empty broker password.

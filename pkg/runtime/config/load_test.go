@@ -124,6 +124,13 @@ enabled = true
 redisUrl = "rediss://:pw@redis.internal:6380/2"
 timeout = 250
 keyPrefix = "fleet-a:"
+
+[apiEndpoints."/petstore/v1"]
+production = ["https://pets.internal/v2/"]
+sandbox = []
+type = "failover"
+basicUsername = "gw"
+basicPassword = "pw"
 `
 
 func TestLoadFull(t *testing.T) {
@@ -162,6 +169,8 @@ func TestLoadFull(t *testing.T) {
 		SSF: SSFReceiver{Transmitter: "https://tx.example.com", AuthorizationHeader: "Bearer t0k", Audience: "https://gw.example.com",
 			Delivery: "push", PollInterval: 500 * time.Millisecond, PushListen: "127.0.0.1:8245",
 			PushEndpointURL: "https://gw.example.com:8245/ssf/events", PushAuthorizationHeader: "Bearer p", RuleTTL: 2 * time.Hour},
+		Endpoints: map[string]APIEndpoints{"/petstore/v1": {Production: []string{"https://pets.internal/v2/"}, Sandbox: []string{},
+			Type: "failover", BasicUsername: "gw", BasicPassword: "pw"}},
 	}
 	ranges, err := c.Throttling.TrustedRanges()
 	if err != nil || fmt.Sprint(ranges) != "[10.0.0.0/8 2001:db8::/32 192.0.2.7/32 172.16.0.0/12]" {
@@ -298,6 +307,13 @@ func TestBadConfs(t *testing.T) {
 		{"CORS method not a token", "[corsConfig]\n\naccessControlAllowMethods = [\"GET\", \"PO ST\"]\n" + minimal, "corsConfig.accessControlAllowMethods[1]", 3, "not an HTTP method"},
 		{"CORS header not a token", "[corsConfig]\naccessControlAllowHeaders = [\"X:Y\"]\n" + minimal, "corsConfig.accessControlAllowHeaders[0]", 2, "not an HTTP header name"},
 		{"CORS unknown key", "[corsConfig]\naccessControlAllowOrigin = []\n" + minimal, "corsConfig.accessControlAllowOrigin", 2, "did you mean corsConfig.accessControlAllowOrigins?"},
+		{"endpoint URL relative", "[apiEndpoints.\"/p\"]\nproduction = [\"/v2\"]\n" + minimal, `apiEndpoints."/p".production[0]`, 2, "must be an http or https URL"},
+		{"endpoint URL with a query", "[apiEndpoints.\"/p\"]\nsandbox = [\"https://a\", \"https://b/v2?x=1\"]\n" + minimal, `apiEndpoints."/p".sandbox[1]`, 2, "query"},
+		{"endpoint URL with credentials", "[apiEndpoints.\"/p\"]\nproduction = [\"https://u:pw@b/v2\"]\n" + minimal, `apiEndpoints."/p".production[0]`, 2, "basicUsername and basicPassword"},
+		{"endpoint production empty", "[apiEndpoints.\"/p\"]\n\nproduction = []\n" + minimal, `apiEndpoints."/p".production`, 3, "is empty"},
+		{"endpoint type", "[apiEndpoints.\"/p\"]\ntype = \"round_robin\"\n" + minimal, `apiEndpoints."/p".type`, 2, `"load_balance" or "failover"`},
+		{"endpoint user with a colon", "[apiEndpoints.\"/p\"]\nsandboxBasicUsername = \"a:b\"\n" + minimal, `apiEndpoints."/p".sandboxBasicUsername`, 2, "colon"},
+		{"endpoint unknown key", "[apiEndpoints.\"/p\"]\nproduktion = []\n" + minimal, `apiEndpoints."/p".produktion`, 2, `did you mean apiEndpoints."/p".production?`},
 	}
 	if len(cases) < 10 {
 		t.Fatal("keep at least 10 bad confs")

@@ -54,8 +54,14 @@ func (p *printer) table(r ref, v reflect.Value, header string) {
 	var lines []printLine
 	for _, n := range r.node.children {
 		if n.shape == shapeKey && n.field != "" {
-			c := r.to(n)
-			lines = append(lines, printLine{quoteKey(n.name) + " = " + formatValue(n, v.FieldByName(n.field)), p.from(c.display)})
+			c, f := r.to(n), v.FieldByName(n.field)
+			kv := quoteKey(n.name) + " = " + formatValue(n, f)
+			if n.kind.list && f.IsNil() {
+				// Not set is not the empty list (sandbox = [] takes an
+				// endpoint away): a comment, so that it reads back unset.
+				kv = "# " + quoteKey(n.name) + " is not set"
+			}
+			lines = append(lines, printLine{kv, p.from(c.display)})
 		}
 	}
 	if pass := r.node.pass; pass != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -39,6 +40,14 @@ password = "etcd-s3cret"
 revokedTokensFile = "extensions/revoked.txt"
 apiKey = "key-s3cret"
 nested = { a = ["x"], "b c" = 1 }
+
+[apiEndpoints."/petstore/v1"]
+production = ["https://pets/v2"]
+basicUsername = "gw"
+basicPassword = "basic-s3cret"
+
+[apiEndpoints."/acc/v1"]
+sandbox = []
 `
 	file, root := writeConf(t, conf)
 	c, err := LoadSources(Sources{File: file,
@@ -80,6 +89,11 @@ nested = { a = ["x"], "b c" = 1 }
 		"nested = {a = ['x'], 'b c' = 1}",
 		"level = 'DEBUG'",
 		"  # -e b7a.log.level (as b7a.log.level)\n",
+		"[apiEndpoints.\"/petstore/v1\"]\nproduction = ['https://pets/v2']",
+		"# sandbox is not set",
+		"[apiEndpoints.\"/acc/v1\"]\n# production is not set  ",
+		"sandbox = []  ",
+		`basicPassword = "********"`,
 		"enabled = true ",
 		"  # default\n",
 	})
@@ -96,11 +110,13 @@ nested = { a = ["x"], "b c" = 1 }
 		cc.Listener.TrustStorePassword, cc.Revocation.Persistent.Password = "", ""
 		cc.Revocation.Realtime.ProviderURL = ""
 		cc.Revocation.Persistent.Settings["apiKey"] = ""
+		e := cc.Endpoints["/petstore/v1"]
+		e.BasicPassword = ""
+		cc.Endpoints["/petstore/v1"] = e
 	}
-	// (Compared as printed by fmt: an empty list is written [] and read
-	// back empty, where it was nil.)
-	if a, b := fmt.Sprintf("%+v", c), fmt.Sprintf("%+v", c2); a != b {
-		t.Errorf("printed and loaded again:\n%s\nwas\n%s", b, a)
+	// A list that is not set reads back not set, an empty one empty.
+	if !reflect.DeepEqual(c, c2) {
+		t.Errorf("printed and loaded again:\n%+v\nwas\n%+v", c2, c)
 	}
 }
 

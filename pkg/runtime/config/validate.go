@@ -154,6 +154,7 @@ func (d *validator) validate() {
 	d.validateCORS()
 	d.validateStatusList()
 	d.validateSSF()
+	d.validateEndpoints()
 
 	if c.Tracing.Enabled {
 		if _, _, err := c.Tracing.Target(); err != nil {
