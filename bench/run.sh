@@ -32,6 +32,7 @@ if [[ -n $SMOKE ]]; then
 	RUNS=${BENCH_RUNS:-1}
 	DUR=${BENCH_DURATION:-1}
 	PROP_N=${BENCH_PROP_N:-20}
+	IDP_N=${BENCH_IDP_N:-3}
 	START_RUNS=${BENCH_START_RUNS:-1}
 else
 	WORK=${BENCH_WORK:-${TMPDIR:-/tmp}/micro-gw-bench}
@@ -40,6 +41,7 @@ else
 	RUNS=${BENCH_RUNS:-3}
 	DUR=${BENCH_DURATION:-10}
 	PROP_N=${BENCH_PROP_N:-1000}
+	IDP_N=${BENCH_IDP_N:-50}
 	START_RUNS=${BENCH_START_RUNS:-3}
 fi
 CONNS=${BENCH_CONNS:-32}
@@ -149,7 +151,7 @@ for svc in etcd rabbitmq; do bash "$ROOT/scripts/services.sh" install "$svc"; do
 say "building micro-gw and the bench tools"
 gobuild() {
 	(cd "$ROOT" && go build -o "$BIN/" ./cmd/micro-gw ./bench/backend ./bench/bareproxy ./bench/loadgen \
-		./bench/propagation ./bench/startready ./bench/etcdload)
+		./bench/propagation ./bench/startready ./bench/etcdload ./bench/idpprop)
 }
 # A second try: micro-gw embeds the module's source, and a file saved during the build fails it.
 gobuild || { sleep 2; gobuild; }
@@ -333,6 +335,14 @@ jget "$RES/start-etcd-amqp.json" PeakRSSKB >>"$RES/etcd-rss"
 	-broker "amqp://guest:guest@127.0.0.1:$MICROGW_AMQP_PORT/" -n "$PROP_N" -json >"$RES/prop-amqp.json"
 gw_down
 
+# --- rows 10 and 11: revocation from an identity provider -> refused (docs/revocation.md) ------
+say "row 10: status list entry flipped -> 401 (ttl 1 s, $IDP_N tokens); row 11: SSF session-revoked pushed -> 401 ($IDP_N events)"
+gw_up idp "${GW_ETCD[@]}" "${GW_STOMP[@]}" -e statusList.enabled=true -e 'statusList.allowedHosts=["127.0.0.1"]'
+"$BIN/idpprop" -url "$GW_URL" -key "$GW/security/issuer.key" -via statuslist -ttl 1 -n "$IDP_N" -json >"$RES/idp-statuslist.json"
+"$BIN/idpprop" -url "$GW_URL" -key "$GW/security/issuer.key" -via ssf -config "$GW/conf/micro-gw.conf" \
+	"${GW_ETCD[@]}" "${GW_STOMP[@]}" -n "$IDP_N" -json >"$RES/idp-ssf.json"
+gw_down
+
 # --- rows 3 and 4: Go benchmarks -------------------------------------------------------------
 BT=1s
 [[ -n $SMOKE ]] && BT=100x
@@ -406,6 +416,11 @@ NONE_MS=$(m none-ready) NONE_RSS=$(m none-idle)
 ETCD_MS=$(m etcd-ready) ETCD_RSS=$(m etcd-rss) CTL_MS=$(m etcdctl-ms) CTL_RSS=$(m etcdctl-rss)
 BUILD_COLD=$(m build-cold) BUILD_WARM=$(m build-warm) BUILD_GO=$(m build-go)
 prop() { jget "$RES/prop-$1.json" "$2"; }
+idp() { jget "$RES/idp-$1.json" "$2"; }
+NS_SL_OFF=$(gobench "$RES/gobench-runtime.txt" BenchmarkRequestCachedStatusList/off ns/op)
+NS_SL_ON=$(gobench "$RES/gobench-runtime.txt" BenchmarkRequestCachedStatusList/1M-entries ns/op)
+AL_SL_ON=$(gobench "$RES/gobench-runtime.txt" BenchmarkRequestCachedStatusList/1M-entries allocs/op)
+AL_SL_OFF=$(gobench "$RES/gobench-runtime.txt" BenchmarkRequestCachedStatusList/off allocs/op)
 
 V1a=$(verdict "$RPS_GW >= 0.85 * $RPS_BARE")
 V1b=$(verdict "$RPS_GW >= $RPS_HA")
@@ -449,6 +464,9 @@ Regenerate this page with \`make bench\`; the targets are issue 7's. A figure is
 | 7 | start -> ready with $N_REVOKED revocations in etcd; peak RSS | $(fmt1 "$ETCD_MS") ms; $(kb2mb "$ETCD_RSS") MB | \`etcdctl get --prefix --keys-only\`: $(fmt1 "$CTL_MS") ms (×$(ratio "$ETCD_MS" "$CTL_MS")); $(kb2mb "$CTL_RSS") MB (×$(ratio "$ETCD_RSS" "$CTL_RSS")) | ≤ 1.5 × etcdctl | time $V7t; RSS $V7r |
 | 8 | start -> ready with no revocations; idle RSS | $(fmt1 "$NONE_MS") ms; $(kb2mb "$NONE_RSS") MB | — | ≤ 50 ms; ≤ 30 MB | $V8t; $V8r |
 | 9 | \`micro-gw build\` of the sample: cold (empty GOCACHE); warm after a definition change | cold $(fmt1 "$BUILD_COLD") s; warm $(fmt2 "$BUILD_WARM") s | \`go build\` of the same generated source after a change: $(fmt2 "$BUILD_GO") s (×$(ratio "$BUILD_WARM" "$BUILD_GO")) | warm ≤ 1.2 × go build | $V9 |
+| 10 | Token Status List: the status check per request (list of 1,048,576 entries held), in process | $(fmt1 "$NS_SL_ON") ns, $(fmt1 "$AL_SL_ON") allocs a request | the same request with \`[statusList]\` off: $(fmt1 "$NS_SL_OFF") ns, $(fmt1 "$AL_SL_OFF") allocs | report | — |
+| 10 | Token Status List: entry flipped in the served list -> refused (list ttl 1 s), $(idp statuslist N) tokens | p50 $(fmt1 "$(idp statuslist P50)") ms, p90 $(fmt1 "$(idp statuslist P90)") ms, max $(fmt1 "$(idp statuslist Max)") ms | the list's ttl: 1000 ms (refreshed 3/4 into it) | ≤ ttl | — |
+| 11 | Shared Signals: CAEP session-revoked pushed -> refused (receiver: broker + etcd, then 202), $(idp ssf N) events | p50 $(fmt1 "$(idp ssf P50)") ms, p90 $(fmt1 "$(idp ssf P90)") ms, max $(fmt1 "$(idp ssf Max)") ms | row 5 (publish -> refused over STOMP): p50 $(fmt2 "$(prop stomp P50)") ms | report | — |
 
 ## How each row is measured
 
@@ -492,6 +510,16 @@ and answers 200 with 47 bytes of JSON (\`bench/backend\`).
    once); warm: change \`info.version\` in the definition and \`micro-gw build --keep-source\` (${RUNS}x); against it, the same
    kind of change to the generated source in \`target/gen\` and \`go build -trimpath -buildvcs=false -ldflags='-s -w'\` there
    with \`GOWORK=off GOTOOLCHAIN=local CGO_ENABLED=0\` (the flags and environment micro-gw build passes), ${RUNS}x.
+10. \`go test -bench BenchmarkRequestCachedStatusList ./pkg/runtime\` (with row 3's run): the cached request of row 3 with
+    \`[statusList]\` on and the token's list (1,048,576 one-bit entries, a third of them INVALID) held, against \`[statusList]\` off.
+    Then \`bench/idpprop -via statuslist\`: the tool serves a list (one-bit entries, ttl 1 s, signed with the project's issuer key)
+    on a loopback port to a gateway with \`-e statusList.enabled=true -e 'statusList.allowedHosts=["127.0.0.1"]'\`; for each of
+    $IDP_N tokens (entry i of the list) one call (200), then entry i flipped to INVALID in the list it serves, and calls every
+    2 ms until the first 401; the time is from the flip.
+11. \`bench/idpprop -via ssf\`: the receiver of \`micro-gw ssf-receiver\` (pkg/ssf) in push mode, in the tool's process, revoking
+    through the bench's RabbitMQ (STOMP) and etcd, fed by the test transmitter of pkg/ssf/ssftest; for each of $IDP_N tokens (a
+    subject of its own) one call (200), then a CAEP session-revoked for the subject pushed (the push answers 202 once broker and
+    etcd hold the rule), and calls every 2 ms until the first 401; the time is from the start of the push.
 EOF
 	if [[ -s $RES/gw-cpu-top.txt ]]; then
 		printf '\n## Where the gateway spends its CPU under row 1'"'"'s load\n\n'
@@ -512,6 +540,7 @@ EOF
 	grep -E '^Benchmark' "$RES/gobench-runtime.txt" "$RES/gobench-set.txt" | sed 's#^.*/gobench-##'
 	printf '```\n'
 } >"$OUT"
+
 
 # The table on the terminal too.
 sed -n '/^| # /,/^$/p' "$OUT"

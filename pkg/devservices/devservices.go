@@ -8,7 +8,11 @@
 //   - a token service over HTTPS with the RFC 7009 revocation endpoint
 //     POST /revoke, which revokes through a tokenservice.Revoker against the
 //     two services above, exactly as `micro-gw revoke` does, and
-//     POST /revoke/rules for revocation rules (by subject, client, issuer).
+//     POST /revoke/rules for revocation rules (by subject, client, issuer);
+//   - with a project's issuer key (Config.Issuer): POST /token issuing
+//     tokens whose status claim names an entry of a Token Status List that
+//     it serves over plain HTTP on loopback, and that /revoke flips
+//     (statuslist.go).
 //
 // All three listen on loopback by default and have no authentication of
 // their own, except the token service's client credentials: they are for
@@ -73,6 +77,11 @@ type Config struct {
 	// DefaultTTL is the ttl of a revocation of a bare jti.
 	DefaultTTL time.Duration
 	Logger     *slog.Logger
+	// Issuer, when set, is the project's development issuer: the token
+	// service then issues tokens (TokenPath) with a status claim and serves
+	// its Token Status List on StatusListAddr (statuslist.go).
+	Issuer         *DevIssuer
+	StatusListAddr string
 }
 
 func (c *Config) setDefaults() {
@@ -88,6 +97,7 @@ func (c *Config) setDefaults() {
 	def(&c.ClientID, DefaultClientID)
 	def(&c.ClientSecret, DefaultClientSecret)
 	def(&c.Topic, config.DefaultTopic)
+	def(&c.StatusListAddr, DefaultStatusListAddr)
 	if c.DefaultTTL <= 0 {
 		c.DefaultTTL = tokenservice.DefaultTTL
 	}
@@ -107,6 +117,10 @@ type Services struct {
 	// RulesURL is the token service's endpoint for revocation rules
 	// (tokenservice.RulesHandler).
 	RulesURL string
+	// TokenURL and StatusListURL are set with Config.Issuer: where tokens
+	// are issued, and the list their status claims name.
+	TokenURL      string
+	StatusListURL string
 	// CertFile is the token service's certificate (PEM), for clients that
 	// trust it rather than skipping verification.
 	CertFile string
@@ -121,6 +135,7 @@ type Services struct {
 	broker  *stompbroker.Broker
 	revoker *tokenservice.Revoker
 	http    *http.Server
+	list    *statusListServer
 	httpErr chan error
 	done    chan struct{}
 	close   sync.Once
@@ -175,7 +190,9 @@ func (s *Services) start(ctx context.Context) error {
 		return err
 	}
 	s.revoker.DefaultTTL = cfg.DefaultTTL
-
+	if err := s.startStatusList(); err != nil {
+		return err
+	}
 	return s.startTokenService()
 }
 
@@ -208,6 +225,11 @@ func (s *Services) startTokenService() error {
 	endpoint := tokenservice.Endpoint{Revoker: s.revoker, ClientID: s.cfg.ClientID, ClientSecret: s.cfg.ClientSecret, Logger: logger}
 	mux.Handle(tokenservice.RevokePath, &tokenservice.Handler{Endpoint: endpoint})
 	mux.Handle(tokenservice.RulesPath, &tokenservice.RulesHandler{Endpoint: endpoint})
+	if s.list != nil {
+		mux.Handle(tokenservice.TokenPath, &tokenservice.TokenHandler{Endpoint: endpoint, Signer: s.list.signer,
+			Audience: s.cfg.Issuer.Audience, List: s.list.list})
+		mux.Handle(tokenservice.StatusListPath, s.list.list)
+	}
 	s.http = &http.Server{
 		Handler:           mux,
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
@@ -224,6 +246,9 @@ func (s *Services) startTokenService() error {
 	}()
 	s.RevokeURL = "https://" + hostForURL(l.Addr().String()) + tokenservice.RevokePath
 	s.RulesURL = "https://" + hostForURL(l.Addr().String()) + tokenservice.RulesPath
+	if s.list != nil {
+		s.TokenURL = "https://" + hostForURL(l.Addr().String()) + tokenservice.TokenPath
+	}
 	return nil
 }
 
@@ -252,6 +277,8 @@ func (s *Services) Err() <-chan error {
 			if ok {
 				ch <- fmt.Errorf("token service: %w", err)
 			}
+		case err := <-s.list.errc():
+			ch <- fmt.Errorf("status list: %w", err)
 		case <-s.done:
 		}
 	}()
@@ -274,6 +301,7 @@ func (s *Services) stop() {
 	if s.revoker != nil {
 		s.revoker.Close()
 	}
+	s.list.close()
 	if s.broker != nil {
 		_ = s.broker.Close()
 	}
@@ -295,5 +323,10 @@ func (s *Services) ConfSnippet() string {
 	fmt.Fprintf(&b, "hostname = %q\n", s.Revocation.Persistent.Hostname)
 	fmt.Fprintf(&b, "username = \"\"   # the embedded etcd has no authentication\n")
 	fmt.Fprintf(&b, "password = \"\"\n")
+	if s.StatusListURL != "" {
+		fmt.Fprintf(&b, "\n[statusList]   # the tokens of %s name entries of %s\n", s.TokenURL, s.StatusListURL)
+		fmt.Fprintf(&b, "enabled = true\n")
+		fmt.Fprintf(&b, "allowedHosts = [%q]\n", s.list.host)
+	}
 	return b.String()
 }

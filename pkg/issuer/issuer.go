@@ -68,7 +68,7 @@ type Claims struct {
 // token (RFC 9068), so that a gateway whose issuer lists tokenTypes =
 // ["at+jwt"] accepts these tokens too.
 func Sign(key crypto.Signer, keyID string, c Claims) (string, error) {
-	method, err := methodFor(key)
+	method, err := MethodFor(key)
 	if err != nil {
 		return "", err
 	}
@@ -149,7 +149,9 @@ func orDefault(s, def string) string {
 	return s
 }
 
-func methodFor(key crypto.Signer) (jwt.SigningMethod, error) {
+// MethodFor is the algorithm Sign uses for key: RS256 for RSA, ES256/384/512
+// by curve, EdDSA for Ed25519.
+func MethodFor(key crypto.Signer) (jwt.SigningMethod, error) {
 	switch k := key.(type) {
 	case *rsa.PrivateKey:
 		return jwt.SigningMethodRS256, nil

@@ -12,6 +12,7 @@ import (
 
 	"github.com/micro-gw/micro-gw/pkg/revocation"
 	"github.com/micro-gw/micro-gw/pkg/runtime/auth/authtest"
+	"github.com/micro-gw/micro-gw/pkg/runtime/config"
 )
 
 // memTransport is an in-process backend: it answers 200 without a network,
@@ -56,10 +57,26 @@ func benchmarkRequestWith(b *testing.B, key authtest.KeyType, cached bool, claim
 
 // benchmarkRequestOn is benchmarkRequestWith on spec.
 func benchmarkRequestOn(b *testing.B, spec Spec, key authtest.KeyType, cached bool, claims map[string]any, setup func(*Server)) {
+	benchmarkRequestSpec(b, spec, key, cached, claims, nil, setup)
+}
+
+// benchmarkRequestConf is benchmarkRequestWith with the configuration
+// changed by conf (which may use the issuer) before the server is made.
+func benchmarkRequestConf(b *testing.B, key authtest.KeyType, cached bool, claims map[string]any,
+	conf func(*authtest.Issuer, *config.Config), setup func(*Server)) {
+	benchmarkRequestSpec(b, petstore(ep("http://backend.test/v2"), nil), key, cached, claims, conf, setup)
+}
+
+// benchmarkRequestSpec is the one request loop of the benchmarks above.
+func benchmarkRequestSpec(b *testing.B, spec Spec, key authtest.KeyType, cached bool, claims map[string]any,
+	conf func(*authtest.Issuer, *config.Config), setup func(*Server)) {
 	iss := authtest.NewIssuer(b, authtest.WithKeyType(key))
 	cfg := iss.Config()
 	cfg.Listener.HTTPPort, cfg.Listener.HTTPSPort, cfg.Listener.AdminPort = 0, 0, 0
 	cfg.Caching.Enabled = cached
+	if conf != nil {
+		conf(iss, cfg)
+	}
 	mt := &memTransport{}
 	s, err := New(spec, cfg, Options{Transport: mt, Sources: []NamedSource{}})
 	if err != nil {

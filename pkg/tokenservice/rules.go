@@ -67,7 +67,7 @@ func (r *Revoker) RevokeRule(ctx context.Context, req RuleRequest) (RuleResult, 
 	res.Done, err = r.toEverySide(ctx, func(ctx context.Context, s Side) (string, error) {
 		rs, ok := s.(RuleSide)
 		if !ok {
-			return "", errors.New("cannot carry revocation rules")
+			return "", nil // a side of tokens alone (a status list): rules do not go there
 		}
 		line, err := rs.RevokeRule(ctx, n)
 		if err != nil {

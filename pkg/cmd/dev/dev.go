@@ -17,6 +17,7 @@ import (
 
 	"github.com/micro-gw/micro-gw/pkg/cmd/factory"
 	"github.com/micro-gw/micro-gw/pkg/devservices"
+	"github.com/micro-gw/micro-gw/pkg/issuer"
 	"github.com/micro-gw/micro-gw/pkg/project"
 	"github.com/micro-gw/micro-gw/pkg/tokenservice"
 )
@@ -35,7 +36,8 @@ type DevOptions struct {
 	TokenServiceAddr string
 	ClientID         string
 	ClientSecret     string
-	Project          string // --project: serve with the project's TLS pair
+	Project          string // --project: serve with the project's TLS pair, issue tokens with its key
+	StatusListAddr   string
 	DefaultTTL       time.Duration
 	LogLevel         string
 
@@ -84,7 +86,8 @@ func NewCmdDev(f *factory.Factory, runF func(*DevOptions) error) *cobra.Command 
 	fl.StringVar(&opts.TokenServiceAddr, "token-service-addr", devservices.DefaultTokenServiceAddr, "token service (HTTPS) address")
 	fl.StringVar(&opts.ClientID, "client-id", devservices.DefaultClientID, "client id the token service accepts (HTTP Basic)")
 	fl.StringVar(&opts.ClientSecret, "client-secret", devservices.DefaultClientSecret, "client secret the token service accepts (HTTP Basic)")
-	fl.StringVar(&opts.Project, "project", "", "serve the token service with this project's TLS pair (security/gateway.crt) instead of a self-signed one")
+	fl.StringVar(&opts.Project, "project", "", "serve the token service with this project's TLS pair (security/gateway.crt) instead of a self-signed one, and issue tokens (POST /token) with its development issuer key, each with an entry of a Token Status List that /revoke flips")
+	fl.StringVar(&opts.StatusListAddr, "status-list-addr", devservices.DefaultStatusListAddr, "with --project: where the Token Status List is served (plain HTTP; gateways accept it from loopback only)")
 	fl.DurationVar(&opts.DefaultTTL, "default-ttl", tokenservice.DefaultTTL, "how long the revocation of a bare jti holds")
 	fl.StringVar(&opts.LogLevel, "log-level", "INFO", "DEBUG, INFO, WARN or ERROR")
 	return cmd
@@ -142,6 +145,16 @@ func devRun(ctx context.Context, opts *DevOptions) error {
 			return err
 		}
 		cfg.CertFile, cfg.KeyFile = p.Path(project.TLSCertFile), p.Path(project.TLSKeyFile)
+		key, err := issuer.LoadKey(p.Path(project.IssuerKeyFile))
+		if err != nil {
+			return fmt.Errorf("project %s has no usable development issuer key: %w", opts.Project, err)
+		}
+		iss, aud, err := tokenservice.ProjectIssuer(p)
+		if err != nil {
+			return err
+		}
+		cfg.Issuer = &devservices.DevIssuer{Key: key, KeyID: project.IssuerAlias, Issuer: iss, Audience: aud}
+		cfg.StatusListAddr = opts.StatusListAddr
 	}
 	svc, err := devservices.Start(ctx, cfg)
 	if err != nil {
@@ -172,12 +185,12 @@ func explainAddrInUse(err error, opts *DevOptions) error {
 	if !errors.Is(err, syscall.EADDRINUSE) {
 		return err
 	}
-	flag := "--etcd-addr, --etcd-peer-addr, --stomp-addr or --token-service-addr"
+	flag := "--etcd-addr, --etcd-peer-addr, --stomp-addr, --token-service-addr or --status-list-addr"
 	var op *net.OpError
 	if errors.As(err, &op) && op.Addr != nil {
 		for _, f := range []struct{ name, addr string }{
 			{"--etcd-addr", opts.EtcdAddr}, {"--etcd-peer-addr", opts.EtcdPeerAddr},
-			{"--stomp-addr", opts.StompAddr}, {"--token-service-addr", opts.TokenServiceAddr},
+			{"--stomp-addr", opts.StompAddr}, {"--token-service-addr", opts.TokenServiceAddr}, {"--status-list-addr", opts.StatusListAddr},
 		} {
 			if sameTCPAddr(op.Addr.String(), f.addr) {
 				flag = f.name + " " + f.addr
@@ -213,6 +226,11 @@ func printBanner(w io.Writer, svc *devservices.Services, opts *DevOptions) {
 	fmt.Fprintf(w, "    curl -k -u %s:%s -d \"token=<jti>\" %s\n\n", opts.ClientID, maskSecret(opts.ClientSecret), svc.RevokeURL)
 	fmt.Fprintf(w, "Revoke every token of a subject (or client=, issuer=) issued before now:\n\n")
 	fmt.Fprintf(w, "    curl -k -u %s:%s -d \"subject=<sub>\" %s\n\n", opts.ClientID, maskSecret(opts.ClientSecret), svc.RulesURL)
+	if svc.TokenURL != "" {
+		fmt.Fprintf(w, "Issue a token whose status claim names an entry of the Token Status List at %s\n", svc.StatusListURL)
+		fmt.Fprintf(w, "(revoking it with /revoke flips that entry too):\n\n")
+		fmt.Fprintf(w, "    curl -k -u %s:%s -d grant_type=client_credentials -d sub=alice %s\n\n", opts.ClientID, maskSecret(opts.ClientSecret), svc.TokenURL)
+	}
 }
 
 // maskSecret shows the default secret (it is in the docs anyway) and hides

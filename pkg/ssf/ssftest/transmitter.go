@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -21,6 +20,15 @@ import (
 	"github.com/micro-gw/micro-gw/pkg/runtime/auth/authtest"
 	"github.com/micro-gw/micro-gw/pkg/ssf"
 )
+
+// T is what the transmitter needs of a test: *testing.T, or an adapter
+// (the bench's propagation tool).
+type T interface {
+	Helper()
+	Fatal(args ...any)
+	Errorf(format string, args ...any)
+	Cleanup(func())
+}
 
 // Transmitter is an SSF 1.0 transmitter as the specifications' own
 // examples describe it: its configuration at /.well-known/ssf-configuration,
@@ -46,7 +54,7 @@ type Transmitter struct {
 }
 
 // NewTransmitter starts a transmitter whose SETs carry aud; it stops when the test ends.
-func NewTransmitter(t *testing.T, aud string) *Transmitter {
+func NewTransmitter(t T, aud string) *Transmitter {
 	t.Helper()
 	tx := &Transmitter{aud: aud, streams: map[string]ssf.Stream{}, queue: map[string]string{}, setErrs: map[string]ssf.SetError{}}
 	var err error
@@ -152,7 +160,7 @@ type SetOpt func(c jwt.MapClaims, key **rsa.PrivateKey)
 
 // set signs a SET in the form of the CAEP 1.0 examples: iss, jti, iat,
 // aud, sub_id and one event.
-func (tx *Transmitter) Set(t *testing.T, jti, event string, payload, subID map[string]any, opt SetOpt) string {
+func (tx *Transmitter) Set(t T, jti, event string, payload, subID map[string]any, opt SetOpt) string {
 	t.Helper()
 	c := jwt.MapClaims{"iss": tx.URL, "jti": jti, "iat": time.Now().Unix(), "aud": tx.aud, "txn": "8675309",
 		"events": map[string]any{event: payload}}
@@ -173,7 +181,7 @@ func (tx *Transmitter) Set(t *testing.T, jti, event string, payload, subID map[s
 }
 
 // deliver queues a SET for polling, or pushes it to the stream's endpoint.
-func (tx *Transmitter) Deliver(t *testing.T, set string) {
+func (tx *Transmitter) Deliver(t T, set string) {
 	tx.mu.Lock()
 	push, auth := tx.pushURL, tx.pushAuth
 	tx.mu.Unlock()
@@ -189,7 +197,7 @@ func (tx *Transmitter) Deliver(t *testing.T, set string) {
 }
 
 // push POSTs a SET as RFC 8935 says and records the answer's status.
-func (tx *Transmitter) Push(t *testing.T, url, auth, set string) int {
+func (tx *Transmitter) Push(t T, url, auth, set string) int {
 	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, url, bytes.NewReader([]byte(set)))
 	req.Header.Set("Content-Type", "application/secevent+jwt")
 	req.Header.Set("Accept", "application/json")

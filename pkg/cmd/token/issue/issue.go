@@ -14,7 +14,7 @@ import (
 	"github.com/micro-gw/micro-gw/pkg/cmd/factory"
 	"github.com/micro-gw/micro-gw/pkg/issuer"
 	"github.com/micro-gw/micro-gw/pkg/project"
-	"github.com/micro-gw/micro-gw/pkg/runtime/config"
+	"github.com/micro-gw/micro-gw/pkg/tokenservice"
 )
 
 // IssueOptions are the inputs of `micro-gw token issue`.
@@ -33,6 +33,10 @@ type IssueOptions struct {
 	Audience string // --aud; empty: the conf's
 	Issuer   string // --iss; empty: the conf's
 	KeyType  string // --keytype
+	// StatusURI and StatusIdx (--status-uri, --status-idx) give the token
+	// a status claim naming that entry of a Token Status List.
+	StatusURI string
+	StatusIdx int64
 }
 
 // NewCmdIssue returns `micro-gw token issue`; runF, when not nil, replaces
@@ -62,6 +66,9 @@ func NewCmdIssue(f *factory.Factory, runF func(*IssueOptions) error) *cobra.Comm
 			default:
 				return fmt.Errorf("--keytype must be %s or %s, got %q", issuer.KeyTypeProduction, issuer.KeyTypeSandbox, opts.KeyType)
 			}
+			if (opts.StatusURI == "") != !cmd.Flags().Changed("status-idx") || opts.StatusIdx < 0 {
+				return errors.New("--status-uri and --status-idx go together, the index 0 or more")
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -76,6 +83,8 @@ func NewCmdIssue(f *factory.Factory, runF func(*IssueOptions) error) *cobra.Comm
 	fl.StringVar(&opts.Audience, "aud", "", "the audience (default: the conf's, else "+issuer.DefaultAudience+")")
 	fl.StringVar(&opts.Issuer, "iss", "", "the issuer (default: the conf's, else "+issuer.DefaultIssuer+")")
 	fl.StringVar(&opts.KeyType, "keytype", issuer.DefaultKeyType, "PRODUCTION or SANDBOX: which endpoints the gateway sends the request to")
+	fl.StringVar(&opts.StatusURI, "status-uri", "", "a status claim naming entry --status-idx of the Token Status List at this URL")
+	fl.Int64Var(&opts.StatusIdx, "status-idx", 0, "the entry of --status-uri's list that holds the token's status")
 	return cmd
 }
 
@@ -95,7 +104,7 @@ func issueRun(opts *IssueOptions) error {
 	if err != nil {
 		return fmt.Errorf("project %s has no usable development issuer key: %w", opts.Project, err)
 	}
-	iss, aud, err := trustedIssuer(p)
+	iss, aud, err := tokenservice.ProjectIssuer(p)
 	if err != nil {
 		return err
 	}
@@ -117,27 +126,13 @@ func issueRun(opts *IssueOptions) error {
 	if opts.Now != nil {
 		claims.IssuedAt = opts.Now()
 	}
+	if opts.StatusURI != "" {
+		claims.Extra = map[string]any{"status": map[string]any{"status_list": map[string]any{"idx": opts.StatusIdx, "uri": opts.StatusURI}}}
+	}
 	tok, err := issuer.Sign(key, project.IssuerAlias, claims)
 	if err != nil {
 		return err
 	}
 	_, err = fmt.Fprintln(opts.Out, tok)
 	return err
-}
-
-// trustedIssuer returns the issuer and audience under which the project's
-// conf trusts the development key: its first [[jwtTokenConfig]] whose
-// certificateAlias is the development issuer's, else the defaults that
-// `micro-gw init` writes.
-func trustedIssuer(p project.Project) (iss, aud string, err error) {
-	cfg, err := config.Load(p.Path(project.ConfFile), nil)
-	if err != nil {
-		return "", "", fmt.Errorf("read the project's configuration: %w", err)
-	}
-	for _, j := range cfg.JWT {
-		if j.CertificateAlias == project.IssuerAlias {
-			return j.Issuer, j.Audience, nil
-		}
-	}
-	return issuer.DefaultIssuer, issuer.DefaultAudience, nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/micro-gw/micro-gw/pkg/project"
 	"github.com/micro-gw/micro-gw/pkg/runtime/auth"
 	"github.com/micro-gw/micro-gw/pkg/runtime/config"
+	"github.com/micro-gw/micro-gw/pkg/statuslist"
 	"github.com/micro-gw/micro-gw/templates"
 )
 
@@ -214,5 +215,34 @@ func TestIssuedTokenPassesGatewayValidator(t *testing.T) {
 	}
 	if claims.Subject != "alice" || claims.JTI != "j-42" || claims.KeyType != "SANDBOX" || !claims.HasScopes([]string{"read:pets"}) {
 		t.Errorf("claims = %+v", claims)
+	}
+}
+
+// TestIssueStatusClaim: --status-uri and --status-idx give the token the
+// status claim of the Token Status List draft; one without the other is
+// refused.
+func TestIssueStatusClaim(t *testing.T) {
+	wd, name := newProject(t)
+	stdout, stderr, err := run(t, wd, name, "--status-uri", "https://idp.example/statuslists/1", "--status-idx", "0")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	claims := jwt.MapClaims{}
+	if _, err := jwt.ParseWithClaims(strings.TrimSpace(stdout), claims, func(*jwt.Token) (any, error) { return trustedKey(t, wd, name), nil },
+		jwt.WithJSONNumber()); err != nil {
+		t.Fatal(err)
+	}
+	ref, ok, err := statuslist.ReadReference(claims)
+	if !ok || err != nil || ref != (statuslist.Reference{Index: 0, URI: "https://idp.example/statuslists/1"}) {
+		t.Errorf("status claim read as %+v %v %v", ref, ok, err)
+	}
+	for _, args := range [][]string{
+		{name, "--status-uri", "https://idp.example/statuslists/1"},
+		{name, "--status-idx", "3"},
+		{name, "--status-uri", "https://idp.example/statuslists/1", "--status-idx", "-1"},
+	} {
+		if _, _, err := run(t, wd, args...); err == nil {
+			t.Errorf("%v accepted", args)
+		}
 	}
 }
