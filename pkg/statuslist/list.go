@@ -109,6 +109,11 @@ func (l *List) Encode() string {
 // once, here; it must inflate to at most MaxListBytes, and hold one entry at
 // least.
 func DecodeList(bits int, lst string) (*List, error) {
+	return decodeList(bits, lst, MaxListBytes)
+}
+
+// decodeList is DecodeList with the bound as a parameter (tests use a small one).
+func decodeList(bits int, lst string, maxBytes int) (*List, error) {
 	if !validBits(bits) {
 		return nil, fmt.Errorf("%w: bits must be 1, 2, 4 or 8", ErrInvalid)
 	}
@@ -121,12 +126,12 @@ func DecodeList(bits int, lst string) (*List, error) {
 		return nil, fmt.Errorf("%w: lst is not ZLIB-compressed", ErrInvalid)
 	}
 	defer zr.Close()
-	data, err := io.ReadAll(io.LimitReader(zr, MaxListBytes+1))
+	data, err := io.ReadAll(io.LimitReader(zr, int64(maxBytes)+1))
 	switch {
 	case err != nil:
 		return nil, fmt.Errorf("%w: lst does not decompress (%s)", ErrInvalid, zlibErrorKind(err))
-	case len(data) > MaxListBytes:
-		return nil, fmt.Errorf("%w: lst decompresses to more than %d bytes", ErrInvalid, MaxListBytes)
+	case len(data) > maxBytes:
+		return nil, fmt.Errorf("%w: lst decompresses to more than %d bytes", ErrInvalid, maxBytes)
 	case len(data) == 0:
 		return nil, fmt.Errorf("%w: lst is an empty list", ErrInvalid)
 	}
