@@ -120,6 +120,22 @@ func (p *BrokerPublisher) PublishRule(ctx context.Context, n RuleNotice) error {
 	return nil
 }
 
+// PublishBlock sends the blocking condition n to the topic (n.Enabled
+// false lifts it), as Publish does a notice.
+func (p *BrokerPublisher) PublishBlock(ctx context.Context, n BlockNotice) error {
+	if err := ValidateBlockNotice(n); err != nil {
+		return fmt.Errorf("publish blocking condition: %w", err)
+	}
+	if err := p.send(ctx, EncodeBlockNotice(n)); err != nil {
+		if errors.Is(err, ErrPublisherClosed) {
+			return err
+		}
+		return fmt.Errorf("publish blocking condition %s %q: %w", n.Kind, n.Value, err)
+	}
+	p.log.Debug("published blocking condition", "type", n.Kind.String(), "value", n.Value, "enabled", n.Enabled, "ttl", n.TTL)
+	return nil
+}
+
 // send sends body, replacing a broken connection once.
 func (p *BrokerPublisher) send(ctx context.Context, body []byte) error {
 	p.mu.Lock()

@@ -258,6 +258,12 @@ func (s *BrokerSubscriber) setConnected(v bool) {
 // The token is never logged, the jti may be.
 func (s *BrokerSubscriber) apply(sink Sink, body []byte, header func(string) (string, bool)) {
 	m, err := DecodeMessage(body, header)
+	if err == nil && m.Block.Kind != BlockNone {
+		if s.applyBlock(sink, m.Block) {
+			return
+		}
+		err = fmt.Errorf("%w: a blocking condition, and this gateway's sink takes none", ErrInvalidNotice)
+	}
 	if err == nil && m.Rule.Kind != RuleNone {
 		rs, ok := sink.(RuleSink)
 		if !ok {
@@ -286,6 +292,25 @@ func (s *BrokerSubscriber) apply(sink Sink, body []byte, header func(string) (st
 	s.applied.Add(1)
 	s.metrics.applied.Inc()
 	s.log.Debug("Successfully added to revoked token map", "jti", n.JTI, "ttl", n.TTL)
+}
+
+// applyBlock applies a blocking condition to sink; false when the sink
+// takes none.
+func (s *BrokerSubscriber) applyBlock(sink Sink, n BlockNotice) bool {
+	bs, ok := sink.(BlockSink)
+	if !ok {
+		return false
+	}
+	if n.Enabled {
+		bs.Block(n.Block(time.Now()))
+		s.log.Debug("blocking condition added", "type", n.Kind.String(), "value", n.Value, "ttl", n.TTL)
+	} else {
+		bs.Unblock(n.Kind, n.Value)
+		s.log.Debug("blocking condition lifted", "type", n.Kind.String(), "value", n.Value)
+	}
+	s.applied.Add(1)
+	s.metrics.applied.Inc()
+	return true
 }
 
 // brokerFail classifies why a session ended, for logging once per state.

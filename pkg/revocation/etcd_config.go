@@ -44,6 +44,10 @@ type EtcdConfig struct {
 	// etcd key prefix of its own, not under Hostname's; empty means
 	// DefaultRulesPrefix.
 	RulesPrefix string
+	// BlockingPrefix is the key prefix of blocking conditions
+	// (blockingPrefix), beside the jti and rules prefixes; empty means
+	// DefaultBlockingPrefix.
+	BlockingPrefix string
 }
 
 // DefaultRulesPrefix is where revocation rules live in etcd by default.

@@ -20,6 +20,8 @@ type EtcdPublisher struct {
 	prefix string
 	// rulesPrefix is where RevokeRule writes (EtcdConfig.RulesPrefix).
 	rulesPrefix string
+	// blockingPrefix is where Block writes (EtcdConfig.BlockingPrefix).
+	blockingPrefix string
 }
 
 // DialEtcdPublisher connects to the etcd of cfg (logging in when
@@ -31,6 +33,10 @@ func DialEtcdPublisher(ctx context.Context, cfg EtcdConfig) (*EtcdPublisher, err
 		return nil, err
 	}
 	rulesPrefix, err := cfg.rulesPrefix(target.prefix)
+	if err != nil {
+		return nil, err
+	}
+	blockingPrefix, err := cfg.blockingPrefix(target.prefix)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +57,7 @@ func DialEtcdPublisher(ctx context.Context, cfg EtcdConfig) (*EtcdPublisher, err
 			errs = append(errs, err)
 			continue
 		}
-		return &EtcdPublisher{cli: cli, prefix: target.prefix, rulesPrefix: rulesPrefix}, nil
+		return &EtcdPublisher{cli: cli, prefix: target.prefix, rulesPrefix: rulesPrefix, blockingPrefix: blockingPrefix}, nil
 	}
 	cli.Close()
 	return nil, describeEtcdError(errors.Join(errs...), target)
@@ -65,7 +71,13 @@ func (p *EtcdPublisher) Revoke(ctx context.Context, jti string, ttl time.Duratio
 	if jti == "" {
 		return errors.New("revoke: empty jti")
 	}
-	key := p.prefix + jti
+	return p.putWithTTL(ctx, p.prefix+jti, ttl)
+}
+
+// putWithTTL puts key: with ttl > 0 its value is the ttl in seconds
+// (rounded up) and it carries a lease of that ttl; with ttl <= 0 it has no
+// lease and the value "0": it stays until it is deleted.
+func (p *EtcdPublisher) putWithTTL(ctx context.Context, key string, ttl time.Duration) error {
 	if ttl <= 0 {
 		if _, err := p.cli.Put(ctx, key, "0"); err != nil {
 			return fmt.Errorf("put %q: %w", key, err)
@@ -73,11 +85,16 @@ func (p *EtcdPublisher) Revoke(ctx context.Context, jti string, ttl time.Duratio
 		return nil
 	}
 	secs := int64((ttl + time.Second - 1) / time.Second)
+	return p.putLeased(ctx, key, strconv.FormatInt(secs, 10), secs)
+}
+
+// putLeased puts key with value under a new lease of secs seconds.
+func (p *EtcdPublisher) putLeased(ctx context.Context, key, value string, secs int64) error {
 	lease, err := p.cli.Grant(ctx, secs)
 	if err != nil {
 		return fmt.Errorf("grant a lease of %ds for %q: %w", secs, key, err)
 	}
-	if _, err := p.cli.Put(ctx, key, strconv.FormatInt(secs, 10), clientv3.WithLease(lease.ID)); err != nil {
+	if _, err := p.cli.Put(ctx, key, value, clientv3.WithLease(lease.ID)); err != nil {
 		// Do not leave an unused lease behind; its own ttl would end it
 		// anyway, so a failure here is not worth reporting.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -125,24 +142,38 @@ func (p *EtcdPublisher) RevokeRule(ctx context.Context, n RuleNotice) error {
 	}
 	now := time.Now()
 	left := RuleExpiry(now, n.IssuedBefore, n.TTL).Sub(now)
-	secs := int64((left + time.Second - 1) / time.Second)
-	lease, err := p.cli.Grant(ctx, secs)
-	if err != nil {
-		return fmt.Errorf("grant a lease of %ds for %q: %w", secs, key, err)
-	}
-	if _, err := p.cli.Put(ctx, key, value, clientv3.WithLease(lease.ID)); err != nil {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		_, _ = p.cli.Revoke(rctx, lease.ID)
-		cancel()
-		return fmt.Errorf("put %q: %w", key, err)
-	}
-	return nil
+	return p.putLeased(ctx, key, value, int64((left+time.Second-1)/time.Second))
 }
 
 // UnrevokeRule deletes the key of the rule of kind for key; gateways
 // watching the rules prefix drop the rule.
 func (p *EtcdPublisher) UnrevokeRule(ctx context.Context, kind RuleKind, key string) error {
 	k := p.RuleKey(kind, key)
+	if _, err := p.cli.Delete(ctx, k); err != nil {
+		return fmt.Errorf("delete %q: %w", k, err)
+	}
+	return nil
+}
+
+// BlockKey is the etcd key of the blocking condition of kind for value.
+func (p *EtcdPublisher) BlockKey(kind BlockKind, value string) string {
+	return p.blockingPrefix + BlockEtcdKey(kind, value)
+}
+
+// Block writes the key of condition n under the blocking prefix: with
+// n.TTL > 0 under a lease of the ttl (value the ttl in seconds), else
+// without one (value "0"), until Unblock.
+func (p *EtcdPublisher) Block(ctx context.Context, n BlockNotice) error {
+	if err := ValidateBlockNotice(n); err != nil {
+		return fmt.Errorf("block: %w", err)
+	}
+	return p.putWithTTL(ctx, p.BlockKey(n.Kind, n.Value), n.TTL)
+}
+
+// Unblock deletes the key of the condition of kind for value; gateways
+// watching the blocking prefix lift it.
+func (p *EtcdPublisher) Unblock(ctx context.Context, kind BlockKind, value string) error {
+	k := p.BlockKey(kind, value)
 	if _, err := p.cli.Delete(ctx, k); err != nil {
 		return fmt.Errorf("delete %q: %w", k, err)
 	}

@@ -50,6 +50,13 @@ type noticeFields struct {
 	// RevokedCertificate is a certificate rule (rules_certificate.go).
 	RevokedCertificate json.RawMessage `json:"revokedCertificate"`
 	IssuedBefore       json.RawMessage `json:"issuedBefore"`
+	// The blocking condition (blocking_message.go).
+	BlockingCondition json.RawMessage `json:"blockingCondition"`
+}
+
+// isBlock reports whether f is a blocking condition rather than a token or a rule.
+func (f *noticeFields) isBlock() bool {
+	return f.RevokedToken == nil && !f.isRule() && f.BlockingCondition != nil && string(f.BlockingCondition) != "null"
 }
 
 // isRule reports whether f names a rule rather than a token.
@@ -180,10 +187,12 @@ func jmsMapValue(key string, v json.RawMessage) (json.RawMessage, error) {
 }
 
 // Message is one message of the revocation topic: a token revocation
-// (Notice) or, when Rule.Kind is not RuleNone, a revocation rule.
+// (Notice) or, when Rule.Kind is not RuleNone, a revocation rule, or, when
+// Block.Kind is not BlockNone, a blocking condition.
 type Message struct {
 	Notice Notice
 	Rule   RuleNotice
+	Block  BlockNotice
 }
 
 // DecodeMessage reads a message of the revocation topic in any form the
@@ -215,13 +224,43 @@ type Message struct {
 //	{"map": {"entry": [{"string": ["revokedSubject", "alice"]}, ...]}}
 //	an empty body, with revokedSubject (or revokedClient, revokedIssuer),
 //	issuedBefore and ttl as message headers
+//
+// Or a blocking condition (blocking_message.go, docs/traffic.md):
+//
+//	{"blockingCondition": {"type": "ip", "value": "203.0.113.7", "enabled": true, "ttl": 3600}}
+//	{"event": {"payloadData": {"blockingCondition": {...}}}}
 func DecodeMessage(body []byte, header func(string) (string, bool)) (Message, error) {
 	return decodeMessageAt(body, header, time.Now())
 }
 
 func decodeMessageAt(body []byte, header func(string) (string, bool), now time.Time) (Message, error) {
+	if len(body) <= MaxNoticeSize {
+		if f, ok := blockingFields(body); ok {
+			b, err := decodeBlockFields(f)
+			return Message{Block: b}, err
+		}
+	}
 	n, rule, err := decodeMessageParts(body, header, now)
 	return Message{Notice: n, Rule: rule}, err
+}
+
+// blockingFields returns the fields of a JSON body that holds a blocking
+// condition (flat or WSO2 event form), ok false for any other body.
+func blockingFields(body []byte) (*noticeFields, bool) {
+	if !bytes.Contains(body, []byte("blockingCondition")) {
+		return nil, false
+	}
+	var m noticeJSON
+	if json.Unmarshal(body, &m) != nil {
+		return nil, false // the token decoder says what is wrong
+	}
+	if m.isBlock() {
+		return &m.noticeFields, true
+	}
+	if m.RevokedToken == nil && !m.isRule() && m.Event != nil && m.Event.PayloadData != nil && m.Event.PayloadData.isBlock() {
+		return m.Event.PayloadData, true
+	}
+	return nil, false
 }
 
 func decodeMessageParts(body []byte, header func(string) (string, bool), now time.Time) (Notice, RuleNotice, error) {

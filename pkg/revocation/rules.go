@@ -311,11 +311,15 @@ func (r *RuleSet) RunSweeper(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// Revocations is the revoked Set and the RuleSet together: the sink the
-// runtime hands to its sources, a Sink and a RuleSink.
+// Revocations is the revoked Set, the RuleSet and the blocking conditions
+// together: the sink the runtime hands to its sources, a Sink, a RuleSink
+// and a BlockSink (blocking.go).
 type Revocations struct {
 	Tokens *Set
 	Rules  *RuleSet
+	// Blocks may be nil: the blocking conditions a source reads are then
+	// dropped.
+	Blocks *BlockSet
 }
 
 // Revoke implements Sink.

@@ -28,6 +28,8 @@ const (
 	CodeThrottledResource     = 900802
 	CodeThrottledApplication  = 900803
 	CodeThrottledSubscription = 900804
+	// CodeBlocked refuses a request that a blocking condition matches (403).
+	CodeBlocked = 900805
 
 	// CodeMethodNotAllowed is what WSO2's API Manager gateway answered when
 	// the path matched a resource but the method did not: 405 with code 405.
@@ -74,6 +76,7 @@ var faults = map[int]faultInfo{
 	CodeThrottledResource:     {http.StatusTooManyRequests, "Message throttled out", "You have exceeded your quota"},
 	CodeThrottledApplication:  {http.StatusTooManyRequests, "Message throttled out", "You have exceeded your quota"},
 	CodeThrottledSubscription: {http.StatusTooManyRequests, "Message throttled out", "You have exceeded your quota"},
+	CodeBlocked:               {http.StatusForbidden, "Message blocked", "You have been blocked from accessing the resource"},
 }
 
 // Fault is an error answered to the client as the JSON fault body.

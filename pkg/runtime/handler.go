@@ -37,6 +37,7 @@ func (s *Server) buildHandler() http.Handler {
 		s.authenticate,         // 401 900902 / 900901 (secured resources only)
 		s.refuseRevoked,        // 401 900901 for a revoked jti, then a matching rule, cached token or not
 		s.checkStatus,          // 401 900901 unless the token's status list entry is VALID; 503 900960 without its list
+		s.refuseBlocked,        // 403 900805 for a blocking condition: ip, iprange, api, application, user (absent without sources)
 		s.checkScopes,          // 403 900910
 		s.checkSubscription,    // 403 900908 when an issuer has validateSubscription
 		s.throttle,             // 429 900803 / 900804 / 900802 when a quota is used up (absent without policies)

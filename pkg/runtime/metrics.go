@@ -30,7 +30,9 @@ type metrics struct {
 	// registered with [throttlingConfig.global] only.
 	throttled      *prometheus.CounterVec
 	throttlingMode *prometheus.GaugeVec
-	unmatched      *routeMetrics
+	// blocked counts 403 900805s by API and kind of condition.
+	blocked   *prometheus.CounterVec
+	unmatched *routeMetrics
 }
 
 func newMetrics(revokedLen, rulesLen func() float64) *metrics {
@@ -78,13 +80,17 @@ func newMetrics(revokedLen, rulesLen func() float64) *metrics {
 			Name: "microgw_throttled_requests_total",
 			Help: "Requests refused with 429 because a throttling quota was used up, by API, policy and level (resource, api, subscription, application).",
 		}, []string{"api", "policy", "level"}),
+		blocked: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "microgw_blocked_requests_total",
+			Help: "Requests refused with 403 (fault 900805) by a blocking condition, by API and kind (ip, iprange, api, application, user).",
+		}, []string{"api", "kind"}),
 		throttlingMode: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "microgw_throttling_mode",
 			Help: "With [throttlingConfig.global]: 1 for the store that counts now, redis (shared by the fleet) or local (this gateway alone, while Redis is away).",
 		}, []string{"mode"}),
 	}
 	reg.MustRegister(m.requests, m.duration, m.authFailures, m.backendErrors, m.backendRetries, m.panics, m.revoked,
-		m.rules, m.sourceReady, m.throttled,
+		m.rules, m.sourceReady, m.throttled, m.blocked,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.unmatched = m.newRouteMetrics("", "")
 	for _, reason := range []string{"unreachable", "timeout", "closed"} {

@@ -125,7 +125,7 @@ func New(spec Spec, cfg *config.Config, opts Options) (*Server, error) {
 		logger:     logger,
 		addrs:      map[string]net.Addr{},
 		done:       make(chan error, 8),
-		revocation: &revocationRuntime{set: revocation.NewSet(), rules: revocation.NewRuleSet()},
+		revocation: &revocationRuntime{set: revocation.NewSet(), rules: revocation.NewRuleSet(), blocks: revocation.NewBlockSet()},
 	}
 	s.metrics = newMetrics(
 		func() float64 { return float64(s.revocation.set.Len()) },
@@ -160,6 +160,7 @@ func New(spec Spec, cfg *config.Config, opts Options) (*Server, error) {
 	if err := s.provisionStatusList(); err != nil {
 		return nil, err
 	}
+	s.metrics.registerBlocking(s.revocation.blocks)
 	s.handler = s.buildHandler()
 	s.admin = s.adminHandler()
 	return s, nil

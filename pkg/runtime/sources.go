@@ -27,7 +27,10 @@ type revocationRuntime struct {
 	set *revocation.Set
 	// rules are the revocation rules (by subject, client, issuer), checked
 	// after the jti.
-	rules   *revocation.RuleSet
+	rules *revocation.RuleSet
+	// blocks are the blocking conditions (docs/traffic.md), fed by the same
+	// sources.
+	blocks  *revocation.BlockSet
 	sources []*sourceRun
 	// persistent are the enabled persistent sources (etcd's jti and rules
 	// prefixes, or the custom store); they gate secured requests until each
@@ -43,7 +46,7 @@ type revocationRuntime struct {
 func (rv *revocationRuntime) start(ctx context.Context, logger *slog.Logger, m *metrics, fail func(error)) {
 	ctx, rv.cancel = context.WithCancel(ctx)
 	rv.done = make(chan struct{})
-	running := make(chan struct{}, len(rv.sources)+2)
+	running := make(chan struct{}, len(rv.sources)+3)
 	go func() {
 		rv.set.RunSweeper(ctx, sweepInterval)
 		running <- struct{}{}
@@ -52,7 +55,11 @@ func (rv *revocationRuntime) start(ctx context.Context, logger *slog.Logger, m *
 		rv.rules.RunSweeper(ctx, sweepInterval)
 		running <- struct{}{}
 	}()
-	sink := revocation.Revocations{Tokens: rv.set, Rules: rv.rules}
+	go func() {
+		rv.blocks.RunSweeper(ctx, sweepInterval)
+		running <- struct{}{}
+	}()
+	sink := revocation.Revocations{Tokens: rv.set, Rules: rv.rules, Blocks: rv.blocks}
 	for _, sr := range rv.sources {
 		m.sourceReady.WithLabelValues(sr.name).Set(0)
 		go func() {
@@ -69,7 +76,7 @@ func (rv *revocationRuntime) start(ctx context.Context, logger *slog.Logger, m *
 		}()
 	}
 	go func() {
-		for range len(rv.sources) + 2 {
+		for range len(rv.sources) + 3 {
 			<-running
 		}
 		close(rv.done)

@@ -36,14 +36,15 @@ func (s *Server) configuredSources() error {
 	if p := rc.Persistent; p.Enabled {
 		if p.UseDefault {
 			ec := revocation.EtcdConfig{
-				Hostname:    p.Hostname,
-				Endpoints:   p.Endpoints,
-				Username:    p.Username,
-				Password:    p.Password,
-				TLS:         tlsConf,
-				Logger:      s.logger,
-				Registerer:  s.metrics.registry,
-				RulesPrefix: p.RulesPrefix,
+				Hostname:       p.Hostname,
+				Endpoints:      p.Endpoints,
+				Username:       p.Username,
+				Password:       p.Password,
+				TLS:            tlsConf,
+				Logger:         s.logger,
+				Registerer:     s.metrics.registry,
+				RulesPrefix:    p.RulesPrefix,
+				BlockingPrefix: p.BlockingPrefix,
 			}
 			src, err := revocation.NewEtcdSource(ec)
 			if err != nil {
@@ -55,11 +56,16 @@ func (s *Server) configuredSources() error {
 			if err != nil {
 				return fmt.Errorf("persistent revocation store (etcd rules): %w", err)
 			}
-			for _, sr := range []*sourceRun{{name: "etcd", src: src}, {name: "etcd-rules", src: rules}} {
+			// Blocking conditions: a third, on the blocking prefix.
+			blocks, err := revocation.NewEtcdBlockSource(ec)
+			if err != nil {
+				return fmt.Errorf("persistent revocation store (etcd blocking conditions): %w", err)
+			}
+			for _, sr := range []*sourceRun{{name: "etcd", src: src}, {name: "etcd-rules", src: rules}, {name: "etcd-blocking", src: blocks}} {
 				rv.sources = append(rv.sources, sr)
 				rv.persistent = append(rv.persistent, sr)
 			}
-			resync = append(resync, src, rules)
+			resync = append(resync, src, rules, blocks)
 		} else {
 			info, err := s.opts.Registry.Lookup(p.Store)
 			if err != nil {

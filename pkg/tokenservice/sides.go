@@ -64,7 +64,7 @@ func FromConfig(rev config.Revocation, tlsConf *tls.Config, logger *slog.Logger)
 			cfg := revocation.EtcdConfig{
 				Hostname: p.Hostname, Endpoints: p.Endpoints,
 				Username: p.Username, Password: p.Password, TLS: tlsConf, Logger: logger,
-				RulesPrefix: p.RulesPrefix,
+				RulesPrefix: p.RulesPrefix, BlockingPrefix: p.BlockingPrefix,
 			}
 			sides = append(sides, &etcdSide{
 				prefix:   prefix,

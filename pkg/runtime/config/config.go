@@ -152,6 +152,10 @@ type Persistent struct {
 	// client/<id>, iss/<issuer>), beside the jti prefix of hostname and not
 	// under it. Default DefaultRulesPrefix.
 	RulesPrefix string `conf:"rulesPrefix"`
+	// BlockingPrefix is the etcd key prefix of blocking conditions
+	// (<type>/<value>, docs/traffic.md), beside the jti and rules prefixes.
+	// Default DefaultBlockingPrefix.
+	BlockingPrefix string `conf:"blockingPrefix"`
 	// ServeBeforeLoaded false (the default) refuses secured requests with
 	// 503 until the first load has succeeded, so a gateway that starts while
 	// the store is down cannot let a revoked token in.

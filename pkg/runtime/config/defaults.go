@@ -31,7 +31,10 @@ const (
 	// DefaultRulesPrefix is rulesPrefix: where revocation rules live in etcd
 	// (revocation.DefaultRulesPrefix).
 	DefaultRulesPrefix = "revocation-rules/"
-	DefaultLogLevel    = "INFO"
+	// DefaultBlockingPrefix is blockingPrefix: where blocking conditions
+	// live in etcd (revocation.DefaultBlockingPrefix).
+	DefaultBlockingPrefix = "blocking/"
+	DefaultLogLevel       = "INFO"
 	// DefaultTracingEndpoint is an OpenTelemetry Collector (or agent) on
 	// the same host, on OTLP/gRPC's port.
 	DefaultTracingEndpoint = "127.0.0.1:4317"
@@ -94,11 +97,12 @@ func Default() *Config {
 				ProviderURL:           DefaultProviderURL,
 			},
 			Persistent: Persistent{
-				UseDefault:  true,
-				Hostname:    DefaultEtcdHostname,
-				Username:    DefaultEtcdUsername,
-				Password:    DefaultEtcdPassword,
-				RulesPrefix: DefaultRulesPrefix,
+				UseDefault:     true,
+				Hostname:       DefaultEtcdHostname,
+				Username:       DefaultEtcdUsername,
+				Password:       DefaultEtcdPassword,
+				RulesPrefix:    DefaultRulesPrefix,
+				BlockingPrefix: DefaultBlockingPrefix,
 			},
 		},
 		Log:      Log{Level: DefaultLogLevel},

@@ -87,6 +87,7 @@ endpoints = ["http://e1:2379", "http://e2:2379"]
 username = "eu"
 password = "ep"
 rulesPrefix = "gw/rules/"
+blockingPrefix = "gw/blocking/"
 serveBeforeLoaded = true
 
 [log]
@@ -156,7 +157,7 @@ func TestLoadFull(t *testing.T) {
 		Revocation: Revocation{
 			Realtime: Realtime{Enabled: true, Topic: "revoked", InitialContextFactory: "x", ProviderURL: "stomp://broker:61613", Username: "u", Password: "p"},
 			Persistent: Persistent{Enabled: true, UseDefault: true, Hostname: "http://etcd:2379/v3/keys/revoked/",
-				Endpoints: []string{"http://e1:2379", "http://e2:2379"}, Username: "eu", Password: "ep", RulesPrefix: "gw/rules/", ServeBeforeLoaded: true},
+				Endpoints: []string{"http://e1:2379", "http://e2:2379"}, Username: "eu", Password: "ep", RulesPrefix: "gw/rules/", BlockingPrefix: "gw/blocking/", ServeBeforeLoaded: true},
 		},
 		Log:      Log{Level: "debug"},
 		Tracing:  Tracing{Endpoint: DefaultTracingEndpoint},
@@ -301,6 +302,8 @@ func TestBadConfs(t *testing.T) {
 		{"redis URL path not a db", "[throttlingConfig.global]\nenabled = true\nredisUrl = \"redis://r:6379/cache\"\n" + minimal, "throttlingConfig.global.redisUrl", 3, "database number"},
 		{"redis timeout zero", "[throttlingConfig.global]\nenabled = true\ntimeout = 0\n" + minimal, "throttlingConfig.global.timeout", 3, "positive"},
 		{"global a value", "[throttlingConfig]\nglobal = true\n" + minimal, "throttlingConfig.global", 2, "table"},
+		{"blocking prefix in the rules", "[tokenRevocationConfig.persistent]\nrulesPrefix = \"r/\"\nblockingPrefix = \"r/blocking/\"\n" + minimal, "tokenRevocationConfig.persistent.blockingPrefix", 3, "overlaps rulesPrefix"},
+		{"blocking prefix empty", "[tokenRevocationConfig.persistent]\nblockingPrefix = \"\"\n" + minimal, "tokenRevocationConfig.persistent.blockingPrefix", 2, "empty (the default is blocking/)"},
 		{"inline table unknown key", "listenerConfig = { host = \"h\", nope = 1 }\n" + minimal, "listenerConfig.nope", 1, "unknown key"},
 		{"CORS origin with a path", "[corsConfig]\naccessControlAllowOrigins = [\"https://a\", \"https://b/app\"]\n" + minimal, "corsConfig.accessControlAllowOrigins[1]", 2, "without a path"},
 		{"CORS origin without a scheme", "[corsConfig]\naccessControlAllowOrigins = [\"app.example\"]\n" + minimal, "corsConfig.accessControlAllowOrigins[0]", 2, "is not an origin"},

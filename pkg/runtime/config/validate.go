@@ -132,6 +132,9 @@ func (d *validator) validate() {
 		if err := rulesPrefix(ps.RulesPrefix, ps.Hostname); err != nil {
 			d.fail("tokenRevocationConfig.persistent.rulesPrefix", err)
 		}
+		if err := blockingPrefix(ps.BlockingPrefix, ps.RulesPrefix, ps.Hostname); err != nil {
+			d.fail("tokenRevocationConfig.persistent.blockingPrefix", err)
+		}
 		if ps.Store != "" {
 			d.fail("tokenRevocationConfig.persistent.store", errors.New("names a custom store: set useDefault = false"))
 		}
@@ -243,9 +246,27 @@ func validHeaderName(s string) bool { return httpguts.ValidHeaderFieldName(s) }
 // whole of etcd, printable, and not overlapping the jti prefix of hostname
 // (as far as it can be read here; the etcd source checks it again exactly).
 func rulesPrefix(p, hostname string) error {
+	return etcdPrefix(p, DefaultRulesPrefix, "the rules", hostname)
+}
+
+// blockingPrefix checks the etcd prefix of blocking conditions as
+// rulesPrefix does, and that it does not overlap the rules prefix either.
+func blockingPrefix(p, rules, hostname string) error {
+	if err := etcdPrefix(p, DefaultBlockingPrefix, "blocking conditions", hostname); err != nil {
+		return err
+	}
+	if rules != "" && (strings.HasPrefix(p, rules) || strings.HasPrefix(rules, p)) {
+		return fmt.Errorf("%q overlaps rulesPrefix %q; give blocking conditions a prefix of their own", p, rules)
+	}
+	return nil
+}
+
+// etcdPrefix checks an etcd key prefix of what (its default def) beside the
+// jti prefix of hostname.
+func etcdPrefix(p, def, what, hostname string) error {
 	switch {
 	case p == "":
-		return errors.New("is empty (the default is " + DefaultRulesPrefix + ")")
+		return errors.New("is empty (the default is " + def + ")")
 	case p == "/":
 		return errors.New(`"/" would be every key of etcd`)
 	}
@@ -257,7 +278,7 @@ func rulesPrefix(p, hostname string) error {
 	if _, after, ok := strings.Cut(hostname, "/keys/"); ok {
 		jti := strings.TrimSuffix(after, "/") + "/"
 		if after != "" && (strings.HasPrefix(p, jti) || strings.HasPrefix(jti, p)) {
-			return fmt.Errorf("%q overlaps the jti prefix %q of hostname; give the rules a prefix of their own", p, jti)
+			return fmt.Errorf("%q overlaps the jti prefix %q of hostname; give %s a prefix of their own", p, jti, what)
 		}
 	}
 	return nil

@@ -1,0 +1,96 @@
+package revocation
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+)
+
+// DefaultBlockingPrefix is where blocking conditions live in etcd by
+// default: blocking/<type>/<value>, at the root of the revocations' etcd.
+const DefaultBlockingPrefix = "blocking/"
+
+// NewEtcdBlockSource validates cfg and returns a source of the blocking
+// conditions under cfg.BlockingPrefix: the same list, watch and recovery as
+// NewEtcdSource's, on the blocking prefix, feeding a sink that is also a
+// BlockSink. Its metrics are labelled store="etcd-blocking".
+func NewEtcdBlockSource(cfg EtcdConfig) (*EtcdSource, error) {
+	target, err := cfg.resolve()
+	if err != nil {
+		return nil, err
+	}
+	if target.prefix, err = cfg.blockingPrefix(target.prefix); err != nil {
+		return nil, err
+	}
+	return newEtcdSource(cfg, target, "etcd-blocking", etcdBlockKeys{}), nil
+}
+
+// blockingPrefix validates c.BlockingPrefix against the jti and rules
+// prefixes: none may contain another, or one kind of key would be read as
+// another.
+func (c EtcdConfig) blockingPrefix(jtiPrefix string) (string, error) {
+	p := c.BlockingPrefix
+	if p == "" {
+		p = DefaultBlockingPrefix
+	}
+	if p == "/" {
+		return "", errors.New("etcd blockingPrefix \"/\" would be every key of etcd")
+	}
+	rules, err := c.rulesPrefix(jtiPrefix)
+	if err != nil {
+		return "", err
+	}
+	for _, other := range []struct{ name, prefix string }{{"the jti prefix", jtiPrefix}, {"rulesPrefix", rules}} {
+		if strings.HasPrefix(p, other.prefix) || strings.HasPrefix(other.prefix, p) {
+			return "", fmt.Errorf("etcd blockingPrefix %q and %s %q overlap; give blocking conditions a prefix of their own", p, other.name, other.prefix)
+		}
+	}
+	return p, nil
+}
+
+// etcdBlockKeys: each key under the blocking prefix is a blocking condition,
+// <type>/<value, url.PathEscape'd>; any value (the ttl in seconds, as for
+// jti keys). The key's existence blocks, with no expiry in the set (its
+// lease ends it: etcd deletes the key and the watch lifts it). A key that
+// cannot be read is logged (the key) and skipped.
+type etcdBlockKeys struct{}
+
+func (etcdBlockKeys) check(sink Sink) error {
+	if _, ok := sink.(BlockSink); !ok {
+		return errors.New("etcd blocking source: the sink takes no blocking conditions (it is not a BlockSink)")
+	}
+	return nil
+}
+
+func (etcdBlockKeys) keysOnly() bool { return true }
+func (etcdBlockKeys) loaded() string { return "blocking conditions loaded from etcd" }
+
+func (etcdBlockKeys) put(sink Sink, log *slog.Logger, rel string, _ []byte) bool {
+	kind, value, err := parseBlockEtcdKey(rel)
+	if err != nil {
+		log.Warn("skipped an etcd blocking condition that cannot be read", "key", rel, "error", err)
+		return false
+	}
+	sink.(BlockSink).Block(Block{Kind: kind, Value: value})
+	return true
+}
+
+func (etcdBlockKeys) del(sink Sink, rel string) {
+	if kind, value, err := parseBlockEtcdKey(rel); err == nil {
+		sink.(BlockSink).Unblock(kind, value)
+	}
+}
+
+// keyedSink is nil: conditions are few enough to be remembered by name.
+func (etcdBlockKeys) keyedSink(Sink) KeyedSink { return nil }
+
+func (etcdBlockKeys) logChange(log *slog.Logger, rel string, put bool, lease int64) {
+	if put {
+		log.Debug("blocking condition added (etcd)", "key", rel, "lease", lease)
+	} else {
+		log.Debug("blocking condition lifted (etcd key deleted)", "key", rel)
+	}
+}
+
+var _ etcdKeyspace = etcdBlockKeys{}
