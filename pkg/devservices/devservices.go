@@ -121,6 +121,9 @@ type Services struct {
 	// are issued, and the list their status claims name.
 	TokenURL      string
 	StatusListURL string
+	// BlockURL and UnblockURL are the token service's endpoints for
+	// blocking conditions (tokenservice.BlockHandler).
+	BlockURL, UnblockURL string
 	// CertFile is the token service's certificate (PEM), for clients that
 	// trust it rather than skipping verification.
 	CertFile string
@@ -230,6 +233,8 @@ func (s *Services) startTokenService() error {
 			Audience: s.cfg.Issuer.Audience, List: s.list.list})
 		mux.Handle(tokenservice.StatusListPath, s.list.list)
 	}
+	mux.Handle(tokenservice.BlockPath, &tokenservice.BlockHandler{Endpoint: endpoint})
+	mux.Handle(tokenservice.UnblockPath, &tokenservice.BlockHandler{Endpoint: endpoint, Lift: true})
 	s.http = &http.Server{
 		Handler:           mux,
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
@@ -249,6 +254,8 @@ func (s *Services) startTokenService() error {
 	if s.list != nil {
 		s.TokenURL = "https://" + hostForURL(l.Addr().String()) + tokenservice.TokenPath
 	}
+	s.BlockURL = "https://" + hostForURL(l.Addr().String()) + tokenservice.BlockPath
+	s.UnblockURL = "https://" + hostForURL(l.Addr().String()) + tokenservice.UnblockPath
 	return nil
 }
 

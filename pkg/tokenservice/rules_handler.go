@@ -135,3 +135,27 @@ func ParseTTL(s string) (time.Duration, error) {
 	}
 	return roundUpToSecond(d), nil
 }
+
+// TTLFlag is a --ttl flag (a pflag.Value): whole seconds, as the original's
+// ttl, or a Go duration, read by ParseTTL.
+type TTLFlag time.Duration
+
+func (v *TTLFlag) String() string {
+	if *v == 0 {
+		return ""
+	}
+	return strconv.FormatInt(int64(time.Duration(*v)/time.Second), 10)
+}
+
+// Set implements pflag.Value.
+func (v *TTLFlag) Set(s string) error {
+	d, err := ParseTTL(s)
+	if err != nil {
+		return err
+	}
+	*v = TTLFlag(d)
+	return nil
+}
+
+// Type implements pflag.Value.
+func (v *TTLFlag) Type() string { return "ttl" }

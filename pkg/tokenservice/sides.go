@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -187,4 +188,26 @@ func redactURL(raw string) string {
 		return raw
 	}
 	return u.Redacted()
+}
+
+// LoadRevoker is the Revoker of the gateway configuration in file (with the
+// -e overrides; name is the file as the user wrote it, for messages), as
+// `micro-gw revoke`, `block` and `unblock` use it: TLS trusts the system's
+// roots and the conf's trust store, and the sides log their errors to
+// errOut. The caller prints Notes and closes it.
+func LoadRevoker(file, name string, overrides []string, errOut io.Writer) (*Revoker, error) {
+	cfg, err := config.Load(file, overrides)
+	if err != nil {
+		return nil, err
+	}
+	tlsConf, err := TLSConfig(cfg.Listener.TrustStorePath, cfg.Listener.TrustStorePassword)
+	if err != nil {
+		return nil, err
+	}
+	logger := slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: slog.LevelError}))
+	rev, err := FromConfig(cfg.Revocation, tlsConf, logger)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return rev, nil
 }

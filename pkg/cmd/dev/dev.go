@@ -231,6 +231,9 @@ func printBanner(w io.Writer, svc *devservices.Services, opts *DevOptions) {
 		fmt.Fprintf(w, "(revoking it with /revoke flips that entry too):\n\n")
 		fmt.Fprintf(w, "    curl -k -u %s:%s -d grant_type=client_credentials -d sub=alice %s\n\n", opts.ClientID, maskSecret(opts.ClientSecret), svc.TokenURL)
 	}
+	fmt.Fprintf(w, "Block a client on every gateway (type= ip, iprange, application, user or api), and lift it:\n\n")
+	fmt.Fprintf(w, "    curl -k -u %s:%s -d type=ip -d value=203.0.113.7 %s\n", opts.ClientID, maskSecret(opts.ClientSecret), svc.BlockURL)
+	fmt.Fprintf(w, "    curl -k -u %s:%s -d type=ip -d value=203.0.113.7 %s\n\n", opts.ClientID, maskSecret(opts.ClientSecret), svc.UnblockURL)
 }
 
 // maskSecret shows the default secret (it is in the docs anyway) and hides

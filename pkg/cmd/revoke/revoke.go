@@ -7,9 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -17,7 +15,6 @@ import (
 
 	"github.com/micro-gw/micro-gw/pkg/cmd/factory"
 	"github.com/micro-gw/micro-gw/pkg/revocation"
-	"github.com/micro-gw/micro-gw/pkg/runtime/config"
 	"github.com/micro-gw/micro-gw/pkg/tokenservice"
 )
 
@@ -145,7 +142,7 @@ func NewCmdRevoke(f *factory.Factory, runF func(*RevokeOptions) error) *cobra.Co
 	fl.StringArrayVarP(&opts.Overrides, "override", "e", nil, "override one configuration key, `KEY=VALUE` (as for the gateway; repeatable)")
 	fl.StringVar(&opts.JTI, "jti", "", "the jti of the token to revoke")
 	fl.StringVar(&opts.Token, "token", "", "the whole JWT to revoke (its jti is read without verifying it); - reads it from stdin")
-	fl.Var((*ttlValue)(&opts.TTL), "ttl", "how long the revocation holds: seconds (3600) or a duration (1h) (default: the token's remaining lifetime, or 3600 for a jti; 24h for a rule)")
+	fl.Var((*tokenservice.TTLFlag)(&opts.TTL), "ttl", "how long the revocation holds: seconds (3600) or a duration (1h) (default: the token's remaining lifetime, or 3600 for a jti; 24h for a rule)")
 	fl.StringVar(&opts.Subject, "sub", "", "revoke every token of this subject (sub) issued before --before")
 	fl.StringVar(&opts.Client, "client", "", "revoke every token of this client (azp, client_id, consumerKey, application.id) issued before --before")
 	fl.StringVar(&opts.Issuer, "issuer", "", "revoke every token of this issuer (iss) issued before --before")
@@ -168,18 +165,9 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 		}
 		file = filepath.Join(wd, file)
 	}
-	cfg, err := config.Load(file, opts.Overrides)
+	rev, err := tokenservice.LoadRevoker(file, opts.ConfigFile, opts.Overrides, opts.ErrOut)
 	if err != nil {
 		return err
-	}
-	tlsConf, err := tokenservice.TLSConfig(cfg.Listener.TrustStorePath, cfg.Listener.TrustStorePassword)
-	if err != nil {
-		return err
-	}
-	logger := slog.New(slog.NewTextHandler(opts.ErrOut, &slog.HandlerOptions{Level: slog.LevelError}))
-	rev, err := tokenservice.FromConfig(cfg.Revocation, tlsConf, logger)
-	if err != nil {
-		return fmt.Errorf("%s: %w", opts.ConfigFile, err)
 	}
 	defer rev.Close()
 	rev.SideTimeout = opts.Timeout
@@ -246,24 +234,3 @@ func revokeRuleRun(ctx context.Context, opts *RevokeOptions, rev *tokenservice.R
 	}
 	return nil
 }
-
-// ttlValue is --ttl: whole seconds as the seed's ttl, or a Go duration.
-type ttlValue time.Duration
-
-func (v *ttlValue) String() string {
-	if *v == 0 {
-		return ""
-	}
-	return strconv.FormatInt(int64(time.Duration(*v)/time.Second), 10)
-}
-
-func (v *ttlValue) Set(s string) error {
-	d, err := tokenservice.ParseTTL(s)
-	if err != nil {
-		return err
-	}
-	*v = ttlValue(d)
-	return nil
-}
-
-func (v *ttlValue) Type() string { return "ttl" }

@@ -5,6 +5,7 @@ package root
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/micro-gw/micro-gw/pkg/cmd/block"
 	"github.com/micro-gw/micro-gw/pkg/cmd/build"
 	"github.com/micro-gw/micro-gw/pkg/cmd/dev"
 	"github.com/micro-gw/micro-gw/pkg/cmd/factory"
@@ -50,6 +51,8 @@ func NewCmdRoot(f *factory.Factory) *cobra.Command {
 		build.NewCmdBuild(f, nil),
 		token.NewCmdToken(f, nil),
 		revoke.NewCmdRevoke(f, nil),
+		block.NewCmdBlock(f, nil),
+		block.NewCmdUnblock(f, nil),
 		dev.NewCmdDev(f, nil),
 		ssfreceiver.NewCmdSSFReceiver(f, nil),
 		newCmdVersion(f),
