@@ -53,6 +53,7 @@ export MICROGW_SERVICES_DIR=$WORK/services
 export MICROGW_ETCD_PORT=41379 MICROGW_ETCD_PEER_PORT=41380
 export MICROGW_AMQP_PORT=41672 MICROGW_STOMP_PORT=41613
 export MICROGW_RABBITMQ_NODE=microgwbench@localhost
+export MICROGW_REDIS_PORT=41637
 ETCD=127.0.0.1:$MICROGW_ETCD_PORT
 PREFIX=jti/
 BIN=$WORK/bin
@@ -146,7 +147,7 @@ if ((${#need[@]})); then
 fi
 # etcd and RabbitMQ only: the bench has no use for ActiveMQ, which would cost
 # its start and two more ports.
-for svc in etcd rabbitmq; do bash "$ROOT/scripts/services.sh" install "$svc"; done
+for svc in etcd rabbitmq redis; do bash "$ROOT/scripts/services.sh" install "$svc"; done
 
 say "building micro-gw and the bench tools"
 gobuild() {
@@ -161,17 +162,28 @@ mkdir -p "$WORK/defs"
 sed "s#https://petstore.swagger.io/v2#http://127.0.0.1:$BACKEND_PORT/v2#g" "$ROOT/samples/petstore_basic.yaml" >"$WORK/defs/petstore.yaml"
 "$BIN/micro-gw" init "$GW" -a "$WORK/defs/petstore.yaml" --force >"$LOGS/init.log"
 cp "$ROOT/bench/project/bench_pprof.go.tmpl" "$GW/extensions/bench_pprof.go"
+# No throttling policy: the throttle stage is absent from this gateway (row 12 compares).
+echo '# none: the bench measures this gateway without throttling' >"$GW/policies.yaml"
 "$BIN/micro-gw" build "$GW" >"$LOGS/build-gw.log" 2>&1 || { cat "$LOGS/build-gw.log" >&2; die "micro-gw build of the bench project failed"; }
 GWEXE=$GW/target/gw
+# The same API under a resource policy that never runs out (throttling's cost, row 12): the
+# API-level tier counts every request of the API once, in one counter shared by every caller.
+GWT=$WORK/gwt
+sed "s#^x-wso2-basePath: /petstore/v1#&\nx-wso2-throttling-tier: benchTier#" "$WORK/defs/petstore.yaml" >"$WORK/defs/petstore-throttled.yaml"
+"$BIN/micro-gw" init "$GWT" -a "$WORK/defs/petstore-throttled.yaml" --force >>"$LOGS/init.log"
+printf 'resourcePolicies:\n  - benchTier: {count: 1000000000000, unitTime: 1, timeUnit: day}\n' >"$GWT/policies.yaml"
+cp -r "$GW/security/." "$GWT/security/" # the same issuer, so that the same token passes
+"$BIN/micro-gw" build "$GWT" >"$LOGS/build-gwt.log" 2>&1 || { cat "$LOGS/build-gwt.log" >&2; die "micro-gw build of the throttled bench project failed"; }
+GWTEXE=$GWT/target/gwt
 TOKEN=$("$BIN/micro-gw" token issue "$GW" --ttl 2h)
 openssl x509 -in "$GW/security/truststore/wso2apim.pem" -noout -pubkey >"$WORK/issuer.pub.pem"
 URL_PATH=/petstore/v1/pet/42
 
 # ------------------------------------------------------------------------------ services
 
-say "starting etcd and RabbitMQ (scripts/services.sh, data in $MICROGW_SERVICES_DIR)"
+say "starting etcd, RabbitMQ and Redis (scripts/services.sh, data in $MICROGW_SERVICES_DIR)"
 SERVICES_STARTED=1
-for svc in etcd rabbitmq; do bash "$ROOT/scripts/services.sh" start "$svc"; done
+for svc in etcd rabbitmq redis; do bash "$ROOT/scripts/services.sh" start "$svc"; done
 say "loading $N_REVOKED revocations into etcd under $PREFIX"
 "$BIN/etcdload" -endpoint "$ETCD" -prefix "$PREFIX" -n "$N_REVOKED" | tee "$LOGS/etcdload.log" >&2
 
@@ -225,9 +237,16 @@ gw_start() {
 gw_up() {
 	local name=$1
 	shift
+	exe_up "$name" "$GWEXE" "$@"
+}
+
+# exe_up NAME EXE ARGS...: gw_up with another executable (row 12's throttled gateway).
+exe_up() {
+	local name=$1 exe=$2
+	shift 2
 	rm -f "$RES/start-$name.json"
 	MICROGW_BENCH_PPROF=127.0.0.1:$GW_PPROF "$BIN/startready" -ready "http://127.0.0.1:$GW_ADMIN/health/ready" -idle 2s -keep \
-		-timeout 10m -log "$LOGS/gw-$name.log" -out "$RES/start-$name.json" -- "$GWEXE" "${GW_COMMON[@]}" "$@" \
+		-timeout 10m -log "$LOGS/gw-$name.log" -out "$RES/start-$name.json" -- "$exe" "${GW_COMMON[@]}" "$@" \
 		>>"$LOGS/startready.log" 2>&1 &
 	GW_PID=$!
 	PIDS+=("$GW_PID")
@@ -325,6 +344,12 @@ say "row 5: publish -> 401 over STOMP ($PROP_N revocations)"
 say "row 6: etcd put -> 401 through the gateway's watch ($PROP_N revocations)"
 "$BIN/propagation" -url "$GW_URL" -key "$GW/security/issuer.key" -via etcd \
 	-etcd "$ETCD" -prefix "$PREFIX" -n "$PROP_N" -json >"$RES/prop-etcd.json"
+say "row 5b: publish a blocking condition -> 403 over STOMP ($PROP_N conditions)"
+"$BIN/propagation" -url "$GW_URL" -key "$GW/security/issuer.key" -via stomp -kind block \
+	-broker "stomp://127.0.0.1:$MICROGW_STOMP_PORT" -n "$PROP_N" -json >"$RES/prop-block-stomp.json"
+say "row 6b: etcd put of a blocking condition -> 403 through the gateway's watch ($PROP_N conditions)"
+"$BIN/propagation" -url "$GW_URL" -key "$GW/security/issuer.key" -via etcd -kind block \
+	-etcd "$ETCD" -prefix "$PREFIX" -n "$PROP_N" -json >"$RES/prop-block-etcd.json"
 gw_down
 
 say "row 5: publish -> 401 over AMQP 0-9-1 ($PROP_N revocations; this gateway's start is one more row-7 sample)"
@@ -342,12 +367,32 @@ gw_up idp "${GW_ETCD[@]}" "${GW_STOMP[@]}" -e statusList.enabled=true -e 'status
 "$BIN/idpprop" -url "$GW_URL" -key "$GW/security/issuer.key" -via ssf -config "$GW/conf/micro-gw.conf" \
 	"${GW_ETCD[@]}" "${GW_STOMP[@]}" -n "$IDP_N" -json >"$RES/idp-ssf.json"
 gw_down
+# --- row 12: throttling's cost: off, local counters, counters in Redis, side by side ----------
+# Three gateways of the same configuration (no revocation source, so only throttling differs):
+# the project without a tier, the throttled one counting locally, and the throttled one with
+# [throttlingConfig.global] on the bench's Redis. Interleaved, as row 1.
+say "row 12: throttling off, local and on Redis (${RUNS} rounds of ${DUR} s each)"
+GW_REDIS=(-e throttlingConfig.global.enabled=true -e "throttlingConfig.global.redisUrl=redis://127.0.0.1:$MICROGW_REDIS_PORT/0")
+for ((i = 1; i <= RUNS; i++)); do
+	exe_up thr-off "$GWEXE"
+	wrk_rps "$GW_URL" >>"$RES/rps-thr-off"
+	gw_down
+	exe_up thr-local "$GWTEXE"
+	wrk_rps "$GW_URL" >>"$RES/rps-thr-local"
+	gw_down
+	exe_up thr-redis "$GWTEXE" "${GW_REDIS[@]}"
+	curl -s "http://127.0.0.1:$GW_ADMIN/metrics" | grep -q '^microgw_throttling_mode{mode="redis"} 1' || die "the throttled gateway does not count in Redis"
+	wrk_rps "$GW_URL" >>"$RES/rps-thr-redis"
+	gw_down
+done
+# Every request of the Redis runs went through the one counter of the API.
+THR_REDIS_COUNT=$(redis-cli -p "$MICROGW_REDIS_PORT" get 'microgw:throttle:api:benchTier:/petstore/v1')
 
 # --- rows 3 and 4: Go benchmarks -------------------------------------------------------------
 BT=1s
 [[ -n $SMOKE ]] && BT=100x
-say "row 3: go test -bench 'BenchmarkRequest(Cached|Cold)' ./pkg/runtime"
-(cd "$ROOT" && go test -run '^$' -bench 'BenchmarkRequest(Cached|Cold)' -benchmem -benchtime=$BT -count="$RUNS" ./pkg/runtime/) >"$RES/gobench-runtime.txt" 2>&1 ||
+say "rows 3 and 12: go test -bench 'BenchmarkRequest(Cached|Cold|CachedThrottled)' ./pkg/runtime"
+(cd "$ROOT" && go test -run '^$' -bench 'BenchmarkRequest(Cached|Cold|CachedThrottled)' -benchmem -benchtime=$BT -count="$RUNS" ./pkg/runtime/) >"$RES/gobench-runtime.txt" 2>&1 ||
 	{ cat "$RES/gobench-runtime.txt" >&2; die "the runtime benchmarks failed"; }
 say "row 4: go test -bench Set ./pkg/revocation"
 (cd "$ROOT" && go test -run '^$' -bench 'Set' -benchmem -benchtime=$BT -count="$RUNS" ./pkg/revocation/) >"$RES/gobench-set.txt" 2>&1 ||
@@ -421,6 +466,11 @@ NS_SL_OFF=$(gobench "$RES/gobench-runtime.txt" BenchmarkRequestCachedStatusList/
 NS_SL_ON=$(gobench "$RES/gobench-runtime.txt" BenchmarkRequestCachedStatusList/1M-entries ns/op)
 AL_SL_ON=$(gobench "$RES/gobench-runtime.txt" BenchmarkRequestCachedStatusList/1M-entries allocs/op)
 AL_SL_OFF=$(gobench "$RES/gobench-runtime.txt" BenchmarkRequestCachedStatusList/off allocs/op)
+RPS_THR_OFF=$(m rps-thr-off) RPS_THR_LOCAL=$(m rps-thr-local) RPS_THR_REDIS=$(m rps-thr-redis)
+NS_THR_OFF=$(gobench "$RES/gobench-runtime.txt" BenchmarkRequestCachedThrottled/off ns/op)
+NS_THR_LOCAL=$(gobench "$RES/gobench-runtime.txt" BenchmarkRequestCachedThrottled/local ns/op)
+AL_THR_OFF=$(gobench "$RES/gobench-runtime.txt" BenchmarkRequestCachedThrottled/off allocs/op)
+AL_THR_LOCAL=$(gobench "$RES/gobench-runtime.txt" BenchmarkRequestCachedThrottled/local allocs/op)
 
 V1a=$(verdict "$RPS_GW >= 0.85 * $RPS_BARE")
 V1b=$(verdict "$RPS_GW >= $RPS_HA")
@@ -461,12 +511,15 @@ Regenerate this page with \`make bench\`; the targets are issue 7's. A figure is
 | 5 | publish -> refused, STOMP (RabbitMQ), $(prop stomp N) revocations | p50 $(fmt2 "$(prop stomp P50)") ms, p99 $(fmt2 "$(prop stomp P99)") ms (max $(fmt2 "$(prop stomp Max)")) | broker confirm alone: p50 $(fmt2 "$(prop stomp PublishP50)") ms; one gateway call: p50 $(fmt3 "$(prop stomp PollP50)") ms | p99 ≤ 5 ms | $V5s |
 | 5 | publish -> refused, AMQP 0-9-1 (RabbitMQ), $(prop amqp N) revocations | p50 $(fmt2 "$(prop amqp P50)") ms, p99 $(fmt2 "$(prop amqp P99)") ms (max $(fmt2 "$(prop amqp Max)")) | broker confirm alone: p50 $(fmt2 "$(prop amqp PublishP50)") ms | p99 ≤ 5 ms | $V5a |
 | 6 | etcd put -> refused (watch), $(prop etcd N) revocations | p50 $(fmt2 "$(prop etcd P50)") ms, p99 $(fmt2 "$(prop etcd P99)") ms (max $(fmt2 "$(prop etcd Max)")) | put acknowledged alone: p50 $(fmt2 "$(prop etcd PublishP50)") ms | p99 ≤ 20 ms | $V6 |
+| 5b | publish a blocking condition -> blocked (403), STOMP, $(prop block-stomp N) conditions (a user each) | p50 $(fmt2 "$(prop block-stomp P50)") ms, p99 $(fmt2 "$(prop block-stomp P99)") ms (max $(fmt2 "$(prop block-stomp Max)")) | a revocation over STOMP, same gateway (row 5): p50 $(fmt2 "$(prop stomp P50)") ms, p99 $(fmt2 "$(prop stomp P99)") ms | as row 5 | — |
+| 6b | etcd put of a blocking condition -> blocked (watch), $(prop block-etcd N) conditions | p50 $(fmt2 "$(prop block-etcd P50)") ms, p99 $(fmt2 "$(prop block-etcd P99)") ms (max $(fmt2 "$(prop block-etcd Max)")) | a revocation through etcd (row 6): p50 $(fmt2 "$(prop etcd P50)") ms, p99 $(fmt2 "$(prop etcd P99)") ms | as row 6 | — |
 | 7 | start -> ready with $N_REVOKED revocations in etcd; peak RSS | $(fmt1 "$ETCD_MS") ms; $(kb2mb "$ETCD_RSS") MB | \`etcdctl get --prefix --keys-only\`: $(fmt1 "$CTL_MS") ms (×$(ratio "$ETCD_MS" "$CTL_MS")); $(kb2mb "$CTL_RSS") MB (×$(ratio "$ETCD_RSS" "$CTL_RSS")) | ≤ 1.5 × etcdctl | time $V7t; RSS $V7r |
 | 8 | start -> ready with no revocations; idle RSS | $(fmt1 "$NONE_MS") ms; $(kb2mb "$NONE_RSS") MB | — | ≤ 50 ms; ≤ 30 MB | $V8t; $V8r |
 | 9 | \`micro-gw build\` of the sample: cold (empty GOCACHE); warm after a definition change | cold $(fmt1 "$BUILD_COLD") s; warm $(fmt2 "$BUILD_WARM") s | \`go build\` of the same generated source after a change: $(fmt2 "$BUILD_GO") s (×$(ratio "$BUILD_WARM" "$BUILD_GO")) | warm ≤ 1.2 × go build | $V9 |
 | 10 | Token Status List: the status check per request (list of 1,048,576 entries held), in process | $(fmt1 "$NS_SL_ON") ns, $(fmt1 "$AL_SL_ON") allocs a request | the same request with \`[statusList]\` off: $(fmt1 "$NS_SL_OFF") ns, $(fmt1 "$AL_SL_OFF") allocs | report | — |
 | 10 | Token Status List: entry flipped in the served list -> refused (list ttl 1 s), $(idp statuslist N) tokens | p50 $(fmt1 "$(idp statuslist P50)") ms, p90 $(fmt1 "$(idp statuslist P90)") ms, max $(fmt1 "$(idp statuslist Max)") ms | the list's ttl: 1000 ms (refreshed 3/4 into it) | ≤ ttl | — |
 | 11 | Shared Signals: CAEP session-revoked pushed -> refused (receiver: broker + etcd, then 202), $(idp ssf N) events | p50 $(fmt1 "$(idp ssf P50)") ms, p90 $(fmt1 "$(idp ssf P90)") ms, max $(fmt1 "$(idp ssf Max)") ms | row 5 (publish -> refused over STOMP): p50 $(fmt2 "$(prop stomp P50)") ms | report | — |
+| 12 | throttling's cost: an API-level policy that never runs out, counted locally and in Redis (one script round trip a request, all requests on one counter) | local $(fmt1 "$RPS_THR_LOCAL") req/s (×$(ratio "$RPS_THR_LOCAL" "$RPS_THR_OFF")); Redis $(fmt1 "$RPS_THR_REDIS") req/s (×$(ratio "$RPS_THR_REDIS" "$RPS_THR_OFF")); in process: local $(fmt1 "$NS_THR_LOCAL") ns, $(fmt1 "$AL_THR_LOCAL") allocs a request | throttling off, same run: $(fmt1 "$RPS_THR_OFF") req/s; in process $(fmt1 "$NS_THR_OFF") ns, $(fmt1 "$AL_THR_OFF") allocs; Redis's counter after the runs: ${THR_REDIS_COUNT:-n/a} | report | — |
 
 ## How each row is measured
 
@@ -506,6 +559,14 @@ and answers 200 with 47 bytes of JSON (\`bench/backend\`).
    ${START_RUNS} starts with STOMP and one with AMQP. Against \`bench/startready -run -- etcdctl --endpoints=$ETCD get --prefix
    --keys-only $PREFIX\` (wall time and ru_maxrss, output discarded), ${START_RUNS}x.
 8. The same start with no revocation source (${START_RUNS}x); the idle RSS is VmRSS 2 s after ready.
+5b, 6b. \`bench/propagation -kind block -via stomp|etcd\`: as rows 5 and 6, each time with a token of a new user, and a
+   blocking condition on that user (\`PublishBlock\` of pkg/revocation's publisher, or a put of
+   \`blocking/user/<sub>\`) instead of a revocation; the clock stops at the first 403.
+12. The petstore project again with \`x-wso2-throttling-tier: benchTier\` at API level and a \`policies.yaml\` of
+   \`benchTier: {count: 1000000000000, unitTime: 1, timeUnit: day}\`, started with no revocation source (so is the
+   unthrottled one), loaded as row 1: the unthrottled build, the throttled one (local counters) and the throttled one
+   with \`-e throttlingConfig.global.enabled=true\` on the bench's Redis (127.0.0.1:$MICROGW_REDIS_PORT), ${RUNS} rounds,
+   interleaved. In process: \`go test -bench BenchmarkRequestCachedThrottled ./pkg/runtime\` (off, local).
 9. \`micro-gw init\` of \`samples/petstore_basic.yaml\` (endpoint untouched), then \`GOCACHE=\$(mktemp -d) micro-gw build\` (cold,
    once); warm: change \`info.version\` in the definition and \`micro-gw build --keep-source\` (${RUNS}x); against it, the same
    kind of change to the generated source in \`target/gen\` and \`go build -trimpath -buildvcs=false -ldflags='-s -w'\` there
@@ -532,8 +593,9 @@ EOF
 		cat "$ROOT/bench/analysis.md"
 	fi
 	printf '\n## Raw figures of this run\n\n'
-	printf 'wrk req/s, each run: bare %s; gateway %s; HAProxy %s; gateway cache off %s.\n' \
-		"$(paste -sd' ' "$RES/rps-bare")" "$(paste -sd' ' "$RES/rps-gw")" "$(paste -sd' ' "$RES/rps-haproxy")" "$(paste -sd' ' "$RES/rps-cold")"
+	printf 'wrk req/s, each run: bare %s; gateway %s; HAProxy %s; gateway cache off %s; throttling off %s, local %s, Redis %s.\n' \
+		"$(paste -sd' ' "$RES/rps-bare")" "$(paste -sd' ' "$RES/rps-gw")" "$(paste -sd' ' "$RES/rps-haproxy")" "$(paste -sd' ' "$RES/rps-cold")" \
+		"$(paste -sd' ' "$RES/rps-thr-off")" "$(paste -sd' ' "$RES/rps-thr-local")" "$(paste -sd' ' "$RES/rps-thr-redis")"
 	printf 'start -> ready ms, each start: none %s; etcd %s; etcdctl %s.\n\n' \
 		"$(paste -sd' ' "$RES/none-ready")" "$(paste -sd' ' "$RES/etcd-ready")" "$(paste -sd' ' "$RES/etcdctl-ms")"
 	printf '```\n'

@@ -6,7 +6,9 @@
 // publisher, what `micro-gw revoke` uses), or as a put of the key in etcd —
 // and calls the gateway again and again until it answers 401. The latency
 // is from just before the publish to the first 401. It prints p50/p90/p99/max
-// over the N revocations.
+// over the N revocations. With -kind block it publishes a blocking condition
+// on the token's user instead (a message on the topic, or the key
+// blocking/user/<sub> in etcd) and waits for the 403.
 //
 // Bounded: N revocations, each given up after -timeout; loopback only.
 package main
@@ -30,7 +32,7 @@ import (
 )
 
 type result struct {
-	Via                 string
+	Via, Kind           string
 	N, Refused, Timeout int
 	P50, P90, P99, Max  float64 // ms, publish -> first 401
 	PublishP50          float64 // ms, until the broker confirmed (or etcd answered the put)
@@ -48,6 +50,8 @@ func main() {
 	topic := flag.String("topic", "tokenRevocation", "the topic")
 	etcdEP := flag.String("etcd", "127.0.0.1:2379", "etcd endpoint (etcd)")
 	prefix := flag.String("prefix", "jti/", "etcd key prefix (etcd)")
+	kind := flag.String("kind", "revoke", "revoke (a jti; 401) or block (a blocking condition on the token's user; 403)")
+	blockingPrefix := flag.String("blocking-prefix", revocation.DefaultBlockingPrefix, "etcd prefix of blocking conditions (etcd, -kind block)")
 	n := flag.Int("n", 1000, "how many revocations")
 	timeout := flag.Duration("timeout", 5*time.Second, "give one revocation up after this long")
 	jsonOut := flag.Bool("json", false, "print the result as JSON")
@@ -64,7 +68,16 @@ func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(*n+10)*(*timeout))
 	defer cancel()
 
+	if *kind != "revoke" && *kind != "block" {
+		fail(fmt.Errorf("-kind must be revoke or block"))
+	}
+	block := *kind == "block"
+	want := http.StatusUnauthorized
+	if block {
+		want = http.StatusForbidden
+	}
 	run := fmt.Sprintf("prop-%s-%d-", *via, time.Now().UnixNano())
+	// publish revokes the jti, or blocks the user of the same name.
 	var publish func(ctx context.Context, jti string) error
 	switch *via {
 	case "stomp", "amqp":
@@ -74,6 +87,9 @@ func main() {
 		}
 		defer p.Close()
 		publish = func(ctx context.Context, jti string) error {
+			if block {
+				return p.PublishBlock(ctx, revocation.BlockNotice{Kind: revocation.BlockUser, Value: jti, Enabled: true, TTL: time.Hour})
+			}
 			return p.Publish(ctx, revocation.Notice{JTI: jti, TTL: time.Hour})
 		}
 	case "etcd":
@@ -85,10 +101,15 @@ func main() {
 			// Leave the store as it was: the keys of this run go (a delete
 			// un-revokes, and the tokens are not used again).
 			_, _ = cli.Delete(context.Background(), *prefix+run, clientv3.WithPrefix())
+			_, _ = cli.Delete(context.Background(), *blockingPrefix+revocation.BlockEtcdKey(revocation.BlockUser, run), clientv3.WithPrefix())
 			cli.Close()
 		}()
 		publish = func(ctx context.Context, jti string) error {
-			_, err := cli.Put(ctx, *prefix+jti, "3600")
+			key := *prefix + jti
+			if block {
+				key = *blockingPrefix + revocation.BlockEtcdKey(revocation.BlockUser, jti)
+			}
+			_, err := cli.Put(ctx, key, "3600")
 			return err
 		}
 	default:
@@ -109,10 +130,10 @@ func main() {
 	}
 
 	var lat, pubLat, pollLat []time.Duration
-	res := result{Via: *via, N: *n}
+	res := result{Via: *via, Kind: *kind, N: *n}
 	for i := range *n {
 		jti := fmt.Sprintf("%s%d", run, i)
-		tok, err := issuer.Sign(key, *kid, issuer.Claims{JTI: jti, TTL: time.Hour})
+		tok, err := issuer.Sign(key, *kid, issuer.Claims{JTI: jti, Subject: jti, TTL: time.Hour})
 		if err != nil {
 			fail(err)
 		}
@@ -138,7 +159,7 @@ func main() {
 			if len(pollLat) < 100000 {
 				pollLat = append(pollLat, time.Since(c0))
 			}
-			if code == http.StatusUnauthorized {
+			if code == want {
 				lat = append(lat, time.Since(t0))
 				refused = true
 				break
