@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/micro-gw/micro-gw/pkg/issuer"
+	"github.com/micro-gw/micro-gw/pkg/revocation"
 	"github.com/micro-gw/micro-gw/pkg/runtime/config"
 	"github.com/micro-gw/micro-gw/pkg/tokenservice"
 )
@@ -747,6 +748,9 @@ type chaosPublisher struct {
 	TTL          time.Duration
 	BrokerGiveUp time.Duration
 	Logger       *slog.Logger
+	// Block makes Run block users (a blocking condition of type user, until lifted) instead of
+	// revoking jtis.
+	Block bool
 
 	etcdFailures, brokerFailures, brokerGivenUp atomic.Int64
 	accepted                                    atomic.Int64
@@ -812,9 +816,17 @@ func (p *chaosPublisher) Start(ctx context.Context, jtis []string, span time.Dur
 	return r
 }
 
-// revoke sends jti to every side, each retried with a capped backoff, in parallel; it returns
-// whether etcd took it.
+// revoke sends jti to every side (or, with Block, blocks the user jti), each retried with a
+// capped backoff, in parallel; it returns whether etcd took it.
 func (p *chaosPublisher) revoke(ctx context.Context, sides []tokenservice.Side, jti string) bool {
+	send := func(ctx context.Context, s tokenservice.Side) error {
+		if p.Block {
+			_, err := s.(tokenservice.BlockSide).Block(ctx, revocation.BlockNotice{Kind: revocation.BlockUser, Value: jti, Enabled: true})
+			return err
+		}
+		_, err := s.Revoke(ctx, jti, p.TTL)
+		return err
+	}
 	var etcdOK atomic.Bool
 	var wg sync.WaitGroup
 	for _, s := range sides {
@@ -827,7 +839,7 @@ func (p *chaosPublisher) revoke(ctx context.Context, sides []tokenservice.Side, 
 			}
 			for {
 				sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-				_, err := s.Revoke(sctx, jti, p.TTL)
+				err := send(sctx, s)
 				cancel()
 				if err == nil {
 					if isEtcd {

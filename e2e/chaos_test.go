@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/micro-gw/micro-gw/internal/cutproxy"
+	"github.com/micro-gw/micro-gw/pkg/issuer"
 	"github.com/micro-gw/micro-gw/pkg/revocation"
 	"github.com/micro-gw/micro-gw/pkg/runtime/config"
 )
@@ -312,6 +313,11 @@ func TestChaos(t *testing.T) {
 		t.Fatalf("guarded revocations not accepted: %v", missed)
 	}
 	guard := chaosGuardRevoked(t, gws, guardedTokens)
+	// Blocking conditions travel as revocations do: users blocked through the same sides, paced
+	// over the same span, through the same faults; none may be lost.
+	users, blockedUsers := chaosBlockUsers(t, p, fmt.Sprintf("%x", seed%0xffffff), max(n/20, 10))
+	blockPub := &chaosPublisher{Rev: pub.Rev, Workers: 1, BrokerGiveUp: pub.BrokerGiveUp, Block: true}
+	blockRun := blockPub.Start(ctx, blockedUsers, span)
 	run := pub.Start(ctx, toRevoke, span)
 	counts := map[chaosFault]int{}
 	pause := func() time.Duration {
@@ -344,6 +350,10 @@ func TestChaos(t *testing.T) {
 		t.Log("fault: " + line)
 	}
 	<-run.Done
+	<-blockRun.Done
+	if len(blockRun.NotAccepted) > 0 {
+		t.Fatalf("%d blocking conditions were never accepted by etcd: %v", len(blockRun.NotAccepted), blockRun.NotAccepted)
+	}
 	if len(reserved) > 0 {
 		t.Logf("publishing the %d reserved revocations that no partition took", publishReserved(len(reserved)))
 	}
@@ -365,6 +375,7 @@ func TestChaos(t *testing.T) {
 	guard.Check(t, len(guardedTokens))
 	v := chaosSettle(t, gws, tokens, revoked, 60*time.Second)
 	chaosReport(t, v)
+	chaosCheckBlocked(t, gws, users, 60*time.Second)
 	for _, g := range gws {
 		t.Logf("%s: %d starts, %d broker reconnects logged, %d etcd reloads logged (watch could not resume), %d resyncs", g.Name, g.starts,
 			chaosCountInFile(g.LogPath, "reconnected to broker"), chaosCountInFile(g.LogPath, "etcd watch cannot resume"),
@@ -373,6 +384,65 @@ func TestChaos(t *testing.T) {
 	chaosScanGatewayLogs(t, gws, tokens)
 	t.Logf("summary: N=%d, revoked %d, faults: %s; took %v (publishing %v); lost: %d of %d, wrongly refused %d",
 		n, len(revoked), strings.Join(faults, ", "), time.Since(began).Round(time.Second), pubTook.Round(time.Second), v.Lost, n, v.WronglyRefused)
+}
+
+// chaosBlockUsers signs a token for each of n users chaos-user-<tag>-<i> and picks half of them
+// to block: it returns the users' tokens (blocked or not) and the users to block.
+func chaosBlockUsers(t *testing.T, p *chaosProject, tag string, n int) (users map[string]string, blocked []string) {
+	t.Helper()
+	users = map[string]string{}
+	for i := range n {
+		sub := fmt.Sprintf("chaos-user-%s-%03d", tag, i)
+		tok, err := issuer.Sign(p.key, issuer.DefaultKeyID, issuer.Claims{JTI: sub + "-token", Subject: sub, TTL: 3 * time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		users[sub] = tok
+		if i%2 == 0 {
+			blocked = append(blocked, sub)
+		}
+	}
+	return users, blocked
+}
+
+// chaosCheckBlocked checks every user's token on every gateway: a blocked user's must get
+// exactly 403 900805, another's 200; it checks again every 5 s while not clean, for at most
+// settle, then reports "blocking conditions lost: N of M".
+func chaosCheckBlocked(t *testing.T, gws []*chaosGateway, users map[string]string, settle time.Duration) {
+	t.Helper()
+	blocked := map[string]bool{}
+	for sub := range users {
+		var i int
+		fmt.Sscanf(sub[strings.LastIndexByte(sub, '-')+1:], "%d", &i)
+		blocked[sub] = i%2 == 0
+	}
+	start := time.Now()
+	for {
+		lost, wrong := 0, 0
+		var examples []string
+		for _, g := range gws {
+			for sub, tok := range users {
+				a := g.Call(tok)
+				switch isBlocked := a.Status == http.StatusForbidden && a.Code == 900805; {
+				case blocked[sub] && !isBlocked:
+					lost++
+					examples = append(examples, fmt.Sprintf("%s: %s got %s", g.Name, sub, a))
+				case !blocked[sub] && !a.accepted():
+					wrong++
+					examples = append(examples, fmt.Sprintf("%s: %s (not blocked) got %s", g.Name, sub, a))
+				}
+			}
+		}
+		if (lost == 0 && wrong == 0) || time.Since(start) > settle {
+			fmt.Printf("blocking conditions lost: %d of %d\n", lost, len(gws)*len(users)/2)
+			t.Logf("blocking conditions: lost %d, wrongly blocked %d (of %d users, half blocked, on %d gateways)", lost, wrong, len(users), len(gws))
+			if lost+wrong > 0 {
+				t.Errorf("blocking conditions lost %d, wrongly blocked %d; e.g. %v", lost, wrong, examples[:min(5, len(examples))])
+			}
+			return
+		}
+		time.Sleep(5 * time.Second)
+	}
 }
 
 // chaosInject injects one fault and returns what it did.
