@@ -559,14 +559,6 @@ and answers 200 with 47 bytes of JSON (\`bench/backend\`).
    ${START_RUNS} starts with STOMP and one with AMQP. Against \`bench/startready -run -- etcdctl --endpoints=$ETCD get --prefix
    --keys-only $PREFIX\` (wall time and ru_maxrss, output discarded), ${START_RUNS}x.
 8. The same start with no revocation source (${START_RUNS}x); the idle RSS is VmRSS 2 s after ready.
-5b, 6b. \`bench/propagation -kind block -via stomp|etcd\`: as rows 5 and 6, each time with a token of a new user, and a
-   blocking condition on that user (\`PublishBlock\` of pkg/revocation's publisher, or a put of
-   \`blocking/user/<sub>\`) instead of a revocation; the clock stops at the first 403.
-12. The petstore project again with \`x-wso2-throttling-tier: benchTier\` at API level and a \`policies.yaml\` of
-   \`benchTier: {count: 1000000000000, unitTime: 1, timeUnit: day}\`, started with no revocation source (so is the
-   unthrottled one), loaded as row 1: the unthrottled build, the throttled one (local counters) and the throttled one
-   with \`-e throttlingConfig.global.enabled=true\` on the bench's Redis (127.0.0.1:$MICROGW_REDIS_PORT), ${RUNS} rounds,
-   interleaved. In process: \`go test -bench BenchmarkRequestCachedThrottled ./pkg/runtime\` (off, local).
 9. \`micro-gw init\` of \`samples/petstore_basic.yaml\` (endpoint untouched), then \`GOCACHE=\$(mktemp -d) micro-gw build\` (cold,
    once); warm: change \`info.version\` in the definition and \`micro-gw build --keep-source\` (${RUNS}x); against it, the same
    kind of change to the generated source in \`target/gen\` and \`go build -trimpath -buildvcs=false -ldflags='-s -w'\` there
@@ -581,6 +573,14 @@ and answers 200 with 47 bytes of JSON (\`bench/backend\`).
     through the bench's RabbitMQ (STOMP) and etcd, fed by the test transmitter of pkg/ssf/ssftest; for each of $IDP_N tokens (a
     subject of its own) one call (200), then a CAEP session-revoked for the subject pushed (the push answers 202 once broker and
     etcd hold the rule), and calls every 2 ms until the first 401; the time is from the start of the push.
+5b, 6b. \`bench/propagation -kind block -via stomp|etcd\`: as rows 5 and 6, each time with a token of a new user, and a
+   blocking condition on that user (\`PublishBlock\` of pkg/revocation's publisher, or a put of
+   \`blocking/user/<sub>\`) instead of a revocation; the clock stops at the first 403.
+12. The petstore project again with \`x-wso2-throttling-tier: benchTier\` at API level and a \`policies.yaml\` of
+   \`benchTier: {count: 1000000000000, unitTime: 1, timeUnit: day}\`, started with no revocation source (so is the
+   unthrottled one), loaded as row 1: the unthrottled build, the throttled one (local counters) and the throttled one
+   with \`-e throttlingConfig.global.enabled=true\` on the bench's Redis (127.0.0.1:$MICROGW_REDIS_PORT), ${RUNS} rounds,
+   interleaved. In process: \`go test -bench BenchmarkRequestCachedThrottled ./pkg/runtime\` (off, local).
 EOF
 	if [[ -s $RES/gw-cpu-top.txt ]]; then
 		printf '\n## Where the gateway spends its CPU under row 1'"'"'s load\n\n'
