@@ -411,10 +411,13 @@ func chaosBlockUsers(t *testing.T, p *chaosProject, tag string, n int) (users ma
 func chaosCheckBlocked(t *testing.T, gws []*chaosGateway, users map[string]string, settle time.Duration) {
 	t.Helper()
 	blocked := map[string]bool{}
+	nBlocked := 0
 	for sub := range users {
 		var i int
 		fmt.Sscanf(sub[strings.LastIndexByte(sub, '-')+1:], "%d", &i)
-		blocked[sub] = i%2 == 0
+		if blocked[sub] = i%2 == 0; blocked[sub] {
+			nBlocked++
+		}
 	}
 	start := time.Now()
 	for {
@@ -434,8 +437,8 @@ func chaosCheckBlocked(t *testing.T, gws []*chaosGateway, users map[string]strin
 			}
 		}
 		if (lost == 0 && wrong == 0) || time.Since(start) > settle {
-			fmt.Printf("blocking conditions lost: %d of %d\n", lost, len(gws)*len(users)/2)
-			t.Logf("blocking conditions: lost %d, wrongly blocked %d (of %d users, half blocked, on %d gateways)", lost, wrong, len(users), len(gws))
+			fmt.Printf("blocking conditions lost: %d of %d\n", lost, len(gws)*nBlocked)
+			t.Logf("blocking conditions: lost %d, wrongly blocked %d (of %d users, %d blocked, on %d gateways)", lost, wrong, len(users), nBlocked, len(gws))
 			if lost+wrong > 0 {
 				t.Errorf("blocking conditions lost %d, wrongly blocked %d; e.g. %v", lost, wrong, examples[:min(5, len(examples))])
 			}
