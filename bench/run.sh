@@ -285,7 +285,7 @@ gw_down
 say "row 7: etcdctl get --prefix --keys-only on the same data (${START_RUNS}x)"
 for ((i = 1; i <= START_RUNS; i++)); do
 	ETCDCTL_API=3 "$BIN/startready" -run -out "$RES/etcdctl-$i.json" -- \
-		etcdctl --endpoints="$ETCD" get --prefix --keys-only "$PREFIX"
+		etcdctl --endpoints="$ETCD" --command-timeout=120s get --prefix --keys-only "$PREFIX"
 	jget "$RES/etcdctl-$i.json" WallMS >>"$RES/etcdctl-ms"
 	jget "$RES/etcdctl-$i.json" PeakRSSKB >>"$RES/etcdctl-rss"
 done
