@@ -64,6 +64,9 @@ func extractAPI(doc *openapi3.T) (runtime.API, error) {
 	if api.ThrottlingTier, _, err = stringExt(doc.Extensions, extThrottlingTier, nil); err != nil {
 		return api, err
 	}
+	if x.sec, err = readAPISecurity(doc.Extensions); err != nil {
+		return api, err
+	}
 	if doc.Paths == nil {
 		return api, nil
 	}
@@ -90,6 +93,7 @@ func extractAPI(doc *openapi3.T) (runtime.API, error) {
 type apiLevel struct {
 	doc      *openapi3.T
 	named    map[string]*runtime.Endpoint
+	sec      apiSecurity
 	insecure bool
 }
 
@@ -114,7 +118,14 @@ func (x apiLevel) resource(path, method string, op *openapi3.Operation) (runtime
 		r.Secured = false // an explicit `security: []`
 	}
 	if r.Secured {
-		r.Scopes = scopes(x.doc, op)
+		if r.Security, err = x.security(op, at); err != nil {
+			return r, err
+		}
+		// One bearer token is what a Resource without Security requires:
+		// the spec says so in its shorter form.
+		if s := r.Security; len(s) == 1 && len(s[0].Schemes) == 1 && s[0].Schemes[0].Kind == runtime.SchemeOAuth2 {
+			r.Scopes, r.Security = s[0].Schemes[0].Scopes, nil
+		}
 	}
 	if r.ThrottlingTier, _, err = stringExt(op.Extensions, extThrottlingTier, at); err != nil {
 		return r, err
@@ -178,40 +189,6 @@ func serversEndpoint(servers openapi3.Servers) *runtime.Endpoint {
 		return nil
 	}
 	return &runtime.Endpoint{URLs: urls, Type: endpointFailover}
-}
-
-// scopes returns the scopes of the operation's security requirement (the
-// API's when the operation has none): those of the first alternative that
-// names an OAuth2 scheme, every scope listed for it, sorted.
-func scopes(doc *openapi3.T, op *openapi3.Operation) []string {
-	reqs := op.Security
-	if reqs == nil {
-		reqs = &doc.Security
-	}
-	for _, req := range *reqs {
-		var out []string
-		oauth := false
-		for name, list := range req {
-			if !isOAuth2(doc, name) {
-				continue
-			}
-			oauth = true
-			out = append(out, list...)
-		}
-		if oauth {
-			sort.Strings(out)
-			return dedupe(out)
-		}
-	}
-	return nil
-}
-
-func isOAuth2(doc *openapi3.T, scheme string) bool {
-	if doc.Components == nil {
-		return false
-	}
-	ref := doc.Components.SecuritySchemes[scheme]
-	return ref != nil && ref.Value != nil && ref.Value.Type == "oauth2"
 }
 
 func dedupe(sorted []string) []string {

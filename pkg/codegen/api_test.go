@@ -170,10 +170,13 @@ func TestAPIExtraction(t *testing.T) {
 		want: runtime.API{BasePath: "/p", Production: prod, Resources: []runtime.Resource{
 			{Method: "GET", Path: "/pet/{petId}", OperationID: "getPet", Secured: false}}},
 	}, {
-		name: "top-level OAuth2 scopes; a non-OAuth2 alternative gives none",
+		name: "top-level alternatives: an API key or a token with its scopes",
 		top:  "x-wso2-basePath: /p\nsecurity:\n  - key: []\n  - oauth: [read]\n" + prodTop,
 		want: runtime.API{BasePath: "/p", Production: prod, Resources: []runtime.Resource{
-			{Method: "GET", Path: "/pet/{petId}", OperationID: "getPet", Secured: true, Scopes: []string{"read"}}}},
+			{Method: "GET", Path: "/pet/{petId}", OperationID: "getPet", Secured: true, Security: []runtime.Requirement{
+				{Schemes: []runtime.Scheme{{Kind: runtime.SchemeAPIKey, In: "header", Name: "X-Key"}}},
+				{Schemes: []runtime.Scheme{{Kind: runtime.SchemeOAuth2, Scopes: []string{"read"}}}},
+			}}}},
 	}, {
 		name: "auth header, transports, CORS with WSO2's defaults for what it leaves out",
 		top: "x-wso2-basePath: /p\n" + prodTop + "x-wso2-auth-header: X-Api-Token\nx-wso2-transports: [HTTPS, https]\n" +
@@ -305,7 +308,7 @@ func TestJSONDefinitionAndSample(t *testing.T) {
 var discard = slog.New(slog.DiscardHandler)
 
 func TestUnsupportedExtensions(t *testing.T) {
-	file := writeDef(t, "api.yaml", doc30("x-wso2-application-security: {security-types: [api_key]}\n"+prodTop+
+	file := writeDef(t, "api.yaml", doc30("x-wso2-request-interceptor: intercept\n"+prodTop+
 		"x-wso2-cors: {corsConfigurationEnabled: true}\nx-wso2-transports: [https]\nx-wso2-auth-header: X-Token\n",
 		"x-wso2-basePath: /nope\nx-wso2-throttling-tier: Gold\nx-wso2-cors: {corsConfigurationEnabled: true}\n"))
 	loaded, err := LoadAll(context.Background(), []string{file})
@@ -318,7 +321,7 @@ func TestUnsupportedExtensions(t *testing.T) {
 			got = append(got, fmt.Sprintf("%d %s", w.Line, w.Path))
 		}
 	}
-	want := []string{"5 $.x-wso2-application-security", `25 $.paths["/pet/{petId}"].get.x-wso2-basePath`,
+	want := []string{"5 $.x-wso2-request-interceptor", `25 $.paths["/pet/{petId}"].get.x-wso2-basePath`,
 		`27 $.paths["/pet/{petId}"].get.x-wso2-cors`}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("warnings %v, want %v", got, want)

@@ -37,6 +37,9 @@ func FuzzExtensions(f *testing.F) {
 		`{x-wso2-endpoints: [{a: {urls: [http://a], securityConfig: {type: basic, username: u, password: "${PW}"}}}], x-wso2-production-endpoints: "#/x-wso2-endpoints/a"}`,
 		`{x-wso2-production-endpoints: {urls: [http://a], securityConfig: {type: Basic, username: "a:b", password: plain}}}`,
 		`{x-wso2-production-endpoints: {urls: ["http://u:p@a"], securityConfig: {username: 1, password: "${A}${B}"}}}`,
+		`{x-wso2-production-endpoints: {urls: [http://a]}, x-wso2-application-security: {security-types: [oauth2, api_key, basic_auth], optional: false}, x-wso2-mutual-ssl: optional}`,
+		`{x-wso2-production-endpoints: {urls: [http://a]}, x-wso2-application-security: {security-types: [api_key], optional: true}, x-wso2-mutual-ssl: mandatory}`,
+		`{x-wso2-production-endpoints: {urls: [http://a]}, x-wso2-application-security: {security-types: api_key, optional: "yes", x: 1}, x-wso2-mutual-ssl: [1]}`,
 		`null`,
 	} {
 		f.Add([]byte(seed))
@@ -85,6 +88,13 @@ func FuzzExtensions(f *testing.F) {
 			if _, err := cors.New(cors.Config{AllowOrigins: c.AllowOrigins, AllowHeaders: c.AllowHeaders, AllowMethods: c.AllowMethods}); err != nil {
 				t.Fatalf("CORS %+v: %v", c, err)
 			}
+		}
+		// The security compiled is what the gateway takes.
+		if r.Security != nil && (!r.Secured || len(r.Security) == 0) {
+			t.Fatalf("security %+v (secured %v)", r.Security, r.Secured)
+		}
+		if err := (&runtime.Spec{APIs: []runtime.API{api}}).CheckRoutes(); err != nil {
+			t.Fatalf("the gateway refuses the compiled API: %v", err)
 		}
 		for _, ep := range endpointsOf(api.Production, api.Sandbox, r.Production, r.Sandbox) {
 			if len(ep.URLs) == 0 || (ep.Type != endpointLoadBalance && ep.Type != endpointFailover) {

@@ -33,6 +33,12 @@ func TestMainSourceQuotesEverything(t *testing.T) {
 			Method: "GET", Path: hostile[2], OperationID: hostile[0], Secured: true,
 			Scopes: hostile, ThrottlingTier: hostile[1],
 			Sandbox: &runtime.Endpoint{Name: hostile[2], URLs: hostile, Type: "failover", Basic: &runtime.BasicAuth{Username: hostile[0], Password: hostile[1]}},
+		}, {
+			Method: "POST", Path: hostile[1], Secured: true,
+			Security: []runtime.Requirement{
+				{Schemes: []runtime.Scheme{{Kind: hostile[0], In: hostile[1], Name: hostile[2], Scopes: hostile}}},
+				{Schemes: []runtime.Scheme{{Kind: runtime.SchemeMutualTLS}, {Kind: runtime.SchemeBasic, Scopes: hostile}}},
+			},
 		}},
 	}}}
 	src, err := MainSource(spec)

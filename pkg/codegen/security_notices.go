@@ -5,14 +5,17 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
 )
 
 // securityNotices are warnings about security the definition declares but
-// the gateway does not check as written: micro-gw authenticates every
-// secured resource with a JWT bearer token, whatever scheme the definition
-// names. A definition written for API keys, basic auth or mutual TLS builds,
-// and its author learns that its clients will need a token instead; so does
-// the author of one that declares no security at all.
+// the gateway does not check as written (docs/authentication.md): a scheme
+// it cannot check (http digest, negotiate, ...: an alternative that needs
+// one is left out), an empty requirement {} (OpenAPI's anonymous access,
+// which a secured resource does not grant), and a definition that declares
+// no security at all, whose resources all require a bearer token, as in
+// WSO2.
 func (d *Definition) securityNotices() []*DefinitionError {
 	var out []*DefinitionError
 	if c := d.Doc.Components; c != nil {
@@ -21,18 +24,37 @@ func (d *Definition) securityNotices() []*DefinitionError {
 			if ref == nil || ref.Value == nil {
 				continue
 			}
-			v := ref.Value
-			kind := v.Type
-			switch {
-			case v.Type == "oauth2", v.Type == "openIdConnect":
+			if _, ok := schemeOf(ref.Value); ok {
 				continue
-			case v.Type == "http" && strings.EqualFold(v.Scheme, "bearer"):
-				continue
-			case v.Type == "http":
-				kind = "http " + v.Scheme
+			}
+			kind := ref.Value.Type
+			if kind == "http" {
+				kind = "http " + ref.Value.Scheme
 			}
 			out = append(out, d.wrap(jsonPath{"components", "securitySchemes", name},
-				fmt.Errorf("micro-gw does not check %s credentials: a secured resource that names this scheme requires a JWT bearer token instead", kind)))
+				fmt.Errorf("micro-gw cannot check %s credentials: an alternative that requires this scheme is left out", kind)))
+		}
+	}
+	emptyIn := func(reqs *openapi3.SecurityRequirements, at jsonPath) {
+		if reqs == nil || len(*reqs) < 2 {
+			return
+		}
+		for i, req := range *reqs {
+			if len(req) == 0 {
+				out = append(out, d.wrap(at.child(index(i)), fmt.Errorf(
+					"an empty requirement makes security optional in OpenAPI; micro-gw grants no anonymous access to a secured resource, so one of the other alternatives is required (%s: true, or security: [] on an operation, serves without credentials)", extDisableSecurity)))
+			}
+		}
+	}
+	emptyIn(&d.Doc.Security, jsonPath{"security"})
+	if d.Doc.Paths != nil {
+		for _, p := range slices.Sorted(maps.Keys(d.Doc.Paths.Map())) {
+			item := d.Doc.Paths.Value(p)
+			for _, method := range methodOrder {
+				if op := item.GetOperation(method); op != nil {
+					emptyIn(op.Security, jsonPath{"paths", p, strings.ToLower(method), "security"})
+				}
+			}
 		}
 	}
 	if !d.declaresSecurity() {
@@ -44,12 +66,17 @@ func (d *Definition) securityNotices() []*DefinitionError {
 
 // declaresSecurity reports whether the definition says anything about the
 // security of its resources: a top-level or operation security
-// requirement, or x-wso2-disable-security anywhere.
+// requirement, or a WSO2 security extension anywhere.
 func (d *Definition) declaresSecurity() bool {
-	if d.Doc.Security != nil {
-		return true
+	declares := func(exts map[string]any) bool {
+		for _, name := range []string{extDisableSecurity, extAppSecurity, extMutualSSL} {
+			if _, ok := exts[name]; ok {
+				return true
+			}
+		}
+		return false
 	}
-	if _, ok := d.Doc.Extensions[extDisableSecurity]; ok {
+	if d.Doc.Security != nil || declares(d.Doc.Extensions) {
 		return true
 	}
 	if d.Doc.Paths == nil {
@@ -57,10 +84,7 @@ func (d *Definition) declaresSecurity() bool {
 	}
 	for _, item := range d.Doc.Paths.Map() {
 		for _, op := range item.Operations() {
-			if op.Security != nil {
-				return true
-			}
-			if _, ok := op.Extensions[extDisableSecurity]; ok {
+			if op.Security != nil || declares(op.Extensions) {
 				return true
 			}
 		}

@@ -16,15 +16,17 @@ func TestSecurityNotices(t *testing.T) {
 		name: "api key scheme, no requirement",
 		doc:  doc30(prodTop, ""),
 		want: []string{
-			"$.components.securitySchemes.key: micro-gw does not check apiKey credentials",
 			"no security requirement is declared, yet every resource requires a JWT bearer token",
 		},
 	}, {
 		name: "a requirement at the top, basic and mutual TLS",
 		doc: strings.Replace(doc30(prodTop, ""), "    key:\n      type: apiKey\n      name: X-Key\n      in: header\n",
-			"    basic:\n      type: http\n      scheme: basic\n    bearer:\n      type: http\n      scheme: Bearer\n    oidc:\n      type: openIdConnect\n      openIdConnectUrl: https://idp.example/.well-known/openid-configuration\n", 1) +
-			"security:\n  - oauth: [read]\n",
-		want: []string{"$.components.securitySchemes.basic: micro-gw does not check http basic credentials"},
+			"    basic:\n      type: http\n      scheme: basic\n    digest:\n      type: http\n      scheme: Digest\n    bearer:\n      type: http\n      scheme: Bearer\n    oidc:\n      type: openIdConnect\n      openIdConnectUrl: https://idp.example/.well-known/openid-configuration\n", 1) +
+			"security:\n  - oauth: [read]\n  - {}\n  - digest: []\n",
+		want: []string{
+			"$.components.securitySchemes.digest: micro-gw cannot check http Digest credentials: an alternative that requires this scheme is left out",
+			"$.security[1]: an empty requirement makes security optional in OpenAPI; micro-gw grants no anonymous access",
+		},
 	}, {
 		name: "security disabled on the operation",
 		doc:  strings.Replace(doc30(prodTop, "x-wso2-disable-security: true\n"), "    key:\n      type: apiKey\n      name: X-Key\n      in: header\n", "", 1),

@@ -13,12 +13,14 @@ var honoured = map[string]bool{
 	extBasePath: true, extProduction: true, extSandbox: true, extEndpoints: true,
 	extDisableSecurity: true, extThrottlingTier: true,
 	extAuthHeader: true, extTransports: true, extCORS: true,
+	extAppSecurity: true, extMutualSSL: true,
 }
 
 // apiLevelOnly are the honoured extensions that mean nothing on an
 // operation: they are warned about there.
 var apiLevelOnly = map[string]bool{
 	extBasePath: true, extEndpoints: true, extAuthHeader: true, extTransports: true, extCORS: true,
+	extMutualSSL: true,
 }
 
 // Warnings are the faults of the definition that did not stop the build:

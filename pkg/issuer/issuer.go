@@ -57,6 +57,10 @@ type Claims struct {
 	KeyType string
 	// IssuedAt is iat and nbf; zero means now.
 	IssuedAt time.Time
+	// NoAudience leaves aud out (a WSO2 API key has none).
+	NoAudience bool
+	// Type is the typ header; empty means at+jwt.
+	Type string
 	// Extra claims, added as they are; they cannot replace the ones above.
 	Extra map[string]any
 }
@@ -77,7 +81,7 @@ func Sign(key crypto.Signer, keyID string, c Claims) (string, error) {
 		return "", err
 	}
 	tok := jwt.NewWithClaims(method, claims)
-	tok.Header["typ"] = "at+jwt"
+	tok.Header["typ"] = orDefault(c.Type, "at+jwt")
 	if keyID != "" {
 		tok.Header["kid"] = keyID
 	}
@@ -124,6 +128,9 @@ func (c Claims) mapClaims() (jwt.MapClaims, error) {
 	m["sub"] = orDefault(c.Subject, DefaultSubject)
 	switch len(c.Audience) {
 	case 0:
+		if c.NoAudience {
+			break
+		}
 		m["aud"] = DefaultAudience
 	case 1:
 		// WSO2 key managers write a single audience as a string.

@@ -2,7 +2,9 @@ package revocation
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +24,9 @@ type RevokedToken struct {
 	Exp time.Time
 	// IsJWT is true when a whole JWT was named rather than its jti.
 	IsJWT bool
+	// Opaque is true when an opaque token was named (ReadOpaqueToken): JTI
+	// is then its OpaqueTokenKey.
+	Opaque bool
 }
 
 // Until is when gateways stop accepting the token: its exp plus
@@ -101,6 +106,51 @@ func ReadRevokedToken(s string) (RevokedToken, error) {
 		t.Exp = time.Unix(int64(sec), int64(frac*1e9))
 	}
 	return t, nil
+}
+
+// ReadOpaqueToken is the reading of an opaque (not JWT) access token, beside
+// ReadRevokedToken's of a JWT: gateways cannot read a jti out of it, so they
+// look it up in the revoked set by OpaqueTokenKey (besides the jti its
+// introspection gives, docs/authentication.md "Opaque tokens"), and a
+// revocation names it by that key. The token must be an RFC 6750 token68
+// (letters, digits, -._~+/ and trailing =) of at most MaxNoticeSize bytes;
+// one that looks like a JWT is refused (ReadRevokedToken reads those).
+// Errors wrap ErrInvalidNotice and never contain the token.
+func ReadOpaqueToken(s string) (RevokedToken, error) {
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "":
+		return RevokedToken{}, fmt.Errorf("%w: empty token", ErrInvalidNotice)
+	case len(s) > MaxNoticeSize:
+		return RevokedToken{}, fmt.Errorf("%w: a token of %d bytes is larger than %d", ErrInvalidNotice, len(s), MaxNoticeSize)
+	case LooksLikeJWT(s):
+		return RevokedToken{}, fmt.Errorf("%w: a JWT, not an opaque token", ErrInvalidNotice)
+	case !isToken68(s):
+		return RevokedToken{}, fmt.Errorf("%w: not a bearer token (RFC 6750: letters, digits, -._~+/ and trailing =)", ErrInvalidNotice)
+	}
+	return RevokedToken{JTI: OpaqueTokenKey(s), Opaque: true}, nil
+}
+
+// OpaqueTokenKey is the key of an opaque token in the revoked set: the
+// SHA-256 of the token, lowercase hex.
+func OpaqueTokenKey(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// isToken68 reports whether s is an RFC 7235 token68.
+func isToken68(s string) bool {
+	body := strings.TrimRight(s, "=")
+	if body == "" {
+		return false
+	}
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || strings.IndexByte("-._~+/", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // LooksLikeJWT reports whether s is, or was meant to be, a JWT: its first

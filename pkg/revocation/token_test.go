@@ -104,3 +104,45 @@ func TestLooksLikeJWT(t *testing.T) {
 		}
 	}
 }
+
+// TestReadOpaqueToken: an opaque token is named by its SHA-256 in
+// lowercase hex; anything that is no bearer token, or is a JWT, is refused
+// without the token in the error.
+func TestReadOpaqueToken(t *testing.T) {
+	tok, err := ReadOpaqueToken(" mF_9.B5f-4.1JqM~+/== ")
+	if err != nil || !tok.Opaque || tok.IsJWT || tok.JTI != OpaqueTokenKey("mF_9.B5f-4.1JqM~+/==") || len(tok.JTI) != 64 {
+		t.Fatalf("got %+v, %v", tok, err)
+	}
+	if CheckJTI(tok.JTI) != nil {
+		t.Error("the key is no jti the revoked set takes")
+	}
+	for _, bad := range []string{"", "two words", "tab\there", "=", "abc=def", strings.Repeat("a", MaxNoticeSize+1),
+		"eyJhbGciOiJSUzI1NiJ9.eyJqdGkiOiJqIn0.c2ln"} {
+		_, err := ReadOpaqueToken(bad)
+		if !errors.Is(err, ErrInvalidNotice) {
+			t.Errorf("%.20q: %v", bad, err)
+		} else if len(bad) > 8 && strings.Contains(err.Error(), bad) {
+			t.Errorf("the error quotes the token: %v", err)
+		}
+	}
+}
+
+// FuzzReadOpaqueToken: a token is refused, or named by a key that every
+// side (message, etcd, file store) takes as a jti.
+func FuzzReadOpaqueToken(f *testing.F) {
+	for _, s := range []string{"2YotnFZFEjr1zCsicMWpAA", "a.b.c", "x==", "  ", "eyJhbGciOiJub25lIn0.e30."} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tok, err := ReadOpaqueToken(s)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidNotice) {
+				t.Fatalf("error does not wrap ErrInvalidNotice: %v", err)
+			}
+			return
+		}
+		if CheckJTI(tok.JTI) != nil || len(tok.JTI) != 64 || LooksLikeJWT(s) {
+			t.Fatalf("%q read as %+v", s, tok)
+		}
+	})
+}

@@ -3,53 +3,30 @@ package runtime
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/micro-gw/micro-gw/pkg/revocation"
 	"github.com/micro-gw/micro-gw/pkg/runtime/auth"
+	"github.com/micro-gw/micro-gw/pkg/runtime/config"
 )
 
-// jwtValidator adapts *auth.Validator to the request path's tokenValidator.
-type jwtValidator struct {
-	v            *auth.Validator
-	subscription bool
+// authentication is what the authenticate stage asks: one checker per kind
+// of scheme, provisioned from the configuration.
+type authentication struct {
+	checkers map[string]credentialChecker
+	// jwt and apiKeys are the JWT validators of [[jwtTokenConfig]] and
+	// [[apiKeyConfig]] (nil when there is no API key issuer).
+	jwt, apiKeys *auth.Validator
+	// checksSubscriptions is true when an issuer has validateSubscription.
+	checksSubscriptions bool
 }
 
-// claimsCredential is a validated token; a pointer conversion of the
-// validator's claims, so adapting allocates nothing.
-type claimsCredential auth.Claims
-
-func (c *claimsCredential) jti() string { return c.JTI }
-
-func (c *claimsCredential) ruleToken() revocation.RuleToken {
-	t := revocation.RuleToken{Subject: c.Subject, Client: c.Client, Issuer: c.Issuer, Email: c.Email}
-	if !c.IssuedAt.IsZero() {
-		t.IssuedAt, t.HasIssuedAt = c.IssuedAt.Unix(), true
-	}
-	return t
-}
-
-func (c *claimsCredential) sandbox() bool { return strings.EqualFold(c.KeyType, "SANDBOX") }
-
-func (c *claimsCredential) application() string { return c.Application }
-
-func (c *claimsCredential) applicationTier() string { return c.ApplicationTier }
-
-func (c *claimsCredential) subscriptionTier(apiName, apiVersion string) string {
-	if s := (*auth.Claims)(c).Subscription(apiName, apiVersion); s != nil {
-		return s.SubscriptionTier
-	}
-	return ""
-}
-
-func (c *claimsCredential) hasScopes(scopes []string) bool {
-	return (*auth.Claims)(c).HasScopes(scopes)
-}
-
-// newValidator provisions the JWT validator of the configured issuers.
-func (s *Server) newValidator() (tokenValidator, error) {
+// newAuthentication provisions the checkers of every kind of scheme, and
+// says at start which kinds the spec uses that the configuration gives
+// nothing to check against: their requests are refused.
+func (s *Server) newAuthentication() error {
 	client := s.opts.HTTPClient
 	if client == nil {
 		client = &http.Client{
@@ -57,57 +34,247 @@ func (s *Server) newValidator() (tokenValidator, error) {
 			Transport: newTransport(s.roots),
 		}
 	}
-	v, err := auth.New(s.cfg, auth.Options{
-		Logger:     s.logger,
-		HTTPClient: client,
-		Now:        s.opts.Now,
-		Registerer: s.metrics.registry,
-	})
+	vopts := auth.Options{Logger: s.logger, HTTPClient: client, Now: s.opts.Now, Registerer: s.metrics.registry}
+	jv, err := auth.New(s.cfg, vopts)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	jv := &jwtValidator{v: v}
-	for _, iss := range s.cfg.JWT {
-		jv.subscription = jv.subscription || iss.ValidateSubscription
+	s.jwt = jv
+	for _, iss := range append(append([]config.JWTIssuer(nil), s.cfg.JWT...), s.cfg.APIKeys...) {
+		s.checksSubscriptions = s.checksSubscriptions || iss.ValidateSubscription
 	}
-	return jv, nil
+	ak := &apiKeyChecker{}
+	if len(s.cfg.APIKeys) > 0 {
+		if ak.v, err = auth.NewAPIKeys(s.cfg, vopts); err != nil {
+			return err
+		}
+		s.apiKeys = ak.v
+	}
+	bc := &basicChecker{}
+	if len(s.cfg.B7A.Users) > 0 {
+		if bc.users, err = auth.NewUsers(s.cfg, auth.UsersOptions{Logger: s.logger, Now: s.opts.Now, Registerer: s.metrics.registry}); err != nil {
+			return err
+		}
+	}
+	cc := &certChecker{}
+	if err := s.provisionClientCerts(cc); err != nil {
+		return err
+	}
+	in, err := auth.NewIntrospector(s.cfg, vopts)
+	if err != nil {
+		return err
+	}
+	s.checkers = map[string]credentialChecker{
+		SchemeOAuth2:    &bearerChecker{v: jv, in: in},
+		SchemeAPIKey:    ak,
+		SchemeBasic:     bc,
+		SchemeMutualTLS: cc,
+	}
+	s.warnUncheckable()
+	return nil
 }
 
-func (j *jwtValidator) authenticate(ctx context.Context, h http.Header, header string) (credential, *Fault, string) {
-	tok, aerr := auth.TokenFromRequest(h, header)
+// warnUncheckable logs, for each kind of scheme the spec uses and the
+// configuration cannot check, the APIs whose requests it will refuse.
+func (s *Server) warnUncheckable() {
+	missing := map[string]string{}
+	if len(s.cfg.APIKeys) == 0 {
+		missing[SchemeAPIKey] = "no [[apiKeyConfig]] issuer is trusted: every API key is refused"
+	}
+	if len(s.cfg.B7A.Users) == 0 {
+		missing[SchemeBasic] = "no [b7a.users] user is configured: every basic-auth request is refused"
+	}
+	if s.cfg.MutualSSL.SSLVerifyClient == "" {
+		missing[SchemeMutualTLS] = "[mutualSSLConfig] sslVerifyClient is off: no client certificate is asked for, and every request that needs one is refused"
+	}
+	for kind, why := range missing {
+		var apis []string
+		for i := range s.spec.APIs {
+			api := &s.spec.APIs[i]
+			if apiUses(api, kind) {
+				apis = append(apis, api.name())
+			}
+		}
+		if len(apis) > 0 {
+			s.logger.Warn(fmt.Sprintf("APIs require %s credentials, but %s", kind, why), "apis", apis)
+		}
+	}
+}
+
+// apiUses reports whether a secured resource of api accepts a scheme of kind.
+func apiUses(api *API, kind string) bool {
+	for j := range api.Resources {
+		res := &api.Resources[j]
+		if !res.Secured {
+			continue
+		}
+		for _, req := range res.requirements() {
+			for _, sc := range req.Schemes {
+				if sc.Kind == kind {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// prefetch fetches the JWKS of the token and API key issuers.
+func (s *Server) prefetchKeys(ctx context.Context) error {
+	err := s.jwt.Prefetch(ctx)
+	if s.apiKeys != nil {
+		err = errors.Join(err, s.apiKeys.Prefetch(ctx))
+	}
+	return err
+}
+
+// bearerChecker validates the bearer token of the API's header: a JWT of a
+// trusted [[jwtTokenConfig]] issuer, or, with [keyManager], a token that is
+// no JWT by introspection (docs/authentication.md, "Opaque tokens").
+type bearerChecker struct {
+	v  *auth.Validator
+	in *auth.Introspector // nil: every token must be a JWT
+}
+
+func (b *bearerChecker) check(ctx context.Context, r *http.Request, p *place) (credential, *Fault, string) {
+	tok, aerr := auth.TokenFromRequest(r.Header, p.name)
 	if aerr != nil {
 		return nil, authFault(aerr), aerr.Reason
 	}
-	claims, err := j.v.Validate(ctx, tok)
+	if b.in != nil && !revocation.LooksLikeJWT(tok) {
+		got, aerr := b.in.Validate(ctx, tok)
+		if aerr != nil {
+			return nil, authFault(aerr), aerr.Reason
+		}
+		return (*opaqueCredential)(got), nil, ""
+	}
+	claims, f, reason := validated(ctx, b.v, tok)
+	if f != nil {
+		return nil, f, reason
+	}
+	return (*claimsCredential)(claims), nil, ""
+}
+
+// validated validates a JWT with v: its claims, or the fault and reason.
+func validated(ctx context.Context, v *auth.Validator, tok string) (*auth.Claims, *Fault, string) {
+	claims, err := v.Validate(ctx, tok)
 	if err != nil {
+		var aerr *auth.Error
 		if errors.As(err, &aerr) {
 			return nil, authFault(aerr), aerr.Reason
 		}
 		return nil, newFault(CodeUnclassified, ""), "error"
 	}
-	return (*claimsCredential)(claims), nil, ""
+	return claims, nil, ""
 }
 
-func (j *jwtValidator) subscribed(c credential, apiName, apiVersion string) *Fault {
-	cc, ok := c.(*claimsCredential)
-	if !ok {
-		return newFault(CodeResourceForbidden, "")
-	}
-	if aerr := j.v.ValidateSubscription((*auth.Claims)(cc), apiName, apiVersion); aerr != nil {
-		return authFault(aerr)
-	}
-	return nil
+// claimsCredential is a validated token; a pointer conversion of the
+// validator's claims, so adapting allocates nothing.
+type claimsCredential auth.Claims
+
+func (c *claimsCredential) what() string { return "JWT Token" }
+
+func (c *claimsCredential) jti() string { return c.JTI }
+
+func (c *claimsCredential) ruleToken() revocation.RuleToken { return ruleTokenOf((*auth.Claims)(c)) }
+
+func (c *claimsCredential) revokedBy(rv *revocationRuntime) string {
+	t := c.ruleToken()
+	return revokedByRules(rv, c.JTI, &t)
 }
 
-func (j *jwtValidator) checksSubscriptions() bool { return j.subscription }
+func (c *claimsCredential) sandbox() bool { return sandboxKeyType(c.KeyType) }
 
-func (j *jwtValidator) prefetch(ctx context.Context) error { return j.v.Prefetch(ctx) }
+func (c *claimsCredential) application() string { return c.Application }
 
-// authFault is the fault of a refused token: the validator's code with its
-// detail, which never contains the token.
+func (c *claimsCredential) applicationTier() string { return c.ApplicationTier }
+
+func (c *claimsCredential) subscriptionTier(apiName, apiVersion string) string {
+	return subscriptionTierOf((*auth.Claims)(c), apiName, apiVersion)
+}
+
+func (c *claimsCredential) hasScopes(scopes []string) bool {
+	return (*auth.Claims)(c).HasScopes(scopes)
+}
+
+func (c *claimsCredential) subscribed(s *Server, apiName, apiVersion string) *Fault {
+	return subscribedFault(s.jwt.ValidateSubscription((*auth.Claims)(c), apiName, apiVersion))
+}
+
+// subscriptionTierOf names the subscription policy of the claims'
+// subscription to the API, "" when they have none.
+func subscriptionTierOf(c *auth.Claims, apiName, apiVersion string) string {
+	if s := c.Subscription(apiName, apiVersion); s != nil {
+		return s.SubscriptionTier
+	}
+	return ""
+}
+
+// ruleTokenOf is what the revocation rules match of validated claims.
+func ruleTokenOf(c *auth.Claims) revocation.RuleToken {
+	t := revocation.RuleToken{Subject: c.Subject, Client: c.Client, Issuer: c.Issuer, Email: c.Email}
+	if !c.IssuedAt.IsZero() {
+		t.IssuedAt, t.HasIssuedAt = c.IssuedAt.Unix(), true
+	}
+	return t
+}
+
+// subscribedFault is the fault of a failed subscription check, nil for none.
+func subscribedFault(aerr *auth.Error) *Fault {
+	if aerr == nil {
+		return nil
+	}
+	return authFault(aerr)
+}
+
+// authFault is the fault of a refused credential: the validator's code with
+// its detail, which never contains the credential.
 func authFault(e *auth.Error) *Fault {
 	if _, known := faults[e.Code]; !known {
 		return newFault(CodeInvalidCredentials, e.Detail)
 	}
 	return newFault(e.Code, e.Detail)
 }
+
+// opaqueCredential is an introspected opaque token. It is revoked by the
+// jti the introspection gave, by its own key (the SHA-256 that micro-gw
+// revoke --token revokes it by), and by the rules on its sub, client and
+// iss.
+type opaqueCredential auth.Introspected
+
+func (c *opaqueCredential) what() string { return "opaque token" }
+
+func (c *opaqueCredential) jti() string {
+	if c.JTI != "" {
+		return c.JTI
+	}
+	return c.TokenKey
+}
+
+func (c *opaqueCredential) revokedBy(rv *revocationRuntime) string {
+	if rv.set.Revoked(c.TokenKey) {
+		return "jti"
+	}
+	t := ruleTokenOf(&c.Claims)
+	return revokedByRules(rv, c.JTI, &t)
+}
+
+func (c *opaqueCredential) sandbox() bool { return sandboxKeyType(c.KeyType) }
+
+func (c *opaqueCredential) ruleToken() revocation.RuleToken { return ruleTokenOf(&c.Claims) }
+
+func (c *opaqueCredential) application() string { return c.Application }
+
+func (c *opaqueCredential) applicationTier() string { return c.ApplicationTier }
+
+func (c *opaqueCredential) subscriptionTier(apiName, apiVersion string) string {
+	return subscriptionTierOf(&c.Claims, apiName, apiVersion)
+}
+
+func (c *opaqueCredential) hasScopes(scopes []string) bool { return c.Claims.HasScopes(scopes) }
+
+var (
+	_ credential          = (*claimsCredential)(nil)
+	_ subscriptionChecker = (*claimsCredential)(nil)
+	_ credential          = (*opaqueCredential)(nil)
+)

@@ -25,11 +25,23 @@ type exchange struct {
 	onHeader func(http.Header)
 	// rest is the escaped path the backend gets after its own path.
 	rest string
-	// jti and sandbox come from the validated token (secured resources).
+	// jti and sandbox come from the validated credentials (secured
+	// resources): the first jti, and whether any says SANDBOX.
 	jti     string
 	sandbox bool
-	// cred is the validated token (secured resources).
+	// creds are the credentials the request was accepted with (its
+	// alternative's), backed by credBuf; scopeDenied is set when they lack
+	// the alternative's scopes (authenticate).
+	creds       []credential
+	credBuf     [2]credential
+	scopeDenied bool
+	// cred is the credential of creds that the later stages reading a
+	// token's claims ask (throttling, status lists): the first that names
+	// an application, else the first; nil when unsecured.
 	cred credential
+	// authKind is the kind of scheme whose refusal was answered, which
+	// decides the error of the Bearer challenge (routeAuth.challengesFor).
+	authKind string
 	// authReason is the validator's reason when authentication failed.
 	authReason string
 	// order is the endpoint's URLs in the order this request tries them.
@@ -70,4 +82,11 @@ func (x *exchange) begin(code int) {
 func (x *exchange) Unwrap() http.ResponseWriter { return x.ResponseWriter }
 
 // fail answers the request with the fault f.
-func (x *exchange) fail(f *Fault) { f.write(x) }
+// A 401 of a route that accepts other schemes than a bearer token carries
+// the challenge of each.
+func (x *exchange) fail(f *Fault) {
+	if f.Status == http.StatusUnauthorized && f.Challenges == nil && x.route != nil && x.route.auth != nil && x.route.auth.challenges {
+		f.Challenges = x.route.auth.challengesFor(f, x.authKind)
+	}
+	f.write(x)
+}

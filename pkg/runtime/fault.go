@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/micro-gw/micro-gw/pkg/runtime/auth"
 )
 
 // Fault codes of the request path. The first group is the original WSO2
@@ -46,6 +48,13 @@ const (
 	// CodeBadRequest answers a request body that broke off or broke its
 	// framing on its way to the backend (400, code = status as for 405).
 	CodeBadRequest = 400
+	// CodeKeyManagerUnavailable refuses an opaque token (503) when the key
+	// manager did not answer its introspection: fail closed
+	// (docs/authentication.md, "Opaque tokens").
+	CodeKeyManagerUnavailable = auth.CodeKeyManagerUnavailable
+	// CodeAuthBusy refuses a basic-auth request (503) whose password check
+	// found no free slot in time (docs/authentication.md, "Basic auth").
+	CodeAuthBusy = auth.CodeBusy
 )
 
 // faultInfo is the fixed part of a fault: status and message.
@@ -77,6 +86,8 @@ var faults = map[int]faultInfo{
 	CodeThrottledApplication:  {http.StatusTooManyRequests, "Message throttled out", "You have exceeded your quota"},
 	CodeThrottledSubscription: {http.StatusTooManyRequests, "Message throttled out", "You have exceeded your quota"},
 	CodeBlocked:               {http.StatusForbidden, "Message blocked", "You have been blocked from accessing the resource"},
+	CodeKeyManagerUnavailable: {http.StatusServiceUnavailable, "Key manager unavailable", "The token could not be validated: the key manager did not answer; retry shortly"},
+	CodeAuthBusy:              {http.StatusServiceUnavailable, "Authentication busy", "Too many password checks at once; retry shortly"},
 }
 
 // Fault is an error answered to the client as the JSON fault body.
@@ -87,6 +98,9 @@ type Fault struct {
 	// description.
 	Message string
 	Detail  string
+	// Challenges are the WWW-Authenticate values of a 401; nil gives the
+	// Bearer challenge of RFC 6750.
+	Challenges []string
 }
 
 // newFault returns the fault of code with detail (the default when empty).
@@ -128,18 +142,28 @@ func (f *Fault) body() []byte {
 	return append(out, '\n')
 }
 
-// write answers the fault. A 401 carries the RFC 6750 challenge: only the
-// realm for missing credentials, with error="invalid_token" otherwise.
+// write answers the fault. A 401 carries its Challenges, by default the
+// RFC 6750 one: only the realm for missing credentials, with
+// error="invalid_token" otherwise.
 func (f *Fault) write(w http.ResponseWriter) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	if f.Status == http.StatusUnauthorized {
-		if f.Code == CodeMissingCredentials {
-			h.Set("WWW-Authenticate", `Bearer realm="micro-gw"`)
-		} else {
-			h.Set("WWW-Authenticate", `Bearer realm="micro-gw", error="invalid_token", error_description="`+quoteParam(f.Detail)+`"`)
+		switch {
+		case f.Challenges != nil:
+			h.Del("WWW-Authenticate")
+			for _, c := range f.Challenges {
+				h.Add("WWW-Authenticate", c)
+			}
+		case f.Code == CodeMissingCredentials:
+			h.Set("WWW-Authenticate", bearerRealm)
+		default:
+			h.Set("WWW-Authenticate", bearerInvalid(f.Detail))
 		}
+	}
+	if f.Status == http.StatusServiceUnavailable && (f.Code == CodeAuthBusy || f.Code == CodeKeyManagerUnavailable) {
+		h.Set("Retry-After", "1")
 	}
 	body := f.body()
 	h.Set("Content-Length", strconv.Itoa(len(body)))

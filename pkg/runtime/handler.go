@@ -8,7 +8,7 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/micro-gw/micro-gw/pkg/revocation"
+	"github.com/micro-gw/micro-gw/pkg/runtime/auth"
 )
 
 // stage is one step of the request path; it either answers (a fault) or
@@ -183,28 +183,28 @@ func (s *Server) gateOnRevocationLoad(next stage) stage {
 	}
 }
 
-// refuseRevoked answers exactly the 900901 fault for a token whose jti is
-// in the revoked set, or that a revocation rule matches (subject, client,
-// issuer, in that order; docs/revocation.md "Rules"), on every request. Each
-// is an O(1) lookup; without rules the rule check is one atomic load.
+// refuseRevoked answers exactly the 900901 fault for a credential that is
+// revoked: its jti (or opaque token's hash) in the revoked set, or a rule
+// matching it (subject, client, issuer, email; a certificate's
+// fingerprint: docs/revocation.md "Rules"), on every request, cached or
+// not. Each question is an O(1) lookup; without rules the rule check is one
+// atomic load. Every credential the request was accepted with is asked.
 func (s *Server) refuseRevoked(next stage) stage {
-	rules := s.revocation.rules
 	return func(x *exchange, r *http.Request) {
 		if x.route.resource.Secured {
-			if s.revocation.set.Revoked(x.jti) {
-				s.logger.Debug("JWT Token is revoked", "jti", x.jti)
+			for _, c := range x.creds {
+				by := c.revokedBy(s.revocation)
+				if by == "" {
+					continue
+				}
+				if by == "jti" {
+					s.logger.Debug(c.what()+" is revoked", "jti", c.jti())
+				} else {
+					s.logger.Debug(c.what()+" is revoked by a rule", "kind", by, "jti", c.jti())
+				}
 				s.metrics.authFailures.WithLabelValues("revoked").Inc()
 				x.fail(newFault(CodeInvalidCredentials, ""))
 				return
-			}
-			if rules.Len() > 0 {
-				tok := x.cred.ruleToken()
-				if kind := rules.Match(&tok); kind != revocation.RuleNone {
-					s.logger.Debug("JWT Token is revoked by a rule", "kind", kind.String(), "jti", x.jti)
-					s.metrics.authFailures.WithLabelValues("revoked").Inc()
-					x.fail(newFault(CodeInvalidCredentials, ""))
-					return
-				}
 			}
 		}
 		next(x, r)
@@ -221,11 +221,12 @@ func allReady(srcs []*sourceRun) bool {
 	return true
 }
 
-// checkScopes answers 403 900910 when the token lacks a scope the resource
-// requires.
+// checkScopes answers 403 900910 when the credentials taken lack a scope
+// their alternative requires (authenticate found no alternative that
+// passed with its scopes).
 func (s *Server) checkScopes(next stage) stage {
 	return func(x *exchange, r *http.Request) {
-		if res := x.route.resource; res.Secured && len(res.Scopes) > 0 && !x.cred.hasScopes(res.Scopes) {
+		if x.scopeDenied {
 			s.metrics.authFailures.WithLabelValues("scope").Inc()
 			x.fail(newFault(CodeScopeMismatch, ""))
 			return
@@ -234,14 +235,26 @@ func (s *Server) checkScopes(next stage) stage {
 	}
 }
 
-// removeAuthHeader drops the credential before the request leaves.
+// removeAuthHeader drops the credentials of the route's schemes before
+// the request leaves (removeAuthHeaderFromOutMessage): the bearer header,
+// Authorization for basic auth, an API key's header or query parameter.
+// Cookies are left as they came.
 func (s *Server) removeAuthHeader(next stage) stage {
 	if !s.cfg.Auth.RemoveAuthHeaderFromOutMessage {
 		return next
 	}
 	return func(x *exchange, r *http.Request) {
 		if x.route.resource.Secured {
-			r.Header.Del(x.route.settings.authHeader)
+			for _, p := range x.route.auth.places {
+				switch {
+				case p.kind == SchemeBasic:
+					r.Header.Del("Authorization")
+				case p.in == InHeader:
+					r.Header.Del(p.name)
+				case p.in == InQuery && r.URL.RawQuery != "":
+					r.URL.RawQuery = auth.RemoveQueryParam(r.URL.RawQuery, p.name)
+				}
+			}
 		}
 		next(x, r)
 	}

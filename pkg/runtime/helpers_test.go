@@ -146,9 +146,15 @@ func doWith(t testing.TB, client *http.Client, method, url string, body io.Reade
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Add(headers[i], headers[i+1])
 	}
+	return doRequest(t, client, req)
+}
+
+// doRequest sends req with client and returns the response and its body.
+func doRequest(t testing.TB, client *http.Client, req *http.Request) (*http.Response, string) {
+	t.Helper()
 	resp, err := client.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)

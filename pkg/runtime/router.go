@@ -28,6 +28,8 @@ type route struct {
 	settings *apiSettings
 	// limit is the route's resource counter (throttling), nil for none.
 	limit *routeLimit
+	// auth is the resource's security, compiled; nil when unsecured.
+	auth *routeAuth
 }
 
 // node is one path segment of the route tree. Matching a request walks the
@@ -142,6 +144,9 @@ func (s *Spec) eachRoute(rt *router, fill func(*route) error) error {
 		}
 		for j := range api.Resources {
 			res := &api.Resources[j]
+			if err := res.checkSecurity(); err != nil {
+				return fmt.Errorf("api %s (%s): %s %s: %w", api.Title, api.Source, res.Method, res.Path, err)
+			}
 			r := newRoute(api, res)
 			if fill != nil {
 				if err := fill(r); err != nil {

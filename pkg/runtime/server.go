@@ -83,7 +83,7 @@ type Server struct {
 	router     *router
 	metrics    *metrics
 	revocation *revocationRuntime
-	validator  tokenValidator
+	authentication
 	tracing    *tracing     // nil when [tracing] is off
 	statusList *statusCheck // nil when [statusList] is off (statuslist.go)
 	// throttling is nil when no policy can apply (the stage is absent).
@@ -151,7 +151,7 @@ func New(spec Spec, cfg *config.Config, opts Options) (*Server, error) {
 	if s.router, err = s.buildRouter(); err != nil {
 		return nil, err
 	}
-	if s.validator, err = s.newValidator(); err != nil {
+	if err := s.newAuthentication(); err != nil {
 		return nil, err
 	}
 	if err := s.provisionSources(); err != nil {
@@ -207,6 +207,9 @@ func (s *Server) buildRouter() (*router, error) {
 	err = s.spec.eachRoute(rt, func(r *route) error {
 		api, res := r.api, r.resource
 		r.settings = settings[api]
+		if res.Secured {
+			r.auth = compileAuth(res, r.settings.authHeader)
+		}
 		prod, sand := res.Production, res.Sandbox
 		if prod == nil {
 			prod = api.Production
@@ -263,7 +266,7 @@ func (s *Server) Start(ctx context.Context) error {
 		// demand, so this only logs.
 		pctx, cancel := context.WithTimeout(runCtx, 30*time.Second)
 		defer cancel()
-		if err := s.validator.prefetch(pctx); err != nil {
+		if err := s.prefetchKeys(pctx); err != nil {
 			s.logger.Warn("could not fetch the issuers' JWKS ahead of the first request", "err", err)
 		}
 	}()
@@ -277,6 +280,7 @@ func (s *Server) Start(ctx context.Context) error {
 			return fmt.Errorf("https listener: load certificate %s and key %s: %w", l.CertFile, l.KeyFile, err)
 		}
 		tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		s.clientAuth(tc)
 		if err := s.listen("HTTPS", addr, tc, s.handler); err != nil {
 			return err
 		}

@@ -78,8 +78,12 @@ type Resource struct {
 	// Secured is false when x-wso2-disable-security is true (API or
 	// operation level) or the operation says security: [].
 	Secured bool
-	// Scopes are the OAuth2 scopes of the operation's security requirement;
-	// a token must carry every one of them in its scope claim.
+	// Security are the alternatives of a secured resource, any one of
+	// which suffices (docs/authentication.md); micro-gw build compiles them
+	// from the definition. nil: one bearer token with Scopes.
+	Security []Requirement
+	// Scopes are the scopes a bearer token must carry when Security is nil
+	// (a Spec written by hand, or by a build before Security existed).
 	Scopes []string
 	// Production and Sandbox override the API's endpoints when set.
 	Production *Endpoint

@@ -39,19 +39,11 @@ func (c *claimsCredential) statusReference() (statuslist.Reference, bool, error)
 	return statuslist.ReadReference(c.Raw)
 }
 
-// issuedVerifier is what checks a Status List Token: the JWT validator's
-// trusted issuers.
-func (j *jwtValidator) issuedVerifier() statuslist.Verifier { return j.v }
-
 // provisionStatusList sets up the check when [statusList] is enabled.
 func (s *Server) provisionStatusList() error {
 	sl := s.cfg.StatusList
 	if !sl.Enabled {
 		return nil
-	}
-	jv, ok := s.validator.(interface{ issuedVerifier() statuslist.Verifier })
-	if !ok {
-		return errors.New("[statusList] needs the JWT validator")
 	}
 	client := s.opts.HTTPClient
 	if client == nil {
@@ -61,7 +53,7 @@ func (s *Server) provisionStatusList() error {
 	f, err := statuslist.NewFetcher(statuslist.Config{
 		AllowedHosts: sl.AllowedHosts,
 		Client:       client,
-		Verifier:     jv.issuedVerifier(),
+		Verifier:     s.jwt, // a Status List Token is checked against the trusted token issuers
 		Logger:       s.logger.With("source", "statuslist"),
 		Registerer:   s.metrics.registry,
 	}, lists)

@@ -48,9 +48,11 @@ type Request struct {
 	// JTI, when set, is the jti to revoke (Token is then ignored): for
 	// callers that know they hold a jti; one that is a JWT is refused.
 	JTI string
-	// WholeJWT refuses a Token that is a bare jti: for callers that were
-	// handed a token, where a jti means a mistake (a token cut short).
-	WholeJWT bool
+	// WholeToken reads Token as a token a client presents: a JWT (by its
+	// jti; one cut short is refused), else an opaque token, revoked by its
+	// SHA-256 (revocation.ReadOpaqueToken). Without it a Token that is no
+	// JWT is a bare jti.
+	WholeToken bool
 	// TTL, when positive, is how long the revocation holds; otherwise a
 	// JWT's remaining lifetime (to exp plus revocation.ExpiryLeeway, while
 	// gateways still accept it), or DefaultTTL for a bare jti. A JWT past

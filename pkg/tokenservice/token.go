@@ -9,7 +9,8 @@ import (
 // readRequest reads what req names with revocation.ReadRevokedToken, the one
 // reading every gateway shares, plus what a tool's caller means: a jti given
 // as a jti must not be a JWT (revoked as a jti, a whole token would revoke
-// nothing), and a token given where a whole JWT is expected must be one.
+// nothing), and a whole token that is no JWT is an opaque token, revoked by
+// its key (revocation.ReadOpaqueToken).
 func readRequest(req Request) (revocation.RevokedToken, error) {
 	if req.JTI != "" {
 		if revocation.LooksLikeJWT(req.JTI) {
@@ -17,11 +18,10 @@ func readRequest(req Request) (revocation.RevokedToken, error) {
 		}
 		return revocation.ReadRevokedToken(req.JTI)
 	}
-	tok, err := revocation.ReadRevokedToken(req.Token)
-	if err == nil && req.WholeJWT && !tok.IsJWT {
-		err = errors.New("not a JWT (a signed JWT has three dot-separated parts); to revoke a jti, give it as the jti")
+	if req.WholeToken && !revocation.LooksLikeJWT(req.Token) {
+		return revocation.ReadOpaqueToken(req.Token)
 	}
-	return tok, err
+	return revocation.ReadRevokedToken(req.Token)
 }
 
 // InvalidTokenError is returned by Revoker.Revoke for a request that names

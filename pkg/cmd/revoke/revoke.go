@@ -141,7 +141,7 @@ func NewCmdRevoke(f *factory.Factory, runF func(*RevokeOptions) error) *cobra.Co
 	fl.StringVar(&opts.ConfigFile, "config", "", "the gateway's micro-gw.conf")
 	fl.StringArrayVarP(&opts.Overrides, "override", "e", nil, "override one configuration key, `KEY=VALUE` (as for the gateway; repeatable)")
 	fl.StringVar(&opts.JTI, "jti", "", "the jti of the token to revoke")
-	fl.StringVar(&opts.Token, "token", "", "the whole JWT to revoke (its jti is read without verifying it); - reads it from stdin")
+	fl.StringVar(&opts.Token, "token", "", "the whole token to revoke: a JWT (its jti is read without verifying it) or an opaque token (revoked by its SHA-256); - reads it from stdin")
 	fl.Var((*tokenservice.TTLFlag)(&opts.TTL), "ttl", "how long the revocation holds: seconds (3600) or a duration (1h) (default: the token's remaining lifetime, or 3600 for a jti; 24h for a rule)")
 	fl.StringVar(&opts.Subject, "sub", "", "revoke every token of this subject (sub) issued before --before")
 	fl.StringVar(&opts.Client, "client", "", "revoke every token of this client (azp, client_id, consumerKey, application.id) issued before --before")
@@ -181,7 +181,7 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 	}
 	req := tokenservice.Request{JTI: opts.JTI, TTL: opts.TTL}
 	if opts.Token != "" {
-		req.Token, req.WholeJWT = opts.Token, true
+		req.Token, req.WholeToken = opts.Token, true
 		if req.Token == "-" {
 			data, err := io.ReadAll(io.LimitReader(opts.In, 1<<20))
 			if err != nil {
@@ -191,6 +191,9 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 		}
 	}
 	res, err := rev.Revoke(ctx, req)
+	if res.Token.Opaque {
+		fmt.Fprintf(opts.Out, "not a JWT: revoked as an opaque token, by its SHA-256 %s, which gateways look up (to revoke a JWT by its jti, use --jti)\n", res.Token.JTI)
+	}
 	for _, line := range res.Done {
 		fmt.Fprintln(opts.Out, line)
 	}

@@ -182,10 +182,35 @@ func TestRevokeWholeToken(t *testing.T) {
 	}
 }
 
-// TestRevokeRefusesTokenMixups: a whole token given as --jti, a token cut
-// short or a bare jti given as --token are refused before anything is sent:
-// revoked as a jti, such a string would be published and stored as it is
-// (a token on the broker), and the real token would stay valid.
+// TestRevokeOpaqueToken: --token with a token that is no JWT revokes it as
+// an opaque token, by its SHA-256, which is what the message and the etcd
+// key carry (never the token), and says so.
+func TestRevokeOpaqueToken(t *testing.T) {
+	e := newEnv(t)
+	conf := e.writeConf(t, "p", "stomp://"+e.stompAddr, e.etcdURL+"/v2/keys/jti/")
+	opaque := "SlAV32hkKG_opaque-token~1"
+	key := revocation.OpaqueTokenKey(opaque)
+	stdout, stderr, err := e.run(t, "", "--config", conf, "--token", opaque, "--ttl", "600")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if !strings.Contains(stdout, "revoked as an opaque token, by its SHA-256 "+key) || strings.Contains(stdout+stderr, opaque) {
+		t.Errorf("stdout = %q", stdout)
+	}
+	body := e.next(t).Body
+	msg, err := revocation.DecodeMessage(body, nil)
+	if err != nil || msg.Notice.JTI != key || msg.Notice.TTL != 10*time.Minute || strings.Contains(string(body), opaque) {
+		t.Errorf("published %s: %+v %v", body, msg.Notice, err)
+	}
+	if _, ttl := e.lease(t, "jti/"+key); ttl < 600 {
+		t.Errorf("lease %ds", ttl)
+	}
+}
+
+// TestRevokeRefusesTokenMixups: a whole token given as --jti, or a token
+// cut short given as --token, is refused before anything is sent: revoked
+// as a jti, such a string would be published and stored as it is (a token
+// on the broker), and the real token would stay valid.
 func TestRevokeRefusesTokenMixups(t *testing.T) {
 	e := newEnv(t)
 	conf := e.writeConf(t, "p", "stomp://"+e.stompAddr, e.etcdURL+"/v2/keys/jti/")
@@ -202,7 +227,7 @@ func TestRevokeRefusesTokenMixups(t *testing.T) {
 		{"--jti", tok},
 		{"--token", headerAndPayload},
 		{"--token", tok[:strings.IndexByte(tok, '.')+12]},
-		{"--token", "plain-jti"},
+		{"--token", "two words"},
 	} {
 		stdout, stderr, err := e.run(t, "", append([]string{"--config", conf}, args...)...)
 		if err == nil {

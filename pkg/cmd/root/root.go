@@ -5,10 +5,12 @@ package root
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/micro-gw/micro-gw/pkg/cmd/apikey"
 	"github.com/micro-gw/micro-gw/pkg/cmd/block"
 	"github.com/micro-gw/micro-gw/pkg/cmd/build"
 	"github.com/micro-gw/micro-gw/pkg/cmd/dev"
 	"github.com/micro-gw/micro-gw/pkg/cmd/factory"
+	"github.com/micro-gw/micro-gw/pkg/cmd/hashpassword"
 	"github.com/micro-gw/micro-gw/pkg/cmd/initcmd"
 	"github.com/micro-gw/micro-gw/pkg/cmd/revoke"
 	"github.com/micro-gw/micro-gw/pkg/cmd/root/execute"
@@ -50,6 +52,8 @@ func NewCmdRoot(f *factory.Factory) *cobra.Command {
 		initcmd.NewCmdInit(f, nil),
 		build.NewCmdBuild(f, nil),
 		token.NewCmdToken(f, nil),
+		apikey.NewCmdAPIKey(f, nil),
+		hashpassword.NewCmdHashPassword(f, nil),
 		revoke.NewCmdRevoke(f, nil),
 		block.NewCmdBlock(f, nil),
 		block.NewCmdUnblock(f, nil),

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -71,16 +72,12 @@ func (c *Claims) Subscription(name, version string) *SubscribedAPI {
 
 // HasScopes reports whether the token holds every scope in required, as an
 // OAuth2 security requirement lists the scopes that must all be granted.
-func (c *Claims) HasScopes(required []string) bool {
+func (c *Claims) HasScopes(required []string) bool { return holdsAll(c.Scopes, required) }
+
+// holdsAll reports whether have holds every scope of required.
+func holdsAll(have, required []string) bool {
 	for _, r := range required {
-		found := false
-		for _, s := range c.Scopes {
-			if s == r {
-				found = true
-				break
-			}
-		}
-		if !found {
+		if !slices.Contains(have, r) {
 			return false
 		}
 	}

@@ -14,6 +14,13 @@ const (
 	CodeInvalidCredentials = 900901 // 401
 	CodeMissingCredentials = 900902 // 401
 	CodeForbidden          = 900908 // 403 Resource forbidden (subscription)
+	// CodeBusy is micro-gw's: 503, no slot for a password check came free
+	// in time (Users), or the key manager could not be asked
+	// (Introspector); the client may retry.
+	CodeBusy = 900952
+	// CodeKeyManagerUnavailable is micro-gw's: 503, the key manager could
+	// not answer an introspection (fail closed).
+	CodeKeyManagerUnavailable = 900951
 )
 
 // Reasons are short, fixed labels: the server counts failures by reason in
@@ -34,6 +41,14 @@ const (
 	ReasonExpired       = "expired"        // exp has passed (beyond the clock skew)
 	ReasonNotYetValid   = "not_yet_valid"  // nbf is ahead (beyond the clock skew)
 	ReasonNotSubscribed = "not_subscribed" // subscribedAPIs lacks the API
+
+	ReasonBadCredentials = "bad_credentials"       // basic auth: an unknown user or a wrong password (one reason for both)
+	ReasonBusy           = "busy"                  // basic auth: no slot for the password check in time
+	ReasonUnconfigured   = "unconfigured"          // a credential of a kind the conf trusts no issuer or user for
+	ReasonInactive       = "inactive"              // introspection: active false, or not an access token
+	ReasonKeyManager     = "key_manager"           // introspection: the key manager did not answer
+	ReasonNoCertificate  = "no_certificate"        // mutual TLS: no client certificate on the connection
+	ReasonUntrustedCert  = "untrusted_certificate" // mutual TLS: the certificate does not chain to the trust store
 )
 
 // Error is a refused token. Detail is written for the client and never
@@ -69,4 +84,10 @@ var (
 	errUnknownKey = invalid(ReasonUnknownKey, "The access token signing key is not known")
 	errCrit       = invalid(ReasonBadHeader, "The access token has critical header parameters that are not supported")
 	errForbidden  = &Error{Code: CodeForbidden, Reason: ReasonNotSubscribed, Detail: "User is NOT authorized to access the Resource. API Subscription validation failed."}
+
+	errBadUser        = invalid(ReasonBadCredentials, "The user name or password is not correct")
+	errBusy           = &Error{Code: CodeBusy, Reason: ReasonBusy, Detail: "Too many password checks at once; retry shortly"}
+	errBasicScheme    = invalid(ReasonBadScheme, "The authorization scheme must be Basic")
+	errBasicMalformed = invalid(ReasonMalformed, "The Basic credentials are not the base64 of user:password")
+	errBasicTooLarge  = invalid(ReasonTooLarge, "The Basic credentials are too large")
 )

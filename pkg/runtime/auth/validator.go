@@ -78,11 +78,37 @@ func mediaType(typ string) string {
 	return strings.ToLower(typ)
 }
 
-// New loads the trust store and the issuers of cfg. JWKS are fetched on
-// first use (or by Prefetch), so that an identity provider that is down
-// does not stop the gateway from starting. A fault of the trust store or of
-// an issuer's certificate is a *config.Error naming the conf file and key.
+// New loads the trust store and the token issuers of cfg
+// ([[jwtTokenConfig]]). JWKS are fetched on first use (or by Prefetch), so
+// that an identity provider that is down does not stop the gateway from
+// starting. A fault of the trust store or of an issuer's certificate is a
+// *config.Error naming the conf file and key.
 func New(cfg *config.Config, opts Options) (*Validator, error) {
+	if len(cfg.JWT) == 0 {
+		return nil, errors.New("auth: no trusted issuer ([[jwtTokenConfig]]) configured")
+	}
+	return newIssuerValidator(cfg, issuerSection{name: "jwtTokenConfig", list: cfg.JWT, metrics: "microgw_auth_", what: "token"}, opts)
+}
+
+// NewAPIKeys is New for the issuers of API keys ([[apiKeyConfig]]): the same
+// checks, but an issuer without an audience does not check aud (a WSO2 API
+// key has none), and its metrics are named microgw_auth_apikey_...
+func NewAPIKeys(cfg *config.Config, opts Options) (*Validator, error) {
+	if len(cfg.APIKeys) == 0 {
+		return nil, errors.New("auth: no trusted API key issuer ([[apiKeyConfig]]) configured")
+	}
+	return newIssuerValidator(cfg, issuerSection{name: "apiKeyConfig", list: cfg.APIKeys, metrics: "microgw_auth_apikey_", what: "API key"}, opts)
+}
+
+// issuerSection is the trusted issuers of one kind of credential.
+type issuerSection struct {
+	name    string // the conf's array of tables: jwtTokenConfig, apiKeyConfig
+	list    []config.JWTIssuer
+	metrics string // the start of the metrics' names
+	what    string // "token", "API key": for metric help texts
+}
+
+func newIssuerValidator(cfg *config.Config, sec issuerSection, opts Options) (*Validator, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -92,24 +118,21 @@ func New(cfg *config.Config, opts Options) (*Validator, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if len(cfg.JWT) == 0 {
-		return nil, errors.New("auth: no trusted issuer ([[jwtTokenConfig]]) configured")
-	}
 	v := &Validator{
 		issuers: map[string]*issuer{},
 		now:     opts.Now,
 		log:     opts.Logger,
 		hits: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "microgw_auth_token_cache_hits_total",
-			Help: "Token validations answered from the validated-token cache.",
+			Name: sec.metrics + "token_cache_hits_total",
+			Help: "Validations of a " + sec.what + " answered from the validated-token cache.",
 		}),
 		misses: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "microgw_auth_token_cache_misses_total",
-			Help: "Token validations that had to verify the signature.",
+			Name: sec.metrics + "token_cache_misses_total",
+			Help: "Validations of a " + sec.what + " that had to verify the signature.",
 		}),
 		jwksFetches: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "microgw_auth_jwks_fetches_total",
-			Help: "JWKS fetches by result (ok, error), and refetches for an unknown kid held back by the rate limit (held_back).",
+			Name: sec.metrics + "jwks_fetches_total",
+			Help: "JWKS fetches of the " + sec.what + " issuers by result (ok, error), and refetches for an unknown kid held back by the rate limit (held_back).",
 		}, []string{"result"}),
 	}
 	if cfg.Caching.Enabled && cfg.Caching.TokenCacheCapacity > 0 && cfg.Caching.TokenCacheExpiryTime > 0 {
@@ -119,7 +142,7 @@ func New(cfg *config.Config, opts Options) (*Validator, error) {
 		collectors := []prometheus.Collector{v.hits, v.misses, v.jwksFetches}
 		if c := v.cache; c != nil {
 			collectors = append(collectors, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-				Name: "microgw_auth_token_cache_entries",
+				Name: sec.metrics + "token_cache_entries",
 				Help: "Entries in the validated-token cache, expired ones not yet evicted included.",
 			}, func() float64 { return float64(c.len()) }))
 		}
@@ -131,7 +154,7 @@ func New(cfg *config.Config, opts Options) (*Validator, error) {
 	}
 
 	var aliases []string
-	for _, j := range cfg.JWT {
+	for _, j := range sec.list {
 		if j.CertificateAlias != "" {
 			aliases = append(aliases, j.CertificateAlias)
 		}
@@ -145,7 +168,7 @@ func New(cfg *config.Config, opts Options) (*Validator, error) {
 		}
 		opts.Logger.Debug("trust store loaded", "path", cfg.Listener.TrustStorePath, "entries", len(keys))
 	}
-	for i, j := range cfg.JWT {
+	for i, j := range sec.list {
 		if _, dup := v.issuers[j.Issuer]; dup {
 			return nil, fmt.Errorf("auth: issuer %q configured twice", j.Issuer)
 		}
@@ -153,21 +176,23 @@ func New(cfg *config.Config, opts Options) (*Validator, error) {
 		for _, t := range j.TokenTypes {
 			is.types = append(is.types, mediaType(t))
 		}
+		parserOpts := []jwt.ParserOption{
+			jwt.WithIssuer(j.Issuer),
+			jwt.WithExpirationRequired(),
+			jwt.WithLeeway(ClockSkew),
+			jwt.WithTimeFunc(opts.Now),
+			jwt.WithJSONNumber(),
+			jwt.WithStrictDecoding(),
+		}
+		if j.Audience != "" {
+			parserOpts = append(parserOpts, jwt.WithAudience(j.Audience))
+		}
 		makeVer := func(pub crypto.PublicKey, algs []string) *verifier {
-			return &verifier{pub: pub, algs: algs, parser: jwt.NewParser(
-				jwt.WithValidMethods(algs),
-				jwt.WithIssuer(j.Issuer),
-				jwt.WithAudience(j.Audience),
-				jwt.WithExpirationRequired(),
-				jwt.WithLeeway(ClockSkew),
-				jwt.WithTimeFunc(opts.Now),
-				jwt.WithJSONNumber(),
-				jwt.WithStrictDecoding(),
-			)}
+			return &verifier{pub: pub, algs: algs, parser: jwt.NewParser(append([]jwt.ParserOption{jwt.WithValidMethods(algs)}, parserOpts...)...)}
 		}
 		switch {
 		case j.CertificateAlias != "":
-			key := fmt.Sprintf("jwtTokenConfig[%d].certificateAlias", i)
+			key := fmt.Sprintf("%s[%d].certificateAlias", sec.name, i)
 			pub, ok := keys[j.CertificateAlias]
 			if !ok {
 				return nil, cfg.Fault(key, fmt.Errorf("no certificate or public key %q in the trust store %s", j.CertificateAlias, cfg.Listener.TrustStorePath))
@@ -226,7 +251,7 @@ func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error)
 		return nil, e
 	}
 	if v.cache != nil {
-		v.cache.put(token, c, now)
+		v.cache.putUntil(token, c, c.ExpiresAt, now)
 	}
 	return c, nil
 }

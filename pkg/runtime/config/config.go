@@ -57,6 +57,13 @@ type Config struct {
 	SSF        SSFReceiver `conf:"ssfReceiver"` // ssf.go
 	// Endpoints are the [apiEndpoints."<basePath>"] tables, by base path.
 	Endpoints map[string]APIEndpoints `conf:"apiEndpoints"`
+	// APIKeys are the trusted issuers of API keys ([[apiKeyConfig]], WSO2
+	// 3.1): the keys of a table as in [[jwtTokenConfig]], the audience
+	// optional (docs/authentication.md, "API keys").
+	APIKeys    []JWTIssuer `conf:"apiKeyConfig"`
+	B7A        B7A         `conf:"b7a"`
+	MutualSSL  MutualSSL   `conf:"mutualSSLConfig"`
+	KeyManager KeyManager  `conf:"keyManager"`
 
 	// lines maps every key and table that a layer above the defaults set
 	// to where the value in effect came from: the line of File, the MGW_
@@ -109,6 +116,48 @@ type JWTIssuer struct {
 	// RFC 7515 says: case-insensitive, "application/" optional. Empty
 	// accepts any typ or none, as the WSO2 gateway did.
 	TokenTypes []string `conf:"tokenTypes"`
+}
+
+// B7A is the original's [b7a] table (Ballerina's runtime settings): of it
+// micro-gw reads the basic-auth users, and [b7a.log] level as log.level.
+type B7A struct {
+	// Users are [b7a.users.<username>]: the users of http basic schemes.
+	Users map[string]BasicUser `conf:"users"`
+}
+
+// BasicUser is one [b7a.users.<username>] table.
+type BasicUser struct {
+	// Password is the password's hash: bcrypt, argon2id or the original's
+	// @sha256:{hex} (pkg/passwordhash), never the password.
+	Password string `conf:"password,secret"`
+	// Scopes are the scopes the user holds, against the scopes an
+	// operation requires.
+	Scopes []string `conf:"scopes"`
+}
+
+// MutualSSL is [mutualSSLConfig]: client certificates on the HTTPS listener.
+type MutualSSL struct {
+	// SSLVerifyClient is "" (off, the default), "optional" (a certificate
+	// is asked for and checked on the operations that require mutual TLS)
+	// or "require" (the TLS handshake fails without a trusted one).
+	SSLVerifyClient string `conf:"sslVerifyClient"`
+}
+
+// Values of MutualSSL.SSLVerifyClient.
+const (
+	VerifyClientOptional = "optional"
+	VerifyClientRequire  = "require"
+)
+
+// KeyManager is [keyManager]: RFC 7662 introspection of opaque tokens.
+type KeyManager struct {
+	// IntrospectionURL is the identity provider's introspection endpoint;
+	// "" switches introspection off (a token that is not a JWT is refused).
+	IntrospectionURL string `conf:"introspectionUrl,urlsecret"`
+	// Username and Password are the gateway's client credentials at the
+	// endpoint (HTTP Basic).
+	Username string `conf:"username"`
+	Password string `conf:"password,secret"`
 }
 
 // Auth is [authConfig].

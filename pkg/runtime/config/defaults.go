@@ -55,6 +55,10 @@ const (
 	DefaultIssuer           = "https://localhost:9443/oauth2/token"
 	DefaultAudience         = "http://org.wso2.apimgt/gateway"
 	DefaultCertificateAlias = "wso2apim"
+	// DefaultAPIKeyIssuer is the issuer of the [[apiKeyConfig]] that
+	// `micro-gw init` writes: the development key signs API keys under
+	// this name, so that a key is no access token and a token no key.
+	DefaultAPIKeyIssuer = "https://localhost:9443/apikey"
 )
 
 // LevelTrace is the slog level of TRACE: below DEBUG, as b7a.log.level=TRACE

@@ -61,7 +61,7 @@ func LoadSources(src Sources) (*Config, error) {
 	}
 	c.File = abs
 	c.lines = l.origins
-	c.Warnings = l.warnings
+	c.Warnings = append(l.warnings, v.warnings...)
 	c.Root = filepath.Dir(filepath.Dir(abs))
 	for _, p := range []*string{&c.Listener.CertFile, &c.Listener.KeyFile, &c.Listener.TrustStorePath} {
 		if *p != "" && !filepath.IsAbs(*p) {

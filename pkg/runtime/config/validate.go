@@ -20,10 +20,17 @@ type validator struct {
 	file    string
 	origins origins
 	faults
+	// warnings are faults that do not stop the gateway, placed as faults are.
+	warnings []error
 }
 
 func (d *validator) fail(key string, err error) {
 	d.add(d.origins.fault(d.file, key, err))
+}
+
+// warn records a warning about key, placed where its value was set.
+func (d *validator) warn(key string, err error) {
+	d.warnings = append(d.warnings, d.origins.fault(d.file, key, err))
 }
 
 // validate checks what the types alone cannot. It keeps the first fault by
@@ -61,38 +68,10 @@ func (d *validator) validate() {
 	if len(c.JWT) == 0 {
 		d.fail("jwtTokenConfig", errors.New("at least one [[jwtTokenConfig]] table (a trusted issuer) is required"))
 	}
-	seen := map[string]int{}
-	for i, j := range c.JWT {
-		key := fmt.Sprintf("jwtTokenConfig[%d]", i)
-		switch {
-		case j.Issuer == "":
-			d.fail(key+".issuer", errors.New("is required"))
-		case seen[j.Issuer] > 0:
-			d.fail(key+".issuer", fmt.Errorf("issuer %q is already trusted by jwtTokenConfig[%d]", j.Issuer, seen[j.Issuer]-1))
-		default:
-			seen[j.Issuer] = i + 1
-		}
-		// An issuer without an audience would accept tokens minted for any
-		// other service of the same issuer.
-		if j.Audience == "" {
-			d.fail(key+".audience", errors.New("is required"))
-		}
-		switch {
-		case j.CertificateAlias == "" && j.JWKSURL == "":
-			d.fail(key, errors.New("needs certificateAlias or jwksUrl"))
-		case j.CertificateAlias != "" && j.JWKSURL != "":
-			d.fail(key+".jwksUrl", errors.New("certificateAlias and jwksUrl are both set: choose one key source"))
-		case j.JWKSURL != "":
-			if err := jwksURL(j.JWKSURL); err != nil {
-				d.fail(key+".jwksUrl", err)
-			}
-		}
-		for n, t := range j.TokenTypes {
-			if !validTokenType(t) {
-				d.fail(fmt.Sprintf("%s.tokenTypes[%d]", key, n), errors.New(`is not a media type such as "at+jwt" or "application/at+jwt"`))
-			}
-		}
-	}
+	d.issuers("jwtTokenConfig", c.JWT, true)
+	// A WSO2 API key carries no audience: the issuer alone says it is one.
+	d.issuers("apiKeyConfig", c.APIKeys, false)
+	d.authentication()
 
 	if h := c.Auth.AuthorizationHeader; !validHeaderName(h) {
 		d.fail("authConfig.authorizationHeader", fmt.Errorf("%q is not a valid HTTP header name", h))
@@ -188,6 +167,44 @@ func redisURL(s string) error {
 		}
 	}
 	return nil
+}
+
+// issuers checks the trusted issuers of a section, [[jwtTokenConfig]] or
+// [[apiKeyConfig]]: each named once, with exactly one key source, and an
+// audience where the section requires one.
+func (d *validator) issuers(section string, list []JWTIssuer, audienceRequired bool) {
+	seen := map[string]int{}
+	for i, j := range list {
+		key := fmt.Sprintf("%s[%d]", section, i)
+		switch {
+		case j.Issuer == "":
+			d.fail(key+".issuer", errors.New("is required"))
+		case seen[j.Issuer] > 0:
+			d.fail(key+".issuer", fmt.Errorf("issuer %q is already trusted by %s[%d]", j.Issuer, section, seen[j.Issuer]-1))
+		default:
+			seen[j.Issuer] = i + 1
+		}
+		// An issuer without an audience would accept tokens minted for any
+		// other service of the same issuer.
+		if audienceRequired && j.Audience == "" {
+			d.fail(key+".audience", errors.New("is required"))
+		}
+		switch {
+		case j.CertificateAlias == "" && j.JWKSURL == "":
+			d.fail(key, errors.New("needs certificateAlias or jwksUrl"))
+		case j.CertificateAlias != "" && j.JWKSURL != "":
+			d.fail(key+".jwksUrl", errors.New("certificateAlias and jwksUrl are both set: choose one key source"))
+		case j.JWKSURL != "":
+			if err := jwksURL(j.JWKSURL); err != nil {
+				d.fail(key+".jwksUrl", err)
+			}
+		}
+		for n, t := range j.TokenTypes {
+			if !validTokenType(t) {
+				d.fail(fmt.Sprintf("%s.tokenTypes[%d]", key, n), errors.New(`is not a media type such as "at+jwt" or "application/at+jwt"`))
+			}
+		}
+	}
 }
 
 func validLevel(s string) bool {

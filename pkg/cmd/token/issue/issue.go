@@ -58,13 +58,8 @@ func NewCmdIssue(f *factory.Factory, runF func(*IssueOptions) error) *cobra.Comm
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Project = args[0]
-			if opts.TTL <= 0 {
-				return fmt.Errorf("--ttl must be positive, got %s", opts.TTL)
-			}
-			switch strings.ToUpper(opts.KeyType) {
-			case issuer.KeyTypeProduction, issuer.KeyTypeSandbox:
-			default:
-				return fmt.Errorf("--keytype must be %s or %s, got %q", issuer.KeyTypeProduction, issuer.KeyTypeSandbox, opts.KeyType)
+			if err := issuer.CheckFlags(opts.TTL, opts.KeyType); err != nil {
+				return err
 			}
 			if (opts.StatusURI == "") != !cmd.Flags().Changed("status-idx") || opts.StatusIdx < 0 {
 				return errors.New("--status-uri and --status-idx go together, the index 0 or more")
@@ -93,16 +88,9 @@ func issueRun(opts *IssueOptions) error {
 	if err != nil {
 		return err
 	}
-	p, err := project.Open(wd, opts.Project)
+	p, key, err := issuer.ProjectKey(wd, opts.Project)
 	if err != nil {
-		if errors.Is(err, project.ErrNotExist) {
-			return fmt.Errorf("project %s does not exist", opts.Project)
-		}
 		return err
-	}
-	key, err := issuer.LoadKey(p.Path(project.IssuerKeyFile))
-	if err != nil {
-		return fmt.Errorf("project %s has no usable development issuer key: %w", opts.Project, err)
 	}
 	iss, aud, err := tokenservice.ProjectIssuer(p)
 	if err != nil {

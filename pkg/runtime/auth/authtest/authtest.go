@@ -124,15 +124,7 @@ func SelfSigned(t testing.TB, key crypto.Signer, cn string) *x509.Certificate {
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(24 * time.Hour),
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		t.Fatalf("authtest: create certificate: %v", err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatalf("authtest: parse certificate: %v", err)
-	}
-	return cert
+	return create(t, tmpl, tmpl, key.Public(), key)
 }
 
 // JWTConfig is the [[jwtTokenConfig]] table that trusts this issuer.
