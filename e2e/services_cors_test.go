@@ -58,12 +58,21 @@ func (a svcCORSAnswer) faultCode() int {
 }
 
 // svcCORSOrigin is a loopback origin serving svcCORSPage and taking its
-// results. Gateway and Token are set before the page is visited.
+// results. Gateway and Token are set before the page is visited; they are
+// read under mu because the only thing ordering that write before the
+// handler's read is the browser, which the race detector cannot see.
 type svcCORSOrigin struct {
 	srv            *httptest.Server
-	Gateway, Token string
 	mu             sync.Mutex
+	gateway, token string
 	results        map[string]svcCORSAnswer
+}
+
+// point tells the page which gateway to call, with which token.
+func (o *svcCORSOrigin) point(gateway, token string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.gateway, o.token = gateway, token
 }
 
 func svcNewCORSOrigin(t *testing.T) *svcCORSOrigin {
@@ -72,7 +81,10 @@ func svcNewCORSOrigin(t *testing.T) *svcCORSOrigin {
 		switch r.URL.Path {
 		case "/":
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			svcCORSPage.Execute(w, map[string]string{"Gateway": o.Gateway, "Token": o.Token})
+			o.mu.Lock()
+			data := map[string]string{"Gateway": o.gateway, "Token": o.token}
+			o.mu.Unlock()
+			svcCORSPage.Execute(w, data)
 		case "/result":
 			var res map[string]svcCORSAnswer
 			data, _ := io.ReadAll(r.Body)
@@ -134,7 +146,7 @@ accessControlAllowMethods = ["GET"]`, allowed.srv.URL)}})
 	g := p.startGateway(t, "cors", conf)
 	token := p.issueToken(t, svcJTI("cors"))
 	for _, o := range []*svcCORSOrigin{allowed, other} {
-		o.Gateway, o.Token = fmt.Sprintf("http://127.0.0.1:%d", g.HTTP), token
+		o.point(fmt.Sprintf("http://127.0.0.1:%d", g.HTTP), token)
 	}
 
 	hits := p.BackendHits()
