@@ -270,17 +270,15 @@ func (s *BrokerSubscriber) apply(sink Sink, body []byte, header func(string) (st
 			err = fmt.Errorf("%w: a revocation rule, and this gateway's revoked set takes none", ErrInvalidNotice)
 		} else {
 			rs.RevokeRule(m.Rule.Rule(time.Now()))
-			s.applied.Add(1)
-			s.metrics.applied.Inc()
 			s.log.Debug("revocation rule added", "kind", m.Rule.Kind.String(), "key", m.Rule.Key,
 				"issued_before", m.Rule.IssuedBefore.Unix(), "ttl", m.Rule.TTL)
+			s.counted(true)
 			return
 		}
 	}
 	if err != nil {
-		s.rejected.Add(1)
-		s.metrics.rejected.Inc()
 		s.log.Warn("dropped a revocation message that cannot be read", "error", err, "bytes", len(body))
+		s.counted(false)
 		return
 	}
 	n := m.Notice
@@ -289,9 +287,21 @@ func (s *BrokerSubscriber) apply(sink Sink, body []byte, header func(string) (st
 		exp = time.Now().Add(n.TTL)
 	}
 	sink.Revoke(n.JTI, exp)
-	s.applied.Add(1)
-	s.metrics.applied.Inc()
 	s.log.Debug("Successfully added to revoked token map", "jti", n.JTI, "ttl", n.TTL)
+	s.counted(true)
+}
+
+// counted records one message as applied or rejected, once all else about
+// it is done: whoever watches Stats (a test, an operator) then also finds
+// its log line and its metric.
+func (s *BrokerSubscriber) counted(applied bool) {
+	if applied {
+		s.metrics.applied.Inc()
+		s.applied.Add(1)
+		return
+	}
+	s.metrics.rejected.Inc()
+	s.rejected.Add(1)
 }
 
 // applyBlock applies a blocking condition to sink; false when the sink
@@ -308,8 +318,7 @@ func (s *BrokerSubscriber) applyBlock(sink Sink, n BlockNotice) bool {
 		bs.Unblock(n.Kind, n.Value)
 		s.log.Debug("blocking condition lifted", "type", n.Kind.String(), "value", n.Value)
 	}
-	s.applied.Add(1)
-	s.metrics.applied.Inc()
+	s.counted(true)
 	return true
 }
 
