@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // gatewayAnswer is what a secured request to a running gateway got, for the
@@ -16,6 +17,8 @@ type gatewayAnswer struct {
 	Status int
 	Code   int // fault code, 0 when the body is no fault
 	Err    error
+	// Challenges are the WWW-Authenticate lines, one per line of the answer, joined by "\n".
+	Challenges string
 }
 
 func (a gatewayAnswer) String() string {
@@ -41,6 +44,11 @@ func askGateway(client *http.Client, url, token string) gatewayAnswer {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	return askRequest(client, req)
+}
+
+// askRequest sends req and returns the answer.
+func askRequest(client *http.Client, req *http.Request) gatewayAnswer {
 	resp, err := client.Do(req)
 	if err != nil {
 		return gatewayAnswer{Err: err}
@@ -53,5 +61,6 @@ func askGateway(client *http.Client, url, token string) gatewayAnswer {
 		} `json:"fault"`
 	}
 	json.Unmarshal(body, &f)
-	return gatewayAnswer{Status: resp.StatusCode, Code: f.Fault.Code}
+	return gatewayAnswer{Status: resp.StatusCode, Code: f.Fault.Code,
+		Challenges: strings.Join(resp.Header.Values("WWW-Authenticate"), "\n")}
 }

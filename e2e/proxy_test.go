@@ -13,7 +13,6 @@ package e2e
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,7 +22,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/micro-gw/micro-gw/internal/syncbuf"
 	"github.com/micro-gw/micro-gw/pkg/project"
 )
 
@@ -206,34 +204,8 @@ paths:
 func startBareProxy(t *testing.T, a, dead string) *proxyUnderTest {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(toolkitBin, "bareproxy"), "-a", a, "-dead", dead)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr syncbuf.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stdin.Close()
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
 	var addrs struct{ HTTP, HTTPS, Cert string }
-	if err := json.NewDecoder(stdout).Decode(&addrs); err != nil {
-		t.Fatalf("bareproxy: %v\n%s", err, stderr.String())
-	}
+	startHelper(t, cmd, &addrs)
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM([]byte(addrs.Cert))
 	return &proxyUnderTest{

@@ -147,8 +147,10 @@ func svcBinaries(t *testing.T) (microgw, gateway string) {
 
 // ------------------------------------------------------------------------------------ the project
 
-// svcProject is a project made with `micro-gw init` and built with `micro-gw build`: one API,
-// basePath /svc/v1, every resource secured, its production endpoint a backend in this process.
+// svcProject is a project made with `micro-gw init` and built with `micro-gw build`: an API of
+// basePath /svc/v1, every resource secured by a bearer token, and one of /svc/auth/v1 whose
+// resources declare other schemes (svcAuthAPIDefinition); their production endpoint is a backend
+// in this process.
 type svcProject struct {
 	Work    string // the folder the commands run in
 	Name    string // the project's path relative to Work (and its name)
@@ -237,6 +239,12 @@ func svcSharedProject(t *testing.T) *svcProject {
 			svcProj.err = fmt.Errorf("micro-gw init: the success line of docs/build.md is missing:\n%s", out)
 			return
 		}
+		// A second API, of the authentication suite (services_auth_test.go), in the same build.
+		authDef := filepath.Join(p.Root, "api_definitions", "svc_auth_api.yaml")
+		if err := os.WriteFile(authDef, fmt.Appendf(nil, svcAuthAPIDefinition, backend.URL), 0o644); err != nil {
+			svcProj.err = err
+			return
+		}
 		start := time.Now()
 		out, err = runTimed(work, 10*time.Minute, nil, microgw, "build", p.Name)
 		if err != nil {
@@ -272,6 +280,10 @@ type svcConf struct {
 	Persistent []string
 	// Tables are more tables, written as they are at the end ("[throttlingConfig.global]\n...").
 	Tables []string
+	// TrustStore is trustStorePath ("security/truststore" when empty).
+	TrustStore string
+	// TokenCacheExpiry is [caching] tokenCacheExpiryTime (15 minutes when zero).
+	TokenCacheExpiry time.Duration
 }
 
 // writeConf writes conf/NAME.conf into the project (relative paths in a conf are taken from the
@@ -283,6 +295,14 @@ func (p *svcProject) writeConf(t *testing.T, name string, c svcConf) string {
 	if topic == "" {
 		topic = "tokenRevocation"
 	}
+	trustStore := c.TrustStore
+	if trustStore == "" {
+		trustStore = "security/truststore"
+	}
+	cacheExpiry := c.TokenCacheExpiry
+	if cacheExpiry == 0 {
+		cacheExpiry = 15 * time.Minute
+	}
 	q := strconv.Quote
 	var b strings.Builder
 	fmt.Fprintf(&b, `# written by the e2e services suite (%s)
@@ -293,7 +313,7 @@ httpsPort = 9095
 adminPort = 9096
 certFile = "security/gateway.crt"
 keyFile = "security/gateway.key"
-trustStorePath = "security/truststore"
+trustStorePath = %s
 
 [[jwtTokenConfig]]
 issuer = "https://localhost:9443/oauth2/token"
@@ -306,7 +326,7 @@ removeAuthHeaderFromOutMessage = true
 
 [caching]
 enabled = true
-tokenCacheExpiryTime = 900000
+tokenCacheExpiryTime = %d
 
 [tokenRevocationConfig.realtime]
 enableRealtimeMessageRetrieval = %t
@@ -318,7 +338,7 @@ jmsConnectionPassword = %s
 [tokenRevocationConfig.persistent]
 enablePersistentStorageRetrieval = %t
 useDefault = %t
-`, t.Name(), c.BrokerURL != "", q(topic), q(c.BrokerURL), q(c.BrokerUser), q(c.BrokerPass),
+`, t.Name(), q(trustStore), cacheExpiry.Milliseconds(), c.BrokerURL != "", q(topic), q(c.BrokerURL), q(c.BrokerUser), q(c.BrokerPass),
 		c.EtcdHostname != "" || c.CustomStore, !c.CustomStore)
 	if c.EtcdHostname != "" {
 		fmt.Fprintf(&b, "hostname = %s\n", q(c.EtcdHostname))
