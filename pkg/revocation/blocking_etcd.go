@@ -82,8 +82,8 @@ func (etcdBlockKeys) del(sink Sink, rel string) {
 	}
 }
 
-// keyedSink is nil: conditions are few enough to be remembered by name.
-func (etcdBlockKeys) keyedSink(Sink) KeyedSink { return nil }
+// holder is nil: conditions are few enough to be remembered by name.
+func (etcdBlockKeys) holder(Sink) Holder { return nil }
 
 func (etcdBlockKeys) logChange(log *slog.Logger, rel string, put bool, lease int64) {
 	if put {

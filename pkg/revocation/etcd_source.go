@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -59,10 +58,9 @@ var (
 // that etcd does not keep.) While etcd cannot be reached the source keeps
 // what it has: a revocation is never dropped because the store is away.
 //
-// The source remembers which jtis it put into the sink, so that a full
-// reload (after the watch fell behind a compaction, or on Resync) can
-// un-revoke the ones that were deleted meanwhile. It remembers a 64-bit hash
-// of each, not the jti (see known).
+// The source keeps track of what it put into the sink, so that a full reload
+// (after the watch fell behind a compaction, or on Resync) can un-revoke the
+// keys that were deleted meanwhile (see held).
 type EtcdSource struct {
 	target   etcdTarget
 	log      *slog.Logger
@@ -79,33 +77,13 @@ type EtcdSource struct {
 	// revocation rule.
 	keys etcdKeyspace
 
-	// known holds a hash of each key (without the prefix: a jti, or a rule
-	// key) this source has applied to the sink. Only Run's goroutine
-	// touches it, names and set.
-	//
-	// Hashes, not the keys: a 36-byte jti in a map[string]struct{} costs
-	// ~83 bytes, held for the life of the gateway and scanned by every GC;
-	// its hash ~24 (BenchmarkEtcdSourceLoad). When the sink's jtis end up
-	// in a KeyedSink (keyed is not nil: the runtime's sink), the hash is the
-	// sink's own key, so a jti deleted while the source was away is
-	// un-revoked by its key, without its name. Otherwise (rule keys, which are few, or a
-	// Sink from elsewhere) the hash has the source's seed, and names keeps
-	// the key of each hash for the sink's Unrevoke.
-	//
-	// Two keys with one hash are one entry here, which can only keep a
-	// revocation, never drop one or end one early: a reload un-revokes a
-	// hash only when no key it listed has that hash, so a key still in etcd
-	// (listed) is never un-revoked by it, and a deleted key that shares its
-	// hash with a listed one stays revoked. Every key applied is remembered
-	// in the same step, so nothing to un-revoke is missed. (With the Set's
-	// hash the Set cannot tell such two jtis apart anyway: a DELETE of one,
-	// from the watch, removes both from the Set, as it did when known held
-	// strings.) The seeds are random per process, so collisions (about
-	// n²/2⁶⁵ for n keys: 3e-8 for a million) cannot be aimed at.
-	known map[uint64]struct{}
-	names map[uint64]string
-	keyed KeyedSink
-	seed  maphash.Seed
+	// held is what this source has applied to its sink, so that a full
+	// reload can un-revoke what it no longer lists: the sink's own Holding
+	// when the keys end up in a Holder (jtis in the runtime's revoked Set,
+	// which marks each entry with its holder: nothing is kept here per key),
+	// else the keys by name (rules, which are few, or a Sink from
+	// elsewhere). Only Run's goroutine touches it.
+	held etcdHeld
 }
 
 // NewEtcdSource validates cfg and returns a source that connects when Run
@@ -144,9 +122,6 @@ func newEtcdSource(cfg EtcdConfig, target etcdTarget, name string, keys etcdKeys
 		requestTimeout: etcdRequestTimeout,
 		progressEvery:  etcdProgressInterval,
 		storeControl:   newStoreControl(),
-		known:          map[uint64]struct{}{},
-		names:          map[uint64]string{},
-		seed:           maphash.MakeSeed(),
 	}
 }
 
@@ -163,7 +138,7 @@ func (s *EtcdSource) Run(ctx context.Context, sink Sink, ready func()) error {
 	if err := s.keys.check(sink); err != nil {
 		return err
 	}
-	s.remembering(sink)
+	s.holding(sink)
 
 	var (
 		cli       *clientv3.Client
@@ -282,38 +257,31 @@ func (s *EtcdSource) load(ctx context.Context, cli *clientv3.Client, sink Sink) 
 	var err error
 	for range 3 {
 		var rev int64
-		var seen map[uint64]struct{}
-		rev, seen, err = s.list(ctx, cli, sink)
+		s.held.begin()
+		rev, err = s.list(ctx, cli)
 		if errors.Is(err, rpctypes.ErrCompacted) {
 			continue
 		}
 		if err != nil {
 			return 0, err
 		}
-		removed := 0
-		for h := range s.known {
-			if _, ok := seen[h]; !ok {
-				s.forget(sink, h)
-				removed++
-			}
-		}
-		s.known = seen
-		s.metrics.keys.Set(float64(len(seen)))
+		removed := s.held.end(func(rel string) { s.keys.del(sink, rel) })
+		count := s.held.len()
+		s.metrics.keys.Set(float64(count))
 		s.metrics.reloads.Inc()
 		s.log.Info(s.keys.loaded(),
-			"count", len(seen), "removed", removed, "revision", rev, "duration", time.Since(start).Round(time.Millisecond))
+			"count", count, "removed", removed, "revision", rev, "duration", time.Since(start).Round(time.Millisecond))
 		return rev, nil
 	}
 	return 0, err
 }
 
-// list is one attempt of load: every key under the prefix at one revision.
-// Each jti revoked goes into s.known at once, so that a list that fails half
-// way leaves s.known a superset of what the sink holds from this source.
-func (s *EtcdSource) list(ctx context.Context, cli *clientv3.Client, sink Sink) (int64, map[uint64]struct{}, error) {
+// list is one attempt of load: every key under the prefix at one revision,
+// applied to the sink through s.held, which notes each at once, so that a
+// list that fails half way leaves nothing unaccounted for.
+func (s *EtcdSource) list(ctx context.Context, cli *clientv3.Client) (int64, error) {
 	prefix := s.target.prefix
 	end := clientv3.GetPrefixRangeEnd(prefix)
-	seen := make(map[uint64]struct{}, len(s.known))
 	key := prefix
 	var rev int64
 	for page := s.pageSize; ; page = min(2*page, max(s.pageSize, maxEtcdPageSize)) {
@@ -331,20 +299,19 @@ func (s *EtcdSource) list(ctx context.Context, cli *clientv3.Client, sink Sink) 
 		resp, err := cli.Get(rctx, key, opts...)
 		cancel()
 		if err != nil {
-			return 0, nil, fmt.Errorf("list %q: %w", prefix, err)
+			return 0, fmt.Errorf("list %q: %w", prefix, err)
 		}
 		if rev == 0 {
 			rev = resp.Header.Revision
 		}
 		for _, kv := range resp.Kvs {
 			rel, ok := etcdKeyJTI(prefix, kv.Key)
-			if !ok || !s.keys.put(sink, s.log, rel, kv.Value) {
-				continue
+			if ok && s.keys.put(s.held.sink(), s.log, rel, kv.Value) {
+				s.held.applied(rel)
 			}
-			seen[s.remember(rel)] = struct{}{}
 		}
 		if !resp.More || len(resp.Kvs) == 0 {
-			return rev, seen, nil
+			return rev, nil
 		}
 		key = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
 	}
@@ -396,91 +363,44 @@ func (s *EtcdSource) watch(ctx context.Context, cli *clientv3.Client, sink Sink,
 				continue
 			}
 			for _, ev := range wr.Events {
-				s.apply(sink, ev)
+				s.apply(ev)
 				rev = max(rev, ev.Kv.ModRevision)
 			}
-			s.metrics.keys.Set(float64(len(s.known)))
+			s.metrics.keys.Set(float64(s.held.len()))
 		}
 	}
 }
 
-func (s *EtcdSource) apply(sink Sink, ev *clientv3.Event) {
+func (s *EtcdSource) apply(ev *clientv3.Event) {
 	rel, ok := etcdKeyJTI(s.target.prefix, ev.Kv.Key)
 	if !ok {
 		return
 	}
 	switch ev.Type {
 	case clientv3.EventTypePut:
-		if s.keys.put(sink, s.log, rel, ev.Kv.Value) {
-			s.remember(rel)
+		if s.keys.put(s.held.sink(), s.log, rel, ev.Kv.Value) {
+			s.held.applied(rel)
 			s.keys.logChange(s.log, rel, true, ev.Kv.Lease)
 		}
 	case clientv3.EventTypeDelete:
-		s.keys.del(sink, rel)
-		h := s.hash(rel)
-		delete(s.known, h)
-		if s.names != nil {
-			delete(s.names, h)
-		}
+		s.keys.del(s.held.sink(), rel)
+		s.held.deleted(rel)
 		s.keys.logChange(s.log, rel, false, 0)
 	}
 }
 
-// KeyedSink is a Sink that keeps each jti under a 64-bit key of its own
-// and can un-revoke by that key. A source that must un-revoke what a full
-// reload no longer lists (EtcdSource) then remembers 8 bytes a jti instead
-// of the jti. *Set and Revocations are KeyedSinks.
-type KeyedSink interface {
-	Sink
-	// JTIKey is the key under which the sink keeps jti, the same for the
-	// sink's lifetime.
-	JTIKey(jti string) uint64
-	// UnrevokeKey un-revokes every jti whose JTIKey is key.
-	UnrevokeKey(key uint64)
-}
-
-// remembering sets known up for sink: by the sink's own key if it keeps
-// these keys in a KeyedSink, else by the source's hash. What a previous Run
-// remembered stays only when the sink is the same.
-func (s *EtcdSource) remembering(sink Sink) {
-	keyed := s.keys.keyedSink(sink)
-	if keyed == s.keyed {
+// holding sets s.held up for sink: the sink's own Holding if the keys end up
+// in a Holder, else a record by name. What a previous Run held stays only
+// when the sink is the same.
+func (s *EtcdSource) holding(sink Sink) {
+	if s.held != nil && s.held.from() == sink {
 		return
 	}
-	s.keyed = keyed
-	s.known = map[uint64]struct{}{}
-	s.names = nil
-	if keyed == nil {
-		s.names = map[uint64]string{}
-	}
-}
-
-func (s *EtcdSource) hash(rel string) uint64 {
-	if s.keyed != nil {
-		return s.keyed.JTIKey(rel)
-	}
-	return maphash.String(s.seed, rel)
-}
-
-// remember records that the key rel has been applied to the sink, and
-// returns its hash.
-func (s *EtcdSource) remember(rel string) uint64 {
-	h := s.hash(rel)
-	s.known[h] = struct{}{}
-	if s.names != nil {
-		s.names[h] = rel
-	}
-	return h
-}
-
-// forget undoes in sink the key of hash h, which the store no longer lists.
-func (s *EtcdSource) forget(sink Sink, h uint64) {
-	if s.names == nil {
-		s.keyed.UnrevokeKey(h)
+	if h := s.keys.holder(sink); h != nil {
+		s.held = &etcdHeldBySink{to: sink, h: h.Hold()}
 		return
 	}
-	s.keys.del(sink, s.names[h])
-	delete(s.names, h)
+	s.held = &etcdHeldByName{to: sink, known: map[string]struct{}{}}
 }
 
 // etcdKeyspace is what the keys under an EtcdSource's prefix mean.
@@ -494,10 +414,10 @@ type etcdKeyspace interface {
 	put(sink Sink, log *slog.Logger, rel string, value []byte) bool
 	// del undoes the key rel.
 	del(sink Sink, rel string)
-	// keyedSink is sink when it keeps what put applies under keys of its
-	// own, nil otherwise: the source then remembers keys by the sink's key
-	// (EtcdSource.known).
-	keyedSink(sink Sink) KeyedSink
+	// holder is sink when it keeps track of what put applies (a Holder),
+	// nil otherwise: the source then remembers the keys by name
+	// (EtcdSource.held).
+	holder(sink Sink) Holder
 	// loaded is the message logged after a full list.
 	loaded() string
 	// logChange logs a PUT (put) or DELETE seen by the watch, at DEBUG.
@@ -529,9 +449,9 @@ func (etcdJTIKeys) del(sink Sink, jti string) {
 	sink.Unrevoke(jti)
 }
 
-func (etcdJTIKeys) keyedSink(sink Sink) KeyedSink {
-	k, _ := sink.(KeyedSink)
-	return k
+func (etcdJTIKeys) holder(sink Sink) Holder {
+	h, _ := sink.(Holder)
+	return h
 }
 
 // watchConnection follows the state of the client's connection: a WARN when

@@ -182,8 +182,8 @@ func etcdPutKeys(t testing.TB, cli *clientv3.Client, prefix string, n int) {
 // keys and compacts the history behind its back, so that the watch cannot
 // resume from where it was (ErrCompacted): the source must list again and
 // un-revoke what was deleted meanwhile. It does so with the runtime's sink,
-// whose Set the source un-revokes by hash, and with a sink that has no Set,
-// for which the source keeps the names.
+// whose Set marks what the source's Holding holds, and with a sink that has
+// no Set, for which the source keeps the names.
 func TestEtcdSourceReloadsAfterCompaction(t *testing.T) {
 	t.Run("set", func(t *testing.T) {
 		testEtcdSourceReloadsAfterCompaction(t, setProbeSink{Revocations{Tokens: NewSet(), Rules: NewRuleSet()}})

@@ -328,11 +328,8 @@ func (v Revocations) Revoke(jti string, expiresAt time.Time) { v.Tokens.Revoke(j
 // Unrevoke implements Sink.
 func (v Revocations) Unrevoke(jti string) { v.Tokens.Unrevoke(jti) }
 
-// JTIKey implements KeyedSink.
-func (v Revocations) JTIKey(jti string) uint64 { return v.Tokens.JTIKey(jti) }
-
-// UnrevokeKey implements KeyedSink.
-func (v Revocations) UnrevokeKey(key uint64) { v.Tokens.UnrevokeKey(key) }
+// Hold implements Holder: a holding of Tokens.
+func (v Revocations) Hold() *Holding { return v.Tokens.Hold() }
 
 // RevokeRule implements RuleSink.
 func (v Revocations) RevokeRule(r Rule) { v.Rules.RevokeRule(r) }
@@ -341,8 +338,8 @@ func (v Revocations) RevokeRule(r Rule) { v.Rules.RevokeRule(r) }
 func (v Revocations) UnrevokeRule(kind RuleKind, key string) { v.Rules.UnrevokeRule(kind, key) }
 
 var (
-	_ RuleSink  = (*RuleSet)(nil)
-	_ Sink      = Revocations{}
-	_ KeyedSink = Revocations{}
-	_ RuleSink  = Revocations{}
+	_ RuleSink = (*RuleSet)(nil)
+	_ Sink     = Revocations{}
+	_ Holder   = Revocations{}
+	_ RuleSink = Revocations{}
 )

@@ -44,9 +44,9 @@ func (etcdRuleKeys) del(sink Sink, rel string) {
 	}
 }
 
-// keyedSink is nil: rules are not kept in a KeyedSink, and are few enough to be
+// holder is nil: rules are not kept in a Holder, and are few enough to be
 // remembered by name.
-func (etcdRuleKeys) keyedSink(Sink) KeyedSink { return nil }
+func (etcdRuleKeys) holder(Sink) Holder { return nil }
 
 func (etcdRuleKeys) logChange(log *slog.Logger, rel string, put bool, lease int64) {
 	if put {

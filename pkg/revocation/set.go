@@ -4,31 +4,24 @@ import (
 	"context"
 	"hash/maphash"
 	"math"
+	"math/bits"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 )
-
-// setShardCount is the number of independently locked parts of a Set. A
-// power of two, so that the shard is a mask of the hash; 64 keeps writers
-// (a burst of revocations, a sweep) from stalling the many readers of the
-// request path on one lock.
-const setShardCount = 64
 
 // Set is the in-memory set of revoked token IDs (jti) that the request path
 // asks on every secured request. It implements Sink.
 //
 // Each jti is kept as a seeded 64-bit hash (hash/maphash, seed chosen at
-// random per process) mapped to its expiry in unix seconds (0 = never), in
-// one of 64 maps each behind its own RWMutex. In front of the maps sits a
-// small filter (about 2–4 bytes per entry, two bits of one 64-bit word per
-// hash) that is read without locks: a jti that is not revoked, the common
-// case, is almost always answered by one read of the filter, which stays in
-// the CPU cache where the maps of a large set cannot. The filter can say
-// "maybe" for a jti that is absent (then the map decides), never "no" for one
-// that is present. A lookup neither allocates nor reads the clock unless the
-// jti is found with an expiry.
+// random per process) with its expiry in unix seconds (0 = never), in one
+// open-addressed table of 64-byte buckets, four entries to a bucket (see
+// setBucket). An entry lives in one of two buckets its hash points at
+// (homes); a lookup hashes the jti, reads those two cache lines and compares
+// eight hashes; only when both were full for some entry does it read on. Lookups take no lock and never
+// allocate; writers (the sources, the sweeper) take one mutex among
+// themselves and publish each entry with an atomic store, so a reader sees
+// an entry either whole or not at all.
 //
 // Keying by a hash means that two different jtis can collide. A collision can
 // only make a token that is not revoked look revoked (a refusal, never an
@@ -41,32 +34,189 @@ const setShardCount = 64
 // An entry whose expiry has passed no longer counts as revoked; Sweep (or
 // RunSweeper) removes such entries so that the set does not grow forever.
 type Set struct {
-	seed   maphash.Seed
-	filter atomic.Pointer[setFilter]
-	count  atomic.Int64 // entries in the maps
-	resize sync.Mutex   // one filter rebuild at a time
+	seed  maphash.Seed
+	table atomic.Pointer[setTable]
 	// clock is the unix time in seconds kept by RunSweeper, 0 when no
 	// sweeper runs. It is never ahead of the real clock, so reading it can
 	// only make a revocation hold a little longer, never end early.
-	clock  atomic.Int64
-	shards [setShardCount]setShard
+	clock atomic.Int64
+
+	mu sync.Mutex // writers: every change of the table, and holdings
+	// live is the entries in the table; it is written under mu and read
+	// without it (Len).
+	live atomic.Int64
+	// holdings counts, by holder id, the entries held (holders[0] is unused).
+	holders []int
 }
 
-// setShard is one locked part of a Set, padded to its own cache lines so
-// that readers of neighbouring shards do not contend on the lock word.
-type setShard struct {
-	mu sync.RWMutex
-	m  map[uint64]uint32
-	_  [64 - (unsafe.Sizeof(sync.RWMutex{})+unsafe.Sizeof(map[uint64]uint32(nil)))%64]byte
+// Table layout. A bucket is one cache line: four hashes, their expiries,
+// their holders (Holding) and an overflow flag. A hash of 0 marks an empty
+// slot, 1 a removed one (a tombstone: lookups go on past it, inserts reuse
+// it); real hashes are moved off those two values.
+const (
+	setSlots       = 4
+	setEmpty       = 0
+	setRemoved     = 1
+	setMinBuckets  = 256 // 16 KiB, 1024 entries
+	setMaxLoad     = 0.85
+	setRebuildLoad = 0.50 // the load a rebuilt table starts at
+)
+
+// setBucket is one cache line of the table. overflow is set once an entry
+// whose two homes were full went on from the first, through this bucket, to
+// a later one: a lookup reads on past its homes only while it meets buckets
+// with overflow. It is cleared only by a rebuild.
+type setBucket struct {
+	hash     [setSlots]uint64
+	exp      [setSlots]uint32
+	held     [setSlots]uint16 // holder<<1 | round, 0: no holder (writers only)
+	overflow uint32
+	live     uint32 // entries (writers only)
+}
+
+// setTable is one generation of the table. Only writers (under Set.mu)
+// change it; a rebuild makes a new one and publishes it.
+type setTable struct {
+	buckets []setBucket
+	n       uint64 // len(buckets)
+	used    int    // slots that are not empty: entries and tombstones
+	limit   int    // used beyond which the table is rebuilt
+}
+
+func newSetTable(entries int) *setTable {
+	n := max(setMinBuckets, int(math.Ceil(float64(entries)/(setSlots*setRebuildLoad))))
+	return &setTable{
+		buckets: make([]setBucket, n),
+		n:       uint64(n),
+		limit:   int(float64(n*setSlots) * setMaxLoad),
+	}
+}
+
+// homes are the two buckets an entry of hash h may live in: h scaled to the
+// table (its high bits decide; any table size works), and the same of h
+// rotated by half. An entry goes into the one with more room, so that a
+// table filled to setMaxLoad rarely has both full; a lookup reads both,
+// which a processor does at once (two independent loads): about the time
+// of one.
+func (t *setTable) homes(h uint64) (uint64, uint64) {
+	a, _ := bits.Mul64(h, t.n)
+	b, _ := bits.Mul64(bits.RotateLeft64(h, 32), t.n)
+	return a, b
+}
+
+// find returns the bucket and slot holding h, or nil. Readers call it
+// without the lock: every field it reads is read atomically.
+func (t *setTable) find(h uint64) (*setBucket, int) {
+	a, b := t.homes(h)
+	if k := t.buckets[a].slot(h); k >= 0 {
+		return &t.buckets[a], k
+	}
+	if k := t.buckets[b].slot(h); k >= 0 {
+		return &t.buckets[b], k
+	}
+	// Both homes were full when some entry came: it went on from a.
+	for i := a; atomic.LoadUint32(&t.buckets[i].overflow) != 0; {
+		if i++; i == t.n {
+			i = 0
+		}
+		if i == a {
+			break
+		}
+		if k := t.buckets[i].slot(h); k >= 0 {
+			return &t.buckets[i], k
+		}
+	}
+	return nil, 0
+}
+
+// slot is the slot of b that holds h, or -1.
+func (b *setBucket) slot(h uint64) int {
+	switch h {
+	case atomic.LoadUint64(&b.hash[0]):
+		return 0
+	case atomic.LoadUint64(&b.hash[1]):
+		return 1
+	case atomic.LoadUint64(&b.hash[2]):
+		return 2
+	case atomic.LoadUint64(&b.hash[3]):
+		return 3
+	}
+	return -1
+}
+
+// free is the first slot of b without an entry, or -1 when b is full.
+// Writers only.
+func (b *setBucket) free() int {
+	if b.live == setSlots {
+		return -1
+	}
+	for k := range setSlots {
+		if b.hash[k] <= setRemoved {
+			return k
+		}
+	}
+	return -1
+}
+
+// put stores h with expiry exp and holder held (0: keep the present
+// holder) into t, which has room (used < limit). A hash already present keeps
+// the later expiry. It returns the holder the entry had before (0 for a new
+// entry, or none) and whether the entry is new. Writers only.
+func (t *setTable) put(h uint64, exp uint32, held uint16) (prev uint16, added bool) {
+	if b, k := t.find(h); b != nil {
+		prev = b.held[k]
+		if held != 0 {
+			b.held[k] = held
+		}
+		atomic.StoreUint32(&b.exp[k], setLaterExpiry(b.exp[k], exp))
+		return prev, false
+	}
+	t.place(h, exp, held)
+	return 0, true
+}
+
+// place stores h, which t does not hold, in the home with more room, or when
+// both are full in the first bucket with room after the first home, marking
+// each bucket passed before the entry is published, so that no reader stops
+// short of it. Writers only.
+func (t *setTable) place(h uint64, exp uint32, held uint16) {
+	a, c := t.homes(h)
+	to := &t.buckets[a]
+	if t.buckets[c].live < to.live {
+		to = &t.buckets[c]
+	}
+	k := to.free()
+	for i := a; k < 0; {
+		atomic.StoreUint32(&t.buckets[i].overflow, 1)
+		if i++; i == t.n {
+			i = 0
+		}
+		to = &t.buckets[i]
+		k = to.free()
+	}
+	if to.hash[k] == setEmpty {
+		t.used++
+	}
+	to.live++
+	to.held[k] = held
+	atomic.StoreUint32(&to.exp[k], exp)
+	atomic.StoreUint64(&to.hash[k], h) // published: readers see it from here on
+}
+
+// remove turns the slot k of b into a tombstone and returns its holder.
+// Writers only.
+func (t *setTable) remove(b *setBucket, k int) uint16 {
+	held := b.held[k]
+	b.held[k] = 0
+	b.live--
+	atomic.StoreUint64(&b.hash[k], setRemoved)
+	return held
 }
 
 // NewSet returns an empty Set.
 func NewSet() *Set {
-	s := &Set{seed: maphash.MakeSeed()}
-	for i := range s.shards {
-		s.shards[i].m = make(map[uint64]uint32)
-	}
-	s.filter.Store(newSetFilter(0))
+	s := &Set{seed: maphash.MakeSeed(), holders: []int{0}}
+	s.table.Store(newSetTable(0))
 	return s
 }
 
@@ -99,64 +249,69 @@ func setLaterExpiry(a, b uint32) uint32 {
 	return max(a, b)
 }
 
-func (s *Set) shard(h uint64) *setShard {
-	return &s.shards[h>>58] // the top 6 bits; the map uses the low ones
+// key is the table's hash of jti, moved off the two values that mark empty
+// and removed slots.
+func (s *Set) key(jti string) uint64 {
+	h := maphash.String(s.seed, jti)
+	if h <= setRemoved {
+		h += 2
+	}
+	return h
 }
 
 // Revoke marks jti as revoked until expiresAt (the zero time: no expiry).
 // Revoking a jti again keeps the later of the two expiries, and no expiry
 // wins over any time.
 func (s *Set) Revoke(jti string, expiresAt time.Time) {
-	h := s.JTIKey(jti)
-	exp := setExpiry(expiresAt)
-	sh := s.shard(h)
-	sh.mu.Lock()
-	old, found := sh.m[h]
-	if found {
-		exp = setLaterExpiry(old, exp)
+	s.revoke(s.key(jti), setExpiry(expiresAt), 0)
+}
+
+// revoke puts h into the table under the lock, growing the table first when
+// it is full, and keeps the holders' counts.
+func (s *Set) revoke(h uint64, exp uint32, held uint16) {
+	s.mu.Lock()
+	t := s.table.Load()
+	if t.used >= t.limit {
+		t = s.rebuild()
 	}
-	sh.m[h] = exp
-	// Under the shard's lock: a rebuild, which holds every shard's lock,
-	// either sees this entry in the map or publishes its filter before we
-	// load it here. Either way the filter that readers load has the bit.
-	s.filter.Load().add(h)
-	sh.mu.Unlock()
-	if !found && s.count.Add(1) > s.filter.Load().limit {
-		s.rebuildFilter()
+	prev, added := t.put(h, exp, held)
+	if added {
+		s.live.Add(1)
 	}
+	if held != 0 && prev>>1 != held>>1 {
+		s.holders[held>>1]++
+		if prev != 0 {
+			s.holders[prev>>1]--
+		}
+	}
+	s.mu.Unlock()
 }
 
 // Unrevoke removes jti from the set (a persistent store deleted it).
 func (s *Set) Unrevoke(jti string) {
-	s.UnrevokeKey(s.JTIKey(jti))
-}
-
-// JTIKey implements KeyedSink: the set keeps jti under this seeded 64-bit
-// hash, not the jti itself. A source that feeds the set may remember jtis
-// by it and un-revoke through UnrevokeKey (EtcdSource).
-func (s *Set) JTIKey(jti string) uint64 {
-	return maphash.String(s.seed, jti)
-}
-
-// UnrevokeKey implements KeyedSink: it removes the entry of key h, which
-// un-revokes every jti whose JTIKey is h.
-func (s *Set) UnrevokeKey(h uint64) {
-	sh := s.shard(h)
-	sh.mu.Lock()
-	if _, ok := sh.m[h]; ok {
-		delete(sh.m, h)
-		s.count.Add(-1)
-		s.filter.Load().stale.Add(1)
+	h := s.key(jti)
+	s.mu.Lock()
+	t := s.table.Load()
+	if b, k := t.find(h); b != nil {
+		s.drop(t, b, k)
 	}
-	sh.mu.Unlock()
+	s.mu.Unlock()
+}
+
+// drop removes the entry in slot k of b, under the lock.
+func (s *Set) drop(t *setTable, b *setBucket, k int) {
+	if held := t.remove(b, k); held != 0 {
+		s.holders[held>>1]--
+	}
+	s.live.Add(-1)
 }
 
 // Revoked reports whether jti is revoked now. This is the request path's
-// question: it does not allocate, and it needs the time only when jti is in
-// the set with an expiry. While RunSweeper runs, the time is its clock of
-// whole seconds (up to a second behind, so an expiry may be honoured up to
-// a second late); otherwise time.Now, which costs more than the rest of the
-// lookup on some virtual machines.
+// question: it does not allocate, takes no lock, and needs the time only
+// when jti is in the set with an expiry. While RunSweeper runs, the time is
+// its clock of whole seconds (up to a second behind, so an expiry may be
+// honoured up to a second late); otherwise time.Now, which costs more than
+// the rest of the lookup on some virtual machines.
 func (s *Set) Revoked(jti string) bool {
 	exp, ok := s.lookup(jti)
 	if !ok {
@@ -182,48 +337,70 @@ func (s *Set) RevokedAt(jti string, at time.Time) bool {
 }
 
 func (s *Set) lookup(jti string) (uint32, bool) {
-	h := s.JTIKey(jti)
-	if !s.filter.Load().mayHave(h) {
+	b, k := s.table.Load().find(s.key(jti))
+	if b == nil {
 		return 0, false
 	}
-	sh := s.shard(h)
-	sh.mu.RLock()
-	exp, ok := sh.m[h]
-	sh.mu.RUnlock()
-	return exp, ok
+	return atomic.LoadUint32(&b.exp[k]), true
 }
 
 // Len returns the number of entries, counting expired ones that no sweep
 // has removed yet.
-func (s *Set) Len() int { return int(s.count.Load()) }
+func (s *Set) Len() int { return int(s.live.Load()) }
 
 // Sweep removes the entries that have expired at now and returns how many
-// it removed. It locks one shard at a time, so readers of the other shards
-// are never held up.
+// it removed. Lookups go on meanwhile; writers wait (about a millisecond for
+// a hundred thousand entries).
 func (s *Set) Sweep(now time.Time) int {
 	t := now.Unix()
+	return s.removeWhere(func(b *setBucket, k int) bool {
+		exp := b.exp[k]
+		return exp != 0 && int64(exp) <= t
+	})
+}
+
+// removeWhere removes, under the lock, every entry for which drop says so,
+// and rebuilds the table when tombstones fill it or it has become far larger
+// than its entries. It returns how many it removed.
+func (s *Set) removeWhere(drop func(b *setBucket, k int) bool) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.table.Load()
 	removed := 0
-	for i := range s.shards {
-		sh := &s.shards[i]
-		sh.mu.Lock()
-		n := 0
-		for h, exp := range sh.m {
-			if exp != 0 && int64(exp) <= t {
-				delete(sh.m, h)
-				n++
+	for i := range t.buckets {
+		b := &t.buckets[i]
+		for k := range setSlots {
+			if b.hash[k] > setRemoved && drop(b, k) {
+				s.drop(t, b, k)
+				removed++
 			}
 		}
-		if n > 0 {
-			s.count.Add(int64(-n))
-			s.filter.Load().stale.Add(int64(n))
-		}
-		sh.mu.Unlock()
-		removed += n
 	}
-	if removed > 0 && s.filter.Load().wantsRebuild(s.count.Load()) {
-		s.rebuildFilter()
+	if live := int(s.live.Load()); removed > 0 && (t.used > t.limit/2 && t.used > 2*live || t.n > setMinBuckets && live < t.limit/8) {
+		s.rebuild()
 	}
 	return removed
+}
+
+// rebuild copies the live entries into a new table sized for them, without
+// tombstones and overflow marks, and publishes it; lookups read the old
+// table until then. Under the lock. A table grows by 1.7 (setMaxLoad over
+// setRebuildLoad), so the copies cost a constant per insert (each entry is
+// copied about 2.4 times on average), and its size stays within 19 and 32
+// bytes an entry.
+func (s *Set) rebuild() *setTable {
+	old := s.table.Load()
+	t := newSetTable(int(s.live.Load()) + 1)
+	for i := range old.buckets {
+		b := &old.buckets[i]
+		for k := range setSlots {
+			if b.hash[k] > setRemoved {
+				t.place(b.hash[k], b.exp[k], b.held[k])
+			}
+		}
+	}
+	s.table.Store(t)
+	return t
 }
 
 // RunSweeper calls Sweep every interval until ctx is done, and meanwhile
@@ -252,94 +429,4 @@ func (s *Set) RunSweeper(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// setFilter is a blocked filter over the hashes in a Set: each hash sets two
-// bits of one 64-bit word, so a query is one memory read. Bits are only ever
-// set while the filter is in use; entries removed since it was built leave
-// their bits behind (stale), and a rebuild clears them.
-type setFilter struct {
-	words []uint64
-	mask  uint64       // len(words)-1, a power of two minus one
-	limit int64        // entries beyond which the filter is rebuilt larger
-	stale atomic.Int64 // entries removed since the filter was built
-}
-
-const (
-	// setFilterBitsPerEntry is the fill at which the filter grows. At 16
-	// bits (2 bytes) per entry about 1.4% of absent jtis pass it and go on
-	// to the map; just after growing, 0.4%.
-	setFilterBitsPerEntry = 16
-	setFilterMinWords     = 1 << 10 // 8 KiB, for up to 4096 entries
-)
-
-// newSetFilter returns an empty filter for n entries with room to double.
-func newSetFilter(n int64) *setFilter {
-	words := setFilterMinWords
-	for int64(words)*64 < 2*n*setFilterBitsPerEntry {
-		words *= 2
-	}
-	return &setFilter{
-		words: make([]uint64, words),
-		mask:  uint64(words - 1),
-		limit: int64(words) * 64 / setFilterBitsPerEntry,
-	}
-}
-
-// pos is the word and the two bits of h. The word comes from bits 12 and up,
-// the bits from bits 0–11; the shard uses the top 6 bits.
-func (f *setFilter) pos(h uint64) (*uint64, uint64) {
-	return &f.words[(h>>12)&f.mask], 1<<(h&63) | 1<<((h>>6)&63)
-}
-
-func (f *setFilter) add(h uint64) {
-	w, bits := f.pos(h)
-	atomic.OrUint64(w, bits)
-}
-
-func (f *setFilter) mayHave(h uint64) bool {
-	w, bits := f.pos(h)
-	return atomic.LoadUint64(w)&bits == bits
-}
-
-// wantsRebuild reports whether a filter serving n entries should be rebuilt:
-// too full, too many stale bits, or far too large after many removals.
-func (f *setFilter) wantsRebuild(n int64) bool {
-	return n > f.limit ||
-		f.stale.Load() > max(n, setFilterMinWords*4) ||
-		(len(f.words) > setFilterMinWords && n < f.limit/8)
-}
-
-// rebuildFilter builds a filter sized for the current entries and publishes
-// it. It holds every shard's write lock meanwhile, so that no entry is added
-// between the scan and the publication: lookups answered by the filter alone
-// (the absent jtis) go on; lookups that reach the maps and writers wait, for
-// about 10 ms per million entries. The filter grows by doubling, so this
-// happens a logarithmic number of times as the set grows.
-func (s *Set) rebuildFilter() {
-	s.resize.Lock()
-	defer s.resize.Unlock()
-	for i := range s.shards {
-		s.shards[i].mu.Lock()
-	}
-	defer func() {
-		for i := range s.shards {
-			s.shards[i].mu.Unlock()
-		}
-	}()
-	n := s.count.Load()
-	if !s.filter.Load().wantsRebuild(n) {
-		return // another rebuild got there first
-	}
-	f := newSetFilter(n)
-	for i := range s.shards {
-		for h := range s.shards[i].m {
-			w, bits := f.pos(h)
-			*w |= bits // not yet published: no other goroutine sees f
-		}
-	}
-	s.filter.Store(f)
-}
-
-var (
-	_ Sink      = (*Set)(nil)
-	_ KeyedSink = (*Set)(nil)
-)
+var _ Sink = (*Set)(nil)
