@@ -16,6 +16,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -213,14 +214,67 @@ const (
 	faultEtcdCompact   chaosFault = "compact etcd"
 	faultPartition     chaosFault = "cut the gateways off etcd and the broker, compact etcd, heal"
 	faultKillEtcdDown  chaosFault = "stop etcd, SIGKILL and restart a gateway, start etcd"
+	// The revocation snapshot (docs/revocation.md, "Snapshots"): restarts from it while
+	// revocations go on, with etcd's history compacted past it, and with one from another cluster.
+	faultGatewaysDown        chaosFault = "SIGKILL both gateways, revoke while they are down, restart them"
+	faultGatewaysDownCompact chaosFault = "SIGKILL both gateways, revoke while they are down, compact etcd, restart them"
+	faultForeignSnapshot     chaosFault = "SIGKILL a gateway, give it a snapshot of another etcd cluster, restart it"
 )
+
+// chaosSnapshotFaults is what the snapshot faults need.
+type chaosSnapshotFaults struct {
+	path        string   // the project's snapshot of the jti prefix, which both gateways share
+	foreign     []byte   // a snapshot taken from another etcd cluster
+	foreignJTIs []string // revoked in that cluster, never in this one
+	// publish revokes a batch of the reserved share now and returns the jtis etcd took.
+	publish func() []string
+	// served returns the jtis whose token g serves now; refused those it refuses as revoked.
+	served, refused func(g *chaosGateway, jtis []string) []string
+}
+
+// chaosForeignSnapshot makes a snapshot of another etcd cluster: a second etcd (ports
+// MICROGW_CHAOS_ETCD2_PORT, default 23795, and 23805) in which the jtis are revoked, read by a
+// gateway of the project with a snapshot folder of its own.
+func chaosForeignSnapshot(t *testing.T, p *chaosProject, dir, logs string, jtis []string) []byte {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(dir, "foreign"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	m := chaosStartEtcdCluster(t, filepath.Join(dir, "foreign"), chaosOrderedEtcd(t), 1,
+		chaosEnvInt("MICROGW_CHAOS_ETCD2_PORT", 23795), chaosEnvInt("MICROGW_CHAOS_ETCD2_PEER_PORT", 23805))[0]
+	defer m.proc.stop(syscall.SIGTERM, 10*time.Second)
+	for _, j := range jtis {
+		if out, err := m.etcdctl("put", "jti/"+j, "10800"); err != nil {
+			t.Fatalf("etcdctl put: %v: %s", err, out)
+		}
+	}
+	snapDir := filepath.Join(dir, "foreign-snapshot")
+	conf := p.WriteConf(t, "chaos-foreign", chaosConf{EtcdHostname: m.Endpoint() + "/v3/keys/jti/", SnapshotDir: snapDir})
+	g := p.NewGateway(t, "gw-foreign", conf, logs)
+	if err := g.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.WaitReady(2 * time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	g.Stop()
+	data, err := os.ReadFile(filepath.Join(snapDir, "etcd-jti%2F.snap"))
+	if err != nil {
+		t.Fatalf("the foreign gateway wrote no snapshot: %v", err)
+	}
+	return data
+}
 
 // TestChaos: two gateways (realtime over STOMP and over AMQP, persistent etcd), a token service
 // revoking half of N tokens over broker and etcd, and meanwhile RabbitMQ restarted, etcd
 // restarted (SIGTERM or SIGKILL), a gateway SIGKILLed and restarted, etcd compacted, and the
 // gateways cut off from both services while revocations go on and etcd is compacted (so their
-// watch must fall back to a full reload). Then every gateway must refuse every revoked token and
-// accept every other: `lost: 0 of N`.
+// watch must fall back to a full reload); and, with their revocation snapshots on (the default),
+// both gateways SIGKILLed while revocations go on and restarted from their snapshot, the same with
+// etcd compacted past the snapshot meanwhile, and a gateway given a snapshot of another etcd
+// cluster: right at ready, a restarted gateway must refuse what was revoked while it was down.
+// etcd here is chaosOrderedEtcd's, against which a gateway does start from its snapshot. Then every
+// gateway must refuse every revoked token and accept every other: `lost: 0 of N`.
 func TestChaos(t *testing.T) {
 	n := chaosEnvInt("MICROGW_CHAOS_N", 300)
 	spanDef := 40 * time.Second
@@ -234,7 +288,7 @@ func TestChaos(t *testing.T) {
 
 	dir := t.TempDir()
 	logs := chaosLogDir(t)
-	etcd := chaosStartEtcdCluster(t, dir, 1, chaosEnvInt("MICROGW_CHAOS_ETCD_PORT", 23791), chaosEnvInt("MICROGW_CHAOS_ETCD_PEER_PORT", 23801))[0]
+	etcd := chaosStartEtcdCluster(t, dir, chaosOrderedEtcd(t), 1, chaosEnvInt("MICROGW_CHAOS_ETCD_PORT", 23791), chaosEnvInt("MICROGW_CHAOS_ETCD_PEER_PORT", 23801))[0]
 	rabbit := chaosNewRabbit(t, dir)
 	rs := time.Now()
 	if err := rabbit.Start(); err != nil {
@@ -284,7 +338,7 @@ func TestChaos(t *testing.T) {
 
 	// A share of the revocations is kept for the partition faults, which publish them while the
 	// gateways are cut off (so their etcd watch has to catch up past a compaction).
-	reserved := toRevoke[len(toRevoke)-max(len(toRevoke)/10, 10):]
+	reserved := toRevoke[len(toRevoke)-max(len(toRevoke)/5, 20):]
 	toRevoke = toRevoke[:len(toRevoke)-len(reserved)]
 	pub := &chaosPublisher{
 		Rev: config.Revocation{
@@ -299,16 +353,49 @@ func TestChaos(t *testing.T) {
 	defer cancel()
 	partPub := &chaosPublisher{Rev: pub.Rev, Workers: 2, TTL: pub.TTL, BrokerGiveUp: pub.BrokerGiveUp}
 	var partMissed []string
-	publishReserved := func(k int) int {
+	publishReservedJTIs := func(k int) []string {
 		batch := reserved[:min(k, len(reserved))]
 		reserved = reserved[len(batch):]
-		partMissed = append(partMissed, partPub.Run(ctx, batch, 0)...)
-		return len(batch)
+		missed := partPub.Run(ctx, batch, 0)
+		partMissed = append(partMissed, missed...)
+		return slices.DeleteFunc(slices.Clone(batch), func(j string) bool { return slices.Contains(missed, j) })
+	}
+	publishReserved := func(k int) int { return len(publishReservedJTIs(k)) }
+
+	// The snapshot faults: the project's snapshot, and one of another cluster that revokes a few
+	// tokens this cluster never revokes.
+	tokenOf := map[string]string{}
+	var notRevoked []string
+	for i, j := range jtis {
+		tokenOf[j] = tokens[i]
+		if !revoked[i] && len(notRevoked) < 10 {
+			notRevoked = append(notRevoked, j)
+		}
+	}
+	answering := func(ok func(gatewayAnswer) bool) func(g *chaosGateway, jtis []string) []string {
+		return func(g *chaosGateway, jtis []string) []string {
+			var out []string
+			for _, j := range jtis {
+				if ok(g.Call(tokenOf[j])) {
+					out = append(out, j)
+				}
+			}
+			return out
+		}
+	}
+	sf := &chaosSnapshotFaults{
+		path:        filepath.Join(p.Root, "var", "revocation", "etcd-jti%2F.snap"),
+		foreign:     chaosForeignSnapshot(t, p, dir, logs, notRevoked),
+		foreignJTIs: notRevoked,
+		publish:     func() []string { return publishReservedJTIs(max(len(reserved)/4, 3)) },
+		served:      answering(gatewayAnswer.accepted),
+		refused:     answering(gatewayAnswer.revoked),
 	}
 
 	// The faults: every kind once in a random order, then (while revocations go on) more at
 	// random, a random pause of 1-4 s (smoke) or 3-12 s (full) between two.
-	kinds := []chaosFault{faultRabbitRestart, faultEtcdRestart, faultGatewayKill, faultEtcdCompact, faultPartition, faultKillEtcdDown}
+	kinds := []chaosFault{faultRabbitRestart, faultEtcdRestart, faultGatewayKill, faultEtcdCompact, faultPartition, faultKillEtcdDown,
+		faultGatewaysDown, faultGatewaysDownCompact, faultForeignSnapshot}
 	if missed := pub.Run(ctx, guarded, 0); len(missed) > 0 {
 		t.Fatalf("guarded revocations not accepted: %v", missed)
 	}
@@ -344,7 +431,7 @@ func TestChaos(t *testing.T) {
 		}
 		time.Sleep(pause())
 		fs := time.Now()
-		detail := chaosInject(t, k, rng, etcd, rabbit, gws, proxies, func() int { return publishReserved(max(len(reserved)/2, 5)) })
+		detail := chaosInject(t, k, rng, etcd, rabbit, gws, proxies, func() int { return publishReserved(max(len(reserved)/2, 5)) }, sf)
 		counts[k]++
 		line := fmt.Sprintf("%s +%v %s: %s (%v)", fs.UTC().Format("15:04:05"), fs.Sub(run.Began).Round(time.Second), k, detail, time.Since(fs).Round(time.Millisecond))
 		t.Log("fault: " + line)
@@ -377,7 +464,8 @@ func TestChaos(t *testing.T) {
 	chaosReport(t, v)
 	chaosCheckBlocked(t, gws, users, 60*time.Second)
 	for _, g := range gws {
-		t.Logf("%s: %d starts, %d broker reconnects logged, %d etcd reloads logged (watch could not resume), %d resyncs", g.Name, g.starts,
+		t.Logf("%s: %d starts (%d from the snapshot, %d snapshots refused), %d broker reconnects logged, %d etcd reloads logged (watch could not resume), %d resyncs",
+			g.Name, g.starts, chaosCountInFile(g.LogPath, "revoked tokens restored from the snapshot"), chaosCountInFile(g.LogPath, "revocation snapshot not used"),
 			chaosCountInFile(g.LogPath, "reconnected to broker"), chaosCountInFile(g.LogPath, "etcd watch cannot resume"),
 			chaosCountInFile(g.LogPath, "resync requested"))
 	}
@@ -449,9 +537,73 @@ func chaosCheckBlocked(t *testing.T, gws []*chaosGateway, users map[string]strin
 }
 
 // chaosInject injects one fault and returns what it did.
-func chaosInject(t *testing.T, k chaosFault, rng *rand.Rand, etcd *chaosEtcd, rabbit *chaosRabbit, gws []*chaosGateway, proxies []*cutproxy.Proxy, duringCut func() int) string {
+func chaosInject(t *testing.T, k chaosFault, rng *rand.Rand, etcd *chaosEtcd, rabbit *chaosRabbit, gws []*chaosGateway, proxies []*cutproxy.Proxy, duringCut func() int, sf *chaosSnapshotFaults) string {
 	t.Helper()
 	switch k {
+	case faultGatewaysDown, faultGatewaysDownCompact:
+		for _, g := range gws {
+			g.Kill()
+		}
+		jtis := sf.publish()
+		detail := fmt.Sprintf("%d revoked while both were down", len(jtis))
+		if k == faultGatewaysDownCompact {
+			rev, err := etcd.Compact()
+			if err != nil {
+				t.Fatal(err)
+			}
+			detail += fmt.Sprintf(", compacted at %d", rev)
+		}
+		restored := make([]int, len(gws))
+		reloads := make([]int, len(gws))
+		for i, g := range gws {
+			restored[i] = chaosCountInFile(g.LogPath, "revoked tokens restored from the snapshot")
+			reloads[i] = chaosCountInFile(g.LogPath, "etcd watch cannot resume")
+			if err := g.Start(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, g := range gws {
+			if err := g.WaitReady(2 * time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			// Right at ready, what was revoked while the gateway was down is refused.
+			if served := sf.served(g, jtis); len(served) > 0 {
+				t.Errorf("%s, ready after %s, served %d of the %d tokens revoked while it was down: %v", g.Name, k, len(served), len(jtis), served)
+			}
+			restored[i] = chaosCountInFile(g.LogPath, "revoked tokens restored from the snapshot") - restored[i]
+			reloads[i] = chaosCountInFile(g.LogPath, "etcd watch cannot resume") - reloads[i]
+			detail += fmt.Sprintf("; %s: restored from the snapshot %d, reloaded %d", g.Name, restored[i], reloads[i])
+			if restored[i] != 1 {
+				t.Errorf("%s did not start from its snapshot after %s (see %s)", g.Name, k, g.LogPath)
+			}
+			if k == faultGatewaysDownCompact && len(jtis) > 0 && reloads[i] == 0 {
+				t.Errorf("%s: its snapshot is older than the compaction, yet it did not list etcd in full", g.Name)
+			}
+		}
+		return detail
+	case faultForeignSnapshot:
+		g := gws[rng.IntN(len(gws))]
+		g.Kill()
+		saved, _ := os.ReadFile(sf.path)
+		chaosReplaceFile(t, sf.path, sf.foreign)
+		refusedBefore := chaosCountInFile(g.LogPath, "another etcd cluster")
+		if err := g.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if err := g.WaitReady(2 * time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if chaosCountInFile(g.LogPath, "another etcd cluster") == refusedBefore {
+			t.Errorf("%s did not refuse a snapshot of another etcd cluster (see %s)", g.Name, g.LogPath)
+		}
+		if applied := sf.refused(g, sf.foreignJTIs); len(applied) > 0 {
+			t.Errorf("%s applied a snapshot of another etcd cluster: it refuses %v", g.Name, applied)
+		}
+		// The project's own snapshot back, unless a gateway wrote a new one meanwhile.
+		if cur, _ := os.ReadFile(sf.path); bytes.Equal(cur, sf.foreign) && saved != nil {
+			chaosReplaceFile(t, sf.path, saved)
+		}
+		return fmt.Sprintf("%s refused it and listed etcd", g.Name)
 	case faultRabbitRestart:
 		down := time.Duration(rng.Int64N(int64(3 * time.Second)))
 		if err := rabbit.Restart(down); err != nil {
@@ -527,6 +679,17 @@ func chaosInject(t *testing.T, k chaosFault, rng *rand.Rand, etcd *chaosEtcd, ra
 	return ""
 }
 
+// chaosReplaceFile puts data at path as a process would: a new file renamed over the old.
+func chaosReplaceFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path+".chaos", data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path+".chaos", path); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestChaosEtcdCluster: a 3-member etcd cluster on loopback, two gateways with the persistent
 // notifier only (so every revocation reaches them through etcd) and `endpoints` listing the three
 // members; while the token service revokes, the leader is SIGKILLed (then restarted), twice,
@@ -541,7 +704,7 @@ func TestChaosEtcdCluster(t *testing.T) {
 	logs := chaosLogDir(t)
 	base := chaosEnvInt("MICROGW_CHAOS_ETCD_PORT", 23791) + 1
 	peerBase := chaosEnvInt("MICROGW_CHAOS_ETCD_PEER_PORT", 23801) + 1
-	ms := chaosStartEtcdCluster(t, dir, 3, base, peerBase)
+	ms := chaosStartEtcdCluster(t, dir, "etcd", 3, base, peerBase)
 	var eps []string
 	for _, m := range ms {
 		eps = append(eps, m.Endpoint())
@@ -641,7 +804,7 @@ func TestChaosEtcdCluster(t *testing.T) {
 func TestChaosStartup(t *testing.T) {
 	dir := t.TempDir()
 	logs := chaosLogDir(t)
-	etcd := chaosStartEtcdCluster(t, dir, 1, chaosEnvInt("MICROGW_CHAOS_ETCD_PORT", 23791), chaosEnvInt("MICROGW_CHAOS_ETCD_PEER_PORT", 23801))[0]
+	etcd := chaosStartEtcdCluster(t, dir, "etcd", 1, chaosEnvInt("MICROGW_CHAOS_ETCD_PORT", 23791), chaosEnvInt("MICROGW_CHAOS_ETCD_PEER_PORT", 23801))[0]
 	rabbit := chaosNewRabbit(t, dir)
 	work := filepath.Join(dir, "work")
 	os.MkdirAll(work, 0o755)

@@ -6,10 +6,13 @@
 #                               runs (make chaos-smoke, CI; about 2-2.5 min)
 #   scripts/chaos.sh --startup  start-up faults, hostile clients, the log scanner (TestChaosStartup, TestChaosLimits, TestChaosScanLogs)
 #
-# The suite runs its own Debian etcd (client 127.0.0.1:23791-23794, peers 23801-23804) and its
-# own RabbitMQ node chaos@localhost (AMQP 28672, STOMP 28613, distribution 28673) under a temp
-# folder, so it never touches scripts/services.sh's services; it installs nothing (see
-# scripts/services.sh install). Gateway logs are kept in $MICROGW_CHAOS_LOGS (default: a new
+# The suite runs its own etcd (client 127.0.0.1:23791-23794, peers 23801-23804, and a second
+# cluster on 23795/23805 whose snapshot a gateway must refuse) and its own RabbitMQ node
+# chaos@localhost (AMQP 28672, STOMP 28613, distribution 28673) under a temp folder, so it never
+# touches scripts/services.sh's services; it installs nothing (see scripts/services.sh install).
+# TestChaos runs etcd 3.7 built from the module (go build go.etcd.io/etcd/server/v3, or
+# MICROGW_CHAOS_ETCD), against which gateways start from their revocation snapshots; the
+# start-up and cluster tests run Debian's etcd 3.4.23, against which they list etcd in full. Gateway logs are kept in $MICROGW_CHAOS_LOGS (default: a new
 # folder under $TMPDIR, printed at the end). Extra arguments go to go test. -short only keeps the
 # toolkit suite's TestMain from building binaries that the chaos suite does not use.
 # MICROGW_CHAOS_SCAN=<folder> makes TestChaosScanLogs scan every *.log/*.out under it for JWTs

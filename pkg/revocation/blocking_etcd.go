@@ -63,8 +63,9 @@ func (etcdBlockKeys) check(sink Sink) error {
 	return nil
 }
 
-func (etcdBlockKeys) keysOnly() bool { return true }
-func (etcdBlockKeys) loaded() string { return "blocking conditions loaded from etcd" }
+func (etcdBlockKeys) keysOnly() bool   { return true }
+func (etcdBlockKeys) loaded() string   { return "blocking conditions loaded from etcd" }
+func (etcdBlockKeys) restored() string { return "blocking conditions restored from the snapshot" }
 
 func (etcdBlockKeys) put(sink Sink, log *slog.Logger, rel string, _ []byte) bool {
 	kind, value, err := parseBlockEtcdKey(rel)

@@ -48,6 +48,9 @@ type EtcdConfig struct {
 	// (blockingPrefix), beside the jti and rules prefixes; empty means
 	// DefaultBlockingPrefix.
 	BlockingPrefix string
+	// SnapshotDir is the folder of the sources' local snapshots
+	// (docs/revocation.md, "Snapshots"); empty: none.
+	SnapshotDir string
 }
 
 // DefaultRulesPrefix is where revocation rules live in etcd by default.

@@ -38,8 +38,12 @@ const (
 	// (other prefixes written) can outrun.
 	etcdProgressInterval = time.Minute
 	// etcdProgressRequestTimeout bounds the wait for the client's watch
-	// stream to take a progress request while it reconnects.
+	// stream to take a progress request while it reconnects, and for an
+	// endpoint's status.
 	etcdProgressRequestTimeout = time.Second
+	// etcdCatchUpProgressInterval is how often a watch that must catch up
+	// with etcd after a start from the snapshot asks for its progress.
+	etcdCatchUpProgressInterval = 50 * time.Millisecond
 )
 
 var (
@@ -84,6 +88,15 @@ type EtcdSource struct {
 	// else the keys by name (rules, which are few, or a Sink from
 	// elsewhere). Only Run's goroutine touches it.
 	held etcdHeld
+	// snap is the local snapshot of the prefix (nil: off), which a start
+	// restores from instead of listing the prefix when it can.
+	snap *etcdSnapshots
+	// ordered caches, for the client it was asked of, whether etcd sends
+	// progress notifications after the events they cover (progressOrdered).
+	ordered struct {
+		cli *clientv3.Client
+		ok  bool
+	}
 }
 
 // NewEtcdSource validates cfg and returns a source that connects when Run
@@ -113,15 +126,17 @@ func newEtcdSource(cfg EtcdConfig, target etcdTarget, name string, keys etcdKeys
 	if log == nil {
 		log = slog.Default()
 	}
+	log = log.With("source", name, "prefix", target.prefix)
 	return &EtcdSource{
 		target:         target,
 		keys:           keys,
-		log:            log.With("source", name, "prefix", target.prefix),
+		log:            log,
 		metrics:        newStoreMetrics(cfg.Registerer, name),
 		pageSize:       defaultEtcdPageSize,
 		requestTimeout: etcdRequestTimeout,
 		progressEvery:  etcdProgressInterval,
 		storeControl:   newStoreControl(),
+		snap:           newEtcdSnapshots(cfg.SnapshotDir, target.prefix, !keys.keysOnly(), log, cfg.Registerer, name),
 	}
 }
 
@@ -149,14 +164,27 @@ func (s *EtcdSource) Run(ctx context.Context, sink Sink, ready func()) error {
 		// list has been reported.
 		warnedWaiting atomic.Bool
 		rev           int64 // events up to rev are applied; 0: a full load is needed
+		// catchUp is the revision the watch must have applied before the
+		// source is ready, after a start from the snapshot; 0: none.
+		catchUp int64
 	)
 	retries.hint = devHint(DevEtcdAddr, s.target.endpoints...)
+	s.snap.open()
+	snap := s.snap.read() // nil once used or refused
 	defer func() {
+		s.snap.close(rev)
 		if cli != nil {
 			stopWatch()
 			cli.Close()
 		}
 	}()
+	becomeReady := func() {
+		s.metrics.loaded.Set(1)
+		if !isReady {
+			isReady = true
+			ready()
+		}
+	}
 
 	// retry waits a backoff after a failure; false means ctx is done. A
 	// Resync during the wait forces a full load.
@@ -192,7 +220,17 @@ func (s *EtcdSource) Run(ctx context.Context, sink Sink, ready func()) error {
 						"endpoints", s.target.endpoints, "prefix", s.target.prefix)
 				})
 			}
-			r, err := s.load(ctx, cli, sink)
+			var err error
+			if snap != nil {
+				rev, catchUp, err = s.restore(ctx, cli, sink, snap)
+				if err == nil {
+					snap = nil // used, or refused: not again
+				}
+			}
+			if err == nil && rev == 0 {
+				rev, err = s.load(ctx, cli, sink)
+				catchUp = 0
+			}
 			if waiting != nil {
 				waiting.Stop()
 			}
@@ -205,17 +243,17 @@ func (s *EtcdSource) Run(ctx context.Context, sink Sink, ready func()) error {
 				}
 				continue
 			}
-			rev = r
 			retries.recovered()
-			s.metrics.loaded.Set(1)
-			if !isReady {
-				isReady = true
-				ready()
+			if catchUp == 0 {
+				becomeReady()
 			}
 		}
 
-		next, err := s.watch(ctx, cli, sink, rev, func() {
+		next, err := s.watch(ctx, cli, rev, func() {
 			retries.recovered()
+		}, catchUp, func() {
+			catchUp = 0
+			becomeReady()
 		})
 		rev = next
 		switch {
@@ -229,6 +267,9 @@ func (s *EtcdSource) Run(ctx context.Context, sink Sink, ready func()) error {
 			// does not have them (a restored cluster): only a full list is
 			// safe now.
 			s.log.Info("etcd watch cannot resume, reloading revoked tokens", "revision", rev, "reason", err)
+			if catchUp != 0 {
+				s.snap.count("compacted")
+			}
 			s.metrics.loaded.Set(0)
 			rev = 0
 		default:
@@ -260,11 +301,14 @@ func (s *EtcdSource) load(ctx context.Context, cli *clientv3.Client, sink Sink) 
 		s.held.begin()
 		rev, err = s.list(ctx, cli)
 		if errors.Is(err, rpctypes.ErrCompacted) {
+			s.snap.abort()
 			continue
 		}
 		if err != nil {
+			s.snap.abort()
 			return 0, err
 		}
+		s.snap.commit(rev)
 		removed := s.held.end(func(rel string) { s.keys.del(sink, rel) })
 		count := s.held.len()
 		s.metrics.keys.Set(float64(count))
@@ -278,7 +322,8 @@ func (s *EtcdSource) load(ctx context.Context, cli *clientv3.Client, sink Sink) 
 
 // list is one attempt of load: every key under the prefix at one revision,
 // applied to the sink through s.held, which notes each at once, so that a
-// list that fails half way leaves nothing unaccounted for.
+// list that fails half way leaves nothing unaccounted for, and written to a
+// new base of the snapshot.
 func (s *EtcdSource) list(ctx context.Context, cli *clientv3.Client) (int64, error) {
 	prefix := s.target.prefix
 	end := clientv3.GetPrefixRangeEnd(prefix)
@@ -303,10 +348,15 @@ func (s *EtcdSource) list(ctx context.Context, cli *clientv3.Client) (int64, err
 		}
 		if rev == 0 {
 			rev = resp.Header.Revision
+			s.snap.begin(resp.Header.ClusterId, rev)
 		}
 		for _, kv := range resp.Kvs {
 			rel, ok := etcdKeyJTI(prefix, kv.Key)
-			if ok && s.keys.put(s.held.sink(), s.log, rel, kv.Value) {
+			if !ok {
+				continue
+			}
+			s.snap.put(kv.Key[len(prefix):], kv.Value)
+			if s.keys.put(s.held.sink(), s.log, rel, kv.Value) {
 				s.held.applied(rel)
 			}
 		}
@@ -319,15 +369,35 @@ func (s *EtcdSource) list(ctx context.Context, cli *clientv3.Client) (int64, err
 
 // watch applies the changes under the prefix after rev until ctx is done, a
 // resync is requested or the watch fails. It calls healthy once the watch is
-// established. It returns the revision up to which changes have been
-// applied, and why it stopped.
-func (s *EtcdSource) watch(ctx context.Context, cli *clientv3.Client, sink Sink, rev int64, healthy func()) (int64, error) {
+// established, and caughtUp once it has applied every change up to catchUp
+// (not 0: a start from the snapshot, which is not ready before that). It
+// returns the revision up to which changes have been applied, and why it
+// stopped.
+func (s *EtcdSource) watch(ctx context.Context, cli *clientv3.Client, rev int64, healthy func(), catchUp int64, caughtUp func()) (int64, error) {
 	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	defer cancel()
 	wch := cli.Watch(wctx, s.target.prefix,
 		clientv3.WithPrefix(), clientv3.WithRev(rev+1), clientv3.WithProgressNotify(), clientv3.WithCreatedNotify())
-	progress := time.NewTicker(s.progressEvery)
+	// A progress notification says how far the watch is only when etcd
+	// sends it after the events it covers (progressOrdered); otherwise it
+	// moves nothing.
+	trustProgress := s.progressOrdered(ctx, cli)
+	every := s.progressEvery
+	if catchUp != 0 {
+		// Until caught up, ask often: etcd answers once the watch has sent
+		// everything up to its current revision.
+		every = etcdCatchUpProgressInterval
+	}
+	progress := time.NewTicker(every)
 	defer progress.Stop()
+	reached := func() {
+		if catchUp != 0 && rev >= catchUp {
+			catchUp = 0
+			caughtUp()
+			progress.Reset(s.progressEvery)
+		}
+	}
+	reached()
 	for {
 		select {
 		case <-ctx.Done():
@@ -354,39 +424,156 @@ func (s *EtcdSource) watch(ctx context.Context, cli *clientv3.Client, sink Sink,
 				healthy = nil
 			}
 			if wr.IsProgressNotify() {
+				if !trustProgress {
+					continue
+				}
 				// Every change up to the header's revision has been sent:
 				// on a quiet prefix this is what keeps rev (and the
 				// client's resume point) ahead of compactions, so that a
 				// reconnection resumes the watch instead of listing again.
 				rev = max(rev, wr.Header.Revision)
 				s.log.Debug("etcd watch progress", "revision", rev)
+				s.snap.journal(rev, nil)
+				reached()
 				continue
 			}
+			if len(wr.Events) == 0 {
+				continue
+			}
+			evs := make([]etcdSnapEvent, 0, len(wr.Events))
 			for _, ev := range wr.Events {
-				s.apply(ev)
+				if e, ok := s.apply(ev); ok {
+					evs = append(evs, e)
+				}
 				rev = max(rev, ev.Kv.ModRevision)
 			}
+			s.snap.journal(rev, evs)
 			s.metrics.keys.Set(float64(s.held.len()))
+			reached()
 		}
 	}
 }
 
-func (s *EtcdSource) apply(ev *clientv3.Event) {
+// apply applies one change the watch saw, and returns it as the snapshot's
+// journal records it (false: not a key of the prefix).
+func (s *EtcdSource) apply(ev *clientv3.Event) (etcdSnapEvent, bool) {
 	rel, ok := etcdKeyJTI(s.target.prefix, ev.Kv.Key)
 	if !ok {
-		return
+		return etcdSnapEvent{}, false
 	}
+	se := etcdSnapEvent{key: ev.Kv.Key[len(s.target.prefix):]}
 	switch ev.Type {
 	case clientv3.EventTypePut:
+		se.op, se.value = etcdSnapPut, ev.Kv.Value
 		if s.keys.put(s.held.sink(), s.log, rel, ev.Kv.Value) {
 			s.held.applied(rel)
 			s.keys.logChange(s.log, rel, true, ev.Kv.Lease)
 		}
 	case clientv3.EventTypeDelete:
+		se.op = etcdSnapDelete
 		s.keys.del(s.held.sink(), rel)
 		s.held.deleted(rel)
 		s.keys.logChange(s.log, rel, false, 0)
 	}
+	return se, true
+}
+
+// restore starts the source from its snapshot when it can be trusted: taken
+// from this etcd cluster (its cluster id) and not ahead of it, and etcd's
+// progress notifications can tell when the watch from the snapshot's
+// revision has caught up. It applies the snapshot and returns its revision
+// and etcd's current one, which the watch must reach before the source is
+// ready. rev 0 with no error: the snapshot is not used (logged); the source
+// lists the prefix. An error: etcd could not be asked (retried).
+func (s *EtcdSource) restore(ctx context.Context, cli *clientv3.Client, sink Sink, snap *etcdSnapshot) (rev, upTo int64, err error) {
+	start := time.Now()
+	rctx, cancel := context.WithTimeout(clientv3.WithRequireLeader(ctx), s.requestTimeout)
+	defer cancel()
+	// One key, for the header: the cluster and its current revision.
+	resp, err := cli.Get(rctx, s.target.prefix, clientv3.WithKeysOnly())
+	if err != nil {
+		return 0, 0, fmt.Errorf("read etcd's revision: %w", err)
+	}
+	h := resp.Header
+	switch {
+	case h.ClusterId != snap.cluster:
+		s.snap.refuse(fmt.Errorf("it was taken from another etcd cluster (id %x; this one is %x)", snap.cluster, h.ClusterId))
+		return 0, 0, nil
+	case snap.revision > h.Revision:
+		s.snap.refuse(fmt.Errorf("it is ahead of etcd (revision %d, etcd at %d): etcd was restored from a backup or replaced", snap.revision, h.Revision))
+		return 0, 0, nil
+	case !s.progressOrdered(rctx, cli):
+		s.snap.count("unordered")
+		s.log.Info("revocation snapshot not used: this etcd cannot tell when a watch has caught up (its progress notifications may come before the events they cover; fixed in etcd 3.4.24 and 3.5.8); listing etcd in full")
+		return 0, 0, nil
+	}
+	s.held.begin()
+	snap.each(func(ev etcdSnapEvent) {
+		rel := string(ev.key)
+		switch ev.op {
+		case etcdSnapPut:
+			if s.keys.put(s.held.sink(), s.log, rel, ev.value) {
+				s.held.applied(rel)
+			}
+		case etcdSnapDelete:
+			s.keys.del(s.held.sink(), rel)
+			s.held.deleted(rel)
+		}
+	})
+	removed := s.held.end(func(rel string) { s.keys.del(sink, rel) })
+	count := s.held.len()
+	s.metrics.keys.Set(float64(count))
+	s.snap.count("restored")
+	s.log.Info(s.keys.restored(), "count", count, "removed", removed, "revision", snap.revision,
+		"etcd_revision", h.Revision, "duration", time.Since(start).Round(time.Millisecond))
+	s.snap.resume(snap)
+	return snap.revision, h.Revision, nil
+}
+
+// progressOrdered reports whether every endpoint runs an etcd that sends a
+// requested progress notification only after the events it covers. Older
+// ones (before 3.4.24 and 3.5.8, etcd issue 15220) answer at once with their
+// current revision, ahead of events still to come to a watch catching up,
+// so that such a notification proves nothing. An endpoint that cannot be
+// asked counts as older. The answer is kept for the client.
+func (s *EtcdSource) progressOrdered(ctx context.Context, cli *clientv3.Client) bool {
+	if s.ordered.cli == cli {
+		return s.ordered.ok
+	}
+	ok := true
+	for _, ep := range cli.Endpoints() {
+		sctx, cancel := context.WithTimeout(ctx, etcdProgressRequestTimeout)
+		st, err := cli.Status(sctx, ep)
+		cancel()
+		if err != nil {
+			s.log.Debug("etcd status not read; its progress notifications are not relied on", "endpoint", ep, "error", err)
+			return false // asked again next time
+		}
+		if !etcdOrderedProgress(st.Version) {
+			s.log.Debug("etcd version sends progress notifications out of order; not relied on", "endpoint", ep, "version", st.Version)
+			ok = false
+		}
+	}
+	s.ordered.cli, s.ordered.ok = cli, ok
+	return ok
+}
+
+// etcdOrderedProgress reports whether an etcd of version v sends requested
+// progress notifications in order with the events (3.4.24+, 3.5.8+, 3.6+).
+func etcdOrderedProgress(v string) bool {
+	var major, minor, patch int
+	if _, err := fmt.Sscanf(v, "%d.%d.%d", &major, &minor, &patch); err != nil {
+		return false
+	}
+	switch {
+	case major != 3:
+		return major > 3
+	case minor == 4:
+		return patch >= 24
+	case minor == 5:
+		return patch >= 8
+	}
+	return minor > 5
 }
 
 // holding sets s.held up for sink: the sink's own Holding if the keys end up
@@ -418,8 +605,10 @@ type etcdKeyspace interface {
 	// nil otherwise: the source then remembers the keys by name
 	// (EtcdSource.held).
 	holder(sink Sink) Holder
-	// loaded is the message logged after a full list.
+	// loaded is the message logged after a full list, restored after a start
+	// from the snapshot.
 	loaded() string
+	restored() string
 	// logChange logs a PUT (put) or DELETE seen by the watch, at DEBUG.
 	logChange(log *slog.Logger, rel string, put bool, lease int64)
 }
@@ -431,6 +620,7 @@ type etcdJTIKeys struct{}
 func (etcdJTIKeys) check(Sink) error { return nil }
 func (etcdJTIKeys) keysOnly() bool   { return true }
 func (etcdJTIKeys) loaded() string   { return "revoked tokens loaded from etcd" }
+func (etcdJTIKeys) restored() string { return "revoked tokens restored from the snapshot" }
 
 func (etcdJTIKeys) put(sink Sink, _ *slog.Logger, jti string, _ []byte) bool {
 	sink.Revoke(jti, time.Time{})

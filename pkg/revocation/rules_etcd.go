@@ -22,8 +22,9 @@ func (etcdRuleKeys) check(sink Sink) error {
 	return nil
 }
 
-func (etcdRuleKeys) keysOnly() bool { return false }
-func (etcdRuleKeys) loaded() string { return "revocation rules loaded from etcd" }
+func (etcdRuleKeys) keysOnly() bool   { return false }
+func (etcdRuleKeys) loaded() string   { return "revocation rules loaded from etcd" }
+func (etcdRuleKeys) restored() string { return "revocation rules restored from the snapshot" }
 
 func (etcdRuleKeys) put(sink Sink, log *slog.Logger, rel string, value []byte) bool {
 	kind, key, err := parseRuleEtcdKey(rel)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -80,6 +82,56 @@ func TestEtcdRevocation(t *testing.T) {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %s", want)
 		}
+	}
+}
+
+// TestEtcdRevocationSnapshot: with snapshotDir set, a restarted gateway
+// starts from the snapshot the first one wrote (for the jti and the rules
+// prefix each) and refuses what was revoked while it was down; a relative
+// snapshotDir, which only a configuration not loaded from a project has,
+// writes nothing.
+func TestEtcdRevocationSnapshot(t *testing.T) {
+	endpoint, cli := etcdtest.Start(t)
+	ctx := context.Background()
+	if _, err := cli.Put(ctx, "jti/before", "3600"); err != nil {
+		t.Fatal(err)
+	}
+	be := newBackend(t, "prod")
+	iss, cfg := issuerConfig(t)
+	cfg.Revocation.Persistent.Enabled = true
+	cfg.Revocation.Persistent.Hostname = endpoint + "/v2/keys/jti/"
+	cfg.Revocation.Persistent.Username, cfg.Revocation.Persistent.Password = "", ""
+	dir := t.TempDir()
+	cfg.Revocation.Persistent.SnapshotDir = dir
+	first := startServer(t, petstore(ep(be.URL), nil), cfg, Options{})
+	waitReady(t, first)
+	if err := first.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"etcd-jti%2F.snap", "etcd-revocation-rules%2F.snap"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Fatalf("no snapshot: %v", err)
+		}
+	}
+	if _, err := cli.Put(ctx, "jti/while-down", "3600"); err != nil {
+		t.Fatal(err)
+	}
+	second := startServer(t, petstore(ep(be.URL), nil), cfg, Options{})
+	waitReady(t, second)
+	url := second.testURL("http", "/petstore/v1/pet/1")
+	for _, jti := range []string{"before", "while-down"} {
+		if resp, body := do(t, "GET", url, nil, "Authorization", "Bearer "+iss.Token(t, map[string]any{"jti": jti})); resp.StatusCode != 401 {
+			t.Errorf("%s: %d %s", jti, resp.StatusCode, body)
+		}
+	}
+	_, metrics := do(t, "GET", second.testURL("admin", "/metrics"), nil)
+	if want := `microgw_revocation_store_snapshot_restores_total{result="restored",store="etcd"} 1`; !strings.Contains(metrics, want) {
+		t.Errorf("metrics lack %s", want)
+	}
+
+	cfg.Revocation.Persistent.SnapshotDir = "var/revocation"
+	if d := snapshotDir(cfg); d != "" {
+		t.Errorf("a relative snapshotDir without a project root gives %q", d)
 	}
 }
 

@@ -3,8 +3,10 @@ package runtime
 import (
 	"crypto/tls"
 	"fmt"
+	"path/filepath"
 
 	"github.com/micro-gw/micro-gw/pkg/revocation"
+	"github.com/micro-gw/micro-gw/pkg/runtime/config"
 )
 
 // provisionSources creates the revocation sources the configuration enables
@@ -27,6 +29,17 @@ func (s *Server) provisionSources() error {
 	return s.configuredSources()
 }
 
+// snapshotDir is where the etcd sources keep their snapshots: snapshotDir,
+// which Load made absolute against the project root. A relative one is a
+// configuration that was not loaded from a project's conf (tests), which
+// has no root to put it under: no snapshots.
+func snapshotDir(cfg *config.Config) string {
+	if d := cfg.Revocation.Persistent.SnapshotDir; filepath.IsAbs(d) {
+		return d
+	}
+	return ""
+}
+
 // configuredSources creates the sources the configuration enables.
 func (s *Server) configuredSources() error {
 	rv := s.revocation
@@ -45,6 +58,7 @@ func (s *Server) configuredSources() error {
 				Registerer:     s.metrics.registry,
 				RulesPrefix:    p.RulesPrefix,
 				BlockingPrefix: p.BlockingPrefix,
+				SnapshotDir:    snapshotDir(s.cfg),
 			}
 			src, err := revocation.NewEtcdSource(ec)
 			if err != nil {

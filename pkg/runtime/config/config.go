@@ -209,6 +209,11 @@ type Persistent struct {
 	// 503 until the first load has succeeded, so a gateway that starts while
 	// the store is down cannot let a revoked token in.
 	ServeBeforeLoaded bool `conf:"serveBeforeLoaded"`
+	// SnapshotDir is the folder where the etcd sources keep their local
+	// snapshots, from which a restart is ready without listing the prefixes
+	// again (docs/revocation.md, "Snapshots"); relative to the project
+	// root; empty switches them off. Default DefaultSnapshotDir.
+	SnapshotDir string `conf:"snapshotDir"`
 	// Store names the custom store to use when several are compiled in
 	// (useDefault = false).
 	Store string `conf:"store"`

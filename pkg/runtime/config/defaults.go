@@ -34,7 +34,10 @@ const (
 	// DefaultBlockingPrefix is blockingPrefix: where blocking conditions
 	// live in etcd (revocation.DefaultBlockingPrefix).
 	DefaultBlockingPrefix = "blocking/"
-	DefaultLogLevel       = "INFO"
+	// DefaultSnapshotDir is snapshotDir: beside the project's conf/ and
+	// target/ folders.
+	DefaultSnapshotDir = "var/revocation"
+	DefaultLogLevel    = "INFO"
 	// DefaultTracingEndpoint is an OpenTelemetry Collector (or agent) on
 	// the same host, on OTLP/gRPC's port.
 	DefaultTracingEndpoint = "127.0.0.1:4317"
@@ -107,6 +110,7 @@ func Default() *Config {
 				Password:       DefaultEtcdPassword,
 				RulesPrefix:    DefaultRulesPrefix,
 				BlockingPrefix: DefaultBlockingPrefix,
+				SnapshotDir:    DefaultSnapshotDir,
 			},
 		},
 		Log:      Log{Level: DefaultLogLevel},

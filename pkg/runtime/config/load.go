@@ -63,7 +63,7 @@ func LoadSources(src Sources) (*Config, error) {
 	c.lines = l.origins
 	c.Warnings = append(l.warnings, v.warnings...)
 	c.Root = filepath.Dir(filepath.Dir(abs))
-	for _, p := range []*string{&c.Listener.CertFile, &c.Listener.KeyFile, &c.Listener.TrustStorePath} {
+	for _, p := range []*string{&c.Listener.CertFile, &c.Listener.KeyFile, &c.Listener.TrustStorePath, &c.Revocation.Persistent.SnapshotDir} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(c.Root, *p)
 		}

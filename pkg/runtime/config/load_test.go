@@ -89,6 +89,7 @@ password = "ep"
 rulesPrefix = "gw/rules/"
 blockingPrefix = "gw/blocking/"
 serveBeforeLoaded = true
+snapshotDir = "state"
 
 [log]
 level = "debug"
@@ -157,7 +158,8 @@ func TestLoadFull(t *testing.T) {
 		Revocation: Revocation{
 			Realtime: Realtime{Enabled: true, Topic: "revoked", InitialContextFactory: "x", ProviderURL: "stomp://broker:61613", Username: "u", Password: "p"},
 			Persistent: Persistent{Enabled: true, UseDefault: true, Hostname: "http://etcd:2379/v3/keys/revoked/",
-				Endpoints: []string{"http://e1:2379", "http://e2:2379"}, Username: "eu", Password: "ep", RulesPrefix: "gw/rules/", BlockingPrefix: "gw/blocking/", ServeBeforeLoaded: true},
+				Endpoints: []string{"http://e1:2379", "http://e2:2379"}, Username: "eu", Password: "ep", RulesPrefix: "gw/rules/", BlockingPrefix: "gw/blocking/", ServeBeforeLoaded: true,
+				SnapshotDir: filepath.Join(root, "state")},
 		},
 		Log:      Log{Level: "debug"},
 		Tracing:  Tracing{Endpoint: DefaultTracingEndpoint},
@@ -204,6 +206,7 @@ func TestLoadDefaults(t *testing.T) {
 	want.Listener.CertFile = filepath.Join(root, "security/gateway.crt")
 	want.Listener.KeyFile = filepath.Join(root, "security/gateway.key")
 	want.Listener.TrustStorePath = filepath.Join(root, "security/truststore")
+	want.Revocation.Persistent.SnapshotDir = filepath.Join(root, "var/revocation")
 	c.lines = nil
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("got\n%+v\nwant\n%+v", c, want)
