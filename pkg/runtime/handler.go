@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -295,6 +294,5 @@ func (s *Server) forward(x *exchange, r *http.Request) {
 			return
 		}
 	}
-	r = r.WithContext(context.WithValue(r.Context(), exchangeKey{}, x))
-	up.proxy.ServeHTTP(x, r)
+	up.serve(x, r)
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/micro-gw/micro-gw/pkg/revocation"
 	"github.com/micro-gw/micro-gw/pkg/runtime/config"
+	"github.com/micro-gw/micro-gw/pkg/runtime/h1"
 	"github.com/micro-gw/micro-gw/pkg/truststore"
 )
 
@@ -42,10 +43,9 @@ type Options struct {
 	// host and port of a listener ("127.0.0.1:0" in tests); "-" switches it
 	// off.
 	HTTPAddr, HTTPSAddr, AdminAddr string
-	// Transport, when set, carries every request to the backends instead of
-	// one tuned *http.Transport per endpoint (benchmarks use an in-process
-	// one).
-	Transport http.RoundTripper
+	// Dial, when set, opens the connections to the backends instead of
+	// TCP (benchmarks use an in-process backend).
+	Dial h1.Dialer
 	// HTTPClient fetches JWKS; nil is a client with timeouts.
 	HTTPClient *http.Client
 	// Now is the validator's clock; nil is time.Now.
@@ -81,6 +81,7 @@ type Server struct {
 	logger *slog.Logger
 
 	router     *router
+	backends   *h1.Transport // the connections to the endpoints
 	metrics    *metrics
 	revocation *revocationRuntime
 	authentication
@@ -186,16 +187,14 @@ func (s *Server) buildRouter() (*router, error) {
 	}
 	ups := map[*Endpoint]*upstream{}
 	buffers := newBufferPool()
+	tr := newUpstreamTransport(s.roots, s.opts.Dial)
+	s.backends = tr
 	upstreamOf := func(ep *Endpoint) (*upstream, error) {
 		if ep == nil || len(ep.URLs) == 0 {
 			return nil, nil
 		}
 		if u, ok := ups[ep]; ok {
 			return u, nil
-		}
-		tr := s.opts.Transport
-		if tr == nil {
-			tr = newTransport(s.roots)
 		}
 		u, err := newUpstream(ep, tr, s.cfg.Upstream.ResponseTimeout, buffers, s.logger, s.metrics)
 		if err != nil {
@@ -383,6 +382,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			_ = srv.Close()
 			errs = append(errs, fmt.Errorf("drain: %w", err))
 		}
+	}
+	if s.backends != nil {
+		s.backends.CloseIdle()
 	}
 	if err := s.revocation.stop(ctx); err != nil {
 		errs = append(errs, err)

@@ -179,13 +179,11 @@ func TestDeadBackend(t *testing.T) {
 	}
 }
 
-// panicTransport is a backend transport with a bug.
-type panicTransport struct{}
-
-func (panicTransport) RoundTrip(*http.Request) (*http.Response, error) { panic("transport bug") }
+// panicDial is a backend dialer with a bug.
+func panicDial(context.Context, string, string) (net.Conn, error) { panic("dialer bug") }
 
 func TestPanicIsAFault(t *testing.T) {
-	s := startServer(t, petstore(ep("http://backend.invalid"), nil), testConfig(t), Options{Transport: panicTransport{}})
+	s := startServer(t, petstore(ep("http://backend.invalid"), nil), testConfig(t), Options{Dial: panicDial})
 	for range 2 { // the server lives on
 		resp, body := do(t, "GET", s.testURL("http", "/petstore/v1/pet/findByStatus"), nil)
 		wantFault(t, resp, body, 500, CodeInternalError)

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -340,4 +341,101 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// closingBackend is a raw HTTP/1.1 backend that answers one request per
+// connection, keeping it open (no Connection: close), and closes it when
+// told: a backend whose idle timeout is shorter than the gateway's.
+func closingBackend(t *testing.T, closeIdle <-chan struct{}) (url string, conns *atomic.Int64) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	conns = &atomic.Int64{}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			go func() {
+				defer c.Close()
+				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+					return
+				}
+				_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+				<-closeIdle
+			}()
+		}
+	}()
+	return "http://" + ln.Addr().String(), conns
+}
+
+// A kept-alive backend connection that the backend closed while it was
+// idle is replaced by a new one for a GET, as Go's transport does, instead
+// of failing the request.
+func TestClosedIdleConnectionIsReplaced(t *testing.T) {
+	closeIdle := make(chan struct{})
+	url, conns := closingBackend(t, closeIdle)
+	s := startServer(t, openSpec(ep(url)), testConfig(t), Options{})
+	if resp, body := do(t, "GET", s.testURL("http", "/open/a"), nil); resp.StatusCode != 200 || body != "ok" {
+		t.Fatalf("first: %d %q", resp.StatusCode, body)
+	}
+	close(closeIdle) // the idle connection closes
+	time.Sleep(100 * time.Millisecond)
+	if resp, body := do(t, "GET", s.testURL("http", "/open/a"), nil); resp.StatusCode != 200 || body != "ok" {
+		t.Fatalf("after the backend closed the idle connection: %d %q", resp.StatusCode, body)
+	}
+	if n := conns.Load(); n != 2 {
+		t.Errorf("%d backend connections, want 2", n)
+	}
+}
+
+// A client that goes away while the backend has not answered ends the
+// backend request at once: the gateway closes the backend connection, the
+// backend's request context ends.
+func TestClientGoneCancelsTheBackendRequest(t *testing.T) {
+	arrived, cancelled := make(chan struct{}), make(chan struct{})
+	be := newScripted(t, func(_ *scripted, w http.ResponseWriter, r *http.Request) {
+		close(arrived)
+		select {
+		case <-r.Context().Done():
+			close(cancelled)
+		case <-time.After(time.Minute):
+		}
+	})
+	s := startServer(t, openSpec(ep(be.URL)), testConfig(t), Options{})
+	conn, err := net.Dial("tcp", s.addr("http").String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.WriteString(conn, "GET /open/slow HTTP/1.1\r\nHost: x\r\n\r\n")
+	<-arrived
+	conn.Close()
+	select {
+	case <-cancelled:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the backend request went on after the client left")
+	}
+}
+
+// The response clock runs from the start of an attempt, connecting
+// included: a backend whose connection hangs (a dialer that never
+// answers, as a firewall dropping the SYN does) gets 504 after the
+// timeout, not the dialer's own 10 s.
+func TestResponseTimeoutCoversConnecting(t *testing.T) {
+	hang := func(ctx context.Context, _, _ string) (net.Conn, error) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	s := startServer(t, openSpec(&Endpoint{URLs: []string{"http://backend.test"}, Timeout: 200 * time.Millisecond}), testConfig(t), Options{Dial: hang})
+	start := time.Now()
+	resp, body := do(t, "GET", s.testURL("http", "/open/x"), nil)
+	wantFault(t, resp, body, 504, CodeBackendTimeout)
+	if el := time.Since(start); el < 200*time.Millisecond || el > 5*time.Second {
+		t.Errorf("504 after %v", el)
+	}
 }
