@@ -150,9 +150,13 @@ func basePath(doc *openapi3.T) (string, error) {
 	if !set {
 		at = jsonPath{"servers", index(0), "url"}
 		bp = "/"
-		if len(doc.Servers) > 0 {
-			if bp, err = doc.Servers[0].BasePath(); err != nil {
-				return "", errorAt(at, "cannot take a base path from the server URL: %w", err)
+		// An empty URL is a reference to the definition's own location
+		// (RFC 3986), which says nothing about a base path: "/", as with
+		// no servers. APIs.guru holds several definitions written so.
+		if s := firstServer(doc); s != nil && strings.TrimSpace(s.URL) != "" {
+			if bp, err = s.BasePath(); err != nil {
+				return "", errorAt(at, "server URL %q is neither an absolute URL nor a path from the root (/...), so it gives no base path (%w): "+
+					"correct it, or give the base path with %s", s.URL, err, extBasePath)
 			}
 		}
 	}
@@ -161,6 +165,13 @@ func basePath(doc *openapi3.T) (string, error) {
 		return "", &pathError{path: at, err: err}
 	}
 	return norm, nil
+}
+
+func firstServer(doc *openapi3.T) *openapi3.Server {
+	if len(doc.Servers) == 0 {
+		return nil
+	}
+	return doc.Servers[0]
 }
 
 // serversEndpoint is the production endpoint of an API without

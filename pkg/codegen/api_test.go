@@ -153,6 +153,11 @@ func TestAPIExtraction(t *testing.T) {
 		want: runtime.API{BasePath: "/v3",
 			Resources: []runtime.Resource{{Method: "GET", Path: "/pet/{petId}", OperationID: "getPet", Secured: true}}},
 	}, {
+		name: "an empty server URL: the definition's own location, base path /",
+		top:  "servers:\n  - url: ''\n",
+		want: runtime.API{BasePath: "/",
+			Resources: []runtime.Resource{{Method: "GET", Path: "/pet/{petId}", OperationID: "getPet", Secured: true}}},
+	}, {
 		name: "security disabled for the API",
 		top:  "x-wso2-basePath: /p\nx-wso2-disable-security: true\n" + prodTop,
 		want: runtime.API{BasePath: "/p", Production: prod, Resources: []runtime.Resource{

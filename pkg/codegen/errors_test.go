@@ -285,6 +285,15 @@ func TestDefinitionErrors(t *testing.T) {
 		wantPath: `$.paths["/pet/{petId}{ext}"]`,
 		wantMsg:  "two parameters need text between them",
 	}, {
+		// A host without a scheme is a relative path to RFC 3986, and no
+		// base path can be read from it.
+		name:     "a server URL that is a host without a scheme",
+		file:     "api.yaml",
+		content:  doc30("servers:\n  - url: api.example.com\n", ""),
+		wantLine: 6,
+		wantPath: "$.servers[0].url",
+		wantMsg:  `server URL "api.example.com" is neither an absolute URL nor a path from the root (/...)`,
+	}, {
 		name:    "reference outside the folder refused",
 		file:    "api.yaml",
 		content: strings.Replace(doc30(prodTop, ""), "            type: string\n", "            $ref: '/etc/passwd'\n", 1),
