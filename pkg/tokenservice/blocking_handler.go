@@ -1,7 +1,6 @@
 package tokenservice
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -43,26 +42,10 @@ func (h *BlockHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := h.Revoker.Block(r.Context(), req)
-	var invalid *InvalidTokenError
-	switch {
-	case errors.As(err, &invalid):
-		oauthError(w, http.StatusBadRequest, "invalid_request", invalid.Err.Error())
-		return
-	case err != nil:
-		log.Error("blocking condition incomplete", "type", req.Kind.String(), "value", req.Value, "error", err)
-		w.Header().Set("Retry-After", "5")
-		oauthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the blocking condition could not be delivered everywhere; try again")
-		return
-	}
-	for _, line := range res.Done {
-		log.Info(line)
-	}
 	c := res.Condition
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	_ = json.NewEncoder(w).Encode(map[string]any{
+	answer(w, log, res.Done, err, "blocking condition", map[string]any{
 		"type": c.Kind.String(), "value": c.Value, "enabled": c.Enabled, "ttl": int64(c.TTL / time.Second),
-	})
+	}, "type", req.Kind.String(), "value", req.Value)
 }
 
 // blockRequestFromForm reads type, value and ttl.

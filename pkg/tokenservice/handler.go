@@ -59,8 +59,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		log.Info("revocation request names no revocable token; nothing revoked", "reason", invalid.Error())
 	case err != nil:
 		log.Error("revocation incomplete", "jti", res.Token.JTI, "error", err)
-		w.Header().Set("Retry-After", "5")
-		oauthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the revocation could not be delivered everywhere; try again")
+		retryLater(w, "revocation")
 		return
 	case res.Expired:
 		log.Info("revocation of an expired token: nothing to do", "jti", res.Token.JTI)
@@ -121,6 +120,38 @@ func clientAuthenticated(r *http.Request, clientID, clientSecret string) bool {
 	idOK := subtle.ConstantTimeCompare([]byte(id), []byte(clientID)) == 1
 	secretOK := subtle.ConstantTimeCompare([]byte(secret), []byte(clientSecret)) == 1
 	return idOK && secretOK && clientID != ""
+}
+
+// answer is the reply of an endpoint that hands what (a blocking condition,
+// a revocation rule) to the Revoker, from what the Revoker did (done, err):
+//   - 400 invalid_request when it refused the request before any side had it;
+//   - 503 temporarily_unavailable with Retry-After when a side failed (logged
+//     with attrs), so that the client sends it again;
+//   - else 200 with body as JSON, and each side's line logged.
+func answer(w http.ResponseWriter, log *slog.Logger, done []string, err error, what string, body any, attrs ...any) {
+	var invalid *InvalidTokenError
+	switch {
+	case errors.As(err, &invalid):
+		oauthError(w, http.StatusBadRequest, "invalid_request", invalid.Err.Error())
+		return
+	case err != nil:
+		log.Error(what+" incomplete", append(attrs, "error", err)...)
+		retryLater(w, what)
+		return
+	}
+	for _, line := range done {
+		log.Info(line)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// retryLater answers 503 temporarily_unavailable with Retry-After: what
+// did not reach every side, and the client should send it again.
+func retryLater(w http.ResponseWriter, what string) {
+	w.Header().Set("Retry-After", "5")
+	oauthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the "+what+" could not be delivered everywhere; try again")
 }
 
 func oauthError(w http.ResponseWriter, status int, code, description string) {

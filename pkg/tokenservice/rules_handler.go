@@ -1,7 +1,6 @@
 package tokenservice
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -39,27 +38,11 @@ func (h *RulesHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := h.Revoker.RevokeRule(r.Context(), req)
-	var invalid *InvalidTokenError
-	switch {
-	case errors.As(err, &invalid):
-		oauthError(w, http.StatusBadRequest, "invalid_request", invalid.Error())
-		return
-	case err != nil:
-		log.Error("revocation rule incomplete", "kind", req.Kind.String(), "key", req.Key, "error", err)
-		w.Header().Set("Retry-After", "5")
-		oauthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the rule could not be delivered everywhere; try again")
-		return
-	}
-	for _, line := range res.Done {
-		log.Info(line)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
 	out := map[string]any{"kind": res.Rule.Kind.String(), "key": res.Rule.Key, "ttl": int64(res.Rule.TTL / time.Second)}
 	if !res.Rule.IssuedBefore.IsZero() { // a certificate rule has no cut
 		out["issuedBefore"] = res.Rule.IssuedBefore.Unix()
 	}
-	_ = json.NewEncoder(w).Encode(out)
+	answer(w, log, res.Done, err, "revocation rule", out, "kind", req.Kind.String(), "key", req.Key)
 }
 
 // ruleRequestFromForm reads subject|client|issuer|email|certificate,

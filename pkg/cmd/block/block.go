@@ -8,13 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/micro-gw/micro-gw/pkg/cmd/factory"
+	"github.com/micro-gw/micro-gw/pkg/cmd/sides"
 	"github.com/micro-gw/micro-gw/pkg/revocation"
 	"github.com/micro-gw/micro-gw/pkg/tokenservice"
 )
@@ -25,16 +25,13 @@ type BlockOptions struct {
 	ErrOut io.Writer
 	Getwd  func() (string, error)
 
-	ConfigFile string   // --config
-	Overrides  []string // -e KEY=VALUE
+	sides.Flags // --config, -e, --timeout
 	// Lift is true for unblock.
 	Lift bool
 	// One of them: --ip, --iprange, --application, --user, --api.
 	IP, IPRange, Application, User, API string
 	// TTL is --ttl (block only); zero holds the condition until it is lifted.
 	TTL time.Duration
-	// Timeout bounds each side's attempt.
-	Timeout time.Duration
 }
 
 // condition is the kind and value the options name.
@@ -89,8 +86,8 @@ func newCmd(f *factory.Factory, runF func(*BlockOptions) error, lift bool) *cobr
 			"  micro-gw unblock --config petstore/conf/micro-gw.conf --user mallory",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if opts.ConfigFile == "" {
-				return errors.New("--config is required")
+			if err := opts.Check(); err != nil {
+				return err
 			}
 			kind, value, err := opts.condition()
 			if err != nil {
@@ -115,8 +112,7 @@ func newCmd(f *factory.Factory, runF func(*BlockOptions) error, lift bool) *cobr
 		cmd.Example = "  micro-gw unblock --config petstore/conf/micro-gw.conf --ip 203.0.113.7"
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.ConfigFile, "config", "", "the gateway's micro-gw.conf")
-	fl.StringArrayVarP(&opts.Overrides, "override", "e", nil, "override one configuration key, `KEY=VALUE` (as for the gateway; repeatable)")
+	opts.Add(fl)
 	fl.StringVar(&opts.IP, "ip", "", verb+" a client address (the connection's, or the trusted proxies' X-Forwarded-For)")
 	fl.StringVar(&opts.IPRange, "iprange", "", verb+" a range of client addresses, CIDR")
 	fl.StringVar(&opts.Application, "application", "", verb+" an application (application.id, else azp, else client_id)")
@@ -125,7 +121,6 @@ func newCmd(f *factory.Factory, runF func(*BlockOptions) error, lift bool) *cobr
 	if !lift {
 		fl.Var((*tokenservice.TTLFlag)(&opts.TTL), "ttl", "how long the condition holds: seconds (3600) or a duration (1h) (default: until micro-gw unblock)")
 	}
-	fl.DurationVar(&opts.Timeout, "timeout", tokenservice.DefaultSideTimeout, "how long to try each of the broker and etcd")
 	return cmd
 }
 
@@ -135,42 +130,19 @@ func flagOf(kind revocation.BlockKind) string { return kind.String() }
 func blockRun(ctx context.Context, opts *BlockOptions) error {
 	ctx, stop := factory.UntilSignal(ctx)
 	defer stop()
-	file := opts.ConfigFile
-	if !filepath.IsAbs(file) {
-		wd, err := opts.Getwd()
-		if err != nil {
-			return err
-		}
-		file = filepath.Join(wd, file)
-	}
-	rev, err := tokenservice.LoadRevoker(file, opts.ConfigFile, opts.Overrides, opts.ErrOut)
+	rev, err := opts.Revoker(opts.Getwd, opts.ErrOut)
 	if err != nil {
 		return err
 	}
 	defer rev.Close()
-	rev.SideTimeout = opts.Timeout
-	for _, n := range rev.Notes {
-		fmt.Fprintln(opts.ErrOut, "note:", n)
-	}
 	kind, value, err := opts.condition()
 	if err != nil {
 		return err
 	}
 	res, err := rev.Block(ctx, tokenservice.BlockRequest{Kind: kind, Value: value, Lift: opts.Lift, TTL: opts.TTL})
-	for _, line := range res.Done {
-		fmt.Fprintln(opts.Out, line)
+	what := "blocking"
+	if opts.Lift {
+		what = "lifting"
 	}
-	if err != nil {
-		var invalid *tokenservice.InvalidTokenError
-		if errors.As(err, &invalid) {
-			return err
-		}
-		what := "blocking"
-		if opts.Lift {
-			what = "lifting"
-		}
-		return &factory.ExitError{Code: 1, Err: fmt.Errorf("%s of %s %s incomplete:\n  %s",
-			what, kind, res.Condition.Value, strings.ReplaceAll(err.Error(), "\n", "\n  "))}
-	}
-	return nil
+	return sides.Report(opts.Out, res.Done, err, fmt.Sprintf("%s of %s %s", what, kind, res.Condition.Value))
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"path/filepath"
 	"syscall"
@@ -122,11 +121,10 @@ func devRun(ctx context.Context, opts *DevOptions) error {
 	} else if !filepath.IsAbs(dataDir) {
 		dataDir = filepath.Join(wd, dataDir)
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(opts.LogLevel)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
+	logger, err := factory.Logger(opts.ErrOut, opts.LogLevel)
+	if err != nil {
+		return err
 	}
-	logger := slog.New(slog.NewTextHandler(opts.ErrOut, &slog.HandlerOptions{Level: level}))
 
 	cfg := devservices.Config{
 		DataDir:          dataDir,

@@ -7,13 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/micro-gw/micro-gw/pkg/cmd/factory"
+	"github.com/micro-gw/micro-gw/pkg/cmd/sides"
 	"github.com/micro-gw/micro-gw/pkg/revocation"
 	"github.com/micro-gw/micro-gw/pkg/tokenservice"
 )
@@ -27,15 +27,12 @@ type RevokeOptions struct {
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 
-	ConfigFile string   // --config
-	Overrides  []string // -e KEY=VALUE
-	JTI        string   // --jti
-	Token      string   // --token; "-" reads it from In
+	sides.Flags        // --config, -e, --timeout
+	JTI         string // --jti
+	Token       string // --token; "-" reads it from In
 	// TTL is --ttl; zero means the JWT's remaining lifetime, or
 	// tokenservice.DefaultTTL for a bare jti.
 	TTL time.Duration
-	// Timeout bounds each side's attempt.
-	Timeout time.Duration
 
 	// A revocation rule instead of one token: one of --sub, --client,
 	// --issuer, --email, with --before (the cut, default now) and --ttl (default
@@ -104,8 +101,8 @@ func NewCmdRevoke(f *factory.Factory, runF func(*RevokeOptions) error) *cobra.Co
 			"  micro-gw revoke --config petstore/conf/micro-gw.conf --cert client.crt --ttl 8760h",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if opts.ConfigFile == "" {
-				return errors.New("--config is required")
+			if err := opts.Check(); err != nil {
+				return err
 			}
 			given := 0
 			for _, v := range []string{opts.JTI, opts.Token, opts.Subject, opts.Client, opts.Issuer, opts.Email, opts.Certificate} {
@@ -138,8 +135,7 @@ func NewCmdRevoke(f *factory.Factory, runF func(*RevokeOptions) error) *cobra.Co
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.ConfigFile, "config", "", "the gateway's micro-gw.conf")
-	fl.StringArrayVarP(&opts.Overrides, "override", "e", nil, "override one configuration key, `KEY=VALUE` (as for the gateway; repeatable)")
+	opts.Add(fl)
 	fl.StringVar(&opts.JTI, "jti", "", "the jti of the token to revoke")
 	fl.StringVar(&opts.Token, "token", "", "the whole token to revoke: a JWT (its jti is read without verifying it) or an opaque token (revoked by its SHA-256); - reads it from stdin")
 	fl.Var((*tokenservice.TTLFlag)(&opts.TTL), "ttl", "how long the revocation holds: seconds (3600) or a duration (1h) (default: the token's remaining lifetime, or 3600 for a jti; 24h for a rule)")
@@ -149,7 +145,6 @@ func NewCmdRevoke(f *factory.Factory, runF func(*RevokeOptions) error) *cobra.Co
 	fl.StringVar(&opts.Certificate, "cert", "", "revoke this client certificate: a file (PEM or DER) or its SHA-256 fingerprint")
 	fl.StringVar(&opts.Email, "email", "", "revoke every token of this email address (email claim, in any case) issued before --before")
 	fl.StringVar(&opts.Before, "before", "", "with --sub, --client or --issuer: the cut, RFC 3339 or epoch seconds (default now)")
-	fl.DurationVar(&opts.Timeout, "timeout", tokenservice.DefaultSideTimeout, "how long to try each of the broker and etcd")
 	return cmd
 }
 
@@ -157,24 +152,12 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 	ctx, stop := factory.UntilSignal(ctx)
 	defer stop()
 
-	file := opts.ConfigFile
-	if !filepath.IsAbs(file) {
-		wd, err := opts.Getwd()
-		if err != nil {
-			return err
-		}
-		file = filepath.Join(wd, file)
-	}
-	rev, err := tokenservice.LoadRevoker(file, opts.ConfigFile, opts.Overrides, opts.ErrOut)
+	rev, err := opts.Revoker(opts.Getwd, opts.ErrOut)
 	if err != nil {
 		return err
 	}
 	defer rev.Close()
-	rev.SideTimeout = opts.Timeout
 	rev.Now = opts.Now
-	for _, n := range rev.Notes {
-		fmt.Fprintln(opts.ErrOut, "note:", n)
-	}
 
 	if kind, key := opts.rule(); kind != revocation.RuleNone {
 		return revokeRuleRun(ctx, opts, rev, kind, key)
@@ -194,23 +177,12 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 	if res.Token.Opaque {
 		fmt.Fprintf(opts.Out, "not a JWT: revoked as an opaque token, by its SHA-256 %s, which gateways look up (to revoke a JWT by its jti, use --jti)\n", res.Token.JTI)
 	}
-	for _, line := range res.Done {
-		fmt.Fprintln(opts.Out, line)
-	}
 	if res.Expired {
 		fmt.Fprintf(opts.Out, "the token with jti %s expired at %s: no gateway accepts it, nothing to revoke\n",
 			res.Token.JTI, res.Token.Exp.UTC().Format(time.RFC3339))
 		return nil
 	}
-	if err != nil {
-		var invalid *tokenservice.InvalidTokenError
-		if errors.As(err, &invalid) {
-			return err
-		}
-		return &factory.ExitError{Code: 1, Err: fmt.Errorf("revocation of jti %s incomplete:\n  %s",
-			res.Token.JTI, strings.ReplaceAll(err.Error(), "\n", "\n  "))}
-	}
-	return nil
+	return sides.Report(opts.Out, res.Done, err, "revocation of jti "+res.Token.JTI)
 }
 
 // revokeRuleRun sends the rule of --sub, --client or --issuer.
@@ -224,16 +196,5 @@ func revokeRuleRun(ctx context.Context, opts *RevokeOptions, rev *tokenservice.R
 		req.IssuedBefore = t
 	}
 	res, err := rev.RevokeRule(ctx, req)
-	for _, line := range res.Done {
-		fmt.Fprintln(opts.Out, line)
-	}
-	if err != nil {
-		var invalid *tokenservice.InvalidTokenError
-		if errors.As(err, &invalid) {
-			return err
-		}
-		return &factory.ExitError{Code: 1, Err: fmt.Errorf("revocation rule for %s %q incomplete:\n  %s",
-			kind, key, strings.ReplaceAll(err.Error(), "\n", "\n  "))}
-	}
-	return nil
+	return sides.Report(opts.Out, res.Done, err, fmt.Sprintf("revocation rule for %s %q", kind, key))
 }

@@ -80,23 +80,18 @@ const setupRetry = 5 * time.Second
 func run(ctx context.Context, opts *Options) error {
 	ctx, stop := factory.UntilSignal(ctx)
 	defer stop()
-	file := opts.ConfigFile
-	if !filepath.IsAbs(file) {
-		wd, err := opts.Getwd()
-		if err != nil {
-			return err
-		}
-		file = filepath.Join(wd, file)
+	file, err := factory.Abs(opts.Getwd, opts.ConfigFile)
+	if err != nil {
+		return err
 	}
 	cfg, err := config.Load(file, opts.Overrides)
 	if err != nil {
 		return err
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(opts.LogLevel)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
+	logger, err := factory.Logger(opts.ErrOut, opts.LogLevel)
+	if err != nil {
+		return err
 	}
-	logger := slog.New(slog.NewTextHandler(opts.ErrOut, &slog.HandlerOptions{Level: level}))
 	s := cfg.SSF
 	for key, v := range map[string]string{"ssfReceiver.transmitter": s.Transmitter, "ssfReceiver.audience": s.Audience} {
 		if v == "" {
