@@ -138,15 +138,11 @@ func devRun(ctx context.Context, opts *DevOptions) error {
 		Logger:           logger,
 	}
 	if opts.Project != "" {
-		p, err := project.Open(wd, opts.Project)
+		p, key, err := issuer.ProjectKey(wd, opts.Project)
 		if err != nil {
 			return err
 		}
 		cfg.CertFile, cfg.KeyFile = p.Path(project.TLSCertFile), p.Path(project.TLSKeyFile)
-		key, err := issuer.LoadKey(p.Path(project.IssuerKeyFile))
-		if err != nil {
-			return fmt.Errorf("project %s has no usable development issuer key: %w", opts.Project, err)
-		}
 		iss, aud, err := tokenservice.ProjectIssuer(p)
 		if err != nil {
 			return err

@@ -5,11 +5,11 @@ package issue
 import (
 	"context"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/micro-gw/micro-gw/pkg/cmd/credential"
 	"github.com/micro-gw/micro-gw/pkg/cmd/factory"
 	"github.com/micro-gw/micro-gw/pkg/codegen"
 	"github.com/micro-gw/micro-gw/pkg/issuer"
@@ -29,24 +29,14 @@ const DefaultApplication = "DefaultApplication"
 
 // IssueOptions are the inputs of `micro-gw apikey issue`.
 type IssueOptions struct {
-	Out    io.Writer
-	ErrOut io.Writer
-	Getwd  func() (string, error)
-	// Now is the clock (time.Now when nil).
-	Now func() time.Time
-
-	Project     string // the project folder (NAME)
-	TTL         time.Duration
-	Subject     string // --sub
-	JTI         string // --jti; empty: a random UUID
-	KeyType     string // --keytype
-	Application string // --application
+	credential.Options        // NAME, --ttl, --sub, --jti, --keytype
+	Application        string // --application
 }
 
 // NewCmdIssue returns `micro-gw apikey issue`; runF, when not nil, replaces
 // issueRun (tests of flag parsing).
 func NewCmdIssue(f *factory.Factory, runF func(*IssueOptions) error) *cobra.Command {
-	opts := &IssueOptions{Out: f.Out, ErrOut: f.ErrOut, Getwd: f.Getwd}
+	opts := &IssueOptions{Options: credential.New(f)}
 	cmd := &cobra.Command{
 		Use:   "issue NAME",
 		Short: "Print a development API key for a project",
@@ -63,7 +53,7 @@ func NewCmdIssue(f *factory.Factory, runF func(*IssueOptions) error) *cobra.Comm
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Project = args[0]
-			if err := issuer.CheckFlags(opts.TTL, opts.KeyType); err != nil {
+			if err := opts.Check(); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -73,20 +63,13 @@ func NewCmdIssue(f *factory.Factory, runF func(*IssueOptions) error) *cobra.Comm
 		},
 	}
 	fl := cmd.Flags()
-	fl.DurationVar(&opts.TTL, "ttl", DefaultTTL, "the key's lifetime (exp = now + ttl)")
-	fl.StringVar(&opts.Subject, "sub", issuer.DefaultSubject, "the key's subject (sub claim): the user it was issued to")
-	fl.StringVar(&opts.JTI, "jti", "", "the key's id, the key of its revocation (default a random UUID)")
-	fl.StringVar(&opts.KeyType, "keytype", issuer.DefaultKeyType, "PRODUCTION or SANDBOX: which endpoints the gateway sends the request to")
+	opts.AddFlags(fl, "key", DefaultTTL, "the key's subject (sub claim): the user it was issued to")
 	fl.StringVar(&opts.Application, "application", DefaultApplication, "the name of the application the key is issued to")
 	return cmd
 }
 
 func issueRun(ctx context.Context, opts *IssueOptions) error {
-	wd, err := opts.Getwd()
-	if err != nil {
-		return err
-	}
-	p, key, err := issuer.ProjectKey(wd, opts.Project)
+	p, key, err := opts.Open()
 	if err != nil {
 		return err
 	}
@@ -111,10 +94,6 @@ func issueRun(ctx context.Context, opts *IssueOptions) error {
 	}
 	claims := issuer.Claims{
 		Issuer:     trusted.Issuer,
-		Subject:    opts.Subject,
-		TTL:        opts.TTL,
-		JTI:        opts.JTI,
-		KeyType:    opts.KeyType,
 		NoAudience: trusted.Audience == "",
 		Type:       "JWT",
 		Extra: map[string]any{
@@ -125,15 +104,7 @@ func issueRun(ctx context.Context, opts *IssueOptions) error {
 	if trusted.Audience != "" {
 		claims.Audience = []string{trusted.Audience}
 	}
-	if opts.Now != nil {
-		claims.IssuedAt = opts.Now()
-	}
-	tok, err := issuer.Sign(key, project.IssuerAlias, claims)
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintln(opts.Out, tok)
-	return err
+	return opts.Print(key, claims)
 }
 
 // subscribedAPIs lists every API of the project as WSO2's subscribedAPIs

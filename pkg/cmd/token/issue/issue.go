@@ -4,13 +4,11 @@ package issue
 
 import (
 	"errors"
-	"fmt"
-	"io"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/micro-gw/micro-gw/pkg/cmd/credential"
 	"github.com/micro-gw/micro-gw/pkg/cmd/factory"
 	"github.com/micro-gw/micro-gw/pkg/issuer"
 	"github.com/micro-gw/micro-gw/pkg/project"
@@ -19,20 +17,10 @@ import (
 
 // IssueOptions are the inputs of `micro-gw token issue`.
 type IssueOptions struct {
-	Out    io.Writer
-	ErrOut io.Writer
-	Getwd  func() (string, error)
-	// Now is the clock (time.Now when nil).
-	Now func() time.Time
-
-	Project  string // the project folder (NAME)
-	Subject  string // --sub
-	Scopes   string // --scope, space separated
-	TTL      time.Duration
-	JTI      string // --jti; empty: a random UUID
-	Audience string // --aud; empty: the conf's
-	Issuer   string // --iss; empty: the conf's
-	KeyType  string // --keytype
+	credential.Options        // NAME, --ttl, --sub, --jti, --keytype
+	Scopes             string // --scope, space separated
+	Audience           string // --aud; empty: the conf's
+	Issuer             string // --iss; empty: the conf's
 	// StatusURI and StatusIdx (--status-uri, --status-idx) give the token
 	// a status claim naming that entry of a Token Status List.
 	StatusURI string
@@ -42,7 +30,7 @@ type IssueOptions struct {
 // NewCmdIssue returns `micro-gw token issue`; runF, when not nil, replaces
 // issueRun (tests of flag parsing).
 func NewCmdIssue(f *factory.Factory, runF func(*IssueOptions) error) *cobra.Command {
-	opts := &IssueOptions{Out: f.Out, ErrOut: f.ErrOut, Getwd: f.Getwd}
+	opts := &IssueOptions{Options: credential.New(f)}
 	cmd := &cobra.Command{
 		Use:   "issue NAME",
 		Short: "Print a development access token for a project",
@@ -58,7 +46,7 @@ func NewCmdIssue(f *factory.Factory, runF func(*IssueOptions) error) *cobra.Comm
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Project = args[0]
-			if err := issuer.CheckFlags(opts.TTL, opts.KeyType); err != nil {
+			if err := opts.Check(); err != nil {
 				return err
 			}
 			if (opts.StatusURI == "") != !cmd.Flags().Changed("status-idx") || opts.StatusIdx < 0 {
@@ -71,24 +59,17 @@ func NewCmdIssue(f *factory.Factory, runF func(*IssueOptions) error) *cobra.Comm
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Subject, "sub", issuer.DefaultSubject, "the token's subject (sub claim)")
+	opts.AddFlags(fl, "token", issuer.DefaultTTL, "the token's subject (sub claim)")
 	fl.StringVar(&opts.Scopes, "scope", "", "space separated scopes (scope claim)")
-	fl.DurationVar(&opts.TTL, "ttl", issuer.DefaultTTL, "the token's lifetime (exp = now + ttl)")
-	fl.StringVar(&opts.JTI, "jti", "", "the token's id, the key of its revocation (default a random UUID)")
 	fl.StringVar(&opts.Audience, "aud", "", "the audience (default: the conf's, else "+issuer.DefaultAudience+")")
 	fl.StringVar(&opts.Issuer, "iss", "", "the issuer (default: the conf's, else "+issuer.DefaultIssuer+")")
-	fl.StringVar(&opts.KeyType, "keytype", issuer.DefaultKeyType, "PRODUCTION or SANDBOX: which endpoints the gateway sends the request to")
 	fl.StringVar(&opts.StatusURI, "status-uri", "", "a status claim naming entry --status-idx of the Token Status List at this URL")
 	fl.Int64Var(&opts.StatusIdx, "status-idx", 0, "the entry of --status-uri's list that holds the token's status")
 	return cmd
 }
 
 func issueRun(opts *IssueOptions) error {
-	wd, err := opts.Getwd()
-	if err != nil {
-		return err
-	}
-	p, key, err := issuer.ProjectKey(wd, opts.Project)
+	p, key, err := opts.Open()
 	if err != nil {
 		return err
 	}
@@ -104,23 +85,11 @@ func issueRun(opts *IssueOptions) error {
 	}
 	claims := issuer.Claims{
 		Issuer:   iss,
-		Subject:  opts.Subject,
 		Audience: []string{aud},
 		Scopes:   strings.Fields(opts.Scopes),
-		TTL:      opts.TTL,
-		JTI:      opts.JTI,
-		KeyType:  opts.KeyType,
-	}
-	if opts.Now != nil {
-		claims.IssuedAt = opts.Now()
 	}
 	if opts.StatusURI != "" {
 		claims.Extra = map[string]any{"status": map[string]any{"status_list": map[string]any{"idx": opts.StatusIdx, "uri": opts.StatusURI}}}
 	}
-	tok, err := issuer.Sign(key, project.IssuerAlias, claims)
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintln(opts.Out, tok)
-	return err
+	return opts.Print(key, claims)
 }

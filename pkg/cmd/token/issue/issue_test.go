@@ -14,6 +14,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/micro-gw/micro-gw/pkg/cmd/credential"
 	"github.com/micro-gw/micro-gw/pkg/cmd/factory"
 	"github.com/micro-gw/micro-gw/pkg/project"
 	"github.com/micro-gw/micro-gw/pkg/runtime/auth"
@@ -85,7 +86,8 @@ func TestIssueFlags(t *testing.T) {
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	want := IssueOptions{Project: "p", Subject: "alice", Scopes: "a b", TTL: 5 * time.Minute, JTI: "j1", Audience: "A", Issuer: "I", KeyType: "sandbox"}
+	want := IssueOptions{Options: credential.Options{Project: "p", Subject: "alice", TTL: 5 * time.Minute, JTI: "j1", KeyType: "sandbox"},
+		Scopes: "a b", Audience: "A", Issuer: "I"}
 	got.Out, got.ErrOut, got.Getwd = nil, nil, nil
 	if got.Project != want.Project || got.Subject != want.Subject || got.Scopes != want.Scopes || got.TTL != want.TTL ||
 		got.JTI != want.JTI || got.Audience != want.Audience || got.Issuer != want.Issuer || got.KeyType != want.KeyType {
