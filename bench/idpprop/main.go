@@ -30,7 +30,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -39,6 +38,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/micro-gw/micro-gw/bench/internal/gwbench"
 	"github.com/micro-gw/micro-gw/pkg/issuer"
 	"github.com/micro-gw/micro-gw/pkg/runtime/config"
 	"github.com/micro-gw/micro-gw/pkg/ssf"
@@ -54,39 +54,24 @@ type result struct {
 }
 
 func main() {
-	gw := flag.String("url", "http://127.0.0.1:9090/petstore/v1/pet/42", "a secured resource of the gateway (loopback)")
-	keyFile := flag.String("key", "", "the project's security/issuer.key")
-	kid := flag.String("kid", issuer.DefaultKeyID, "kid of the tokens")
+	gf := gwbench.AddFlags(100, 10*time.Second)
 	iss := flag.String("iss", issuer.DefaultIssuer, "the issuer the gateway trusts for the key")
 	via := flag.String("via", "statuslist", "statuslist or ssf")
 	ttl := flag.Int("ttl", 1, "statuslist: the list's ttl in seconds")
 	conf := flag.String("config", "", "ssf: the micro-gw.conf whose broker and etcd the receiver revokes through")
 	var overrides multi
 	flag.Var(&overrides, "e", "ssf: override a key of -config, KEY=VALUE (repeatable), as for the gateway")
-	n := flag.Int("n", 100, "how many revocations")
-	timeout := flag.Duration("timeout", 10*time.Second, "give one revocation up after this long")
-	jsonOut := flag.Bool("json", false, "print the result as JSON")
 	flag.Parse()
+	n, timeout, kid := gf.N, gf.Timeout, gf.KID
 
-	u, err := url.Parse(*gw)
-	if err != nil || !loopback(u.Hostname()) {
-		fail(fmt.Errorf("-url must be a loopback URL, got %q", *gw))
-	}
-	key, err := issuer.LoadKey(*keyFile)
+	key, err := gf.Key()
 	if err != nil {
 		fail(err)
 	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}, Timeout: 5 * time.Second}
+	caller := gwbench.Caller(context.Background(), *gf.URL)
 	call := func(tok string) int {
-		req, _ := http.NewRequest(http.MethodGet, *gw, nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := client.Do(req)
-		if err != nil {
-			return 0
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode
+		code, _ := caller(tok) // 0 when the call failed: not yet refused
+		return code
 	}
 	var round func(i int) (token string, revoke func())
 	switch *via {
@@ -121,17 +106,8 @@ func main() {
 		}
 	}
 	slices.Sort(lat)
-	pct := func(p float64) float64 {
-		if len(lat) == 0 {
-			return 0
-		}
-		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000
-	}
-	res.P50, res.P90, res.P99 = pct(0.5), pct(0.9), pct(0.99)
-	if len(lat) > 0 {
-		res.Max = float64(lat[len(lat)-1].Microseconds()) / 1000
-	}
-	if *jsonOut {
+	res.P50, res.P90, res.P99, res.Max = gwbench.Millis(lat, 0.5), gwbench.Millis(lat, 0.9), gwbench.Millis(lat, 0.99), gwbench.Millis(lat, 1)
+	if *gf.JSON {
 		_ = json.NewEncoder(os.Stdout).Encode(res)
 	} else {
 		fmt.Printf("%s: %d/%d refused; p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms\n",
@@ -256,12 +232,4 @@ type multi []string
 func (m *multi) String() string     { return fmt.Sprint(*m) }
 func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
 
-func loopback(host string) bool {
-	ip := net.ParseIP(host)
-	return host == "localhost" || (ip != nil && ip.IsLoopback())
-}
-
-func fail(err error) {
-	fmt.Fprintln(os.Stderr, "idpprop:", err)
-	os.Exit(1)
-}
+func fail(err error) { gwbench.Fail("idpprop", err) }

@@ -17,14 +17,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/micro-gw/micro-gw/bench/internal/gwbench"
 )
 
 func main() {
@@ -36,12 +36,8 @@ func main() {
 	header := flag.String("H", "", `one request header, "Name: value"`)
 	jsonOut := flag.Bool("json", false, "print the result as JSON")
 	flag.Parse()
-	u, err := url.Parse(*target)
-	if err != nil || u.Host == "" {
-		fail("bad -url %q", *target)
-	}
-	if ip := net.ParseIP(u.Hostname()); !(u.Hostname() == "localhost" || (ip != nil && ip.IsLoopback())) {
-		fail("-url must be on loopback, got %s", u.Host)
+	if _, err := gwbench.LoopbackURL(*target); err != nil {
+		fail("%v", err)
 	}
 	if *rate <= 0 || *duration <= 0 || *conns <= 0 {
 		fail("-rate, -duration and -conns must be positive")
@@ -134,13 +130,7 @@ func run(client *http.Client, newReq func() *http.Request, rate float64, d time.
 	close(due)
 	wg.Wait()
 	slices.Sort(lat)
-	ms := func(q float64) float64 {
-		if n == 0 {
-			return 0
-		}
-		i := int(q * float64(n-1))
-		return float64(lat[i]) / float64(time.Millisecond)
-	}
+	ms := func(q float64) float64 { return gwbench.Millis(lat, q) }
 	return result{Sent: int64(n), OK: ok.Load(), Errors: errs.Load(), Late: late.Load(), Rate: rate,
 		P50: ms(0.50), P90: ms(0.90), P99: ms(0.99), P999: ms(0.999), Max: ms(1)}
 }

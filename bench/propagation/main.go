@@ -18,14 +18,12 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"slices"
 	"time"
 
+	"github.com/micro-gw/micro-gw/bench/internal/gwbench"
 	"github.com/micro-gw/micro-gw/pkg/issuer"
 	"github.com/micro-gw/micro-gw/pkg/revocation"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -40,9 +38,7 @@ type result struct {
 }
 
 func main() {
-	gw := flag.String("url", "http://127.0.0.1:9090/petstore/v1/pet/42", "a secured resource of the gateway (loopback)")
-	keyFile := flag.String("key", "", "the project's security/issuer.key")
-	kid := flag.String("kid", issuer.DefaultKeyID, "kid of the tokens")
+	gf := gwbench.AddFlags(1000, 5*time.Second)
 	via := flag.String("via", "stomp", "stomp, amqp or etcd")
 	brokerURL := flag.String("broker", "stomp://127.0.0.1:61613", "jmsConnectionProviderUrl of the publisher (stomp, amqp)")
 	user := flag.String("user", "guest", "broker user")
@@ -52,16 +48,10 @@ func main() {
 	prefix := flag.String("prefix", "jti/", "etcd key prefix (etcd)")
 	kind := flag.String("kind", "revoke", "revoke (a jti; 401) or block (a blocking condition on the token's user; 403)")
 	blockingPrefix := flag.String("blocking-prefix", revocation.DefaultBlockingPrefix, "etcd prefix of blocking conditions (etcd, -kind block)")
-	n := flag.Int("n", 1000, "how many revocations")
-	timeout := flag.Duration("timeout", 5*time.Second, "give one revocation up after this long")
-	jsonOut := flag.Bool("json", false, "print the result as JSON")
 	flag.Parse()
+	n, timeout, kid := gf.N, gf.Timeout, gf.KID
 
-	u, err := url.Parse(*gw)
-	if err != nil || !loopback(u.Hostname()) {
-		fail(fmt.Errorf("-url must be a loopback URL, got %q", *gw))
-	}
-	key, err := issuer.LoadKey(*keyFile)
+	key, err := gf.Key()
 	if err != nil {
 		fail(err)
 	}
@@ -116,18 +106,7 @@ func main() {
 		fail(fmt.Errorf("-via must be stomp, amqp or etcd"))
 	}
 
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}, Timeout: 5 * time.Second}
-	call := func(tok string) (int, error) {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, *gw, nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := client.Do(req)
-		if err != nil {
-			return 0, err
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode, nil
-	}
+	call := gwbench.Caller(ctx, *gf.URL)
 
 	var lat, pubLat, pollLat []time.Duration
 	res := result{Via: *via, Kind: *kind, N: *n}
@@ -176,7 +155,7 @@ func main() {
 	}
 	res.P50, res.P90, res.P99, res.Max = pct(lat, .5), pct(lat, .9), pct(lat, .99), pct(lat, 1)
 	res.PublishP50, res.PollP50 = pct(pubLat, .5), pct(pollLat, .5)
-	if *jsonOut {
+	if *gf.JSON {
 		_ = json.NewEncoder(os.Stdout).Encode(res)
 	} else {
 		fmt.Printf("%s: %d revocations, %d refused, %d timed out; publish -> 401 ms: p50 %.3f p90 %.3f p99 %.3f max %.3f (publish p50 %.3f, one call p50 %.3f)\n",
@@ -189,19 +168,8 @@ func main() {
 
 // pct is the q-quantile of d in milliseconds (d is sorted in place).
 func pct(d []time.Duration, q float64) float64 {
-	if len(d) == 0 {
-		return 0
-	}
 	slices.Sort(d)
-	return float64(d[int(q*float64(len(d)-1))]) / float64(time.Millisecond)
+	return gwbench.Millis(d, q)
 }
 
-func loopback(h string) bool {
-	ip := net.ParseIP(h)
-	return h == "localhost" || (ip != nil && ip.IsLoopback())
-}
-
-func fail(err error) {
-	fmt.Fprintln(os.Stderr, "propagation:", err)
-	os.Exit(1)
-}
+func fail(err error) { gwbench.Fail("propagation", err) }
