@@ -128,21 +128,13 @@ const MaxURILength = 2048
 // check). A status_list that cannot be read is an error: the token names a
 // list whose entry the gateway cannot find, and must not pass.
 func ReadReference(claims map[string]any) (ref Reference, ok bool, err error) {
-	v, present := claims["status"]
-	if !present {
-		return Reference{}, false, nil
+	st, err := object(claims, "status", "the status claim")
+	if st == nil {
+		return Reference{}, false, err
 	}
-	st, isObj := v.(map[string]any)
-	if !isObj {
-		return Reference{}, false, fmt.Errorf("%w: the status claim is not an object", ErrInvalid)
-	}
-	slv, present := st["status_list"]
-	if !present {
-		return Reference{}, false, nil
-	}
-	sl, isObj := slv.(map[string]any)
-	if !isObj {
-		return Reference{}, false, fmt.Errorf("%w: status.status_list is not an object", ErrInvalid)
+	sl, err := object(st, "status_list", "status.status_list")
+	if sl == nil {
+		return Reference{}, false, err
 	}
 	idx, hasIdx, err := wholeNumber(sl, "idx")
 	if err != nil || !hasIdx {
@@ -153,6 +145,20 @@ func ReadReference(claims map[string]any) (ref Reference, ok bool, err error) {
 		return Reference{}, false, fmt.Errorf("%w: status.status_list.uri must be a URL of at most %d bytes", ErrInvalid, MaxURILength)
 	}
 	return Reference{Index: uint64(idx), URI: uri}, true, nil
+}
+
+// object is the object m[key]: nil without error when it is absent, an
+// error naming it as what when it is anything but an object.
+func object(m map[string]any, key, what string) (map[string]any, error) {
+	v, present := m[key]
+	if !present {
+		return nil, nil
+	}
+	o, isObj := v.(map[string]any)
+	if !isObj {
+		return nil, fmt.Errorf("%w: %s is not an object", ErrInvalid, what)
+	}
+	return o, nil
 }
 
 // checkURI refuses a uri that is not an absolute http(s) URL with a host,
