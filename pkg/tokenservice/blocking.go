@@ -37,7 +37,8 @@ type BlockResult struct {
 
 // Block sends the condition of req to every side (the broker topic and
 // etcd, as a revocation goes), all of them tried even when one fails; the
-// error joins the failures. A value that is not a valid condition is an
+// error joins the failures (a side of tokens alone, a status list, has no
+// part in it). A value that is not a valid condition is an
 // *InvalidTokenError and reaches no side; one that is valid but not in its
 // canonical form is sent in it (2001:DB8::1 as 2001:db8::1, 10.1.2.3/8 as
 // 10.0.0.0/8).
@@ -54,12 +55,8 @@ func (r *Revoker) Block(ctx context.Context, req BlockRequest) (BlockResult, err
 		n.TTL = roundUpToSecond(req.TTL)
 	}
 	res := BlockResult{Condition: n}
-	res.Done, err = r.toEverySide(ctx, func(ctx context.Context, s Side) (string, error) {
-		bs, ok := s.(BlockSide)
-		if !ok {
-			return "", errors.New("cannot carry blocking conditions")
-		}
-		return bs.Block(ctx, n)
+	res.Done, err = toEverySideOf(ctx, r, func(ctx context.Context, s BlockSide) (string, error) {
+		return s.Block(ctx, n)
 	})
 	return res, err
 }

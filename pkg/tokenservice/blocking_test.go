@@ -7,11 +7,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/micro-gw/micro-gw/internal/revocationtest"
+	"github.com/micro-gw/micro-gw/pkg/issuer"
 	"github.com/micro-gw/micro-gw/pkg/revocation"
 )
 
@@ -47,6 +49,26 @@ func TestBlockBothSides(t *testing.T) {
 	var invalid *InvalidTokenError
 	if _, err := r.Block(context.Background(), BlockRequest{Kind: revocation.BlockIP, Value: "not-an-ip"}); !errors.As(err, &invalid) {
 		t.Errorf("a bad address: %v", err)
+	}
+}
+
+// A status list among the sides (micro-gw dev --project) carries tokens
+// alone: a blocking condition goes to the others and succeeds.
+func TestBlockPassesAStatusListBy(t *testing.T) {
+	s := startServices(t)
+	r := newRevoker(t, s.revocationConf())
+	list, err := OpenStatusList(filepath.Join(t.TempDir(), "statuslist.json"), "http://127.0.0.1:1/statuslists/1",
+		Signer{Key: testKey, KeyID: issuer.DefaultKeyID, Issuer: issuer.DefaultIssuer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.AddSide(list)
+	res, err := r.Block(context.Background(), BlockRequest{Kind: revocation.BlockUser, Value: "mallory"})
+	if err != nil || len(res.Done) != 2 {
+		t.Fatalf("block beside a status list: %v\n%s", err, strings.Join(res.Done, "\n"))
+	}
+	if _, _, ok := s.key(t, "blocking/user/mallory"); !ok {
+		t.Error("no etcd key")
 	}
 }
 

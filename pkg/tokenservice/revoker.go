@@ -187,6 +187,18 @@ func (r *Revoker) toEverySide(ctx context.Context, do func(context.Context, Side
 	return done, errors.Join(errs...)
 }
 
+// toEverySideOf is toEverySide for what only the sides that are an S carry
+// (blocking conditions, revocation rules): a side that is not one, a status
+// list of tokens, has no part in it.
+func toEverySideOf[S Side](ctx context.Context, r *Revoker, do func(context.Context, S) (string, error)) ([]string, error) {
+	return r.toEverySide(ctx, func(ctx context.Context, s Side) (string, error) {
+		if of, ok := s.(S); ok {
+			return do(ctx, of)
+		}
+		return "", nil
+	})
+}
+
 func (r *Revoker) now() time.Time {
 	if r.Now != nil {
 		return r.Now()

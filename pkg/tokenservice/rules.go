@@ -64,12 +64,8 @@ func (r *Revoker) RevokeRule(ctx context.Context, req RuleRequest) (RuleResult, 
 	}
 	res := RuleResult{Rule: n}
 	var err error
-	res.Done, err = r.toEverySide(ctx, func(ctx context.Context, s Side) (string, error) {
-		rs, ok := s.(RuleSide)
-		if !ok {
-			return "", nil // a side of tokens alone (a status list): rules do not go there
-		}
-		line, err := rs.RevokeRule(ctx, n)
+	res.Done, err = toEverySideOf(ctx, r, func(ctx context.Context, s RuleSide) (string, error) {
+		line, err := s.RevokeRule(ctx, n)
 		if err != nil {
 			return "", err
 		}
