@@ -88,9 +88,9 @@ func corsExt(exts map[string]any) (*runtime.CORS, error) {
 	if err != nil || !ok {
 		return nil, errorIf(err, at)
 	}
-	m, isMap := v.(map[string]any)
-	if !isMap {
-		return nil, errorAt(at, "must be an object {%s: true, %s: [...], ...}, got %s", corsEnabled, corsOrigins, describe(v))
+	m, err := objectAt(v, at, "{"+corsEnabled+": true, "+corsOrigins+": [...], ...}")
+	if err != nil {
+		return nil, err
 	}
 	c := &runtime.CORS{
 		AllowOrigins: slices.Clone(cors.DefaultAllowOrigins),

@@ -19,9 +19,9 @@ var envReference = regexp.MustCompile(`^\$\{[A-Za-z_][A-Za-z0-9_]*\}$`)
 // image, so it is refused. Left out, it is given when the gateway starts.
 // Neither the password nor the user name appears in an error.
 func parseSecurityConfig(v any, at jsonPath) (*runtime.BasicAuth, error) {
-	m, isMap := v.(map[string]any)
-	if !isMap {
-		return nil, errorAt(at, "must be an object {type: basic, username: U, password: \"${NAME}\"}, got %s", describe(v))
+	m, err := objectAt(v, at, "{type: basic, username: U, password: \"${NAME}\"}")
+	if err != nil {
+		return nil, err
 	}
 	if _, ok := m["type"]; !ok {
 		return nil, errorAt(at.child("type"), "is required: basic")

@@ -141,9 +141,9 @@ func parseEndpoint(v any, at jsonPath, named map[string]*runtime.Endpoint) (*run
 		}
 		return ep, nil
 	}
-	m, isMap := v.(map[string]any)
-	if !isMap {
-		return nil, errorAt(at, "must be an object {urls: [...], type: load_balance|failover}, got %s", describe(v))
+	m, err := objectAt(v, at, "{urls: [...], type: load_balance|failover}")
+	if err != nil {
+		return nil, err
 	}
 	ep := &runtime.Endpoint{Type: endpointLoadBalance}
 	for _, key := range sortedKeys(m) {
@@ -192,9 +192,9 @@ const maxRetries = 10
 // WSO2 API Microgateway 3.x fields intervalInMillis, backOffFactor and
 // maxWaitIntervalInMillis.
 func parseAdvanced(v any, at jsonPath, ep *runtime.Endpoint) error {
-	m, isMap := v.(map[string]any)
-	if !isMap {
-		return errorAt(at, "must be an object {timeoutInMillis: N, retryConfig: {count: N, statusCodes: [...]}}, got %s", describe(v))
+	m, err := objectAt(v, at, "{timeoutInMillis: N, retryConfig: {count: N, statusCodes: [...]}}")
+	if err != nil {
+		return err
 	}
 	for _, key := range sortedKeys(m) {
 		switch key {
@@ -219,9 +219,9 @@ func parseAdvanced(v any, at jsonPath, ep *runtime.Endpoint) error {
 
 // parseRetry reads retryConfig.
 func parseRetry(v any, at jsonPath) (*runtime.Retry, error) {
-	m, isMap := v.(map[string]any)
-	if !isMap {
-		return nil, errorAt(at, "must be an object {count: N, statusCodes: [502, 503, 504]}, got %s", describe(v))
+	m, err := objectAt(v, at, "{count: N, statusCodes: [502, 503, 504]}")
+	if err != nil {
+		return nil, err
 	}
 	if _, ok := m["count"]; !ok {
 		return nil, errorAt(at.child("count"), "is required: how many times a request may be sent again")
@@ -332,6 +332,16 @@ func describe(v any) string {
 		return "an object"
 	}
 	return fmt.Sprintf("%T", v)
+}
+
+// objectAt is v, the value at at, as an object; anything else is an error
+// saying what it must be (shape) and what it is.
+func objectAt(v any, at jsonPath, shape string) (map[string]any, error) {
+	m, isMap := v.(map[string]any)
+	if !isMap {
+		return nil, errorAt(at, "must be an object %s, got %s", shape, describe(v))
+	}
+	return m, nil
 }
 
 func errorIf(err error, at jsonPath) error {

@@ -75,9 +75,9 @@ func appSecurityExt(exts map[string]any, at jsonPath) (*appSecurity, error) {
 	if err != nil || !ok {
 		return nil, errorIf(err, at)
 	}
-	m, isMap := v.(map[string]any)
-	if !isMap {
-		return nil, errorAt(at, "must be an object {security-types: [oauth2, api_key, basic_auth], optional: false}, got %s", describe(v))
+	m, err := objectAt(v, at, "{security-types: [oauth2, api_key, basic_auth], optional: false}")
+	if err != nil {
+		return nil, err
 	}
 	app := &appSecurity{at: at}
 	for _, key := range sortedKeys(m) {
