@@ -28,17 +28,12 @@ type DevOptions struct {
 	Getwd  func() (string, error)
 	Getenv func(string) string
 
-	DataDir          string // --data; empty: DefaultDataDir
-	EtcdAddr         string
-	EtcdPeerAddr     string
-	StompAddr        string
-	TokenServiceAddr string
-	ClientID         string
-	ClientSecret     string
-	Project          string // --project: serve with the project's TLS pair, issue tokens with its key
-	StatusListAddr   string
-	DefaultTTL       time.Duration
-	LogLevel         string
+	// Config is what the flags set of the services' configuration: the
+	// addresses, the client credentials, --default-ttl, and DataDir (--data;
+	// empty: DefaultDataDir; relative: to the working directory).
+	devservices.Config
+	Project  string // --project: serve with the project's TLS pair, issue tokens with its key
+	LogLevel string
 
 	// started, when set, is called with the running services (tests).
 	started func(*devservices.Services)
@@ -126,17 +121,8 @@ func devRun(ctx context.Context, opts *DevOptions) error {
 		return err
 	}
 
-	cfg := devservices.Config{
-		DataDir:          dataDir,
-		EtcdAddr:         opts.EtcdAddr,
-		EtcdPeerAddr:     opts.EtcdPeerAddr,
-		StompAddr:        opts.StompAddr,
-		TokenServiceAddr: opts.TokenServiceAddr,
-		ClientID:         opts.ClientID,
-		ClientSecret:     opts.ClientSecret,
-		DefaultTTL:       opts.DefaultTTL,
-		Logger:           logger,
-	}
+	cfg := opts.Config
+	cfg.DataDir, cfg.Logger = dataDir, logger
 	if opts.Project != "" {
 		p, key, err := issuer.ProjectKey(wd, opts.Project)
 		if err != nil {
@@ -148,7 +134,6 @@ func devRun(ctx context.Context, opts *DevOptions) error {
 			return err
 		}
 		cfg.Issuer = &devservices.DevIssuer{Key: key, KeyID: project.IssuerAlias, Issuer: iss, Audience: aud}
-		cfg.StatusListAddr = opts.StatusListAddr
 	}
 	svc, err := devservices.Start(ctx, cfg)
 	if err != nil {
