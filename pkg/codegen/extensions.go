@@ -3,8 +3,9 @@ package codegen
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -351,11 +352,6 @@ func errorIf(err error, at jsonPath) error {
 	return &pathError{path: at, err: err}
 }
 
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+// sortedKeys are the keys of m in order, so that the first fault reported
+// is the same on every run.
+func sortedKeys(m map[string]any) []string { return slices.Sorted(maps.Keys(m)) }
