@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/micro-gw/micro-gw/pkg/internal/sweep"
 )
 
 // BlockKind is what a blocking condition matches (design.md section 8,
@@ -309,19 +311,7 @@ func (b *BlockSet) Sweep(now time.Time) int {
 // RunSweeper calls Sweep every interval (a minute when not positive) until
 // ctx is done.
 func (b *BlockSet) RunSweeper(ctx context.Context, interval time.Duration) {
-	if interval <= 0 {
-		interval = time.Minute
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			b.Sweep(now)
-		}
-	}
+	sweep.Every(ctx, interval, func(now time.Time) { b.Sweep(now) })
 }
 
 // Block implements BlockSink when the runtime's sink has a BlockSet.

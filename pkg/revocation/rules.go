@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/micro-gw/micro-gw/pkg/internal/sweep"
 )
 
 // RuleKind says which claim of a token a revocation rule matches.
@@ -296,19 +298,7 @@ func (r *RuleSet) Sweep(now time.Time) int {
 // RunSweeper calls Sweep every interval (a minute when not positive) until
 // ctx is done.
 func (r *RuleSet) RunSweeper(ctx context.Context, interval time.Duration) {
-	if interval <= 0 {
-		interval = time.Minute
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			r.Sweep(now)
-		}
-	}
+	sweep.Every(ctx, interval, func(now time.Time) { r.Sweep(now) })
 }
 
 // Revocations is the revoked Set, the RuleSet and the blocking conditions

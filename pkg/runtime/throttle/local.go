@@ -7,6 +7,8 @@ import (
 	"hash/maphash"
 	"sync"
 	"time"
+
+	"github.com/micro-gw/micro-gw/pkg/internal/sweep"
 )
 
 // localShards is the number of locked parts of a Local store.
@@ -135,18 +137,10 @@ func (l *Local) Sweep() int {
 	return n
 }
 
-// RunSweeper calls Sweep every interval until ctx is done.
+// RunSweeper calls Sweep every interval (a minute when not positive) until
+// ctx is done.
 func (l *Local) RunSweeper(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			l.Sweep()
-		}
-	}
+	sweep.Every(ctx, interval, func(time.Time) { l.Sweep() })
 }
 
 // hashHex is a short, stable digest of s for keys (the same on every
