@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/micro-gw/micro-gw/pkg/internal/located"
 )
 
 // DefinitionError is a fault in one file a build reads (an API definition,
@@ -20,21 +22,7 @@ type DefinitionError struct {
 	Err  error
 }
 
-func (e *DefinitionError) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		b.WriteString(":")
-		b.WriteString(strconv.Itoa(e.Line))
-	}
-	b.WriteString(": ")
-	if e.Path != "" {
-		b.WriteString(e.Path)
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Err.Error())
-	return b.String()
-}
+func (e *DefinitionError) Error() string { return located.Message(e.File, e.Line, e.Err, e.Path) }
 
 func (e *DefinitionError) Unwrap() error { return e.Err }
 

@@ -3,8 +3,8 @@ package config
 import (
 	"errors"
 	"math"
-	"strconv"
-	"strings"
+
+	"github.com/micro-gw/micro-gw/pkg/internal/located"
 )
 
 // Error is a fault in a configuration: the conf file, the dotted key (with
@@ -21,28 +21,7 @@ type Error struct {
 	Err error
 }
 
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		b.WriteString(":")
-		b.WriteString(strconv.Itoa(e.Line))
-	}
-	for _, part := range []string{e.Key, e.Via} {
-		if part == "" {
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteString(": ")
-		}
-		b.WriteString(part)
-	}
-	if b.Len() > 0 {
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Err.Error())
-	return b.String()
-}
+func (e *Error) Error() string { return located.Message(e.File, e.Line, e.Err, e.Key, e.Via) }
 
 func (e *Error) Unwrap() error { return e.Err }
 
