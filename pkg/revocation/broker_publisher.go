@@ -94,14 +94,7 @@ func (p *BrokerPublisher) Publish(ctx context.Context, n Notice) error {
 	if until := tok.Until(); n.TTL == 0 && !until.IsZero() {
 		n.TTL = max(time.Until(until).Truncate(time.Second)+time.Second, time.Second)
 	}
-	if err := p.send(ctx, EncodeNotice(n)); err != nil {
-		if errors.Is(err, ErrPublisherClosed) {
-			return err
-		}
-		return fmt.Errorf("publish revocation of jti %q: %w", n.JTI, err)
-	}
-	p.log.Debug("published revocation", "jti", n.JTI, "ttl", n.TTL)
-	return nil
+	return p.publish(ctx, EncodeNotice(n), "revocation", fmt.Sprintf(" of jti %q", n.JTI), "jti", n.JTI, "ttl", n.TTL)
 }
 
 // PublishRule sends the rule n to the topic, as Publish does a notice.
@@ -109,15 +102,8 @@ func (p *BrokerPublisher) PublishRule(ctx context.Context, n RuleNotice) error {
 	if err := ValidateRuleNotice(n); err != nil {
 		return fmt.Errorf("publish revocation rule: %w", err)
 	}
-	if err := p.send(ctx, EncodeRuleNotice(n)); err != nil {
-		if errors.Is(err, ErrPublisherClosed) {
-			return err
-		}
-		return fmt.Errorf("publish revocation rule for %s %q: %w", n.Kind, n.Key, err)
-	}
-	p.log.Debug("published revocation rule", "kind", n.Kind.String(), "key", n.Key,
-		"issued_before", n.IssuedBefore.Unix(), "ttl", n.TTL)
-	return nil
+	return p.publish(ctx, EncodeRuleNotice(n), "revocation rule", fmt.Sprintf(" for %s %q", n.Kind, n.Key),
+		"kind", n.Kind.String(), "key", n.Key, "issued_before", n.IssuedBefore.Unix(), "ttl", n.TTL)
 }
 
 // PublishBlock sends the blocking condition n to the topic (n.Enabled
@@ -126,13 +112,21 @@ func (p *BrokerPublisher) PublishBlock(ctx context.Context, n BlockNotice) error
 	if err := ValidateBlockNotice(n); err != nil {
 		return fmt.Errorf("publish blocking condition: %w", err)
 	}
-	if err := p.send(ctx, EncodeBlockNotice(n)); err != nil {
+	return p.publish(ctx, EncodeBlockNotice(n), "blocking condition", fmt.Sprintf(" %s %q", n.Kind, n.Value),
+		"type", n.Kind.String(), "value", n.Value, "enabled", n.Enabled, "ttl", n.TTL)
+}
+
+// publish sends body, the message of a what (of which names the one),
+// and logs it with attrs. A closed publisher's ErrPublisherClosed is
+// returned as it is.
+func (p *BrokerPublisher) publish(ctx context.Context, body []byte, what, which string, attrs ...any) error {
+	if err := p.send(ctx, body); err != nil {
 		if errors.Is(err, ErrPublisherClosed) {
 			return err
 		}
-		return fmt.Errorf("publish blocking condition %s %q: %w", n.Kind, n.Value, err)
+		return fmt.Errorf("publish %s%s: %w", what, which, err)
 	}
-	p.log.Debug("published blocking condition", "type", n.Kind.String(), "value", n.Value, "enabled", n.Enabled, "ttl", n.TTL)
+	p.log.Debug("published "+what, attrs...)
 	return nil
 }
 

@@ -79,13 +79,18 @@ func (p *EtcdPublisher) Revoke(ctx context.Context, jti string, ttl time.Duratio
 // lease and the value "0": it stays until it is deleted.
 func (p *EtcdPublisher) putWithTTL(ctx context.Context, key string, ttl time.Duration) error {
 	if ttl <= 0 {
-		if _, err := p.cli.Put(ctx, key, "0"); err != nil {
-			return fmt.Errorf("put %q: %w", key, err)
-		}
-		return nil
+		return p.put(ctx, key, "0")
 	}
 	secs := int64((ttl + time.Second - 1) / time.Second)
 	return p.putLeased(ctx, key, strconv.FormatInt(secs, 10), secs)
+}
+
+// put puts key with value and no lease.
+func (p *EtcdPublisher) put(ctx context.Context, key, value string) error {
+	if _, err := p.cli.Put(ctx, key, value); err != nil {
+		return fmt.Errorf("put %q: %w", key, err)
+	}
+	return nil
 }
 
 // putLeased puts key with value under a new lease of secs seconds.
@@ -111,7 +116,11 @@ func (p *EtcdPublisher) Unrevoke(ctx context.Context, jti string) error {
 	if jti == "" {
 		return errors.New("unrevoke: empty jti")
 	}
-	key := p.prefix + jti
+	return p.delete(ctx, p.prefix+jti)
+}
+
+// delete deletes key; deleting a key that does not exist is not an error.
+func (p *EtcdPublisher) delete(ctx context.Context, key string) error {
 	if _, err := p.cli.Delete(ctx, key); err != nil {
 		return fmt.Errorf("delete %q: %w", key, err)
 	}
@@ -135,10 +144,7 @@ func (p *EtcdPublisher) RevokeRule(ctx context.Context, n RuleNotice) error {
 	key := p.RuleKey(n.Kind, n.Key)
 	value := string(EncodeRuleEtcdValue(n))
 	if n.TTL <= 0 {
-		if _, err := p.cli.Put(ctx, key, value); err != nil {
-			return fmt.Errorf("put %q: %w", key, err)
-		}
-		return nil
+		return p.put(ctx, key, value)
 	}
 	now := time.Now()
 	left := RuleExpiry(now, n.IssuedBefore, n.TTL).Sub(now)
@@ -148,11 +154,7 @@ func (p *EtcdPublisher) RevokeRule(ctx context.Context, n RuleNotice) error {
 // UnrevokeRule deletes the key of the rule of kind for key; gateways
 // watching the rules prefix drop the rule.
 func (p *EtcdPublisher) UnrevokeRule(ctx context.Context, kind RuleKind, key string) error {
-	k := p.RuleKey(kind, key)
-	if _, err := p.cli.Delete(ctx, k); err != nil {
-		return fmt.Errorf("delete %q: %w", k, err)
-	}
-	return nil
+	return p.delete(ctx, p.RuleKey(kind, key))
 }
 
 // BlockKey is the etcd key of the blocking condition of kind for value.
@@ -173,11 +175,7 @@ func (p *EtcdPublisher) Block(ctx context.Context, n BlockNotice) error {
 // Unblock deletes the key of the condition of kind for value; gateways
 // watching the blocking prefix lift it.
 func (p *EtcdPublisher) Unblock(ctx context.Context, kind BlockKind, value string) error {
-	k := p.BlockKey(kind, value)
-	if _, err := p.cli.Delete(ctx, k); err != nil {
-		return fmt.Errorf("delete %q: %w", k, err)
-	}
-	return nil
+	return p.delete(ctx, p.BlockKey(kind, value))
 }
 
 // Close closes the connection.

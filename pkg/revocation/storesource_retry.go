@@ -146,22 +146,14 @@ type storeMetrics struct {
 
 func newStoreMetrics(reg prometheus.Registerer, store string) *storeMetrics {
 	labels := prometheus.Labels{"store": store}
+	gauge := func(name, help string) prometheus.Gauge {
+		return prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help, ConstLabels: labels})
+	}
 	m := &storeMetrics{
-		loaded: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name:        "microgw_revocation_store_loaded",
-			Help:        "1 while the persistent revocation store's list is loaded and being followed, 0 before the first load and while a reload is due.",
-			ConstLabels: labels,
-		}),
-		connected: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name:        "microgw_revocation_store_connected",
-			Help:        "1 while the connection to the persistent revocation store is up.",
-			ConstLabels: labels,
-		}),
-		keys: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name:        "microgw_revocation_store_keys",
-			Help:        "Revoked token IDs held from the persistent revocation store.",
-			ConstLabels: labels,
-		}),
+		loaded: gauge("microgw_revocation_store_loaded",
+			"1 while the persistent revocation store's list is loaded and being followed, 0 before the first load and while a reload is due."),
+		connected: gauge("microgw_revocation_store_connected", "1 while the connection to the persistent revocation store is up."),
+		keys:      gauge("microgw_revocation_store_keys", "Revoked token IDs held from the persistent revocation store."),
 		reloads: prometheus.NewCounter(prometheus.CounterOpts{
 			Name:        "microgw_revocation_store_reloads_total",
 			Help:        "Completed full loads of the persistent revocation store, the first one included.",

@@ -39,55 +39,35 @@ func newMetrics(revokedLen, rulesLen func() float64) *metrics {
 	reg := prometheus.NewRegistry()
 	m := &metrics{
 		registry: reg,
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "microgw_requests_total",
-			Help: "Requests answered by the gateway, by API, resource (path template), method and status.",
-		}, []string{"api", "resource", "method", "status"}),
+		requests: counterVec("microgw_requests_total",
+			"Requests answered by the gateway, by API, resource (path template), method and status.", "api", "resource", "method", "status"),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "microgw_request_duration_seconds",
 			Help:    "Time from the request's arrival to the end of the response, by API and resource.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"api", "resource"}),
-		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "microgw_auth_failures_total",
-			Help: "Requests refused by authentication or authorization, by reason.",
-		}, []string{"reason"}),
-		backendErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "microgw_backend_errors_total",
-			Help: "Requests answered with a backend fault, by reason: unreachable (503 101503, nothing sent), timeout (504 101504), closed (502 101505, sent but no valid response).",
-		}, []string{"reason"}),
-		backendRetries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "microgw_backend_retries_total",
-			Help: "Backend requests sent again under an endpoint's retryConfig, by the status that was retried.",
-		}, []string{"code"}),
+		authFailures: counterVec("microgw_auth_failures_total",
+			"Requests refused by authentication or authorization, by reason.", "reason"),
+		backendErrors: counterVec("microgw_backend_errors_total",
+			"Requests answered with a backend fault, by reason: unreachable (503 101503, nothing sent), timeout (504 101504), closed (502 101505, sent but no valid response).", "reason"),
+		backendRetries: counterVec("microgw_backend_retries_total",
+			"Backend requests sent again under an endpoint's retryConfig, by the status that was retried.", "code"),
 		panics: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "microgw_panics_total",
 			Help: "Requests whose handling panicked and got the internal error fault.",
 		}),
-		revoked: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "microgw_revoked_tokens",
-			Help: "Entries in the revoked-token set (expired ones are removed by a sweep every minute).",
-		}, revokedLen),
-		rules: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "microgw_revocation_rules",
-			Help: "Revocation rules held (by subject, client or issuer; expired ones are removed by a sweep every minute).",
-		}, rulesLen),
-		sourceReady: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "microgw_revocation_source_ready",
-			Help: "1 once an enabled revocation source has made its first load or subscription.",
-		}, []string{"source"}),
-		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "microgw_throttled_requests_total",
-			Help: "Requests refused with 429 because a throttling quota was used up, by API, policy and level (resource, api, subscription, application).",
-		}, []string{"api", "policy", "level"}),
-		blocked: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "microgw_blocked_requests_total",
-			Help: "Requests refused with 403 (fault 900805) by a blocking condition, by API and kind (ip, iprange, api, application, user).",
-		}, []string{"api", "kind"}),
-		throttlingMode: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "microgw_throttling_mode",
-			Help: "With [throttlingConfig.global]: 1 for the store that counts now, redis (shared by the fleet) or local (this gateway alone, while Redis is away).",
-		}, []string{"mode"}),
+		revoked: gaugeFunc("microgw_revoked_tokens",
+			"Entries in the revoked-token set (expired ones are removed by a sweep every minute).", revokedLen),
+		rules: gaugeFunc("microgw_revocation_rules",
+			"Revocation rules held (by subject, client or issuer; expired ones are removed by a sweep every minute).", rulesLen),
+		sourceReady: gaugeVec("microgw_revocation_source_ready",
+			"1 once an enabled revocation source has made its first load or subscription.", "source"),
+		throttled: counterVec("microgw_throttled_requests_total",
+			"Requests refused with 429 because a throttling quota was used up, by API, policy and level (resource, api, subscription, application).", "api", "policy", "level"),
+		blocked: counterVec("microgw_blocked_requests_total",
+			"Requests refused with 403 (fault 900805) by a blocking condition, by API and kind (ip, iprange, api, application, user).", "api", "kind"),
+		throttlingMode: gaugeVec("microgw_throttling_mode",
+			"With [throttlingConfig.global]: 1 for the store that counts now, redis (shared by the fleet) or local (this gateway alone, while Redis is away).", "mode"),
 	}
 	reg.MustRegister(m.requests, m.duration, m.authFailures, m.backendErrors, m.backendRetries, m.panics, m.revoked,
 		m.rules, m.sourceReady, m.throttled, m.blocked,
@@ -97,6 +77,20 @@ func newMetrics(revokedLen, rulesLen func() float64) *metrics {
 		m.backendErrors.WithLabelValues(reason) // shown at 0 before the first fault
 	}
 	return m
+}
+
+// counterVec and gaugeVec are the metric name, by labels; gaugeFunc reads
+// its value from f.
+func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+}
+
+func gaugeVec(name, help string, labels ...string) *prometheus.GaugeVec {
+	return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
+}
+
+func gaugeFunc(name, help string, f func() float64) prometheus.GaugeFunc {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
 }
 
 // routeMetrics are a route's observers, looked up once so that a request
