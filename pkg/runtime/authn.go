@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/micro-gw/micro-gw/pkg/revocation"
@@ -90,7 +91,7 @@ func compileAuth(res *Resource, bearerHeader string) *routeAuth {
 			}
 		}
 		ra.places = append(ra.places, p)
-		if !containsString(ra.kinds, p.kind) {
+		if !slices.Contains(ra.kinds, p.kind) {
 			ra.kinds = append(ra.kinds, p.kind)
 		}
 		return len(ra.places) - 1
@@ -114,15 +115,6 @@ func compileAuth(res *Resource, bearerHeader string) *routeAuth {
 	}
 	ra.challenges = len(ra.kinds) != 1 || ra.kinds[0] != SchemeOAuth2
 	return ra
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // placeResult is what one place gave for one request.

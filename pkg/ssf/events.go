@@ -32,15 +32,6 @@ const (
 // rules.
 var RevokingEvents = []string{EventSessionRevoked, EventCredentialChange, EventAccountDisabled, EventAccountPurged, EventCredentialCompromise}
 
-func revoking(typ string) bool {
-	for _, e := range RevokingEvents {
-		if e == typ {
-			return true
-		}
-	}
-	return false
-}
-
 // SET is a verified Security Event Token, read.
 type SET struct {
 	JTI string

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -204,7 +205,7 @@ func (r *Receiver) handle(ctx context.Context, token string, pollAck bool) outco
 		}
 	case set.Type == EventStreamUpdated:
 		log.Warn("the transmitter updated the stream", "status", set.Payload["status"], "reason", set.Payload["reason"])
-	case revoking(set.Type):
+	case slices.Contains(RevokingEvents, set.Type):
 		m := MapSubject(set.Subject, r.cfg.Issuers)
 		if m.Kind == 0 {
 			log.Warn("event acknowledged without a revocation", "reason", m.Reason)
