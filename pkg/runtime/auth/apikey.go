@@ -38,20 +38,11 @@ func APIKeyFromRequest(r *http.Request, in, name string) (string, *Error) {
 			vals = append(vals, c.Value)
 		}
 	}
-	switch {
-	case len(vals) == 0:
-		return "", errMissing
-	case len(vals) > 1:
-		return "", errTwoKeys
+	key, e := onlyValue(vals, errTwoKeys)
+	if e == nil && len(key) > MaxTokenSize {
+		e = errTooLarge
 	}
-	key := strings.TrimSpace(vals[0])
-	switch {
-	case key == "":
-		return "", errMissing
-	case len(key) > MaxTokenSize:
-		return "", errTooLarge
-	}
-	return key, nil
+	return key, e
 }
 
 // queryValues returns the values of the parameter name in a raw query,

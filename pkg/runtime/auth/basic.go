@@ -137,13 +137,8 @@ func NewUsers(cfg *config.Config, opts UsersOptions) (*Users, error) {
 			costliest = cost
 		}
 	}
-	if r := opts.Registerer; r != nil {
-		if err := r.Register(u.checks); err != nil {
-			return nil, fmt.Errorf("auth: register metrics: %w", err)
-		}
-	}
-	for _, res := range []string{"ok", "cached", "bad", "busy"} {
-		u.checks.WithLabelValues(res)
+	if err := registerResults(opts.Registerer, u.checks, "ok", "cached", "bad", "busy"); err != nil {
+		return nil, err
 	}
 	return u, nil
 }

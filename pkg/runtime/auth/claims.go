@@ -96,6 +96,16 @@ const maxNumericDate = 253402300799
 // into a Go struct, as the revocation tools do to find a token's jti and
 // exp, matches names case-insensitively and keeps the last, so it would
 // revoke another jti than the one this validator reads.
+// decodeSegment decodes a base64url segment of a compact JWS (its header
+// or payload) and the JSON object in it.
+func decodeSegment(seg string) (map[string]any, error) {
+	b, err := b64.DecodeString(seg)
+	if err != nil {
+		return nil, err
+	}
+	return decodeObject(b)
+}
+
 func decodeObject(b []byte) (map[string]any, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
@@ -211,13 +221,9 @@ func parseClaims(m map[string]any) (*Claims, *Error) {
 	case string:
 		c.Audience = []string{aud}
 	case []any:
-		c.Audience = make([]string, 0, len(aud))
-		for _, a := range aud {
-			s, ok := a.(string)
-			if !ok {
-				return nil, invalid(ReasonBadClaim, "The aud claim must be a string or an array of strings")
-			}
-			c.Audience = append(c.Audience, s)
+		var ok bool
+		if c.Audience, ok = stringList(aud); !ok {
+			return nil, invalid(ReasonBadClaim, "The aud claim must be a string or an array of strings")
 		}
 	default:
 		return nil, invalid(ReasonBadClaim, "The aud claim must be a string or an array of strings")
@@ -236,12 +242,9 @@ func parseClaims(m map[string]any) (*Claims, *Error) {
 		}
 	case []any:
 		// Some issuers (and RFC 9068 drafts) send scopes as an array.
-		for _, s := range sc {
-			str, ok := s.(string)
-			if !ok {
-				return nil, invalid(ReasonBadClaim, "The scope claim must be a string or an array of strings")
-			}
-			c.Scopes = append(c.Scopes, str)
+		var ok bool
+		if c.Scopes, ok = stringList(sc); !ok {
+			return nil, invalid(ReasonBadClaim, "The scope claim must be a string or an array of strings")
 		}
 	default:
 		return nil, invalid(ReasonBadClaim, "The scope claim must be a string or an array of strings")
@@ -315,4 +318,17 @@ func applicationID(m map[string]any) string {
 		}
 	}
 	return ""
+}
+
+// stringList is list as strings; ok is false when an element is not one.
+func stringList(list []any) (_ []string, ok bool) {
+	out := make([]string, 0, len(list))
+	for _, v := range list {
+		s, ok := v.(string)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, s)
+	}
+	return out, true
 }

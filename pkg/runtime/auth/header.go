@@ -5,6 +5,21 @@ import (
 	"strings"
 )
 
+// onlyValue is the one value of a credential given in vals, trimmed: none,
+// or an empty one, is errMissing; more than one is two.
+func onlyValue(vals []string, two *Error) (string, *Error) {
+	switch {
+	case len(vals) == 0:
+		return "", errMissing
+	case len(vals) > 1:
+		return "", two
+	}
+	if v := strings.TrimSpace(vals[0]); v != "" {
+		return v, nil
+	}
+	return "", errMissing
+}
+
 // TokenFromRequest takes the bearer token from the header headerName
 // (authConfig.authorizationHeader). No header, or an empty one, is missing
 // credentials (900902); two headers, a scheme other than Bearer (compared
@@ -14,15 +29,9 @@ func TokenFromRequest(h http.Header, headerName string) (string, *Error) {
 	if vals == nil {
 		vals = h.Values(headerName) // not in canonical form as given
 	}
-	switch {
-	case len(vals) == 0:
-		return "", errMissing
-	case len(vals) > 1:
-		return "", errTwoHeaders
-	}
-	v := strings.TrimSpace(vals[0])
-	if v == "" {
-		return "", errMissing
+	v, e := onlyValue(vals, errTwoHeaders)
+	if e != nil {
+		return "", e
 	}
 	scheme, tok := v, ""
 	if i := strings.IndexAny(v, " \t"); i >= 0 {

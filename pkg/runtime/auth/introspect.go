@@ -118,13 +118,8 @@ func NewIntrospector(cfg *config.Config, opts Options) (*Introspector, error) {
 		in.active = newBoundedCache[*Introspected](c.TokenCacheCapacity, c.TokenCacheExpiryTime)
 		in.inactive = newBoundedCache[*Error](min(c.TokenCacheCapacity, maxInactive), c.TokenCacheExpiryTime)
 	}
-	if r := opts.Registerer; r != nil {
-		if err := r.Register(in.results); err != nil {
-			return nil, fmt.Errorf("auth: register metrics: %w", err)
-		}
-	}
-	for _, res := range []string{"active", "inactive", "error", "cached"} {
-		in.results.WithLabelValues(res)
+	if err := registerResults(opts.Registerer, in.results, "active", "inactive", "error", "cached"); err != nil {
+		return nil, err
 	}
 	return in, nil
 }

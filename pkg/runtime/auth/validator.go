@@ -279,11 +279,7 @@ func (v *Validator) verify(ctx context.Context, token string) (*Claims, *Error) 
 	if !ok1 || !ok2 || h == "" || p == "" || strings.Count(token, ".") != 2 {
 		return nil, errMalformed
 	}
-	hb, err := b64.DecodeString(h)
-	if err != nil {
-		return nil, errMalformed
-	}
-	hdr, err := decodeObject(hb)
+	hdr, err := decodeSegment(h)
 	if err != nil {
 		return nil, errMalformed
 	}
@@ -304,11 +300,7 @@ func (v *Validator) verify(ctx context.Context, token string) (*Claims, *Error) 
 			return nil, invalid(ReasonBadHeader, "The kid header must be a string")
 		}
 	}
-	pb, err := b64.DecodeString(p)
-	if err != nil {
-		return nil, errMalformed
-	}
-	payload, err := decodeObject(pb)
+	payload, err := decodeSegment(p)
 	if err != nil {
 		return nil, errMalformed
 	}
