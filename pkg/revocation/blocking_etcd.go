@@ -2,9 +2,7 @@ package revocation
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
-	"strings"
 )
 
 // DefaultBlockingPrefix is where blocking conditions live in etcd by
@@ -30,23 +28,12 @@ func NewEtcdBlockSource(cfg EtcdConfig) (*EtcdSource, error) {
 // prefixes: none may contain another, or one kind of key would be read as
 // another.
 func (c EtcdConfig) blockingPrefix(jtiPrefix string) (string, error) {
-	p := c.BlockingPrefix
-	if p == "" {
-		p = DefaultBlockingPrefix
-	}
-	if p == "/" {
-		return "", errors.New("etcd blockingPrefix \"/\" would be every key of etcd")
-	}
 	rules, err := c.rulesPrefix(jtiPrefix)
 	if err != nil {
 		return "", err
 	}
-	for _, other := range []struct{ name, prefix string }{{"the jti prefix", jtiPrefix}, {"rulesPrefix", rules}} {
-		if strings.HasPrefix(p, other.prefix) || strings.HasPrefix(other.prefix, p) {
-			return "", fmt.Errorf("etcd blockingPrefix %q and %s %q overlap; give blocking conditions a prefix of their own", p, other.name, other.prefix)
-		}
-	}
-	return p, nil
+	return ownPrefix("blockingPrefix", c.BlockingPrefix, DefaultBlockingPrefix, "blocking conditions",
+		namedPrefix{"the jti prefix", jtiPrefix}, namedPrefix{"rulesPrefix", rules})
 }
 
 // etcdBlockKeys: each key under the blocking prefix is a blocking condition,

@@ -3,6 +3,7 @@ package revocation
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"strings"
@@ -347,4 +348,26 @@ func FuzzBlockEtcdKey(f *testing.F) {
 			t.Fatalf("%q: %v %q written back as %q reads as %v %q (%v)", rel, kind, value, BlockEtcdKey(kind, value), k2, v2, err)
 		}
 	})
+}
+
+// The rules and blocking prefixes must each be a prefix of their own: not
+// all of etcd, and overlapping neither the jti prefix nor each other.
+func TestEtcdPrefixesOfTheirOwn(t *testing.T) {
+	for _, c := range []struct {
+		cfg     EtcdConfig
+		jti     string
+		wantErr string // "" for none
+	}{
+		{EtcdConfig{}, "jti/", ""},
+		{EtcdConfig{RulesPrefix: "/"}, "jti/", `etcd rulesPrefix "/" would be every key of etcd`},
+		{EtcdConfig{RulesPrefix: "jti/rules/"}, "jti/", `etcd rulesPrefix "jti/rules/" and the jti prefix "jti/" overlap; give the rules a prefix of their own`},
+		{EtcdConfig{BlockingPrefix: "/"}, "jti/", `etcd blockingPrefix "/" would be every key of etcd`},
+		{EtcdConfig{BlockingPrefix: "j"}, "jti/", `etcd blockingPrefix "j" and the jti prefix "jti/" overlap; give blocking conditions a prefix of their own`},
+		{EtcdConfig{BlockingPrefix: DefaultRulesPrefix + "b/"}, "jti/", `etcd blockingPrefix "` + DefaultRulesPrefix + `b/" and rulesPrefix "` + DefaultRulesPrefix + `" overlap; give blocking conditions a prefix of their own`},
+	} {
+		_, err := c.cfg.blockingPrefix(c.jti)
+		if got := fmt.Sprint(err); (c.wantErr == "" && err != nil) || (c.wantErr != "" && got != c.wantErr) {
+			t.Errorf("%+v: %v, want %q", c.cfg, err, c.wantErr)
+		}
+	}
 }

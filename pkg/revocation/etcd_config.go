@@ -60,15 +60,26 @@ const DefaultRulesPrefix = "revocation-rules/"
 // contain the other, or rule keys would be read as revoked jtis (or jtis as
 // malformed rules).
 func (c EtcdConfig) rulesPrefix(jtiPrefix string) (string, error) {
-	p := c.RulesPrefix
+	return ownPrefix("rulesPrefix", c.RulesPrefix, DefaultRulesPrefix, "the rules", namedPrefix{"the jti prefix", jtiPrefix})
+}
+
+// namedPrefix is a key prefix and how a message names it.
+type namedPrefix struct{ name, prefix string }
+
+// ownPrefix is the prefix p of the conf's key (def when p is empty), which
+// what keeps in etcd: it must not be "/" (every key) nor contain or be
+// contained in any of others, or one kind of key would be read as another.
+func ownPrefix(key, p, def, what string, others ...namedPrefix) (string, error) {
 	if p == "" {
-		p = DefaultRulesPrefix
+		p = def
 	}
 	if p == "/" {
-		return "", errors.New("etcd rulesPrefix \"/\" would be every key of etcd")
+		return "", fmt.Errorf("etcd %s \"/\" would be every key of etcd", key)
 	}
-	if strings.HasPrefix(p, jtiPrefix) || strings.HasPrefix(jtiPrefix, p) {
-		return "", fmt.Errorf("etcd rulesPrefix %q and the jti prefix %q overlap; give the rules a prefix of their own", p, jtiPrefix)
+	for _, o := range others {
+		if strings.HasPrefix(p, o.prefix) || strings.HasPrefix(o.prefix, p) {
+			return "", fmt.Errorf("etcd %s %q and %s %q overlap; give %s a prefix of their own", key, p, o.name, o.prefix, what)
+		}
 	}
 	return p, nil
 }
