@@ -278,8 +278,11 @@ func TestBrokerSubscriberDropsBadMessages(t *testing.T) {
 	rawStompSend(t, b.addr, `{"revokedToken":"good-after-bad","ttl":"60"}`, nil)
 
 	// The subscriber handles messages in order: once the good one is in,
-	// the bad ones before it have been handled.
-	brokerEventually(t, "good message applied after bad ones", func() bool { return r.set.Revoked("good-after-bad") })
+	// the bad ones before it have been handled. A message is counted in
+	// Stats last, after the set has it: wait for the count too.
+	brokerEventually(t, "good message applied after bad ones", func() bool {
+		return r.set.Revoked("good-after-bad") && r.sub.Stats().Applied == 1
+	})
 	if st := r.sub.Stats(); st.Rejected != 3 || st.Applied != 1 {
 		t.Fatalf("stats = %+v, want 3 rejected, 1 applied", st)
 	}
