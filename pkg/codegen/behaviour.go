@@ -12,7 +12,7 @@ import (
 )
 
 // The API-level extensions that say how the gateway serves an API
-// (design.md section 9), besides its endpoints.
+// (docs/runtime.md, "Per-API behaviour" and "CORS"), besides its endpoints.
 const (
 	extAuthHeader = "x-wso2-auth-header"
 	extTransports = "x-wso2-transports"

@@ -10,8 +10,8 @@ import (
 	"github.com/micro-gw/micro-gw/pkg/internal/sweep"
 )
 
-// BlockKind is what a blocking condition matches (design.md section 8,
-// docs/traffic.md): the client's address or address range, the token's
+// BlockKind is what a blocking condition matches (docs/traffic.md,
+// "Blocking conditions"): the client's address or address range, the token's
 // application or user, or the API.
 type BlockKind uint8
 

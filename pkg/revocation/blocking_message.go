@@ -149,7 +149,8 @@ func ParseBlockValue(kind BlockKind, value string) (string, error) {
 	return "", fmt.Errorf("%w: no blocking condition type", ErrInvalidNotice)
 }
 
-// EncodeBlockNotice writes n as the message of design.md section 8, ttl as a
+// EncodeBlockNotice writes n as the message of docs/traffic.md ("How they
+// travel"), ttl as a
 // number of whole seconds (rounded up) inside the object when there is one:
 //
 //	{"blockingCondition":{"enabled":true,"ttl":3600,"type":"ip","value":"203.0.113.7"}}

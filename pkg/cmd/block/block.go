@@ -1,6 +1,7 @@
 // Package block is `micro-gw block` and `micro-gw unblock`: what a token
-// service does to cut a client off every gateway at once (design.md section
-// 8), driven by a gateway's micro-gw.conf as `micro-gw revoke` is.
+// service does to cut a client off every gateway at once (docs/traffic.md,
+// "Blocking conditions"), driven by a gateway's micro-gw.conf as
+// `micro-gw revoke` is.
 package block
 
 import (

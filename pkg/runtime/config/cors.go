@@ -8,7 +8,7 @@ import (
 )
 
 // The CORS default of APIs whose definition has no x-wso2-cors
-// (design.md section 9).
+// (docs/runtime.md, "CORS").
 
 // CORS is [corsConfig]: x-wso2-cors's fields, for every API whose
 // definition does not say.

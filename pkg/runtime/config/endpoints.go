@@ -10,7 +10,8 @@ import (
 	"strings"
 )
 
-// The endpoints of the APIs, given at deploy time (design.md section 9):
+// The endpoints of the APIs, given at deploy time (docs/runtime.md,
+// "Endpoints at deploy time"):
 // one binary serves dev, staging and production.
 
 // APIEndpoints is one [apiEndpoints."<basePath>"] table: the endpoints of
