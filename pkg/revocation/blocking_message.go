@@ -150,8 +150,8 @@ func ParseBlockValue(kind BlockKind, value string) (string, error) {
 }
 
 // EncodeBlockNotice writes n as the message of docs/traffic.md ("How they
-// travel"), ttl as a
-// number of whole seconds (rounded up) inside the object when there is one:
+// travel"), ttl as a number of whole seconds (rounded up) inside the object
+// when there is one:
 //
 //	{"blockingCondition":{"enabled":true,"ttl":3600,"type":"ip","value":"203.0.113.7"}}
 func EncodeBlockNotice(n BlockNotice) []byte {
