@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/tls"
-	"crypto/x509"
 	"net/http"
 	"net/url"
 	"os"
@@ -22,6 +20,7 @@ import (
 	"github.com/micro-gw/micro-gw/pkg/issuer"
 	"github.com/micro-gw/micro-gw/pkg/project"
 	"github.com/micro-gw/micro-gw/pkg/revocation"
+	"github.com/micro-gw/micro-gw/pkg/runtime/auth/authtest"
 	"github.com/micro-gw/micro-gw/pkg/runtime/config"
 )
 
@@ -59,20 +58,6 @@ func etcdClient(t *testing.T, endpoint string) *clientv3.Client {
 	return cli
 }
 
-// httpsClient trusts the token service's certificate file and nothing else.
-func httpsClient(t *testing.T, certFile string) *http.Client {
-	t.Helper()
-	pem, err := os.ReadFile(certFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		t.Fatalf("%s holds no certificate", certFile)
-	}
-	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 30 * time.Second}
-}
-
 // revoke posts token to the token service's /revoke and returns the status.
 func revoke(t *testing.T, client *http.Client, revokeURL, user, pass, token string) int {
 	t.Helper()
@@ -107,7 +92,7 @@ func TestRevokeOverHTTPSReachesBrokerAndEtcd(t *testing.T) {
 	}
 	sub := revocationtest.Subscribe(t, strings.TrimPrefix(s.StompURL, "stomp://"), "tokenRevocation")
 	cli := etcdClient(t, s.EtcdEndpoint)
-	client := httpsClient(t, s.CertFile)
+	client := authtest.TrustingClient(t, s.CertFile)
 
 	if code := revoke(t, client, s.RevokeURL, "admin", "wrong", "x"); code != http.StatusUnauthorized {
 		t.Errorf("wrong secret: %d, want 401", code)
@@ -140,7 +125,7 @@ func TestRevokeOverHTTPSReachesBrokerAndEtcd(t *testing.T) {
 func TestDataSurvivesRestart(t *testing.T) {
 	cfg := loopbackConfig(t, t.TempDir())
 	s := start(t, cfg)
-	client := httpsClient(t, s.CertFile)
+	client := authtest.TrustingClient(t, s.CertFile)
 	if code := revoke(t, client, s.RevokeURL, DefaultClientID, DefaultClientSecret, "kept-jti"); code != http.StatusOK {
 		t.Fatalf("revoke: %d", code)
 	}
@@ -227,7 +212,7 @@ func TestProjectCertificate(t *testing.T) {
 	if s.CertFile != cfg.CertFile {
 		t.Errorf("CertFile = %s, want the project's %s", s.CertFile, cfg.CertFile)
 	}
-	if code := revoke(t, httpsClient(t, cfg.CertFile), s.RevokeURL, DefaultClientID, DefaultClientSecret, "via-project-cert"); code != http.StatusOK {
+	if code := revoke(t, authtest.TrustingClient(t, cfg.CertFile), s.RevokeURL, DefaultClientID, DefaultClientSecret, "via-project-cert"); code != http.StatusOK {
 		t.Errorf("revoke: %d", code)
 	}
 }
@@ -239,7 +224,7 @@ func TestRevokeRuleOverHTTPS(t *testing.T) {
 	defer s.Close()
 	sub := revocationtest.Subscribe(t, strings.TrimPrefix(s.StompURL, "stomp://"), "tokenRevocation")
 	cli := etcdClient(t, s.EtcdEndpoint)
-	client := httpsClient(t, s.CertFile)
+	client := authtest.TrustingClient(t, s.CertFile)
 	if code := postForm(t, client, s.RulesURL, "admin", "wrong", url.Values{"subject": {"alice"}}); code != http.StatusUnauthorized {
 		t.Errorf("wrong secret: %d, want 401", code)
 	}

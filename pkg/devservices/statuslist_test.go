@@ -12,6 +12,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/micro-gw/micro-gw/pkg/runtime/auth/authtest"
 	"github.com/micro-gw/micro-gw/pkg/statuslist"
 )
 
@@ -31,7 +32,7 @@ func TestStatusListOfIssuedTokens(t *testing.T) {
 	cfg.Issuer = &DevIssuer{Key: key, KeyID: "wso2apim", Issuer: "https://localhost:9443/oauth2/token", Audience: "http://org.wso2.apimgt/gateway"}
 	cfg.StatusListAddr = "127.0.0.1:0"
 	s := start(t, cfg)
-	client := httpsClient(t, s.CertFile)
+	client := authtest.TrustingClient(t, s.CertFile)
 
 	issue := func() (string, uint64) {
 		t.Helper()
@@ -111,7 +112,7 @@ func TestStatusListOfIssuedTokens(t *testing.T) {
 	s.Close()
 	s = start(t, cfg)
 	defer s.Close()
-	client = httpsClient(t, s.CertFile)
+	client = authtest.TrustingClient(t, s.CertFile)
 	if st, _ := list().Status(idx0); st != statuslist.Invalid {
 		t.Errorf("after a restart the revoked entry is %d", st)
 	}

@@ -12,7 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
+	"slices"
 	"testing"
 	"time"
 
@@ -21,6 +21,7 @@ import (
 	"github.com/micro-gw/micro-gw/internal/syncbuf"
 	"github.com/micro-gw/micro-gw/pkg/cmd/factory"
 	"github.com/micro-gw/micro-gw/pkg/devservices/stompbroker"
+	"github.com/micro-gw/micro-gw/pkg/project"
 	"github.com/micro-gw/micro-gw/pkg/revocation/etcdtest"
 	"github.com/micro-gw/micro-gw/pkg/runtime"
 	"github.com/micro-gw/micro-gw/pkg/runtime/auth/authtest"
@@ -41,13 +42,21 @@ func freeAddr(t *testing.T) string {
 }
 
 // TestSessionRevokedOnTwoGateways: micro-gw ssf-receiver, polling a
-// transmitter built from the specifications' examples, turns a CAEP
-// session-revoked for a subject (iss_sub of a trusted issuer) into a rule
-// that two running gateways, fed by the same broker and etcd, apply: the
-// subject's tokens issued before the event are refused on both, another
-// subject's and the subject's newer ones pass. A SET with a bad signature
-// or an unknown event changes nothing.
+// transmitter built from the specifications' examples or pushed to by it
+// over HTTPS, turns a CAEP session-revoked for a subject (iss_sub of a
+// trusted issuer) into a rule that two running gateways, fed by the same
+// broker and etcd, apply: the subject's tokens issued before the event are
+// refused on both, another subject's and the subject's newer ones pass. A
+// SET with a bad signature or an unknown event changes nothing, and is
+// refused (setErrs when polled, 400 when pushed); the event is acknowledged
+// (ack, 202) once stored.
 func TestSessionRevokedOnTwoGateways(t *testing.T) {
+	for _, delivery := range []string{"poll", "push"} {
+		t.Run(delivery, func(t *testing.T) { sessionRevokedOnTwoGateways(t, delivery) })
+	}
+}
+
+func sessionRevokedOnTwoGateways(t *testing.T, delivery string) {
 	etcd, _ := etcdtest.Start(t)
 	broker, err := stompbroker.Start("127.0.0.1:0", slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -85,8 +94,23 @@ func TestSessionRevokedOnTwoGateways(t *testing.T) {
 	if err := os.MkdirAll(filepath.Dir(conf), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// The push endpoint serves HTTPS with the TLS pair micro-gw init makes
+	// (valid for 127.0.0.1), which the transmitter trusts.
+	if err := project.WriteSecurity(dir); err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile := filepath.Join(dir, project.TLSCertFile), filepath.Join(dir, project.TLSKeyFile)
+	deliveryConf := "delivery = \"poll\"\n"
+	if delivery == "push" {
+		pushAddr := freeAddr(t)
+		deliveryConf = fmt.Sprintf("delivery = \"push\"\npushListen = %q\npushEndpointUrl = \"https://%s%s\"\npushAuthorizationHeader = \"Bearer push-secret\"\n",
+			pushAddr, pushAddr, ssf.PushPath)
+		tx.PushClient = authtest.TrustingClient(t, certFile)
+	}
 	if err := os.WriteFile(conf, fmt.Appendf(nil, `[listenerConfig]
 trustStorePath = %q
+certFile = %q
+keyFile = %q
 
 [[jwtTokenConfig]]
 issuer = %q
@@ -107,10 +131,9 @@ password = ""
 transmitter = %q
 authorizationHeader = "Bearer tx-token"
 audience = %q
-delivery = "poll"
 pollInterval = 100
 ruleTtl = 3600
-`, iss.TrustStore, iss.Name, iss.Audience, iss.Alias, broker.Addr(), etcd, tx.URL, aud), 0o644); err != nil {
+%s`, iss.TrustStore, certFile, keyFile, iss.Name, iss.Audience, iss.Alias, broker.Addr(), etcd, tx.URL, aud, deliveryConf), 0o644); err != nil {
 		t.Fatal(err)
 	}
 
@@ -160,11 +183,20 @@ ruleTtl = 3600
 	tx.Deliver(t, tx.Set(t, "unknown", "https://schemas.openid.net/secevent/caep/event-type/token-claims-change",
 		map[string]any{"event_timestamp": now.Unix()}, alice, nil))
 	deadline := time.Now().Add(3 * time.Second)
-	for time.Now().Before(deadline) && (tx.SetErr("bad-sig").Err == "" || tx.SetErr("unknown").Err == "") {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if tx.SetErr("bad-sig").Err != "invalid_key" || tx.SetErr("unknown").Err != "invalid_request" {
-		t.Errorf("setErrs %v %v, want invalid_key and invalid_request", tx.SetErr("bad-sig"), tx.SetErr("unknown"))
+	if delivery == "poll" {
+		for time.Now().Before(deadline) && (tx.SetErr("bad-sig").Err == "" || tx.SetErr("unknown").Err == "") {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if tx.SetErr("bad-sig").Err != "invalid_key" || tx.SetErr("unknown").Err != "invalid_request" {
+			t.Errorf("setErrs %v %v, want invalid_key and invalid_request", tx.SetErr("bad-sig"), tx.SetErr("unknown"))
+		}
+	} else {
+		for time.Now().Before(deadline) && (tx.Pushed("bad-sig") == 0 || tx.Pushed("unknown") == 0) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if tx.Pushed("bad-sig") != http.StatusBadRequest || tx.Pushed("unknown") != http.StatusBadRequest {
+			t.Errorf("pushes of a bad signature and an unknown event answered %d and %d, want 400", tx.Pushed("bad-sig"), tx.Pushed("unknown"))
+		}
 	}
 	for _, gw := range gws {
 		if code := call(gw, aliceOld); code != 200 {
@@ -192,10 +224,16 @@ ruleTtl = 3600
 		}
 	}
 	t.Logf("session-revoked refused on both gateways %v after the transmitter queued it", time.Since(sent).Round(time.Millisecond))
+	acked := func() bool {
+		if delivery == "push" {
+			return tx.Pushed("sr-1") == http.StatusAccepted
+		}
+		return slices.Contains(tx.Acked(), "sr-1")
+	}
 	deadline = time.Now().Add(5 * time.Second)
-	for !strings.Contains(strings.Join(tx.Acked(), ","), "sr-1") {
+	for !acked() {
 		if time.Now().After(deadline) {
-			t.Fatalf("the event was not acknowledged\n%s", stderr.String())
+			t.Fatalf("the event was not acknowledged (acks %v, push answer %d)\n%s", tx.Acked(), tx.Pushed("sr-1"), stderr.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -39,7 +39,11 @@ type Transmitter struct {
 	*httptest.Server
 	Key   *rsa.PrivateKey
 	Other *rsa.PrivateKey // a key that is not in the JWKS
-	aud   string
+	// PushClient makes the pushes (nil: http.DefaultClient); a test whose
+	// receiver serves HTTPS with a certificate of its own sets one that
+	// trusts it, as a real transmitter trusts the receiver's endpoint.
+	PushClient *http.Client
+	aud        string
 
 	mu       sync.Mutex
 	streams  map[string]ssf.Stream
@@ -50,13 +54,14 @@ type Transmitter struct {
 	pushAuth string
 	states   []string // verification states asked for
 	pushURL  string
-	pushed   []int // the receiver's answers to pushes
+	pushed   map[string]int // push: the receiver's answer to each SET, by jti
 }
 
 // NewTransmitter starts a transmitter whose SETs carry aud; it stops when the test ends.
 func NewTransmitter(t T, aud string) *Transmitter {
 	t.Helper()
-	tx := &Transmitter{aud: aud, streams: map[string]ssf.Stream{}, queue: map[string]string{}, setErrs: map[string]ssf.SetError{}}
+	tx := &Transmitter{aud: aud, streams: map[string]ssf.Stream{}, queue: map[string]string{}, setErrs: map[string]ssf.SetError{},
+		pushed: map[string]int{}}
 	var err error
 	if tx.Key, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
 		t.Fatal(err)
@@ -186,10 +191,8 @@ func (tx *Transmitter) Deliver(t T, set string) {
 	push, auth := tx.pushURL, tx.pushAuth
 	tx.mu.Unlock()
 	if push == "" {
-		claims := jwt.MapClaims{}
-		_, _, _ = jwt.NewParser().ParseUnverified(set, claims)
 		tx.mu.Lock()
-		tx.queue[claims["jti"].(string)] = set
+		tx.queue[jtiOf(set)] = set
 		tx.mu.Unlock()
 		return
 	}
@@ -204,16 +207,36 @@ func (tx *Transmitter) Push(t T, url, auth, set string) int {
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	client := tx.PushClient
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Errorf("push: %v", err)
 		return 0
 	}
 	resp.Body.Close()
 	tx.mu.Lock()
-	tx.pushed = append(tx.pushed, resp.StatusCode)
+	tx.pushed[jtiOf(set)] = resp.StatusCode
 	tx.mu.Unlock()
 	return resp.StatusCode
+}
+
+// jtiOf is the jti of a SET this transmitter made.
+func jtiOf(set string) string {
+	claims := jwt.MapClaims{}
+	_, _, _ = jwt.NewParser().ParseUnverified(set, claims)
+	jti, _ := claims["jti"].(string)
+	return jti
+}
+
+// Pushed is the receiver's answer to the last push of the SET jti, 0
+// before one came (push).
+func (tx *Transmitter) Pushed(jti string) int {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	return tx.pushed[jti]
 }
 
 // Acked is what the receiver acknowledged (poll), in order.
