@@ -18,10 +18,12 @@ import (
 // open-addressed table of 64-byte buckets, four entries to a bucket (see
 // setBucket). An entry lives in one of two buckets its hash points at
 // (homes); a lookup hashes the jti, reads those two cache lines and compares
-// eight hashes; only when both were full for some entry does it read on. Lookups take no lock and never
-// allocate; writers (the sources, the sweeper) take one mutex among
-// themselves and publish each entry with an atomic store, so a reader sees
-// an entry either whole or not at all.
+// eight hashes; only when both were full for some entry does it read on.
+// In front of the table a small filter (set_filter.go) answers most lookups
+// of absent jtis, the common case, from one word that stays in the cache.
+// Lookups take no lock and never allocate; writers (the sources, the
+// sweeper) take one mutex among themselves and publish each entry with an
+// atomic store, so a reader sees an entry either whole or not at all.
 //
 // Keying by a hash means that two different jtis can collide. A collision can
 // only make a token that is not revoked look revoked (a refusal, never an
@@ -74,21 +76,27 @@ type setBucket struct {
 	live     uint32 // entries (writers only)
 }
 
-// setTable is one generation of the table. Only writers (under Set.mu)
-// change it; a rebuild makes a new one and publishes it.
+// setTable is one generation of the table and of its filter, published
+// together by one pointer, so that a reader never pairs a table with a
+// filter that lacks its entries. Only writers (under Set.mu) change it; a
+// rebuild makes a new one and publishes it.
 type setTable struct {
 	buckets []setBucket
-	n       uint64 // len(buckets)
-	used    int    // slots that are not empty: entries and tombstones
-	limit   int    // used beyond which the table is rebuilt
+	filter  []uint64 // set_filter.go
+	n       uint64   // len(buckets)
+	used    int      // slots that are not empty: entries and tombstones
+	keys    int      // keys put into the filter, removed ones included (keys >= used)
+	limit   int      // keys (so used) at which the table is rebuilt
 }
 
 func newSetTable(entries int) *setTable {
 	n := max(setMinBuckets, int(math.Ceil(float64(entries)/(setSlots*setRebuildLoad))))
+	limit := int(float64(n*setSlots) * setMaxLoad)
 	return &setTable{
 		buckets: make([]setBucket, n),
+		filter:  newSetFilter(limit),
 		n:       uint64(n),
-		limit:   int(float64(n*setSlots) * setMaxLoad),
+		limit:   limit,
 	}
 }
 
@@ -159,10 +167,14 @@ func (b *setBucket) free() int {
 }
 
 // put stores h with expiry exp and holder held (0: keep the present
-// holder) into t, which has room (used < limit). A hash already present keeps
+// holder) into t, which has room (keys < limit). A hash already present keeps
 // the later expiry. It returns the holder the entry had before (0 for a new
 // entry, or none) and whether the entry is new. Writers only.
 func (t *setTable) put(h uint64, exp uint32, held uint16) (prev uint16, added bool) {
+	if !t.mayHold(h) {
+		t.place(h, exp, held)
+		return 0, true
+	}
 	if b, k := t.find(h); b != nil {
 		prev = b.held[k]
 		if held != 0 {
@@ -197,6 +209,7 @@ func (t *setTable) place(h uint64, exp uint32, held uint16) {
 	if to.hash[k] == setEmpty {
 		t.used++
 	}
+	t.addKey(h)
 	to.live++
 	to.held[k] = held
 	atomic.StoreUint32(&to.exp[k], exp)
@@ -271,7 +284,7 @@ func (s *Set) Revoke(jti string, expiresAt time.Time) {
 func (s *Set) revoke(h uint64, exp uint32, held uint16) {
 	s.mu.Lock()
 	t := s.table.Load()
-	if t.used >= t.limit {
+	if t.keys >= t.limit {
 		t = s.rebuild()
 	}
 	prev, added := t.put(h, exp, held)
@@ -337,7 +350,12 @@ func (s *Set) RevokedAt(jti string, at time.Time) bool {
 }
 
 func (s *Set) lookup(jti string) (uint32, bool) {
-	b, k := s.table.Load().find(s.key(jti))
+	h := s.key(jti)
+	t := s.table.Load()
+	if !t.mayHold(h) {
+		return 0, false
+	}
+	b, k := t.find(h)
 	if b == nil {
 		return 0, false
 	}
@@ -383,7 +401,8 @@ func (s *Set) removeWhere(drop func(b *setBucket, k int) bool) int {
 }
 
 // rebuild copies the live entries into a new table sized for them, without
-// tombstones and overflow marks, and publishes it; lookups read the old
+// tombstones, overflow marks and the filter bits of removed entries, and
+// publishes it (its filter with it); lookups read the old
 // table until then. Under the lock. A table grows by 1.7 (setMaxLoad over
 // setRebuildLoad), so the copies cost a constant per insert (each entry is
 // copied about 2.4 times on average), and its size stays within 19 and 32
