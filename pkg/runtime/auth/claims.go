@@ -216,17 +216,14 @@ func parseClaims(m map[string]any) (*Claims, *Error) {
 	switch aud := m["aud"].(type) {
 	case nil:
 		if _, present := m["aud"]; present {
-			return nil, invalid(ReasonBadClaim, "The aud claim must be a string or an array of strings")
+			return nil, notStrings("aud")
 		}
 	case string:
 		c.Audience = []string{aud}
-	case []any:
-		var ok bool
-		if c.Audience, ok = stringList(aud); !ok {
-			return nil, invalid(ReasonBadClaim, "The aud claim must be a string or an array of strings")
-		}
 	default:
-		return nil, invalid(ReasonBadClaim, "The aud claim must be a string or an array of strings")
+		if c.Audience, e = claimStrings("aud", aud); e != nil {
+			return nil, e
+		}
 	}
 	switch sc := m["scope"].(type) {
 	case nil:
@@ -240,14 +237,11 @@ func parseClaims(m map[string]any) (*Claims, *Error) {
 				c.Scopes = append(c.Scopes, s)
 			}
 		}
-	case []any:
-		// Some issuers (and RFC 9068 drafts) send scopes as an array.
-		var ok bool
-		if c.Scopes, ok = stringList(sc); !ok {
-			return nil, invalid(ReasonBadClaim, "The scope claim must be a string or an array of strings")
-		}
 	default:
-		return nil, invalid(ReasonBadClaim, "The scope claim must be a string or an array of strings")
+		// Some issuers (and RFC 9068 drafts) send scopes as an array.
+		if c.Scopes, e = claimStrings("scope", sc); e != nil {
+			return nil, e
+		}
 	}
 	if subs, ok := m["subscribedAPIs"].([]any); ok {
 		for _, s := range subs {
@@ -320,15 +314,26 @@ func applicationID(m map[string]any) string {
 	return ""
 }
 
-// stringList is list as strings; ok is false when an element is not one.
-func stringList(list []any) (_ []string, ok bool) {
+// claimStrings is the value of a claim that is sent as an array of strings
+// (aud, scope) when it is not one string: the strings, or the refusal naming
+// the claim when v is anything else.
+func claimStrings(name string, v any) ([]string, *Error) {
+	list, ok := v.([]any)
+	if !ok {
+		return nil, notStrings(name)
+	}
 	out := make([]string, 0, len(list))
-	for _, v := range list {
-		s, ok := v.(string)
+	for _, item := range list {
+		s, ok := item.(string)
 		if !ok {
-			return nil, false
+			return nil, notStrings(name)
 		}
 		out = append(out, s)
 	}
-	return out, true
+	return out, nil
+}
+
+// notStrings refuses a claim that must be a string or an array of strings.
+func notStrings(name string) *Error {
+	return invalid(ReasonBadClaim, "The "+name+" claim must be a string or an array of strings")
 }
