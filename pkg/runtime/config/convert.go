@@ -3,8 +3,11 @@ package config
 import (
 	"errors"
 	"fmt"
+	"iter"
+	"maps"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -320,24 +323,29 @@ func mapStrings(v any, f func(string) (string, error)) (any, error) {
 		return mapStrings(items, f)
 	case []any:
 		out := make([]any, len(x))
-		for i, item := range x {
-			e, err := mapStrings(item, f)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = e
+		if err := mapItems(slices.All(x), func(i int, e any) { out[i] = e }, f); err != nil {
+			return nil, err
 		}
 		return out, nil
 	case map[string]any:
 		out := make(map[string]any, len(x))
-		for k, item := range x {
-			e, err := mapStrings(item, f)
-			if err != nil {
-				return nil, err
-			}
-			out[k] = e
+		if err := mapItems(maps.All(x), func(k string, e any) { out[k] = e }, f); err != nil {
+			return nil, err
 		}
 		return out, nil
 	}
 	return v, nil
+}
+
+// mapItems hands set mapStrings of each item of an array or a table, under
+// its index or key.
+func mapItems[K comparable](items iter.Seq2[K, any], set func(K, any), f func(string) (string, error)) error {
+	for k, item := range items {
+		e, err := mapStrings(item, f)
+		if err != nil {
+			return err
+		}
+		set(k, e)
+	}
+	return nil
 }
