@@ -83,34 +83,37 @@ func (r *snapReader) fail(what string) {
 	}
 }
 
-func (r *snapReader) byte() byte {
-	if r.err != nil || r.pos >= len(r.b) {
+// next is the following n bytes, nil (and the reader failed) when the file
+// ends before them.
+func (r *snapReader) next(n int) []byte {
+	if r.err != nil || len(r.b)-r.pos < n {
 		r.fail("file ends early")
-		return 0
+		return nil
 	}
-	c := r.b[r.pos]
-	r.pos++
-	return c
+	v := r.b[r.pos : r.pos+n]
+	r.pos += n
+	return v
+}
+
+func (r *snapReader) byte() byte {
+	if b := r.next(1); b != nil {
+		return b[0]
+	}
+	return 0
 }
 
 func (r *snapReader) u32() uint32 {
-	if r.err != nil || len(r.b)-r.pos < 4 {
-		r.fail("file ends early")
-		return 0
+	if b := r.next(4); b != nil {
+		return binary.LittleEndian.Uint32(b)
 	}
-	v := binary.LittleEndian.Uint32(r.b[r.pos:])
-	r.pos += 4
-	return v
+	return 0
 }
 
 func (r *snapReader) u64() uint64 {
-	if r.err != nil || len(r.b)-r.pos < 8 {
-		r.fail("file ends early")
-		return 0
+	if b := r.next(8); b != nil {
+		return binary.LittleEndian.Uint64(b)
 	}
-	v := binary.LittleEndian.Uint64(r.b[r.pos:])
-	r.pos += 8
-	return v
+	return 0
 }
 
 func (r *snapReader) bytes() []byte {
