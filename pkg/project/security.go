@@ -2,8 +2,6 @@ package project
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -11,11 +9,11 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/micro-gw/micro-gw/pkg/internal/certs"
 )
 
 // certValidity is how long the certificates made at init are valid: long
@@ -33,17 +31,15 @@ func WriteSecurity(root string) error {
 	}
 	now := time.Now()
 
-	tlsKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tlsKey, err := certs.NewKey()
 	if err != nil {
 		return fmt.Errorf("generate tls key: %w", err)
 	}
-	tlsCert, err := selfSigned(tlsKey, &x509.Certificate{
-		Subject:     pkix.Name{CommonName: "localhost", Organization: []string{"micro-gw"}},
-		DNSNames:    []string{"localhost"},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-		KeyUsage:    x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}, now)
+	tlsCert, err := selfSigned(tlsKey, pkix.Name{CommonName: "localhost", Organization: []string{"micro-gw"}}, now, func(c *x509.Certificate) {
+		certs.ForLoopback(c)
+		c.KeyUsage = x509.KeyUsageDigitalSignature
+		c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+	})
 	if err != nil {
 		return fmt.Errorf("make tls certificate: %w", err)
 	}
@@ -58,10 +54,9 @@ func WriteSecurity(root string) error {
 	if err != nil {
 		return fmt.Errorf("generate issuer key: %w", err)
 	}
-	issuerCert, err := selfSigned(issuerKey, &x509.Certificate{
-		Subject:  pkix.Name{CommonName: IssuerCommonName, Organization: []string{"micro-gw"}},
-		KeyUsage: x509.KeyUsageDigitalSignature,
-	}, now)
+	issuerCert, err := selfSigned(issuerKey, pkix.Name{CommonName: IssuerCommonName, Organization: []string{"micro-gw"}}, now, func(c *x509.Certificate) {
+		c.KeyUsage = x509.KeyUsageDigitalSignature
+	})
 	if err != nil {
 		return fmt.Errorf("make issuer certificate: %w", err)
 	}
@@ -71,16 +66,15 @@ func WriteSecurity(root string) error {
 	return writePEM(p.Path(IssuerCertFile), "CERTIFICATE", issuerCert, 0o644)
 }
 
-func selfSigned(key crypto.Signer, tmpl *x509.Certificate, now time.Time) ([]byte, error) {
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+// selfSigned is a certificate of subject signed by key, valid for
+// certValidity from now, with what set adds to it (names, usages).
+func selfSigned(key crypto.Signer, subject pkix.Name, now time.Time, set func(*x509.Certificate)) ([]byte, error) {
+	tmpl, err := certs.Template(subject, now, certValidity)
 	if err != nil {
 		return nil, err
 	}
-	tmpl.SerialNumber = serial
-	tmpl.NotBefore = now.Add(-time.Hour)
-	tmpl.NotAfter = now.Add(certValidity)
-	tmpl.BasicConstraintsValid = true
-	return x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	set(tmpl)
+	return certs.SelfSigned(tmpl, key)
 }
 
 func writePrivateKey(file string, key crypto.Signer) error {

@@ -16,16 +16,12 @@ package etcdtest
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"net/url"
 	"os"
@@ -38,6 +34,8 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
+
+	"github.com/micro-gw/micro-gw/pkg/internal/certs"
 )
 
 // RootUser is the user that WithAuth creates and that Server.Client logs in as.
@@ -246,23 +244,18 @@ func (s *Server) scheme() string {
 // makeCert writes a self-signed ECDSA certificate for 127.0.0.1, ::1 and
 // localhost, and the client configuration that trusts it.
 func (s *Server) makeCert() error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, err := certs.NewKey()
 	if err != nil {
 		return err
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: "etcdtest"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
-		DNSNames:              []string{"localhost"},
+	tmpl, err := certs.Template(pkix.Name{CommonName: "etcdtest"}, time.Now(), 24*time.Hour)
+	if err != nil {
+		return err
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign
+	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
+	tmpl.IsCA = true
+	der, err := certs.SelfSigned(certs.ForLoopback(tmpl), key)
 	if err != nil {
 		return err
 	}
@@ -272,7 +265,7 @@ func (s *Server) makeCert() error {
 	}
 	s.CertFile = filepath.Join(s.dir, "server.crt")
 	s.keyFile = filepath.Join(s.dir, "server.key")
-	if err := os.WriteFile(s.CertFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+	if err := os.WriteFile(s.CertFile, certs.PEM(der), 0o600); err != nil {
 		return err
 	}
 	if err := os.WriteFile(s.keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {

@@ -3,17 +3,16 @@ package authtest
 import (
 	"crypto"
 	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/micro-gw/micro-gw/pkg/internal/certs"
 )
 
 // CA is a certificate authority made for a test, to issue the client
@@ -30,7 +29,7 @@ func NewCA(t testing.TB, cn, dir string) *CA {
 	t.Helper()
 	ca := newCA(t, cn, nil)
 	if dir != "" {
-		block := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw})
+		block := certs.PEM(ca.Cert.Raw)
 		if err := os.WriteFile(filepath.Join(dir, cn+".pem"), block, 0o600); err != nil {
 			t.Fatalf("authtest: write CA: %v", err)
 		}
@@ -45,19 +44,10 @@ func (ca *CA) Intermediate(t testing.TB, cn string) *CA {
 }
 
 func newCA(t testing.TB, cn string, parent *CA) *CA {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatalf("authtest: generate key: %v", err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: cn},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
+	key := newKey(t)
+	tmpl := template(t, cn, time.Now(), 24*time.Hour)
+	tmpl.IsCA = true
+	tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature
 	signer, signerCert := crypto.Signer(key), tmpl
 	if parent != nil {
 		signer, signerCert = parent.Key, parent.Cert
@@ -86,19 +76,10 @@ func (ca *CA) ServerOnlyCert(t testing.TB, cn string) tls.Certificate {
 }
 
 func (ca *CA) leaf(t testing.TB, cn string, valid time.Duration, usage []x509.ExtKeyUsage) tls.Certificate {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatalf("authtest: generate key: %v", err)
-	}
-	notBefore := time.Now().Add(-time.Hour)
-	tmpl := &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    notBefore,
-		NotAfter:     time.Now().Add(valid),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  usage,
-	}
+	key := newKey(t)
+	tmpl := template(t, cn, time.Now(), valid)
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+	tmpl.ExtKeyUsage = usage
 	if valid < 0 {
 		tmpl.NotBefore = tmpl.NotAfter.Add(-time.Hour)
 	}
@@ -122,7 +103,18 @@ func create(t testing.TB, tmpl, parent *x509.Certificate, pub crypto.PublicKey, 
 	return cert
 }
 
-func serial() *big.Int {
-	n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	return n
+func newKey(t testing.TB) *ecdsa.PrivateKey {
+	key, err := certs.NewKey()
+	if err != nil {
+		t.Fatalf("authtest: generate key: %v", err)
+	}
+	return key
+}
+
+func template(t testing.TB, cn string, now time.Time, valid time.Duration) *x509.Certificate {
+	tmpl, err := certs.Template(pkix.Name{CommonName: cn}, now, valid)
+	if err != nil {
+		t.Fatalf("authtest: certificate serial: %v", err)
+	}
+	return tmpl
 }
