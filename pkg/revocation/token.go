@@ -13,6 +13,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/micro-gw/micro-gw/pkg/internal/ascii"
 )
 
 // RevokedToken is what a revocation names, read by ReadRevokedToken: the
@@ -141,17 +143,11 @@ func OpaqueTokenKey(token string) string {
 // isToken68 reports whether s is an RFC 7235 token68.
 func isToken68(s string) bool {
 	body := strings.TrimRight(s, "=")
-	if body == "" {
-		return false
-	}
-	for i := 0; i < len(body); i++ {
-		c := body[i]
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || strings.IndexByte("-._~+/", c) >= 0) {
-			return false
-		}
-	}
-	return true
+	return body != "" && token68Bytes.All(body)
 }
+
+// token68Bytes are those of a token68 before its padding.
+var token68Bytes = ascii.AlnumAnd("-._~+/")
 
 // LooksLikeJWT reports whether s is, or was meant to be, a JWT: its first
 // dot-separated part is a JOSE header, whatever the number of parts. Tools

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/micro-gw/micro-gw/pkg/internal/ascii"
 )
 
 // Kinds of security scheme a resource may require (docs/authentication.md).
@@ -108,14 +110,8 @@ func (r *Resource) checkSecurity() error {
 
 // validHeaderName reports whether s is an HTTP field name (an RFC 9110 token).
 func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
-		}
-	}
-	return http.CanonicalHeaderKey(s) != ""
+	return s != "" && tchars.All(s) && http.CanonicalHeaderKey(s) != ""
 }
+
+// tchars are the bytes of an RFC 9110 token.
+var tchars = ascii.AlnumAnd("!#$%&'*+-.^_`|~")

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/micro-gw/micro-gw/pkg/internal/ascii"
 	"github.com/micro-gw/micro-gw/pkg/passwordhash"
 	"github.com/micro-gw/micro-gw/pkg/runtime/config"
 )
@@ -14,6 +15,9 @@ import (
 // longest username and password fit with room to spare, and anything
 // larger is refused before it is decoded.
 const MaxBasicHeaderSize = 4 << 10
+
+// base64Bytes are those of standard base64 with its padding.
+var base64Bytes = ascii.AlnumAnd("+/=")
 
 // BasicFromRequest reads RFC 7617 credentials from the Authorization
 // header: "Basic " and the base64 of user:password. No header is missing
@@ -43,10 +47,8 @@ func BasicFromRequest(h http.Header) (user, password string, e *Error) {
 	}
 	rest = strings.TrimSpace(rest)
 	// Go's base64 decoders skip CR and LF even when strict.
-	for i := 0; i < len(rest); i++ {
-		if c := rest[i]; !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '=') {
-			return "", "", errBasicMalformed
-		}
+	if !base64Bytes.All(rest) {
+		return "", "", errBasicMalformed
 	}
 	raw, err := base64.StdEncoding.Strict().DecodeString(rest)
 	if err != nil {

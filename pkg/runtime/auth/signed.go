@@ -39,10 +39,8 @@ func readSigned(token string, maxSize int) (*signedParts, error) {
 	if len(token) > maxSize {
 		return nil, fmt.Errorf("%w: larger than %d bytes", ErrSigned, maxSize)
 	}
-	for i := 0; i < len(token); i++ {
-		if c := token[i]; !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return nil, fmt.Errorf("%w: not a compact JWS", ErrSigned)
-		}
+	if !jwsBytes.All(token) {
+		return nil, fmt.Errorf("%w: not a compact JWS", ErrSigned)
 	}
 	h, rest, _ := strings.Cut(token, ".")
 	p, _, _ := strings.Cut(rest, ".")

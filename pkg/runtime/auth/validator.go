@@ -16,6 +16,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/micro-gw/micro-gw/pkg/internal/ascii"
 	"github.com/micro-gw/micro-gw/pkg/revocation"
 	"github.com/micro-gw/micro-gw/pkg/runtime/config"
 )
@@ -265,14 +266,16 @@ var b64 = base64.RawURLEncoding.Strict()
 // been checked with that issuer's key alone, whatever the header says: jku,
 // x5u, jwk and x5c are never used, and kid only selects among the keys of
 // the issuer's own JWKS.
+// jwsBytes are those of a compact JWS: base64url segments and the dots
+// between them.
+var jwsBytes = ascii.AlnumAnd("-_.")
+
 func (v *Validator) verify(ctx context.Context, token string) (*Claims, *Error) {
 	// Go's base64 decoders skip CR and LF even when strict, so without this
 	// a token with line breaks in it (RFC 7515 allows none) would verify as
 	// a second spelling of the same token.
-	for i := 0; i < len(token); i++ {
-		if c := token[i]; !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return nil, errMalformed
-		}
+	if !jwsBytes.All(token) {
+		return nil, errMalformed
 	}
 	h, rest, ok1 := strings.Cut(token, ".")
 	p, _, ok2 := strings.Cut(rest, ".")

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/micro-gw/micro-gw/pkg/internal/ascii"
 )
 
 // A key is shown, in errors and by --print-config, as a dotted path in TOML
@@ -44,17 +46,11 @@ func quoteKey(name string) string {
 }
 
 func isBare(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
+	return s != "" && bareKeyBytes.All(s)
 }
+
+// bareKeyBytes are those of a bare TOML key.
+var bareKeyBytes = ascii.AlnumAnd("_-")
 
 // keyPart is one part of a dotted key: a name and, for an array table, an
 // index (-1 when there is none).
