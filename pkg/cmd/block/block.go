@@ -129,13 +129,13 @@ func newCmd(f *factory.Factory, runF func(*BlockOptions) error, lift bool) *cobr
 func flagOf(kind revocation.BlockKind) string { return kind.String() }
 
 func blockRun(ctx context.Context, opts *BlockOptions) error {
-	ctx, stop := factory.UntilSignal(ctx)
-	defer stop()
-	rev, err := opts.Revoker(opts.Getwd, opts.ErrOut)
-	if err != nil {
-		return err
-	}
-	defer rev.Close()
+	return opts.Run(ctx, opts.Getwd, opts.ErrOut, func(ctx context.Context, rev *tokenservice.Revoker) error {
+		return send(ctx, opts, rev)
+	})
+}
+
+// send sends the condition of opts through rev.
+func send(ctx context.Context, opts *BlockOptions, rev *tokenservice.Revoker) error {
 	kind, value, err := opts.condition()
 	if err != nil {
 		return err

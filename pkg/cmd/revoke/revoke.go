@@ -149,16 +149,14 @@ func NewCmdRevoke(f *factory.Factory, runF func(*RevokeOptions) error) *cobra.Co
 }
 
 func revokeRun(ctx context.Context, opts *RevokeOptions) error {
-	ctx, stop := factory.UntilSignal(ctx)
-	defer stop()
+	return opts.Run(ctx, opts.Getwd, opts.ErrOut, func(ctx context.Context, rev *tokenservice.Revoker) error {
+		rev.Now = opts.Now
+		return send(ctx, opts, rev)
+	})
+}
 
-	rev, err := opts.Revoker(opts.Getwd, opts.ErrOut)
-	if err != nil {
-		return err
-	}
-	defer rev.Close()
-	rev.Now = opts.Now
-
+// send sends the revocation of opts through rev.
+func send(ctx context.Context, opts *RevokeOptions, rev *tokenservice.Revoker) error {
 	if kind, key := opts.rule(); kind != revocation.RuleNone {
 		return revokeRuleRun(ctx, opts, rev, kind, key)
 	}

@@ -41,10 +41,10 @@ func (f *Flags) Check() error {
 	return nil
 }
 
-// Revoker is the Revoker of the conf the flags name (relative to getwd),
+// revoker is the Revoker of the conf the flags name (relative to getwd),
 // each side's attempt bounded by --timeout, its notes (a side left out)
 // printed to errOut. The caller closes it.
-func (f *Flags) Revoker(getwd func() (string, error), errOut io.Writer) (*tokenservice.Revoker, error) {
+func (f *Flags) revoker(getwd func() (string, error), errOut io.Writer) (*tokenservice.Revoker, error) {
 	file, err := factory.Abs(getwd, f.ConfigFile)
 	if err != nil {
 		return nil, err
