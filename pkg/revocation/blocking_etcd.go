@@ -50,9 +50,12 @@ func (etcdBlockKeys) check(sink Sink) error {
 	return nil
 }
 
-func (etcdBlockKeys) keysOnly() bool   { return true }
-func (etcdBlockKeys) loaded() string   { return "blocking conditions loaded from etcd" }
-func (etcdBlockKeys) restored() string { return "blocking conditions restored from the snapshot" }
+func (etcdBlockKeys) keysOnly() bool { return true }
+
+func (etcdBlockKeys) log() etcdKeyLog {
+	return etcdKeyLog{loaded: "blocking conditions loaded from etcd", restored: "blocking conditions restored from the snapshot",
+		added: "blocking condition added (etcd)", removed: "blocking condition lifted (etcd key deleted)", attr: "key"}
+}
 
 func (etcdBlockKeys) put(sink Sink, log *slog.Logger, rel string, _ []byte) bool {
 	kind, value, err := parseBlockEtcdKey(rel)
@@ -72,13 +75,5 @@ func (etcdBlockKeys) del(sink Sink, rel string) {
 
 // holder is nil: conditions are few enough to be remembered by name.
 func (etcdBlockKeys) holder(Sink) Holder { return nil }
-
-func (etcdBlockKeys) logChange(log *slog.Logger, rel string, put bool, lease int64) {
-	if put {
-		log.Debug("blocking condition added (etcd)", "key", rel, "lease", lease)
-	} else {
-		log.Debug("blocking condition lifted (etcd key deleted)", "key", rel)
-	}
-}
 
 var _ etcdKeyspace = etcdBlockKeys{}

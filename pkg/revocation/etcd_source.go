@@ -313,7 +313,7 @@ func (s *EtcdSource) load(ctx context.Context, cli *clientv3.Client, sink Sink) 
 		count := s.held.len()
 		s.metrics.keys.Set(float64(count))
 		s.metrics.reloads.Inc()
-		s.log.Info(s.keys.loaded(),
+		s.log.Info(s.keys.log().loaded,
 			"count", count, "removed", removed, "revision", rev, "duration", time.Since(start).Round(time.Millisecond))
 		return rev, nil
 	}
@@ -467,13 +467,13 @@ func (s *EtcdSource) apply(ev *clientv3.Event) (etcdSnapEvent, bool) {
 		se.op, se.value = etcdSnapPut, ev.Kv.Value
 		if s.keys.put(s.held.sink(), s.log, rel, ev.Kv.Value) {
 			s.held.applied(rel)
-			s.keys.logChange(s.log, rel, true, ev.Kv.Lease)
+			s.logChange(rel, true, ev.Kv.Lease)
 		}
 	case clientv3.EventTypeDelete:
 		se.op = etcdSnapDelete
 		s.keys.del(s.held.sink(), rel)
 		s.held.deleted(rel)
-		s.keys.logChange(s.log, rel, false, 0)
+		s.logChange(rel, false, 0)
 	}
 	return se, true
 }
@@ -524,7 +524,7 @@ func (s *EtcdSource) restore(ctx context.Context, cli *clientv3.Client, sink Sin
 	count := s.held.len()
 	s.metrics.keys.Set(float64(count))
 	s.snap.count("restored")
-	s.log.Info(s.keys.restored(), "count", count, "removed", removed, "revision", snap.revision,
+	s.log.Info(s.keys.log().restored, "count", count, "removed", removed, "revision", snap.revision,
 		"etcd_revision", h.Revision, "duration", time.Since(start).Round(time.Millisecond))
 	s.snap.resume(snap)
 	return snap.revision, h.Revision, nil
@@ -605,12 +605,27 @@ type etcdKeyspace interface {
 	// nil otherwise: the source then remembers the keys by name
 	// (EtcdSource.held).
 	holder(sink Sink) Holder
-	// loaded is the message logged after a full list, restored after a start
-	// from the snapshot.
-	loaded() string
-	restored() string
-	// logChange logs a PUT (put) or DELETE seen by the watch, at DEBUG.
-	logChange(log *slog.Logger, rel string, put bool, lease int64)
+	// log is what the source logs of the keys.
+	log() etcdKeyLog
+}
+
+// etcdKeyLog is what an EtcdSource logs of the keys of an etcdKeyspace.
+type etcdKeyLog struct {
+	loaded   string // after a full list
+	restored string // after a start from the snapshot
+	added    string // a PUT seen by the watch, at DEBUG
+	removed  string // a DELETE seen by the watch, at DEBUG
+	attr     string // the attribute that holds the key
+}
+
+// logChange logs a PUT (put) or DELETE of the key rel seen by the watch.
+func (s *EtcdSource) logChange(rel string, put bool, lease int64) {
+	l := s.keys.log()
+	if put {
+		s.log.Debug(l.added, l.attr, rel, "lease", lease)
+	} else {
+		s.log.Debug(l.removed, l.attr, rel)
+	}
 }
 
 // etcdJTIKeys: each key is a revoked jti; its existence revokes, with no
@@ -619,20 +634,15 @@ type etcdJTIKeys struct{}
 
 func (etcdJTIKeys) check(Sink) error { return nil }
 func (etcdJTIKeys) keysOnly() bool   { return true }
-func (etcdJTIKeys) loaded() string   { return "revoked tokens loaded from etcd" }
-func (etcdJTIKeys) restored() string { return "revoked tokens restored from the snapshot" }
+
+func (etcdJTIKeys) log() etcdKeyLog {
+	return etcdKeyLog{loaded: "revoked tokens loaded from etcd", restored: "revoked tokens restored from the snapshot",
+		added: "token revoked (etcd)", removed: "token un-revoked (etcd key deleted)", attr: "jti"}
+}
 
 func (etcdJTIKeys) put(sink Sink, _ *slog.Logger, jti string, _ []byte) bool {
 	sink.Revoke(jti, time.Time{})
 	return true
-}
-
-func (etcdJTIKeys) logChange(log *slog.Logger, jti string, put bool, lease int64) {
-	if put {
-		log.Debug("token revoked (etcd)", "jti", jti, "lease", lease)
-	} else {
-		log.Debug("token un-revoked (etcd key deleted)", "jti", jti)
-	}
 }
 
 func (etcdJTIKeys) del(sink Sink, jti string) {

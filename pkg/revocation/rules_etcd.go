@@ -22,9 +22,12 @@ func (etcdRuleKeys) check(sink Sink) error {
 	return nil
 }
 
-func (etcdRuleKeys) keysOnly() bool   { return false }
-func (etcdRuleKeys) loaded() string   { return "revocation rules loaded from etcd" }
-func (etcdRuleKeys) restored() string { return "revocation rules restored from the snapshot" }
+func (etcdRuleKeys) keysOnly() bool { return false }
+
+func (etcdRuleKeys) log() etcdKeyLog {
+	return etcdKeyLog{loaded: "revocation rules loaded from etcd", restored: "revocation rules restored from the snapshot",
+		added: "revocation rule added (etcd)", removed: "revocation rule removed (etcd key deleted)", attr: "key"}
+}
 
 func (etcdRuleKeys) put(sink Sink, log *slog.Logger, rel string, value []byte) bool {
 	kind, key, err := parseRuleEtcdKey(rel)
@@ -48,11 +51,3 @@ func (etcdRuleKeys) del(sink Sink, rel string) {
 // holder is nil: rules are not kept in a Holder, and are few enough to be
 // remembered by name.
 func (etcdRuleKeys) holder(Sink) Holder { return nil }
-
-func (etcdRuleKeys) logChange(log *slog.Logger, rel string, put bool, lease int64) {
-	if put {
-		log.Debug("revocation rule added (etcd)", "key", rel, "lease", lease)
-	} else {
-		log.Debug("revocation rule removed (etcd key deleted)", "key", rel)
-	}
-}
