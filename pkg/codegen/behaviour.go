@@ -88,7 +88,8 @@ func corsExt(exts map[string]any) (*runtime.CORS, error) {
 	if err != nil || !ok {
 		return nil, errorIf(err, at)
 	}
-	m, err := objectAt(v, at, "{"+corsEnabled+": true, "+corsOrigins+": [...], ...}")
+	m, err := objectWith(v, at, "{"+corsEnabled+": true, "+corsOrigins+": [...], ...}",
+		corsEnabled, "true answers CORS for this API, false switches it off")
 	if err != nil {
 		return nil, err
 	}
@@ -96,9 +97,6 @@ func corsExt(exts map[string]any) (*runtime.CORS, error) {
 		AllowOrigins: slices.Clone(cors.DefaultAllowOrigins),
 		AllowHeaders: slices.Clone(cors.DefaultAllowHeaders),
 		AllowMethods: slices.Clone(cors.DefaultAllowMethods),
-	}
-	if _, ok := m[corsEnabled]; !ok {
-		return nil, errorAt(at.child(corsEnabled), "is required: true answers CORS for this API, false switches it off")
 	}
 	for _, key := range sortedKeys(m) {
 		var err error

@@ -19,12 +19,9 @@ var envReference = regexp.MustCompile(`^\$\{[A-Za-z_][A-Za-z0-9_]*\}$`)
 // image, so it is refused. Left out, it is given when the gateway starts.
 // Neither the password nor the user name appears in an error.
 func parseSecurityConfig(v any, at jsonPath) (*runtime.BasicAuth, error) {
-	m, err := objectAt(v, at, "{type: basic, username: U, password: \"${NAME}\"}")
+	m, err := objectWith(v, at, "{type: basic, username: U, password: \"${NAME}\"}", "type", "basic")
 	if err != nil {
 		return nil, err
-	}
-	if _, ok := m["type"]; !ok {
-		return nil, errorAt(at.child("type"), "is required: basic")
 	}
 	b := &runtime.BasicAuth{}
 	for _, key := range sortedKeys(m) {

@@ -220,12 +220,9 @@ func parseAdvanced(v any, at jsonPath, ep *runtime.Endpoint) error {
 
 // parseRetry reads retryConfig.
 func parseRetry(v any, at jsonPath) (*runtime.Retry, error) {
-	m, err := objectAt(v, at, "{count: N, statusCodes: [502, 503, 504]}")
+	m, err := objectWith(v, at, "{count: N, statusCodes: [502, 503, 504]}", "count", "how many times a request may be sent again")
 	if err != nil {
 		return nil, err
-	}
-	if _, ok := m["count"]; !ok {
-		return nil, errorAt(at.child("count"), "is required: how many times a request may be sent again")
 	}
 	r := &runtime.Retry{}
 	for _, key := range sortedKeys(m) {
@@ -341,6 +338,19 @@ func objectAt(v any, at jsonPath, shape string) (map[string]any, error) {
 	m, isMap := v.(map[string]any)
 	if !isMap {
 		return nil, errorAt(at, "must be an object %s, got %s", shape, describe(v))
+	}
+	return m, nil
+}
+
+// objectWith is objectAt of an object that must have the member key; its
+// error without it says what the member is for (why).
+func objectWith(v any, at jsonPath, shape, key, why string) (map[string]any, error) {
+	m, err := objectAt(v, at, shape)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := m[key]; !ok {
+		return nil, errorAt(at.child(key), "is required: %s", why)
 	}
 	return m, nil
 }
