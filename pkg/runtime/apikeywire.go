@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/micro-gw/micro-gw/pkg/revocation"
 	"github.com/micro-gw/micro-gw/pkg/runtime/auth"
 )
 
@@ -33,38 +32,16 @@ func (a *apiKeyChecker) check(ctx context.Context, r *http.Request, p *place) (c
 	return (*apiKeyCredential)(claims), nil, ""
 }
 
-// apiKeyCredential is a validated API key, revoked like a token: by its
-// jti and by the rules on its claims.
-type apiKeyCredential auth.Claims
+// apiKeyKind is the kind of an API key: revoked like a token, by its jti and
+// by the rules on its claims; a status claim in it is not read.
+type apiKeyKind struct{}
 
-func (c *apiKeyCredential) what() string { return "API key" }
+func (apiKeyKind) name() string                        { return "API key" }
+func (apiKeyKind) validator(s *Server) *auth.Validator { return s.apiKeys }
+func (apiKeyKind) statusListed() bool                  { return false }
 
-func (c *apiKeyCredential) jti() string { return c.JTI }
-
-func (c *apiKeyCredential) revokedBy(rv *revocationRuntime) string {
-	t := ruleTokenOf((*auth.Claims)(c))
-	return revokedByRules(rv, c.JTI, &t)
-}
-
-func (c *apiKeyCredential) sandbox() bool { return sandboxKeyType(c.KeyType) }
-
-func (c *apiKeyCredential) ruleToken() revocation.RuleToken { return ruleTokenOf((*auth.Claims)(c)) }
-
-func (c *apiKeyCredential) application() string { return c.Application }
-
-func (c *apiKeyCredential) applicationTier() string { return c.ApplicationTier }
-
-func (c *apiKeyCredential) subscriptionTier(apiName, apiVersion string) string {
-	return subscriptionTierOf((*auth.Claims)(c), apiName, apiVersion)
-}
-
-func (c *apiKeyCredential) hasScopes(scopes []string) bool {
-	return (*auth.Claims)(c).HasScopes(scopes)
-}
-
-func (c *apiKeyCredential) subscribed(s *Server, apiName, apiVersion string) *Fault {
-	return subscribedFault(s.apiKeys.ValidateSubscription((*auth.Claims)(c), apiName, apiVersion))
-}
+// apiKeyCredential is a validated API key.
+type apiKeyCredential = jwtCredential[apiKeyKind]
 
 var (
 	_ credential          = (*apiKeyCredential)(nil)

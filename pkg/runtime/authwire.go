@@ -168,37 +168,64 @@ func validated(ctx context.Context, v *auth.Validator, tok string) (*auth.Claims
 	return claims, nil, ""
 }
 
-// claimsCredential is a validated token; a pointer conversion of the
-// validator's claims, so adapting allocates nothing.
-type claimsCredential auth.Claims
+// jwtCredential is a validated JWT: an access token or an API key, as K
+// says; a pointer conversion of the validator's claims, so adapting
+// allocates nothing. Both are revoked alike: by their jti and by the rules
+// on their claims.
+type jwtCredential[K jwtKind] auth.Claims
 
-func (c *claimsCredential) what() string { return "JWT Token" }
+// jwtKind is what differs between the kinds of JWT credential.
+type jwtKind interface {
+	// name names the kind in logs.
+	name() string
+	// validator is the one of s that checks the kind's subscriptions.
+	validator(s *Server) *auth.Validator
+	// statusListed is true when the kind's status claim is checked
+	// (docs/revocation.md, "Token Status List").
+	statusListed() bool
+}
 
-func (c *claimsCredential) jti() string { return c.JTI }
+// accessTokenKind is the kind of a bearer JWT.
+type accessTokenKind struct{}
 
-func (c *claimsCredential) ruleToken() revocation.RuleToken { return ruleTokenOf((*auth.Claims)(c)) }
+func (accessTokenKind) name() string                        { return "JWT Token" }
+func (accessTokenKind) validator(s *Server) *auth.Validator { return s.jwt }
+func (accessTokenKind) statusListed() bool                  { return true }
 
-func (c *claimsCredential) revokedBy(rv *revocationRuntime) string {
+// claimsCredential is a validated access token.
+type claimsCredential = jwtCredential[accessTokenKind]
+
+func (c *jwtCredential[K]) what() string {
+	var k K
+	return k.name()
+}
+
+func (c *jwtCredential[K]) jti() string { return c.JTI }
+
+func (c *jwtCredential[K]) ruleToken() revocation.RuleToken { return ruleTokenOf((*auth.Claims)(c)) }
+
+func (c *jwtCredential[K]) revokedBy(rv *revocationRuntime) string {
 	t := c.ruleToken()
 	return revokedByRules(rv, c.JTI, &t)
 }
 
-func (c *claimsCredential) sandbox() bool { return sandboxKeyType(c.KeyType) }
+func (c *jwtCredential[K]) sandbox() bool { return sandboxKeyType(c.KeyType) }
 
-func (c *claimsCredential) application() string { return c.Application }
+func (c *jwtCredential[K]) application() string { return c.Application }
 
-func (c *claimsCredential) applicationTier() string { return c.ApplicationTier }
+func (c *jwtCredential[K]) applicationTier() string { return c.ApplicationTier }
 
-func (c *claimsCredential) subscriptionTier(apiName, apiVersion string) string {
+func (c *jwtCredential[K]) subscriptionTier(apiName, apiVersion string) string {
 	return subscriptionTierOf((*auth.Claims)(c), apiName, apiVersion)
 }
 
-func (c *claimsCredential) hasScopes(scopes []string) bool {
+func (c *jwtCredential[K]) hasScopes(scopes []string) bool {
 	return (*auth.Claims)(c).HasScopes(scopes)
 }
 
-func (c *claimsCredential) subscribed(s *Server, apiName, apiVersion string) *Fault {
-	return subscribedFault(s.jwt.ValidateSubscription((*auth.Claims)(c), apiName, apiVersion))
+func (c *jwtCredential[K]) subscribed(s *Server, apiName, apiVersion string) *Fault {
+	var k K
+	return subscribedFault(k.validator(s).ValidateSubscription((*auth.Claims)(c), apiName, apiVersion))
 }
 
 // subscriptionTierOf names the subscription policy of the claims'

@@ -35,7 +35,11 @@ type statusReferrer interface {
 	statusReference() (statuslist.Reference, bool, error)
 }
 
-func (c *claimsCredential) statusReference() (statuslist.Reference, bool, error) {
+func (c *jwtCredential[K]) statusReference() (statuslist.Reference, bool, error) {
+	var k K
+	if !k.statusListed() {
+		return statuslist.Reference{}, false, nil
+	}
 	return statuslist.ReadReference(c.Raw)
 }
 
