@@ -31,25 +31,20 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SMOKE=
 [[ ${1:-} == --smoke ]] && SMOKE=1
 
-if [[ -n $SMOKE ]]; then
-	WORK=${BENCH_WORK:-${TMPDIR:-/tmp}/micro-gw-bench-smoke}
-	OUT=${BENCH_OUT:-$WORK/benchmarks.md}
-	N_REVOKED=${BENCH_REVOKED:-1000}
-	RUNS=${BENCH_RUNS:-1}
-	DUR=${BENCH_DURATION:-1}
-	PROP_N=${BENCH_PROP_N:-20}
-	IDP_N=${BENCH_IDP_N:-3}
-	START_RUNS=${BENCH_START_RUNS:-1}
-else
-	WORK=${BENCH_WORK:-${TMPDIR:-/tmp}/micro-gw-bench}
-	OUT=${BENCH_OUT:-$ROOT/docs/benchmarks.md}
-	N_REVOKED=${BENCH_REVOKED:-1000000}
-	RUNS=${BENCH_RUNS:-3}
-	DUR=${BENCH_DURATION:-10}
-	PROP_N=${BENCH_PROP_N:-1000}
-	IDP_N=${BENCH_IDP_N:-50}
-	START_RUNS=${BENCH_START_RUNS:-3}
-fi
+# The defaults of the two modes, overridden by the BENCH_ variables: a smoke run
+# checks that the steps still work, a full one measures.
+#                          revoked  runs  duration  prop_n  idp_n  start_runs
+if [[ -n $SMOKE ]]; then mode="1000     1     1         20      3      1"
+else                     mode="1000000  3     10        1000    50     3"; fi
+read -r d_revoked d_runs d_duration d_prop_n d_idp_n d_start_runs <<<"$mode"
+WORK=${BENCH_WORK:-${TMPDIR:-/tmp}/micro-gw-bench${SMOKE:+-smoke}}
+OUT=${BENCH_OUT:-$([[ -n $SMOKE ]] && echo "$WORK" || echo "$ROOT/docs")/benchmarks.md}
+N_REVOKED=${BENCH_REVOKED:-$d_revoked}
+RUNS=${BENCH_RUNS:-$d_runs}
+DUR=${BENCH_DURATION:-$d_duration}
+PROP_N=${BENCH_PROP_N:-$d_prop_n}
+IDP_N=${BENCH_IDP_N:-$d_idp_n}
+START_RUNS=${BENCH_START_RUNS:-$d_start_runs}
 CONNS=${BENCH_CONNS:-32}
 
 # Ports: none of the defaults (9090.., 2379, 5672, 61613), so nothing else running is disturbed.
