@@ -223,6 +223,16 @@ func FuzzServeHTTP(f *testing.F) {
 		f.Fatal(err)
 	}
 	slashed.revocation.set.Revoke("revoked", time.Time{})
+	// An API with x-wso2-cors: every input is also sent from an origin, and
+	// as a preflight for that origin.
+	corsSpec := petstore(ep("http://backend.test/v2"), nil)
+	corsSpec.APIs[0].CORS = &CORS{Enabled: true, AllowOrigins: []string{fuzzAllowedOrigin}, AllowCredentials: true,
+		AllowMethods: []string{"GET", "POST"}, AllowHeaders: []string{"authorization"}}
+	corsed, err := New(corsSpec, cfg, Options{Dial: mt.Dial, Sources: []NamedSource{}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	corsed.revocation.set.Revoke("revoked", time.Time{})
 	for _, seed := range [][2]string{
 		{"/petstore/v1/pet/1", "Bearer " + valid},
 		{"/petstore/v1/pet/1", "Bearer " + valid[:len(valid)-2]},
@@ -238,17 +248,61 @@ func FuzzServeHTTP(f *testing.F) {
 		{"/petstore/v1/pet/heads%2Fmain", "Bearer " + valid},
 		{"/petstore/v1/pet/a%2F..%2Ffind", "Bearer " + valid},
 	} {
-		f.Add(seed[0], seed[1])
+		f.Add(seed[0], seed[1], fuzzAllowedOrigin)
 	}
-	f.Fuzz(func(t *testing.T, path, authz string) {
-		serveOneFuzzed(t, s.handler, mt, path, authz, valid, false)
-		serveOneFuzzed(t, slashed.handler, mt, path, authz, valid, true)
+	f.Add("/petstore/v1/pet/1", "Bearer "+valid, "https://APP.example")
+	f.Add("/petstore/v1/pet/findByStatus", "", "null")
+	f.Add("/petstore/v1/pet/1", "", "https://app.example.evil.test")
+	f.Fuzz(func(t *testing.T, path, authz, origin string) {
+		serveOneFuzzed(t, s.handler, mt, path, authz, valid, false, "")
+		serveOneFuzzed(t, slashed.handler, mt, path, authz, valid, true, "")
+		serveOneFuzzed(t, corsed.handler, mt, path, authz, valid, false, origin)
+		preflightFuzzed(t, corsed.handler, mt, path, origin)
 	})
 }
 
-// serveOneFuzzed is one request of FuzzServeHTTP through h; decodeSlash
-// checks the proxied path as a backend that decodes %2F reads it.
-func serveOneFuzzed(t *testing.T, h http.Handler, mt *memBackend, path, authz, valid string, decodeSlash bool) {
+// fuzzAllowedOrigin is the one origin FuzzServeHTTP's CORS API allows.
+const fuzzAllowedOrigin = "https://app.example"
+
+// checkFuzzedCORS: a response names no origin but the request's own, and
+// that only when it is the allowed one (origins compare without regard to
+// case in their scheme and host, as docs/runtime.md, "CORS", says).
+func checkFuzzedCORS(t *testing.T, h http.Header, path, origin string) {
+	acao := h.Values("Access-Control-Allow-Origin")
+	switch {
+	case len(acao) == 0:
+	case len(acao) > 1 || acao[0] != origin || !strings.EqualFold(origin, fuzzAllowedOrigin):
+		t.Fatalf("path %q from origin %q: Access-Control-Allow-Origin %q", path, origin, acao)
+	}
+}
+
+// preflightFuzzed sends an OPTIONS preflight for path from origin: the
+// gateway answers it itself, never with a 500 and never through the
+// backend.
+func preflightFuzzed(t *testing.T, h http.Handler, mt *memBackend, path, origin string) {
+	u, err := url.Parse(path)
+	if err != nil || u.Host != "" || u.Scheme != "" || u.Opaque != "" {
+		return
+	}
+	req := &http.Request{Method: http.MethodOptions, URL: u, Host: "gw.test", RemoteAddr: "192.0.2.1:1", Body: http.NoBody,
+		Header: http.Header{"Origin": {origin}, "Access-Control-Request-Method": {"GET"}, "Access-Control-Request-Headers": {"authorization"}}}
+	req = req.WithContext(t.Context())
+	before := mt.hits.Load()
+	w := &discardWriter{h: http.Header{}}
+	h.ServeHTTP(w, req)
+	if w.status == http.StatusInternalServerError {
+		t.Fatalf("500 for the preflight of %q", path)
+	}
+	if mt.hits.Load() != before {
+		t.Fatalf("the preflight of %q from %q reached the backend", path, origin)
+	}
+	checkFuzzedCORS(t, w.h, path, origin)
+}
+
+// serveOneFuzzed is one request of FuzzServeHTTP through h, from origin
+// when it is not ""; decodeSlash checks the proxied path as a backend that
+// decodes %2F reads it.
+func serveOneFuzzed(t *testing.T, h http.Handler, mt *memBackend, path, authz, valid string, decodeSlash bool, origin string) {
 	u, err := url.Parse(path)
 	if err != nil || u.Host != "" || u.Scheme != "" || u.Opaque != "" {
 		return // the server's own parser refuses it before the handler
@@ -258,12 +312,16 @@ func serveOneFuzzed(t *testing.T, h http.Handler, mt *memBackend, path, authz, v
 	if authz != "" {
 		req.Header["Authorization"] = []string{authz}
 	}
+	if origin != "" {
+		req.Header["Origin"] = []string{origin}
+	}
 	before := mt.hits.Load()
 	w := &discardWriter{h: http.Header{}}
 	h.ServeHTTP(w, req)
 	if w.status == http.StatusInternalServerError {
 		t.Fatalf("500 for path %q", path)
 	}
+	checkFuzzedCORS(t, w.h, path, origin)
 	if mt.hits.Load() == before {
 		return
 	}
