@@ -349,6 +349,7 @@ func (s *EtcdSource) list(ctx context.Context, cli *clientv3.Client) (int64, err
 		if rev == 0 {
 			rev = resp.Header.Revision
 			s.snap.begin(resp.Header.ClusterId, rev)
+			s.reserve(int(resp.Count)) // every key under the prefix, not only this page's
 		}
 		for _, kv := range resp.Kvs {
 			rel, ok := etcdKeyJTI(prefix, kv.Key)
@@ -478,6 +479,14 @@ func (s *EtcdSource) apply(ev *clientv3.Event) (etcdSnapEvent, bool) {
 	return se, true
 }
 
+// reserve tells a sink that can make room for a count known in advance (a
+// Holding of the revoked set: Set.Reserve) that n keys are coming.
+func (s *EtcdSource) reserve(n int) {
+	if r, ok := s.held.sink().(interface{ Reserve(n int) }); ok {
+		r.Reserve(n)
+	}
+}
+
 // restore starts the source from its snapshot when it can be trusted: taken
 // from this etcd cluster (its cluster id) and not ahead of it, and etcd's
 // progress notifications can tell when the watch from the snapshot's
@@ -508,6 +517,7 @@ func (s *EtcdSource) restore(ctx context.Context, cli *clientv3.Client, sink Sin
 		return 0, 0, nil
 	}
 	s.held.begin()
+	s.reserve(snap.keys)
 	snap.each(func(ev etcdSnapEvent) {
 		rel := string(ev.key)
 		switch ev.op {

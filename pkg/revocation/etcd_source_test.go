@@ -787,3 +787,23 @@ func TestEtcdSourceTLS(t *testing.T) {
 		}
 	})
 }
+
+// TestEtcdSourceReservesTheSet: a full list tells the revoked set how many
+// keys are coming (the count of the whole prefix, from the first page), so
+// that it is sized for them once instead of growing through rebuilds.
+func TestEtcdSourceReservesTheSet(t *testing.T) {
+	endpoint, cli := etcdtest.Start(t)
+	const n = 5000
+	etcdPutKeys(t, cli, "jti/", n)
+	src, _ := newTestEtcdSource(t, endpoint, nil)
+	src.pageSize = 997
+	set := NewSet()
+	run := startStoreSource(t, src, Revocations{Tokens: set, Rules: NewRuleSet()})
+	run.waitReady(t)
+	if got := set.Len(); got != n {
+		t.Fatalf("after ready, %d revoked, want %d", got, n)
+	}
+	if got, want := set.table.Load().n, newSetTableAt(n, setReserveLoad).n; got != want {
+		t.Fatalf("the set's table has %d buckets, want %d (reserved for %d keys)", got, want, n)
+	}
+}

@@ -62,6 +62,7 @@ const (
 	setMinBuckets  = 256 // 16 KiB, 1024 entries
 	setMaxLoad     = 0.85
 	setRebuildLoad = 0.50 // the load a rebuilt table starts at
+	setReserveLoad = 0.75 // the load a table reserved for a known count ends at
 )
 
 // setBucket is one cache line of the table. overflow is set once an entry
@@ -90,7 +91,12 @@ type setTable struct {
 }
 
 func newSetTable(entries int) *setTable {
-	n := max(setMinBuckets, int(math.Ceil(float64(entries)/(setSlots*setRebuildLoad))))
+	return newSetTableAt(entries, setRebuildLoad)
+}
+
+// newSetTableAt is a table that entries fill to load.
+func newSetTableAt(entries int, load float64) *setTable {
+	n := max(setMinBuckets, int(math.Ceil(float64(entries)/(setSlots*load))))
 	limit := int(float64(n*setSlots) * setMaxLoad)
 	return &setTable{
 		buckets: make([]setBucket, n),
@@ -171,10 +177,9 @@ func (b *setBucket) free() int {
 // the later expiry. It returns the holder the entry had before (0 for a new
 // entry, or none) and whether the entry is new. Writers only.
 func (t *setTable) put(h uint64, exp uint32, held uint16) (prev uint16, added bool) {
-	if !t.mayHold(h) {
-		t.place(h, exp, held)
-		return 0, true
-	}
+	// Not t.mayHold first: find reads the lines that place reads next, so
+	// an absent key costs those two reads either way, and the filter's word
+	// would be one more.
 	if b, k := t.find(h); b != nil {
 		prev = b.held[k]
 		if held != 0 {
@@ -400,6 +405,23 @@ func (s *Set) removeWhere(drop func(b *setBucket, k int) bool) int {
 	return removed
 }
 
+// Reserve makes room for n entries in all, so that a source that knows how
+// many it is about to revoke (a full list of etcd, a snapshot) fills the set
+// without the rebuilds of growing to it: each of those copies every entry
+// into a new table, ~2.4 copies an entry over a growth from empty, each a
+// random access to memory. The table is sized for n at 75 %, which keeps it
+// within the bytes an entry of a grown one; a set that holds room for n
+// already is left as it is. Entries revoked beyond n grow it as usual.
+func (s *Set) Reserve(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.table.Load()
+	if live := int(s.live.Load()); n <= live || t.limit-t.keys >= n-live {
+		return
+	}
+	s.rebuildFor(newSetTableAt(n, setReserveLoad))
+}
+
 // rebuild copies the live entries into a new table sized for them, without
 // tombstones, overflow marks and the filter bits of removed entries, and
 // publishes it (its filter with it); lookups read the old
@@ -408,8 +430,12 @@ func (s *Set) removeWhere(drop func(b *setBucket, k int) bool) int {
 // copied about 2.4 times on average), and its size stays within 19 and 32
 // bytes an entry.
 func (s *Set) rebuild() *setTable {
+	return s.rebuildFor(newSetTable(int(s.live.Load()) + 1))
+}
+
+// rebuildFor is rebuild into t, which has room for the live entries.
+func (s *Set) rebuildFor(t *setTable) *setTable {
 	old := s.table.Load()
-	t := newSetTable(int(s.live.Load()) + 1)
 	for i := range old.buckets {
 		b := &old.buckets[i]
 		for k := range setSlots {

@@ -57,6 +57,9 @@ func (h *Holding) Revoke(jti string, expiresAt time.Time) {
 	h.set.revoke(h.set.key(jti), setExpiry(expiresAt), h.id<<1|h.round)
 }
 
+// Reserve is Set.Reserve.
+func (h *Holding) Reserve(n int) { h.set.Reserve(n) }
+
 // Unrevoke implements Sink: Set.Unrevoke.
 func (h *Holding) Unrevoke(jti string) { h.set.Unrevoke(jti) }
 
