@@ -428,7 +428,7 @@ func (s *Set) Reserve(n int) {
 // table until then. Under the lock. A table grows by 1.7 (setMaxLoad over
 // setRebuildLoad), so the copies cost a constant per insert (each entry is
 // copied about 2.4 times on average), and its size stays within 19 and 32
-// bytes an entry.
+// bytes an entry (and its filter's within 1.5 and 2.6).
 func (s *Set) rebuild() *setTable {
 	return s.rebuildFor(newSetTable(int(s.live.Load()) + 1))
 }
