@@ -49,6 +49,17 @@ type Set struct {
 	live atomic.Int64
 	// holdings counts, by holder id, the entries held (holders[0] is unused).
 	holders []int
+	// rebuilding is the rebuild of a large table that goes on beside the
+	// writers (set_rebuild.go), nil when none does. Under mu.
+	rebuilding *setRebuild
+	// asyncFrom is the table size, in buckets, from which a rebuild goes on
+	// beside the writers instead of holding them up for the whole copy.
+	asyncFrom uint64
+	// stepBuckets is the buckets a rebuild beside the writers copies a step.
+	stepBuckets uint64
+	// startRebuilding starts the copier of a rebuild in the background;
+	// tests replace it to step a rebuild by hand.
+	startRebuilding func(*setRebuild)
 }
 
 // Table layout. A bucket is one cache line: four hashes, their expiries,
@@ -233,7 +244,8 @@ func (t *setTable) remove(b *setBucket, k int) uint16 {
 
 // NewSet returns an empty Set.
 func NewSet() *Set {
-	s := &Set{seed: maphash.MakeSeed(), holders: []int{0}}
+	s := &Set{seed: maphash.MakeSeed(), holders: []int{0}, asyncFrom: setAsyncFrom, stepBuckets: setRebuildStep}
+	s.startRebuilding = func(r *setRebuild) { go s.copyInBackground(r) }
 	s.table.Store(newSetTable(0))
 	return s
 }
@@ -290,9 +302,18 @@ func (s *Set) revoke(h uint64, exp uint32, held uint16) {
 	s.mu.Lock()
 	t := s.table.Load()
 	if t.keys >= t.limit {
-		t = s.rebuild()
+		t = s.grow(t)
 	}
 	prev, added := t.put(h, exp, held)
+	if r := s.rebuilding; r != nil {
+		if r.next.keys >= r.next.limit {
+			// More came during the copy than the new table was sized
+			// for (a shrink, then a burst): start over, sized for them.
+			s.startRebuild(newSetTable(int(s.live.Load()) + 1))
+			r = s.rebuilding
+		}
+		r.next.put(h, exp, held)
+	}
 	if added {
 		s.live.Add(1)
 	}
@@ -318,6 +339,11 @@ func (s *Set) Unrevoke(jti string) {
 
 // drop removes the entry in slot k of b, under the lock.
 func (s *Set) drop(t *setTable, b *setBucket, k int) {
+	if r := s.rebuilding; r != nil {
+		if nb, nk := r.next.find(b.hash[k]); nb != nil {
+			r.next.remove(nb, nk)
+		}
+	}
 	if held := t.remove(b, k); held != 0 {
 		s.holders[held>>1]--
 	}
@@ -399,8 +425,8 @@ func (s *Set) removeWhere(drop func(b *setBucket, k int) bool) int {
 			}
 		}
 	}
-	if live := int(s.live.Load()); removed > 0 && (t.used > t.limit/2 && t.used > 2*live || t.n > setMinBuckets && live < t.limit/8) {
-		s.rebuild()
+	if live := int(s.live.Load()); removed > 0 && s.rebuilding == nil && (t.used > t.limit/2 && t.used > 2*live || t.n > setMinBuckets && live < t.limit/8) {
+		s.rebuildSoon(t)
 	}
 	return removed
 }
@@ -433,8 +459,10 @@ func (s *Set) rebuild() *setTable {
 	return s.rebuildFor(newSetTable(int(s.live.Load()) + 1))
 }
 
-// rebuildFor is rebuild into t, which has room for the live entries.
+// rebuildFor is rebuild into t, which has room for the live entries. It
+// replaces a rebuild going on beside the writers, if one is.
 func (s *Set) rebuildFor(t *setTable) *setTable {
+	s.rebuilding = nil
 	old := s.table.Load()
 	for i := range old.buckets {
 		b := &old.buckets[i]

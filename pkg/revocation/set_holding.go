@@ -98,7 +98,14 @@ func (h *Holding) EndReload() int {
 func (s *Set) remark(from, to uint16) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t := s.table.Load()
+	s.table.Load().remark(from, to)
+	if r := s.rebuilding; r != nil {
+		r.next.remark(from, to)
+	}
+}
+
+// remark is Set.remark in one table. Writers only.
+func (t *setTable) remark(from, to uint16) {
 	for i := range t.buckets {
 		b := &t.buckets[i]
 		for k := range setSlots {

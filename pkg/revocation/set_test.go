@@ -472,8 +472,21 @@ func TestSetGrowsWithoutLosingEntries(t *testing.T) {
 // what it just revoked is seen, and readers check meanwhile that entries
 // revoked before they started are never missed: a rebuild or an overflow
 // racing a lookup must not hide an entry.
+//
+// It runs with the tables rebuilt under the lock (small ones) and all rebuilt
+// beside the writers (set_rebuild.go).
 func TestSetConcurrentGrowth(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		asyncFrom uint64
+	}{{"under the lock", 1 << 62}, {"beside the writers", 0}} {
+		t.Run(tc.name, func(t *testing.T) { setConcurrentGrowth(t, tc.asyncFrom) })
+	}
+}
+
+func setConcurrentGrowth(t *testing.T, asyncFrom uint64) {
 	s := NewSet()
+	s.asyncFrom = asyncFrom
 	const before = 5000
 	for i := range before {
 		s.Revoke("before-"+strconv.Itoa(i), time.Time{})
@@ -544,6 +557,7 @@ func TestSetShrinksAfterSweep(t *testing.T) {
 	if got := s.Sweep(base.Add(time.Hour)); got != 100_000 {
 		t.Fatalf("Sweep removed %d", got)
 	}
+	settleSet(s)
 	if small := len(s.table.Load().buckets); small >= big {
 		t.Fatalf("table still %d buckets after the sweep (was %d)", small, big)
 	}
