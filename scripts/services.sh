@@ -73,6 +73,19 @@ alive() {
 	[[ $cmdline == *"$2"* ]]
 }
 
+# running PIDFILE: the process is there and not a zombie, whatever its command line. wait_up
+# asks this of a process it has just spawned, not alive: until the spawned subshell has exec'd,
+# its command line is this script's, and a JVM's reads empty for a while as it maps its heap; on
+# a loaded machine either lasted long enough for alive to call a starting ActiveMQ "exited"
+# (CI, 2026-12-05: the broker was running when the script stopped it a second later).
+running() {
+	local pid state
+	[[ -s $1 ]] || return 1
+	pid=$(<"$1")
+	state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$pid/status" 2>/dev/null) || return 1
+	[[ -n $state && $state != [ZX] ]]
+}
+
 # stop_pid PIDFILE NAME SECONDS: SIGTERM, wait, then SIGKILL; removes PIDFILE.
 stop_pid() {
 	local pid i
@@ -125,7 +138,7 @@ status_named() {
 wait_up() {
 	local deadline=$((SECONDS + WAIT))
 	until "$3"; do
-		if ! alive "$2" "$1"; then
+		if ! running "$2"; then
 			"$4" >&2
 			die "$1 exited while starting (logs above)"
 		fi
