@@ -309,7 +309,7 @@ func (s *Set) revoke(h uint64, exp uint32, held uint16) {
 		if r.next.keys >= r.next.limit {
 			// More came during the copy than the new table was sized
 			// for (a shrink, then a burst): start over, sized for them.
-			s.startRebuild(newSetTable(int(s.live.Load()) + 1))
+			s.startRebuild(s.tableForLive())
 			r = s.rebuilding
 		}
 		r.next.put(h, exp, held)
@@ -456,7 +456,13 @@ func (s *Set) Reserve(n int) {
 // copied about 2.4 times on average), and its size stays within 19 and 32
 // bytes an entry (and its filter's within 1.5 and 2.6).
 func (s *Set) rebuild() *setTable {
-	return s.rebuildFor(newSetTable(int(s.live.Load()) + 1))
+	return s.rebuildFor(s.tableForLive())
+}
+
+// tableForLive is a new table sized for the live entries and one more, at
+// setRebuildLoad.
+func (s *Set) tableForLive() *setTable {
+	return newSetTable(int(s.live.Load()) + 1)
 }
 
 // rebuildFor is rebuild into t, which has room for the live entries. It

@@ -51,10 +51,9 @@ func (s *Set) grow(t *setTable) *setTable {
 	for t.keys >= t.limit {
 		r := s.rebuilding
 		if r == nil {
-			if t.n < s.asyncFrom {
-				return s.rebuild()
+			if s.rebuildSoon(t); s.rebuilding == nil {
+				return s.table.Load() // rebuilt now: small
 			}
-			s.startRebuild(newSetTable(int(s.live.Load()) + 1))
 			r = s.rebuilding
 		}
 		share := t.n // all that is left, at hardLimit
@@ -77,7 +76,7 @@ func (s *Set) rebuildSoon(t *setTable) {
 		s.rebuild()
 		return
 	}
-	s.startRebuild(newSetTable(int(s.live.Load()) + 1))
+	s.startRebuild(s.tableForLive())
 }
 
 // startRebuild starts copying the published table into next. Under the lock.
