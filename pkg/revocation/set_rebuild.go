@@ -5,15 +5,15 @@ import "runtime"
 // Rebuilding a large table beside the writers.
 //
 // A rebuild copies every entry into a new table. At a million entries that
-// is 100–150 ms of random writes on the machines of docs/benchmarks.md, and
+// is 100–200 ms of random writes on the machines of docs/benchmarks.md, and
 // a rebuild that held the writers' lock for all of it held up every
 // revocation that came meanwhile by as much: not lost, but not in force
 // either. So a table of asyncFrom buckets or more is rebuilt in steps: a
-// copier (a goroutine of its own) copies setRebuildStep buckets a time under
-// the lock (Set.stepBuckets), and lets the writers in between steps. Each writer applies its
-// change to the published table, which readers go on using, and to the new
-// one (dual writes): an entry already copied gets the change, one not yet
-// copied is copied with it. When the last step is done, the new table is
+// copier (a goroutine of its own) copies Set.stepBuckets buckets a time
+// under the lock, and lets the writers in between steps. Each writer
+// applies its change to the published table, which readers go on using,
+// and to the new one (dual writes): an entry already copied gets the
+// change, one not yet copied is copied with it. When the last step is done, the new table is
 // published; readers never see it before it holds every entry.
 //
 // While a rebuild goes on, the published table may take keys past its limit,
