@@ -3,7 +3,8 @@ package revocation
 import (
 	"net"
 	"net/url"
-	"strings"
+
+	"github.com/micro-gw/micro-gw/pkg/internal/loopback"
 )
 
 // The loopback addresses that `micro-gw dev` serves by default
@@ -28,7 +29,7 @@ func devHint(devAddr string, addrs ...string) string {
 		if err != nil || port != devPort {
 			continue
 		}
-		if ip := net.ParseIP(host); (ip != nil && ip.IsLoopback()) || strings.EqualFold(host, "localhost") {
+		if loopback.Host(host) {
 			return "micro-gw dev serves " + devAddr + " by default: is it running?"
 		}
 	}

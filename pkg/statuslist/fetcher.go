@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,6 +13,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/micro-gw/micro-gw/pkg/internal/httpbody"
+	"github.com/micro-gw/micro-gw/pkg/internal/loopback"
 	"github.com/micro-gw/micro-gw/pkg/revocation"
 )
 
@@ -182,7 +182,7 @@ func (f *Fetcher) check(u *url.URL) error {
 	switch {
 	case u.User != nil:
 		return fmt.Errorf("%w: user info in the URL", ErrNotAllowed)
-	case u.Scheme == "http" && !isLoopback(host):
+	case u.Scheme == "http" && !loopback.Host(host):
 		return fmt.Errorf("%w: plain http is accepted for loopback addresses only", ErrNotAllowed)
 	case u.Scheme != "https" && u.Scheme != "http":
 		return fmt.Errorf("%w: scheme %q", ErrNotAllowed, u.Scheme)
@@ -190,14 +190,6 @@ func (f *Fetcher) check(u *url.URL) error {
 		return fmt.Errorf("%w: host %s is not in [statusList] allowedHosts", ErrNotAllowed, host)
 	}
 	return nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Load fetches the list at uri now, unless a fetch of it is under way
@@ -303,15 +295,9 @@ func (f *Fetcher) fetch(ctx context.Context, uri string) (*held, error) {
 		return nil, fmt.Errorf("fetch: %w", err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("fetch: HTTP %d", resp.StatusCode)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxTokenBytes+1))
+	body, err := httpbody.ReadOK(resp, MaxTokenBytes)
 	if err != nil {
 		return nil, fmt.Errorf("fetch: %w", err)
-	}
-	if len(body) > MaxTokenBytes {
-		return nil, fmt.Errorf("fetch: the Status List Token is larger than %d bytes", MaxTokenBytes)
 	}
 	claims, err := f.cfg.Verifier.VerifyIssued(ctx, strings.TrimSpace(string(body)), TokenType)
 	if err != nil {

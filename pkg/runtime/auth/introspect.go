@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/micro-gw/micro-gw/pkg/internal/httpbody"
 	"github.com/micro-gw/micro-gw/pkg/revocation"
 	"github.com/micro-gw/micro-gw/pkg/runtime/config"
 )
@@ -234,14 +234,9 @@ func (in *Introspector) ask(ctx context.Context, token string) (map[string]any, 
 		return nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxIntrospectAnswer+1))
-	switch {
-	case err != nil:
-		return nil, fmt.Errorf("read the answer: %w", err)
-	case resp.StatusCode != http.StatusOK:
-		return nil, fmt.Errorf("status %s", resp.Status)
-	case len(body) > maxIntrospectAnswer:
-		return nil, fmt.Errorf("an answer larger than %d bytes", maxIntrospectAnswer)
+	body, err := httpbody.ReadOK(resp, maxIntrospectAnswer)
+	if err != nil {
+		return nil, err
 	}
 	answer, err := decodeObject(bytes.TrimSpace(body))
 	if err != nil {

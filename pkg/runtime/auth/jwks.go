@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/big"
 	"net/http"
@@ -20,6 +19,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/micro-gw/micro-gw/pkg/internal/httpbody"
 )
 
 const (
@@ -310,15 +311,9 @@ func (j *jwks) fetch(ctx context.Context) (*keySet, error) {
 		return nil, fmt.Errorf("jwks fetch: %w", err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("jwks fetch: status %s", resp.Status)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSSize+1))
+	body, err := httpbody.ReadOK(resp, maxJWKSSize)
 	if err != nil {
-		return nil, fmt.Errorf("jwks read: %w", err)
-	}
-	if len(body) > maxJWKSSize {
-		return nil, fmt.Errorf("jwks larger than %d bytes", maxJWKSSize)
+		return nil, fmt.Errorf("jwks fetch: %w", err)
 	}
 	return j.parse(body)
 }

@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/url"
 	"time"
+
+	"github.com/micro-gw/micro-gw/pkg/internal/loopback"
 )
 
 // Defaults of [ssfReceiver].
@@ -77,13 +79,8 @@ func CheckTransmitterURL(s string) error {
 		return err
 	}
 	u, _ := url.Parse(s)
-	if u.Scheme == "https" || isLoopbackHost(u.Hostname()) {
+	if u.Scheme == "https" || loopback.Host(u.Hostname()) {
 		return nil
 	}
 	return errors.New("must be an https:// URL (plain http is accepted for loopback addresses only)")
-}
-
-func isLoopbackHost(host string) bool {
-	ip := net.ParseIP(host)
-	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }

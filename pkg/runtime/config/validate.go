@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/micro-gw/micro-gw/pkg/internal/loopback"
 )
 
 var logLevels = []string{"TRACE", "DEBUG", "INFO", "WARN", "ERROR"}
@@ -240,7 +242,7 @@ func jwksURL(s string) error {
 	if u.Scheme == "https" {
 		return nil
 	}
-	if isLoopbackHost(u.Hostname()) {
+	if loopback.Host(u.Hostname()) {
 		return nil
 	}
 	return errors.New("must be an https:// URL (plain http is allowed to the loopback only): keys fetched over http could be replaced on the way")
