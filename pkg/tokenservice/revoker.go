@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -110,9 +111,6 @@ func (r *Revoker) Close() {
 // fails. The error joins the failures of the sides; Result.Done lists what
 // the others did.
 func (r *Revoker) Revoke(ctx context.Context, req Request) (Result, error) {
-	if len(r.sides) == 0 {
-		return Result{}, errors.New("no revocation side is configured")
-	}
 	tok, err := readRequest(req)
 	if err != nil {
 		return Result{}, &InvalidTokenError{Err: err}
@@ -158,6 +156,9 @@ func (r *Revoker) Revoke(ctx context.Context, req Request) (Result, error) {
 // lines of the sides that did their part, in the order of the sides, and the
 // failures of the others, each named by its side.
 func (r *Revoker) toEverySide(ctx context.Context, do func(context.Context, Side) (string, error)) ([]string, error) {
+	if len(r.sides) == 0 {
+		return nil, errors.New("no revocation side is configured")
+	}
 	timeout := r.SideTimeout
 	if timeout <= 0 {
 		timeout = DefaultSideTimeout
@@ -189,8 +190,20 @@ func (r *Revoker) toEverySide(ctx context.Context, do func(context.Context, Side
 
 // toEverySideOf is toEverySide for what only the sides that are an S carry
 // (blocking conditions, revocation rules): a side that is not one, a status
-// list of tokens, has no part in it.
+// list of tokens, has no part in it; when no side is one, nothing is sent
+// and the error names the sides there are.
 func toEverySideOf[S Side](ctx context.Context, r *Revoker, do func(context.Context, S) (string, error)) ([]string, error) {
+	var names []string
+	for _, s := range r.sides {
+		if _, ok := s.(S); ok {
+			names = nil
+			break
+		}
+		names = append(names, s.Name())
+	}
+	if len(names) > 0 {
+		return nil, fmt.Errorf("no configured revocation side takes this (there is only %s)", strings.Join(names, ", "))
+	}
 	return r.toEverySide(ctx, func(ctx context.Context, s Side) (string, error) {
 		if of, ok := s.(S); ok {
 			return do(ctx, of)

@@ -234,3 +234,22 @@ func (u unusedSide) Revoke(context.Context, string, time.Duration) (string, erro
 	return "", nil
 }
 func (unusedSide) Close() {}
+
+// A Revoker with no side, or none that takes rules and blocking
+// conditions (a status list of tokens alone), says so instead of reporting
+// a revocation that went nowhere as done.
+func TestNothingSentWhereNoSideTakesIt(t *testing.T) {
+	ctx := context.Background()
+	if _, err := NewRevoker(nil).Revoke(ctx, Request{JTI: "j-1"}); err == nil || !strings.Contains(err.Error(), "no revocation side is configured") {
+		t.Errorf("Revoke without sides: %v", err)
+	}
+	r := NewRevoker(nil, unusedSide{t})
+	_, err := r.RevokeRule(ctx, RuleRequest{Kind: revocation.RuleSubject, Key: "alice"})
+	if err == nil || !strings.Contains(err.Error(), "no configured revocation side takes this (there is only unused)") {
+		t.Errorf("RevokeRule with a side of tokens alone: %v", err)
+	}
+	_, err = r.Block(ctx, BlockRequest{Kind: revocation.BlockIP, Value: "10.1.2.3"})
+	if err == nil || !strings.Contains(err.Error(), "no configured revocation side takes this") {
+		t.Errorf("Block with a side of tokens alone: %v", err)
+	}
+}
