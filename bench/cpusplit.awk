@@ -17,6 +17,14 @@ function part(f) {
 	# Goroutines being parked, woken and scheduled, and the network poller.
 	if (f ~ /^runtime\.(schedule|findRunnable|park_m|goready|ready|wakep|startm|stopm|mcall|netpoll|notesleep|notewakeup|futexsleep|futexwakeup|sysmon|gopark|goexit0|newproc)/)
 		return "scheduling and the network poller"
+	# The gateway's own HTTP/1.1 server (serve_h1*.go): reading the request, writing the
+	# response, its connection loop. Before the backend exchange: the request parser is in h1.
+	if (f ~ /micro-gw\/pkg\/runtime\/h1\.(ParseRequest|HeadEnd|cutCRLF|originForm|plainPathChar)|micro-gw\/pkg\/runtime\.\(\*h1Conn\)\.(readHead|handOff)|micro-gw\/pkg\/runtime\.\(\*connWatch\)\.Read|micro-gw\/pkg\/runtime\.\(\*h1Body\)/)
+		return "reading the client's request"
+	if (f ~ /micro-gw\/pkg\/runtime\.(\(\*h1Response\)|chunkWriter|connWriter)/)
+		return "the response to the client"
+	if (f ~ /micro-gw\/pkg\/runtime\.(\(\*h1Conn\)|\(\*h1Server\)|\(\*connWatch\))/)
+		return "the server's connection loop"
 	# The exchange with the backend: writing the request, reading its response head and body
 	# (the gateway's own client, or httputil.ReverseProxy over http.Transport before it).
 	if (f ~ /micro-gw\/pkg\/runtime\/h1\.|micro-gw\/pkg\/runtime\.\(\*(upstream|outgoing|attempt|responseClock|requestBody|bodyView)\)|micro-gw\/pkg\/runtime\.\(\*retryTransport\)|^net\/http\.\(\*persistConn\)|^net\/http\.\(\*Transport\)|^net\/http\.persistConnWriter|^net\/http\.\(\*bodyEOFSignal\)|^net\/http\/httputil\.|^net\/http\.\(\*transferWriter\)|^net\/http\.\(\*Request\)\.write|^net\/http\.ReadResponse/)
@@ -36,7 +44,7 @@ function part(f) {
 		return "the gateway's other stages (routing, metrics, ...)"
 	# What is left of net/http's server: the connection's loop.
 	if (f ~ /^net\/http\./)
-		return "net/http's connection loop"
+		return "the server's connection loop"
 	return ""
 }
 

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,6 +57,10 @@ type Options struct {
 	// SpanExporter, when set, receives the spans of [tracing] instead of
 	// the OTLP exporter of tracing.endpoint.
 	SpanExporter sdktrace.SpanExporter
+	// NetHTTP serves the plain HTTP listener with net/http's http.Server
+	// alone instead of the gateway's own HTTP/1.1 server (docs/runtime.md,
+	// "Listeners"); MICROGW_NETHTTP_SERVER=1 in the environment sets it.
+	NetHTTP bool
 	// Endpoints are the -e forms of named endpoints that Main took while
 	// loading the configuration (EndpointOverrides.Claim); nil for none.
 	Endpoints *EndpointOverrides
@@ -97,7 +102,7 @@ type Server struct {
 	admin   http.Handler // the admin listener
 
 	mu        sync.Mutex
-	servers   []*http.Server
+	servers   []httpServer
 	addrs     map[string]net.Addr
 	done      chan error
 	started   bool
@@ -118,6 +123,9 @@ func New(spec Spec, cfg *config.Config, opts Options) (*Server, error) {
 	}
 	if opts.Registry == nil {
 		opts.Registry = revocation.DefaultRegistry
+	}
+	if os.Getenv("MICROGW_NETHTTP_SERVER") == "1" {
+		opts.NetHTTP = true
 	}
 	s := &Server{
 		spec:       spec,
@@ -280,17 +288,17 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 		tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		s.clientAuth(tc)
-		if err := s.listen("HTTPS", addr, tc, s.handler); err != nil {
+		if err := s.listen("HTTPS", addr, tc, s.handler, false); err != nil {
 			return err
 		}
 	}
 	if addr := s.listenAddr(s.opts.HTTPAddr, l.HTTPPort); addr != "" {
-		if err := s.listen("HTTP", addr, nil, s.handler); err != nil {
+		if err := s.listen("HTTP", addr, nil, s.handler, !s.opts.NetHTTP); err != nil {
 			return err
 		}
 	}
 	if addr := s.listenAddr(s.opts.AdminAddr, l.AdminPort); addr != "" {
-		if err := s.listen("Admin", addr, nil, s.admin); err != nil {
+		if err := s.listen("Admin", addr, nil, s.admin, false); err != nil {
 			return err
 		}
 	}
@@ -318,7 +326,16 @@ func (s *Server) listenAddr(override string, port int) string {
 	return net.JoinHostPort(s.cfg.Listener.Host, strconv.Itoa(port))
 }
 
-func (s *Server) listen(name, addr string, tc *tls.Config, h http.Handler) error {
+// httpServer is what Shutdown stops: an http.Server or an h1Server.
+type httpServer interface {
+	Shutdown(context.Context) error
+	Close() error
+}
+
+// listen opens a listener and serves it: with own, the gateway's HTTP/1.1
+// server (serve_h1.go), which hands what it does not take to an
+// http.Server; otherwise with the http.Server alone (TLS, HTTP/2, admin).
+func (s *Server) listen(name, addr string, tc *tls.Config, h http.Handler, own bool) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("%s listener: %w", strings.ToLower(name), err)
@@ -332,15 +349,22 @@ func (s *Server) listen(name, addr string, tc *tls.Config, h http.Handler) error
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelDebug),
 	}
-	s.servers = append(s.servers, srv)
+	var serve func() error
+	switch {
+	case tc != nil:
+		s.servers = append(s.servers, srv)
+		serve = func() error { return srv.ServeTLS(ln, "", "") }
+	case own:
+		h1s := newH1Server(h, srv, ln.Addr())
+		s.servers = append(s.servers, h1s)
+		serve = func() error { return h1s.Serve(ln) }
+	default:
+		s.servers = append(s.servers, srv)
+		serve = func() error { return srv.Serve(ln) }
+	}
 	s.addrs[strings.ToLower(name)] = ln.Addr()
 	go func() {
-		var err error
-		if tc != nil {
-			err = srv.ServeTLS(ln, "", "")
-		} else {
-			err = srv.Serve(ln)
-		}
+		err := serve()
 		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.done <- fmt.Errorf("%s listener: %w", strings.ToLower(name), err)
 		}

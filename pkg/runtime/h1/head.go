@@ -3,7 +3,9 @@
 // per backend address, and a strict reader of what a backend answers
 // (RFC 9112): the response head, and a body framed by its length, by chunks
 // (with trailers) or by the end of the connection. Writing the request is
-// the proxy's: it knows which fields go on.
+// the proxy's: it knows which fields go on. On the server side it parses
+// the request heads the HTTP listener takes itself (request.go;
+// docs/runtime.md, "Listeners").
 //
 // It is a client of one kind of peer, on one goroutine per exchange: no
 // connection has a goroutine of its own, and nothing is handed between
