@@ -136,6 +136,8 @@ stop_pid() { # stop_pid PID: SIGTERM and wait (at most 20 s)
 # ------------------------------------------------------------------------------ install, build
 
 T_START=$(date +%s)
+# The revision measured, read before this run writes its page into the tree (which would make it "dirty").
+REVISION=$(cd "$ROOT" && git describe --always --dirty 2>/dev/null || echo '?')
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 say "mode: $([[ -n $SMOKE ]] && echo smoke || echo full); work folder $WORK; ${N_REVOKED} revocations, ${RUNS} runs of ${DUR} s"
 rm -rf "$BIN" "$GW" "$LOGS" "$RES" "$WORK/sample"
@@ -611,7 +613,7 @@ Regenerate this page with \`make bench\`; the targets are issue 7's, those of ro
 
 - date: $(date -u '+%Y-%m-%d %H:%M UTC'); run took $(( $(date +%s) - T_START )) s
 - machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) memory; load average at the start ${LOAD_START}, at the end ${LOAD_END}
-- versions: $(go version | cut -d' ' -f3-), micro-gw $(cd "$ROOT" && git describe --always --dirty 2>/dev/null || echo '?'), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), $(haproxy -v | head -1 | cut -d' ' -f1-3), etcd $("$BIN/etcd" --version | awk '/etcd Version/ {print $3}') (built from the module), nginx $(nginx -v 2>&1 | sed 's#.*nginx/##'), etcdctl $(ETCDCTL_API=3 etcdctl version | awk '/etcdctl version/ {print $3}'), RabbitMQ $(dpkg-query -W -f='${Version}' rabbitmq-server 2>/dev/null || echo '?')
+- versions: $(go version | cut -d' ' -f3-), micro-gw $REVISION, $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), $(haproxy -v | head -1 | cut -d' ' -f1-3), etcd $("$BIN/etcd" --version | awk '/etcd Version/ {print $3}') (built from the module), nginx $(nginx -v 2>&1 | sed 's#.*nginx/##'), etcdctl $(ETCDCTL_API=3 etcdctl version | awk '/etcdctl version/ {print $3}'), RabbitMQ $(dpkg-query -W -f='${Version}' rabbitmq-server 2>/dev/null || echo '?')
 - everything on 127.0.0.1; load generators, proxies, backend, etcd and RabbitMQ share the same $(nproc) cores
 
 ## Results
