@@ -21,7 +21,6 @@ import (
 	"io"
 	"net/http"
 	"net/textproto"
-	"strconv"
 	"syscall"
 )
 
@@ -286,11 +285,8 @@ func (h *Head) frame() error {
 func parseLength(v string) (int64, error) {
 	var n int64 = -1
 	for _, part := range splitList(v) {
-		if part == "" || len(part) > 18 {
-			return 0, malformed("bad Content-Length %q", v)
-		}
-		m, err := strconv.ParseInt(part, 10, 64)
-		if err != nil || part[0] < '0' || part[0] > '9' {
+		m, ok := digits(part)
+		if !ok {
 			return 0, malformed("bad Content-Length %q", v)
 		}
 		if n >= 0 && m != n {
@@ -302,6 +298,24 @@ func parseLength(v string) (int64, error) {
 		return 0, malformed("bad Content-Length %q", v)
 	}
 	return n, nil
+}
+
+// digits reads one Content-Length value: 1 to 18 ASCII digits, no sign and
+// no white space, so that it cannot overflow an int64. Both sides use it:
+// the backend's answers (a list of it, above) and the client's requests.
+func digits(v string) (int64, bool) {
+	if v == "" || len(v) > 18 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
 }
 
 // splitList splits a comma-separated field value, trimming each element.

@@ -132,15 +132,8 @@ func ParseRequest(head string, r *http.Request, hdr http.Header) bool {
 	}
 	n := int64(0)
 	if lengths == 1 {
-		if length == "" || len(length) > 18 {
+		if n, ok = digits(length); !ok {
 			return false
-		}
-		for i := 0; i < len(length); i++ {
-			c := length[i]
-			if c < '0' || c > '9' {
-				return false
-			}
-			n = n*10 + int64(c-'0')
 		}
 	}
 	// net/http reads Pragma: no-cache as Cache-Control: no-cache when
