@@ -46,6 +46,21 @@ func serveBoth(t testing.TB, h http.Handler) (own, std string, srv *h1Server) {
 	return ln1.Addr().String(), ln2.Addr().String(), srv
 }
 
+// sendOn dials addr and sends raw; the connection is closed when the test
+// ends.
+func sendOn(t testing.TB, addr, raw string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // exchangeRaw sends raw on a new connection, half-closes it, and returns
 // all the server sends until it closes.
 func exchangeRaw(t testing.TB, addr, raw string) string {
@@ -275,22 +290,12 @@ func TestH1ServerShutdown(t *testing.T) {
 		_, _ = io.WriteString(w, "ok")
 	})
 	own, _, srv := serveBoth(t, h)
-	idle, err := net.Dial("tcp", own)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idle.Close()
-	_, _ = io.WriteString(idle, get("/"))
+	idle := sendOn(t, own, get("/"))
 	buf := make([]byte, 4096)
 	if _, err := idle.Read(buf); err != nil {
 		t.Fatal(err)
 	}
-	busy, err := net.Dial("tcp", own)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer busy.Close()
-	_, _ = io.WriteString(busy, get("/slow"))
+	busy := sendOn(t, own, get("/slow"))
 	<-arrived
 	done := make(chan error, 1)
 	go func() { done <- srv.Shutdown(context.Background()) }()
@@ -331,12 +336,7 @@ func TestH1ServerShutdownDeadline(t *testing.T) {
 		<-r.Context().Done()
 	})
 	own, _, srv := serveBoth(t, h)
-	c, err := net.Dial("tcp", own)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_, _ = io.WriteString(c, get("/"))
+	c := sendOn(t, own, get("/"))
 	<-arrived
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
@@ -369,23 +369,14 @@ func TestH1ServerClientGone(t *testing.T) {
 		}
 	})
 	own, _, _ := serveBoth(t, h)
-	c, err := net.Dial("tcp", own)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = io.WriteString(c, get("/gone"))
+	c := sendOn(t, own, get("/gone"))
 	<-arrived
 	c.Close()
 	if !<-cancelled {
 		t.Error("the request went on after the client left")
 	}
-	c, err = net.Dial("tcp", own)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	// A pipelined request arrives while the first is watched: it is kept.
-	_, _ = io.WriteString(c, get("/1"))
+	c = sendOn(t, own, get("/1"))
 	<-arrived
 	time.Sleep(watchAfter + 100*time.Millisecond)
 	_, _ = io.WriteString(c, get("/2"))
