@@ -8,6 +8,9 @@ type etcdHeld interface {
 	from() Sink
 	// sink is where the keys are put and deleted.
 	sink() Sink
+	// bulk is sink for many puts in a row (a list, a snapshot): it may
+	// gather them, and has them all applied once flush returns.
+	bulk() (sink Sink, flush func())
 	begin()
 	applied(rel string)
 	deleted(rel string)
@@ -32,6 +35,12 @@ func (e *etcdHeldBySink) deleted(string)       {}
 func (e *etcdHeldBySink) end(func(string)) int { return e.h.EndReload() }
 func (e *etcdHeldBySink) len() int             { return e.h.Len() }
 
+// bulk gathers the puts into groups (Holding.batch).
+func (e *etcdHeldBySink) bulk() (Sink, func()) {
+	b := e.h.batch()
+	return b, b.flush
+}
+
 // etcdHeldByName is the record for any other sink: the keys by name. A key
 // applied goes into known at once, so that a reload that fails half way
 // leaves known a superset of what the sink holds from this source.
@@ -45,6 +54,9 @@ func (e *etcdHeldByName) from() Sink { return e.to }
 func (e *etcdHeldByName) sink() Sink { return e.to }
 func (e *etcdHeldByName) begin()     { e.seen = make(map[string]struct{}, len(e.known)) }
 func (e *etcdHeldByName) len() int   { return len(e.known) }
+
+// bulk is sink: a sink that is not a Holder takes each put as it comes.
+func (e *etcdHeldByName) bulk() (Sink, func()) { return e.to, func() {} }
 
 func (e *etcdHeldByName) applied(rel string) {
 	e.known[rel] = struct{}{}

@@ -329,6 +329,7 @@ func (s *EtcdSource) list(ctx context.Context, cli *clientv3.Client) (int64, err
 	end := clientv3.GetPrefixRangeEnd(prefix)
 	key := prefix
 	var rev int64
+	bulk, flush := s.held.bulk()
 	for page := s.pageSize; ; page = min(2*page, max(s.pageSize, maxEtcdPageSize)) {
 		opts := []clientv3.OpOption{
 			clientv3.WithRange(end),
@@ -357,10 +358,11 @@ func (s *EtcdSource) list(ctx context.Context, cli *clientv3.Client) (int64, err
 				continue
 			}
 			s.snap.put(kv.Key[len(prefix):], kv.Value)
-			if s.keys.put(s.held.sink(), s.log, rel, kv.Value) {
+			if s.keys.put(bulk, s.log, rel, kv.Value) {
 				s.held.applied(rel)
 			}
 		}
+		flush()
 		if !resp.More || len(resp.Kvs) == 0 {
 			return rev, nil
 		}
@@ -518,18 +520,20 @@ func (s *EtcdSource) restore(ctx context.Context, cli *clientv3.Client, sink Sin
 	}
 	s.held.begin()
 	s.reserve(snap.keys)
+	bulk, flush := s.held.bulk()
 	snap.each(func(ev etcdSnapEvent) {
 		rel := string(ev.key)
 		switch ev.op {
 		case etcdSnapPut:
-			if s.keys.put(s.held.sink(), s.log, rel, ev.value) {
+			if s.keys.put(bulk, s.log, rel, ev.value) {
 				s.held.applied(rel)
 			}
 		case etcdSnapDelete:
-			s.keys.del(s.held.sink(), rel)
+			s.keys.del(bulk, rel)
 			s.held.deleted(rel)
 		}
 	})
+	flush()
 	removed := s.held.end(func(rel string) { s.keys.del(sink, rel) })
 	count := s.held.len()
 	s.metrics.keys.Set(float64(count))

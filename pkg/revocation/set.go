@@ -60,6 +60,8 @@ type Set struct {
 	// startRebuilding starts the copier of a rebuild in the background;
 	// tests replace it to step a rebuild by hand.
 	startRebuilding func(*setRebuild)
+	// touched keeps what revokeBatch reads ahead. Under mu.
+	touched uint64
 }
 
 // Table layout. A bucket is one cache line: four hashes, their expiries,
@@ -300,6 +302,57 @@ func (s *Set) Revoke(jti string, expiresAt time.Time) {
 // it is full, and keeps the holders' counts.
 func (s *Set) revoke(h uint64, exp uint32, held uint16) {
 	s.mu.Lock()
+	s.revokeLocked(h, exp, held)
+	s.mu.Unlock()
+}
+
+// setEntry is one revocation of a batch (revokeBatch).
+type setEntry struct {
+	h   uint64
+	exp uint32
+}
+
+// setTouchGroup is how many entries of a batch revokeBatch reads ahead of
+// their inserts.
+const setTouchGroup = 16
+
+// revokeBatch is revoke of each entry of es, in order, under one hold of
+// the lock. A lone insert into a large table waits for one read of memory
+// (its homes), and the lock between two inserts is a full fence, so that
+// inserts one by one cannot overlap those waits. Here the homes and filter
+// words of a group of entries are read first, all at once (independent
+// loads the processor overlaps), and the inserts then find them in the
+// cache.
+func (s *Set) revokeBatch(es []setEntry, held uint16) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for len(es) > 0 {
+		g := es[:min(setTouchGroup, len(es))]
+		es = es[len(g):]
+		s.touched += s.table.Load().touch(g)
+		if r := s.rebuilding; r != nil {
+			s.touched += r.next.touch(g)
+		}
+		for _, e := range g {
+			s.revokeLocked(e.h, e.exp, held)
+		}
+	}
+}
+
+// touch reads the lines that inserting es into t reads, and returns a sum
+// of what it read, for the caller to keep, so that the reads are not
+// optimised away.
+func (t *setTable) touch(es []setEntry) uint64 {
+	var sum uint64
+	for _, e := range es {
+		a, b := t.homes(e.h)
+		sum += uint64(t.buckets[a].live) + uint64(t.buckets[b].live) + t.filter[t.filterWord(e.h)]
+	}
+	return sum
+}
+
+// revokeLocked is revoke under the lock.
+func (s *Set) revokeLocked(h uint64, exp uint32, held uint16) {
 	t := s.table.Load()
 	if t.keys >= t.limit {
 		t = s.grow(t)
@@ -323,7 +376,6 @@ func (s *Set) revoke(h uint64, exp uint32, held uint16) {
 			s.holders[prev>>1]--
 		}
 	}
-	s.mu.Unlock()
 }
 
 // Unrevoke removes jti from the set (a persistent store deleted it).
@@ -470,14 +522,7 @@ func (s *Set) tableForLive() *setTable {
 func (s *Set) rebuildFor(t *setTable) *setTable {
 	s.rebuilding = nil
 	old := s.table.Load()
-	for i := range old.buckets {
-		b := &old.buckets[i]
-		for k := range setSlots {
-			if b.hash[k] > setRemoved {
-				t.place(b.hash[k], b.exp[k], b.held[k])
-			}
-		}
-	}
+	s.touched += t.copyFrom(old, 0, old.n)
 	s.table.Store(t)
 	return t
 }

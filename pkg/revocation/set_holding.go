@@ -57,6 +57,48 @@ func (h *Holding) Revoke(jti string, expiresAt time.Time) {
 	h.set.revoke(h.set.key(jti), setExpiry(expiresAt), h.id<<1|h.round)
 }
 
+// batch returns a Sink that revokes through h a group at a time
+// (Set.revokeBatch), for a source that revokes many at once: a full list of
+// etcd, a snapshot. What it gathers is revoked when it has a group, before
+// an Unrevoke through it (changes keep their order), and at flush, which the
+// source calls before anything else may read the set or use h. A batch is
+// used from h's goroutine.
+func (h *Holding) batch() *holdingBatch {
+	return &holdingBatch{h: h, es: make([]setEntry, 0, holdingBatchSize)}
+}
+
+// holdingBatchSize is the revocations a holdingBatch gathers: several
+// groups of revokeBatch under one hold of the lock, few enough that the
+// lock is held for microseconds.
+const holdingBatchSize = 8 * setTouchGroup
+
+type holdingBatch struct {
+	h  *Holding
+	es []setEntry
+}
+
+// Revoke implements Sink: Holding.Revoke, once the batch is flushed.
+func (b *holdingBatch) Revoke(jti string, expiresAt time.Time) {
+	b.es = append(b.es, setEntry{b.h.set.key(jti), setExpiry(expiresAt)})
+	if len(b.es) == cap(b.es) {
+		b.flush()
+	}
+}
+
+// Unrevoke implements Sink: Holding.Unrevoke, after what was gathered.
+func (b *holdingBatch) Unrevoke(jti string) {
+	b.flush()
+	b.h.Unrevoke(jti)
+}
+
+// flush revokes what was gathered.
+func (b *holdingBatch) flush() {
+	if len(b.es) > 0 {
+		b.h.set.revokeBatch(b.es, b.h.id<<1|b.h.round)
+		b.es = b.es[:0]
+	}
+}
+
 // Reserve is Set.Reserve.
 func (h *Holding) Reserve(n int) { h.set.Reserve(n) }
 

@@ -22,9 +22,9 @@ func settleSet(s *Set) {
 // writers and stepped by hand at random points between them, the set
 // answers as a plain map of the same changes would at every point: what is
 // revoked, until when, how many, and what a holding holds, through growth,
-// Unrevoke, Sweep, reloads and Reserve. A change a rebuild missed (an entry
-// copied before it was changed, or not copied after it was put) would show
-// once the new table is published.
+// Unrevoke, Sweep, reloads, Reserve and batches. A change a rebuild missed
+// (an entry copied before it was changed, or not copied after it was put)
+// would show once the new table is published.
 func TestSetRebuildBesideWriters(t *testing.T) {
 	for seed := range uint64(6) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) { setRebuildBesideWriters(t, seed) })
@@ -86,6 +86,17 @@ func setRebuildBesideWriters(t *testing.T, seed uint64) {
 		}
 	}
 
+	holdingRevoked := func(j string, e uint32) {
+		m, ok := model[j]
+		if ok {
+			m.exp = setLaterExpiry(m.exp, e)
+		} else {
+			m.exp = e
+		}
+		m.held, m.round = true, round
+		model[j] = m
+	}
+
 	for op := range 60_000 {
 		j := jtis[rng.IntN(len(jtis))]
 		var what string
@@ -101,18 +112,29 @@ func setRebuildBesideWriters(t *testing.T, seed uint64) {
 				m.exp = e
 			}
 			model[j] = m
-		case p < 75:
+		case p < 65:
 			what = "Holding.Revoke"
 			e, at := expiry()
 			h.Revoke(j, at)
-			m, ok := model[j]
-			if ok {
-				m.exp = setLaterExpiry(m.exp, e)
-			} else {
-				m.exp = e
+			holdingRevoked(j, e)
+		case p < 75:
+			// A batch as a full list or a snapshot uses it: revocations
+			// gathered into groups (revokeBatch), an Unrevoke among them
+			// now and then, which must come after what was gathered.
+			what = "batch"
+			b := h.batch()
+			for range rng.IntN(3 * setTouchGroup) {
+				j := jtis[rng.IntN(len(jtis))]
+				if rng.IntN(10) == 0 {
+					b.Unrevoke(j)
+					delete(model, j)
+					continue
+				}
+				e, at := expiry()
+				b.Revoke(j, at)
+				holdingRevoked(j, e)
 			}
-			m.held, m.round = true, round
-			model[j] = m
+			b.flush()
 		case p < 92:
 			what = "Unrevoke"
 			s.Unrevoke(j)
