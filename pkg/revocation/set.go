@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // Set is the in-memory set of revoked token IDs (jti) that the request path
@@ -60,8 +61,6 @@ type Set struct {
 	// startRebuilding starts the copier of a rebuild in the background;
 	// tests replace it to step a rebuild by hand.
 	startRebuilding func(*setRebuild)
-	// touched keeps what revokeBatch reads ahead. Under mu.
-	touched uint64
 }
 
 // Table layout. A bucket is one cache line: four hashes, their expiries,
@@ -312,43 +311,46 @@ type setEntry struct {
 	exp uint32
 }
 
-// setTouchGroup is how many entries of a batch revokeBatch reads ahead of
-// their inserts.
-const setTouchGroup = 16
+// setPrefetchAhead is how many entries of a batch revokeBatch asks the
+// processor to fetch the lines of ahead of the one it inserts.
+const setPrefetchAhead = 16
 
 // revokeBatch is revoke of each entry of es, in order, under one hold of
 // the lock. A lone insert into a large table waits for one read of memory
 // (its homes), and the lock between two inserts is a full fence, so that
-// inserts one by one cannot overlap those waits. Here the homes and filter
-// words of a group of entries are read first, all at once (independent
-// loads the processor overlaps), and the inserts then find them in the
-// cache.
+// inserts one by one cannot overlap those waits. Here the lines that the
+// insert of an entry setPrefetchAhead further on reads (its homes and its
+// filter word) are prefetched before each insert: the reads of memory
+// overlap each other and the inserts.
 func (s *Set) revokeBatch(es []setEntry, held uint16) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for len(es) > 0 {
-		g := es[:min(setTouchGroup, len(es))]
-		es = es[len(g):]
-		s.touched += s.table.Load().touch(g)
-		if r := s.rebuilding; r != nil {
-			s.touched += r.next.touch(g)
+	for i := range min(setPrefetchAhead, len(es)) {
+		s.prefetch(es[i].h)
+	}
+	for i, e := range es {
+		if j := i + setPrefetchAhead; j < len(es) {
+			s.prefetch(es[j].h)
 		}
-		for _, e := range g {
-			s.revokeLocked(e.h, e.exp, held)
-		}
+		s.revokeLocked(e.h, e.exp, held)
 	}
 }
 
-// touch reads the lines that inserting es into t reads, and returns a sum
-// of what it read, for the caller to keep, so that the reads are not
-// optimised away.
-func (t *setTable) touch(es []setEntry) uint64 {
-	var sum uint64
-	for _, e := range es {
-		a, b := t.homes(e.h)
-		sum += uint64(t.buckets[a].live) + uint64(t.buckets[b].live) + t.filter[t.filterWord(e.h)]
+// prefetch prefetches the lines an insert of h reads: in the published
+// table, and in the one a rebuild fills. Under the lock.
+func (s *Set) prefetch(h uint64) {
+	s.table.Load().prefetch(h)
+	if r := s.rebuilding; r != nil {
+		r.next.prefetch(h)
 	}
-	return sum
+}
+
+// prefetch prefetches h's homes and filter word in t.
+func (t *setTable) prefetch(h uint64) {
+	a, b := t.homes(h)
+	prefetch(unsafe.Pointer(&t.buckets[a]))
+	prefetch(unsafe.Pointer(&t.buckets[b]))
+	prefetch(unsafe.Pointer(&t.filter[t.filterWord(h)]))
 }
 
 // revokeLocked is revoke under the lock.
@@ -522,7 +524,7 @@ func (s *Set) tableForLive() *setTable {
 func (s *Set) rebuildFor(t *setTable) *setTable {
 	s.rebuilding = nil
 	old := s.table.Load()
-	s.touched += t.copyFrom(old, 0, old.n)
+	t.copyFrom(old, 0, old.n)
 	s.table.Store(t)
 	return t
 }

@@ -67,10 +67,10 @@ func (h *Holding) batch() *holdingBatch {
 	return &holdingBatch{h: h, es: make([]setEntry, 0, holdingBatchSize)}
 }
 
-// holdingBatchSize is the revocations a holdingBatch gathers: several
-// groups of revokeBatch under one hold of the lock, few enough that the
-// lock is held for microseconds.
-const holdingBatchSize = 8 * setTouchGroup
+// holdingBatchSize is the revocations a holdingBatch gathers before it
+// revokes them under one hold of the lock: many times revokeBatch's
+// prefetch distance, few enough that the lock is held for microseconds.
+const holdingBatchSize = 256
 
 type holdingBatch struct {
 	h  *Holding

@@ -112,7 +112,7 @@ func (s *Set) rebuildStep(r *setRebuild, buckets uint64) bool {
 	// put, not place: a dual write may have put an entry in already. The
 	// published table has every change the new one has, so its expiry and
 	// holder are the ones to keep.
-	s.touched += r.next.copyFrom(old, r.cursor, end)
+	r.next.copyFrom(old, r.cursor, end)
 	r.cursor = end
 	if end < old.n {
 		return false
@@ -122,36 +122,33 @@ func (s *Set) rebuildStep(r *setRebuild, buckets uint64) bool {
 	return true
 }
 
-// copyFrom puts the entries of old's buckets from up to end into t, in
-// groups whose lines in t it reads first, all at once (touch), so that the
-// copy overlaps its reads of memory instead of waiting for each in turn. It
-// returns the sum touch read. Writers only.
-func (t *setTable) copyFrom(old *setTable, from, end uint64) uint64 {
-	var (
-		g       [setTouchGroup + setSlots]setEntry
-		held    [setTouchGroup + setSlots]uint16
-		n       int
-		touched uint64
-	)
-	flush := func() {
-		touched += t.touch(g[:n])
-		for i := range n {
-			t.put(g[i].h, g[i].exp, held[i])
-		}
-		n = 0
+// copyFrom puts the entries of old's buckets from up to end into t,
+// prefetching the lines in t of the entries of the bucket setPrefetchAhead/4
+// further on before each bucket's, so that the copy's reads of memory overlap
+// (revokeBatch). Writers only.
+func (t *setTable) copyFrom(old *setTable, from, end uint64) {
+	const ahead = setPrefetchAhead / setSlots
+	for i := from; i < min(from+ahead, end); i++ {
+		t.prefetchBucket(&old.buckets[i])
 	}
 	for i := from; i < end; i++ {
+		if j := i + ahead; j < end {
+			t.prefetchBucket(&old.buckets[j])
+		}
 		b := &old.buckets[i]
 		for k := range setSlots {
 			if b.hash[k] > setRemoved {
-				g[n], held[n] = setEntry{b.hash[k], b.exp[k]}, b.held[k]
-				n++
+				t.put(b.hash[k], b.exp[k], b.held[k])
 			}
 		}
-		if n >= setTouchGroup {
-			flush()
+	}
+}
+
+// prefetchBucket prefetches the lines in t of the entries of b.
+func (t *setTable) prefetchBucket(b *setBucket) {
+	for k := range setSlots {
+		if b.hash[k] > setRemoved {
+			t.prefetch(b.hash[k])
 		}
 	}
-	flush()
-	return touched
 }

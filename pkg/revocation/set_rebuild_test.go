@@ -123,7 +123,7 @@ func setRebuildBesideWriters(t *testing.T, seed uint64) {
 			// now and then, which must come after what was gathered.
 			what = "batch"
 			b := h.batch()
-			for range rng.IntN(3 * setTouchGroup) {
+			for range rng.IntN(3 * setPrefetchAhead) {
 				j := jtis[rng.IntN(len(jtis))]
 				if rng.IntN(10) == 0 {
 					b.Unrevoke(j)
