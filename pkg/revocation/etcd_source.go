@@ -143,12 +143,11 @@ func newEtcdSource(cfg EtcdConfig, target etcdTarget, name string, keys etcdKeys
 // Run implements Source. It returns nil when ctx is done; connection and
 // authentication failures are logged and retried with backoff.
 func (s *EtcdSource) Run(ctx context.Context, sink Sink, ready func()) error {
-	release, err := s.claim("etcd")
+	release, err := s.claim("etcd", s.metrics)
 	if err != nil {
 		return err
 	}
 	defer release()
-	defer s.metrics.loaded.Set(0)
 	defer s.metrics.connected.Set(0)
 	if err := s.keys.check(sink); err != nil {
 		return err

@@ -543,6 +543,11 @@ func TestEtcdSourceMetricsRegistered(t *testing.T) {
 			got[`microgw_revocation_store_reloads_total{store="etcd"}`] == 1 &&
 			got[`microgw_revocation_store_keys{store="etcd"}`] == 0
 	})
+	// A source that has stopped follows nothing.
+	run.stop(t)
+	if got := storeGathered(t, reg)[`microgw_revocation_store_loaded{store="etcd"}`]; got != 0 {
+		t.Errorf("loaded gauge = %v after Run returned, want 0", got)
+	}
 }
 
 // storeMetricValue reads a gauge or counter.

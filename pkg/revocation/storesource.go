@@ -78,12 +78,11 @@ func NewCustomStore(reg *Registry, name string, cfg StoreConfig) (Store, error) 
 // Run implements Source. It returns nil when ctx is done; failures of the
 // store are logged and retried with backoff.
 func (s *StoreSource) Run(ctx context.Context, sink Sink, ready func()) error {
-	release, err := s.claim("custom store")
+	release, err := s.claim("custom store", s.metrics)
 	if err != nil {
 		return err
 	}
 	defer release()
-	defer s.metrics.loaded.Set(0)
 
 	retries := s.newRetry(s.log)
 	isReady := false

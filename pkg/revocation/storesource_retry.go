@@ -35,12 +35,16 @@ func (c *storeControl) Resync() {
 }
 
 // claim reserves the source for one Run (of the named source); release
-// frees it again.
-func (c *storeControl) claim(name string) (release func(), err error) {
+// frees it again, and sets m's loaded gauge to 0: a source that does not run
+// follows nothing.
+func (c *storeControl) claim(name string, m *storeMetrics) (release func(), err error) {
 	if !c.running.CompareAndSwap(false, true) {
 		return nil, fmt.Errorf("%s source is already running", name)
 	}
-	return func() { c.running.Store(false) }, nil
+	return func() {
+		m.loaded.Set(0)
+		c.running.Store(false)
+	}, nil
 }
 
 // storeRetry is one Run's way of retrying: the backoff and the log of the
