@@ -57,10 +57,10 @@ func (h *Holding) Revoke(jti string, expiresAt time.Time) {
 	h.set.revoke(h.set.key(jti), setExpiry(expiresAt), h.id<<1|h.round)
 }
 
-// batch returns a Sink that revokes through h a group at a time
+// batch returns a Sink that revokes through h holdingBatchSize at a time
 // (Set.revokeBatch), for a source that revokes many at once: a full list of
-// etcd, a snapshot. What it gathers is revoked when it has a group, before
-// an Unrevoke through it (changes keep their order), and at flush, which the
+// etcd, a snapshot. What it gathers is revoked when it is full, before an
+// Unrevoke through it (changes keep their order), and at flush, which the
 // source calls before anything else may read the set or use h. A batch is
 // used from h's goroutine.
 func (h *Holding) batch() *holdingBatch {
