@@ -260,14 +260,9 @@ func (c *h1Conn) serve(base context.Context) {
 		if !ok {
 			return
 		}
-		if head == nil {
-			handedOff = true
-			c.handOff()
-			return
-		}
 		r := &c.req
 		*r = http.Request{}
-		if !h1.ParseRequest(string(head), r, c.hdr) {
+		if head == nil || !h1.ParseRequest(string(head), r, c.hdr) {
 			handedOff = true
 			c.handOff()
 			return

@@ -130,7 +130,7 @@ func (w *h1Response) fix() {
 		w.c.srv.logf("http: WriteHeader called with both Transfer-Encoding of %q and a Content-Length of %d", w.te, w.contentLength)
 		w.lengthDropped = true
 	}
-	noBody := isHEAD || !bodyAllowedForStatus(code) || code == http.StatusNoContent
+	noBody := isHEAD || !bodyAllowedForStatus(code)
 	dropTE := noBody || w.contentLength != -1 && !w.lengthDropped || w.te == "identity" || w.te == "chunked"
 	keys := w.keys[:0]
 	for k := range h {
@@ -196,7 +196,7 @@ func (w *h1Response) writeHead(p []byte) {
 		contentType = http.DetectContentType(p)
 	}
 	hasCL := w.contentLength != -1 && !w.lengthDropped
-	if !isHEAD && bodyAllowedForStatus(code) && code != http.StatusNoContent && !hasCL {
+	if !isHEAD && bodyAllowedForStatus(code) && !hasCL {
 		if hasTE && w.te == "identity" {
 			w.closeAfterReply = true
 		} else {
